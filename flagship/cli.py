@@ -1,0 +1,232 @@
+"""The `flagship` command line: the database, tokens, the local stack and the linters."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+
+from flagship import config
+
+
+class CliError(RuntimeError):
+    """A failure reported as one line on stderr with exit status 1."""
+
+
+def _target():
+    from flagship.target import resolve
+
+    return resolve()
+
+
+def bootstrap_database(*, tcp: bool = False, seed: bool = True, quiet: bool = False) -> object:
+    """Start (or reach) the database, apply platform, migrations and optionally the seed."""
+    from flagship import migrate
+
+    target = _target()
+    if target.cluster is not None:
+        target.cluster.start(tcp=tcp)
+    platform = migrate.apply_platform(target.admin_url)
+    applied = migrate.migrate(target.url)
+    if seed:
+        migrate.seed(target.url)
+    if not quiet:
+        if platform:
+            print(f"platform contract applied: {', '.join(platform)}")
+        print(f"migrations applied: {len(applied)}" + (" (up to date)" if not applied else ""))
+    return target
+
+
+# -- db ------------------------------------------------------------------------------------
+def cmd_db_start(args: argparse.Namespace) -> None:
+    target = _target()
+    if target.cluster is None:
+        raise CliError("DATABASE_URL is set: that server is managed elsewhere")
+    target.cluster.start(tcp=args.tcp)
+    from flagship import migrate
+
+    migrate.apply_platform(target.admin_url)
+    print(f"postgres running: {target.url}")
+    if args.tcp:
+        print(f"tcp: postgresql://postgres@127.0.0.1:{target.cluster.port}/postgres")
+
+
+def cmd_db_stop(args: argparse.Namespace) -> None:
+    target = _target()
+    if target.cluster is None:
+        raise CliError("DATABASE_URL is set: that server is managed elsewhere")
+    print("stopped" if target.cluster.stop() else "not running")
+
+
+def cmd_db_status(args: argparse.Namespace) -> None:
+    from flagship import migrate
+
+    target = _target()
+    if target.cluster is not None and not target.cluster.running():
+        print("embedded postgres: stopped")
+        raise SystemExit(3)
+    pending = migrate.pending(target.url)
+    where = "embedded postgres" if target.embedded else "DATABASE_URL"
+    print(f"{where}: running at {target.url}")
+    print(f"migrations: {len(migrate.migrations()) - len(pending)} applied, {len(pending)} pending")
+    for m in pending:
+        print(f"  pending {m.version}_{m.name}")
+
+
+def cmd_db_reset(args: argparse.Namespace) -> None:
+    from flagship.database import connect
+
+    target = _target()
+    if target.cluster is None:
+        raise CliError("reset only manages the embedded database (use `supabase db reset`)")
+    target.cluster.start()
+    admin = target.cluster.url(user="supabase_admin", dbname="template1")
+    with connect(admin, autocommit=True) as conn:
+        conn.execute("drop database if exists postgres with (force)")
+        conn.execute("create database postgres template template0")
+    bootstrap_database(seed=not args.no_seed)
+
+
+def cmd_db_migrate(args: argparse.Namespace) -> None:
+    bootstrap_database(seed=False)
+
+
+def cmd_db_seed(args: argparse.Namespace) -> None:
+    from flagship import migrate
+
+    target = _target()
+    if not migrate.seed(target.url):
+        raise CliError("no supabase/seed.sql")
+    print("seeded")
+
+
+def cmd_db_psql(args: argparse.Namespace) -> None:
+    from flagship.embedded import binary
+
+    target = _target()
+    url = target.admin_url if args.admin else target.url
+    extra = args.psql_args[1:] if args.psql_args[:1] == ["--"] else args.psql_args
+    os.execv(binary("psql"), ["psql", url, *extra])
+
+
+def cmd_db_url(args: argparse.Namespace) -> None:
+    target = _target()
+    print(target.admin_url if args.admin else target.url)
+
+
+# -- token ---------------------------------------------------------------------------------
+def cmd_token(args: argparse.Namespace) -> None:
+    from flagship import tokens
+
+    if args.ttl <= 0 or args.ttl > 10 * 365 * 86400:
+        raise CliError("--ttl must be between 1 second and 10 years")
+    if args.role in ("anon", "service_role"):
+        if args.user:
+            raise CliError(f"--role {args.role} names no user; drop the user argument")
+        token = tokens.mint_key(args.role, args.ttl)
+        claims = None
+    else:
+        if not args.user:
+            raise CliError("name a user (email, username or id), or use --role anon|service_role")
+        try:
+            claims, token = tokens.mint_for_user(_target().admin_url, args.user, args.ttl)
+        except tokens.TokenError as exc:
+            raise CliError(str(exc)) from exc
+    if args.claims and claims is not None:
+        print(json.dumps(claims, indent=2), file=sys.stderr)
+    print(token)
+
+
+# -- up / lint -----------------------------------------------------------------------------
+def cmd_up(args: argparse.Namespace) -> None:
+    from flagship.stack import run_stack
+
+    run_stack(tcp=args.tcp, edge=not args.no_edge, worker=not args.no_sync)
+
+
+def cmd_lint(args: argparse.Namespace) -> None:
+    from flagship.lint import run_linters
+
+    if not run_linters(fix=args.fix):
+        raise CliError("lint failed")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flagship",
+        description="Flagship backend: database, tokens, local stack and checks.",
+        epilog="DATABASE_URL selects another Postgres; without it the embedded server is used.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="manage the database").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION"
+    )
+    p = db.add_parser("start", help="start the embedded postgres (reuses its data)")
+    p.add_argument("--tcp", action="store_true", help=f"also listen on 127.0.0.1:{config.DEFAULT_DB_PORT}")
+    p.set_defaults(func=cmd_db_start)
+    db.add_parser("stop", help="stop the embedded postgres").set_defaults(func=cmd_db_stop)
+    db.add_parser("status", help="server and migration status").set_defaults(func=cmd_db_status)
+    p = db.add_parser("reset", help="drop the embedded database and rebuild it")
+    p.add_argument("--no-seed", action="store_true", help="skip supabase/seed.sql")
+    p.set_defaults(func=cmd_db_reset)
+    db.add_parser("migrate", help="apply platform contract and pending migrations").set_defaults(
+        func=cmd_db_migrate
+    )
+    db.add_parser("seed", help="run supabase/seed.sql").set_defaults(func=cmd_db_seed)
+    p = db.add_parser("psql", help="open psql on the database")
+    p.add_argument("--admin", action="store_true", help="as the platform superuser")
+    p.add_argument("psql_args", nargs=argparse.REMAINDER, help="passed to psql")
+    p.set_defaults(func=cmd_db_psql)
+    p = db.add_parser("url", help="print the connection URL")
+    p.add_argument("--admin", action="store_true", help="the platform superuser's URL")
+    p.set_defaults(func=cmd_db_url)
+
+    p = sub.add_parser("token", help="mint a JWT as Supabase Auth would (local secret)")
+    p.add_argument("user", nargs="?", help="email, username or user id")
+    p.add_argument(
+        "--role", choices=["authenticated", "anon", "service_role"], default="authenticated"
+    )
+    p.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    p.add_argument("--claims", action="store_true", help="also print the claims on stderr")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("up", help="run database, edge service and sync worker (Ctrl-C stops)")
+    p.add_argument("--tcp", action="store_true", help="database also on a loopback TCP port")
+    p.add_argument("--no-edge", action="store_true", help="do not start the edge service")
+    p.add_argument("--no-sync", action="store_true", help="do not start the sync worker")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("lint", help="sqlfluff and ruff")
+    p.add_argument("--fix", action="store_true", help="apply automatic fixes")
+    p.set_defaults(func=cmd_lint)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], None] = args.func
+    try:
+        func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one line, never a traceback, for expected failures
+        from flagship.embedded import EmbeddedError
+        from flagship.migrate import MigrationError
+
+        import psycopg
+
+        known = (CliError, EmbeddedError, MigrationError, psycopg.OperationalError)
+        if isinstance(exc, known):
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            print(f"flagship: {message}", file=sys.stderr)
+            return 1
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,51 @@
+"""Project paths and settings, read once from the environment.
+
+Every default is the embedded one; production overrides come from environment variables
+(`DATABASE_URL`, `JWT_SECRET`, ...), never from edits to this file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(os.environ.get("FLAGSHIP_STATE_DIR", ROOT / ".flagship"))
+SUPABASE_DIR = ROOT / "supabase"
+MIGRATIONS_DIR = SUPABASE_DIR / "migrations"
+SEED_FILE = SUPABASE_DIR / "seed.sql"
+PGTAP_DIR = SUPABASE_DIR / "tests"
+PLATFORM_DIR = ROOT / "sql" / "platform"
+
+# The same development secret `supabase start` uses, so tokens minted here also work
+# against a local Supabase stack. Never used when JWT_SECRET is set.
+LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # noqa: S105
+
+# Supabase's local Postgres port; the embedded server uses it for its socket name and,
+# when TCP is requested, for its loopback listener.
+DEFAULT_DB_PORT = 54322
+DEFAULT_EDGE_PORT = 54321
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings shared by the CLI, the edge service and the worker."""
+
+    database_url: str | None
+    jwt_secret: str
+    jwt_issuer: str
+    edge_host: str
+    edge_port: int
+    db_port: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=os.environ.get("DATABASE_URL") or None,
+            jwt_secret=os.environ.get("JWT_SECRET") or LOCAL_JWT_SECRET,
+            jwt_issuer=os.environ.get("JWT_ISSUER", "http://127.0.0.1:54321/auth/v1"),
+            edge_host=os.environ.get("EDGE_HOST", "127.0.0.1"),
+            edge_port=int(os.environ.get("EDGE_PORT", DEFAULT_EDGE_PORT)),
+            db_port=int(os.environ.get("FLAGSHIP_DB_PORT", DEFAULT_DB_PORT)),
+        )
