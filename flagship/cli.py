@@ -165,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="db_command", required=True, metavar="ACTION"
     )
     p = db.add_parser("start", help="start the embedded postgres (reuses its data)")
-    p.add_argument("--tcp", action="store_true", help=f"also listen on 127.0.0.1:{config.DEFAULT_DB_PORT}")
+    p.add_argument(
+        "--tcp", action="store_true", help=f"also listen on 127.0.0.1:{config.DEFAULT_DB_PORT}"
+    )
     p.set_defaults(func=cmd_db_start)
     db.add_parser("stop", help="stop the embedded postgres").set_defaults(func=cmd_db_stop)
     db.add_parser("status", help="server and migration status").set_defaults(func=cmd_db_status)
@@ -214,10 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one line, never a traceback, for expected failures
+        import psycopg
+
         from flagship.embedded import EmbeddedError
         from flagship.migrate import MigrationError
-
-        import psycopg
 
         known = (CliError, EmbeddedError, MigrationError, psycopg.OperationalError)
         if isinstance(exc, known):

@@ -127,8 +127,10 @@ class EmbeddedCluster:
         result = self._run(
             [
                 binary("initdb"),
-                "-D", str(self.pgdata),
-                "-U", SUPERUSER,
+                "-D",
+                str(self.pgdata),
+                "-U",
+                SUPERUSER,
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--locale=C.UTF-8",
@@ -170,8 +172,17 @@ class EmbeddedCluster:
         options = f"-c listen_addresses='{'127.0.0.1' if tcp else ''}' -p {self.port}"
         result = self._run(
             [
-                binary("pg_ctl"), "-D", str(self.pgdata), "-l", str(self.log_file),
-                "-w", "-t", "60", "-o", options, "start",
+                binary("pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+                "start",
             ],
             timeout=90,
         )

@@ -53,7 +53,9 @@ def migrations(directory: Path = config.MIGRATIONS_DIR) -> list[Migration]:
     for path in sorted(directory.glob("*.sql")):
         match = MIGRATION_NAME.match(path.name)
         if not match:
-            raise MigrationError(f"bad migration file name: {path.name} (want <14 digits>_<name>.sql)")
+            raise MigrationError(
+                f"bad migration file name: {path.name} (want <14 digits>_<name>.sql)"
+            )
         found.append(Migration(match["version"], match["name"], path))
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):

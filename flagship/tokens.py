@@ -21,7 +21,9 @@ from psycopg import sql
 from flagship import config
 from flagship.database import connect
 
-HOOK_URI = re.compile(r"^pg-functions://[^/]+/(?P<schema>[a-z_][a-z0-9_]*)/(?P<fn>[a-z_][a-z0-9_]*)$")
+HOOK_URI = re.compile(
+    r"^pg-functions://[^/]+/(?P<schema>[a-z_][a-z0-9_]*)/(?P<fn>[a-z_][a-z0-9_]*)$"
+)
 
 
 class TokenError(RuntimeError):
@@ -83,9 +85,12 @@ def find_user(conn: psycopg.Connection, who: str) -> dict[str, Any]:
         row = conn.execute(
             "select * from auth.users where lower(email) = lower(%s)", (who,)
         ).fetchone()
-        if row is None and conn.execute(
-            "select to_regclass('accounts.profiles') is not null as e"
-        ).fetchone()["e"]:
+        if (
+            row is None
+            and conn.execute("select to_regclass('accounts.profiles') is not null as e").fetchone()[
+                "e"
+            ]
+        ):
             row = conn.execute(
                 "select u.* from auth.users u join accounts.profiles p on p.id = u.id"
                 " where lower(p.username) = lower(%s)",
@@ -128,7 +133,9 @@ def mint_for_user(admin_url: str, who: str, ttl: int = 3600) -> tuple[dict, str]
     settings = config.Settings.from_env()
     with connect(admin_url, autocommit=True) as conn:
         user = find_user(conn, who)
-        claims = run_access_token_hook(conn, str(user["id"]), user_claims(user, ttl, settings.jwt_issuer))
+        claims = run_access_token_hook(
+            conn, str(user["id"]), user_claims(user, ttl, settings.jwt_issuer)
+        )
     return claims, sign(claims, settings.jwt_secret)
 
 

@@ -28,11 +28,11 @@ begin
     if not exists (select from pg_roles where rolname = 'supabase_storage_admin') then
         create role supabase_storage_admin login noinherit createrole;
     end if;
+    -- Role membership (kept in the block: sqlfluff does not parse GRANT role TO role).
+    grant anon, authenticated, service_role to authenticator;
+    grant anon, authenticated, service_role to postgres with admin option;
 end
 $roles$;
-
-grant anon, authenticated, service_role to authenticator;
-grant anon, authenticated, service_role to postgres with admin option;
 
 -- PostgREST applies these when it switches to the role.
 alter role anon set statement_timeout = '3s';

@@ -15,7 +15,7 @@ create table storage.buckets (
     public boolean default false,
     avif_autodetection boolean default false,
     file_size_limit bigint,
-    allowed_mime_types text [],
+    allowed_mime_types text[],
     created_at timestamptz default now(),
     updated_at timestamptz default now()
 );
@@ -29,7 +29,7 @@ create table storage.objects (
     owner uuid,
     owner_id text,
     metadata jsonb,
-    path_tokens text [] generated always as (string_to_array(name, '/')) stored,
+    path_tokens text[] generated always as (string_to_array(name, '/')) stored,
     version text,
     user_metadata jsonb,
     created_at timestamptz default now(),
@@ -46,7 +46,7 @@ alter table storage.buckets owner to postgres;
 alter table storage.objects owner to postgres;
 grant all on storage.buckets, storage.objects to anon, authenticated, service_role;
 
-create function storage.foldername(name text) returns text []
+create function storage.foldername(name text) returns text[]
 language sql immutable
 as $$
     select (string_to_array(name, '/'))[1:cardinality(string_to_array(name, '/')) - 1]

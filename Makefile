@@ -1,0 +1,36 @@
+# The two commands of the quick start, and a few conveniences around them.
+.PHONY: up test lint fmt lock clean bootstrap
+
+VENV := .venv
+BIN := $(VENV)/bin
+# pytest workers: the suite shares one server, so two processes fit two cores.
+PYTEST_ARGS ?=
+
+up: ## run database, edge service and sync worker on the embedded default
+	@scripts/bootstrap.sh
+	@$(BIN)/flagship up
+
+test: ## every check: lint (sqlfluff + ruff), pgTAP files and pytest
+	@scripts/bootstrap.sh --with-pgtap
+	@$(BIN)/flagship lint
+	@$(BIN)/pytest $(PYTEST_ARGS)
+
+lint:
+	@scripts/bootstrap.sh
+	@$(BIN)/flagship lint
+
+fmt:
+	@scripts/bootstrap.sh
+	@$(BIN)/flagship lint --fix
+
+bootstrap:
+	@scripts/bootstrap.sh --with-pgtap
+
+lock: ## refresh requirements.lock from pyproject.toml (needs the registry)
+	@rm -rf /tmp/flagship-lock && python3 -m venv /tmp/flagship-lock
+	@/tmp/flagship-lock/bin/pip install --quiet -e '.[dev]'
+	@/tmp/flagship-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean: ## stop the embedded server and forget all local data
+	-@$(BIN)/flagship db stop
+	rm -rf .flagship

@@ -1,0 +1,244 @@
+"""Test databases: a throw-away server, a migrated template, clones, and users.
+
+The template is migrated once per test session (platform contract, every migration, pgTAP);
+each test session works in a clone of it, and each test in a transaction that is rolled
+back. Tests that must commit (concurrency, the worker) take a fresh clone of their own.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from flagship import config, migrate, tokens
+from flagship.database import as_caller, connect
+from flagship.embedded import SUPERUSER, EmbeddedCluster, binary
+
+TEST_DB_PORT = 54329
+TEMPLATE = "flagship_test_template"
+
+
+class HarnessError(RuntimeError):
+    """The test environment could not be prepared."""
+
+
+def pgtap_sql() -> Path | None:
+    """The standalone pgtap.sql shipped by the OS package (or $PGTAP_SQL)."""
+    if os.environ.get("PGTAP_SQL"):
+        return Path(os.environ["PGTAP_SQL"])
+    found = sorted(glob.glob("/usr/share/postgresql/*/extension/pgtap.sql"))
+    return Path(found[-1]) if found else None
+
+
+def with_database(url: str, dbname: str, user: str | None = None) -> str:
+    """The same server URL pointing at another database (and optionally another user)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if user is not None:
+        netloc = f"{user}@{netloc.split('@', 1)[-1]}" if "@" in netloc else f"{user}@{netloc}"
+    return urlunsplit((parts.scheme, netloc, f"/{dbname}", parts.query, parts.fragment))
+
+
+@dataclass
+class TestServer:
+    """Where test databases are created: a throw-away embedded server or DATABASE_URL."""
+
+    __test__ = False  # a fixture class, not tests
+
+    admin_url: str  # superuser (or the most privileged role we have), maintenance database
+    app_user: str | None  # role migrations run as; None means the admin URL's own user
+    cluster: EmbeddedCluster | None = None
+    databases: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls) -> TestServer:
+        url = os.environ.get("DATABASE_URL")
+        if url:
+            return cls(admin_url=url, app_user=None)
+        cluster = EmbeddedCluster(config.STATE_DIR / "test-db", port=TEST_DB_PORT, durable=False)
+        cluster.start()
+        return cls(cluster.url(user=SUPERUSER, dbname="postgres"), "postgres", cluster)
+
+    def admin(self, dbname: str) -> str:
+        return with_database(self.admin_url, dbname)
+
+    def app(self, dbname: str) -> str:
+        return with_database(self.admin_url, dbname, self.app_user)
+
+    def _maintenance(self) -> psycopg.Connection:
+        return connect(self.admin_url, autocommit=True)
+
+    def build_template(self) -> None:
+        """Create the template: platform, migrations and pgTAP; fails loudly on any error."""
+        with self._maintenance() as conn:
+            if conn.execute("select 1 from pg_database where datname = %s", (TEMPLATE,)).fetchone():
+                conn.execute(
+                    sql.SQL("alter database {} is_template false").format(sql.Identifier(TEMPLATE))
+                )
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(TEMPLATE))
+            )
+            conn.execute(
+                sql.SQL("create database {} template template0").format(sql.Identifier(TEMPLATE))
+            )
+        migrate.apply_platform(self.admin(TEMPLATE))
+        migrate.migrate(self.app(TEMPLATE))
+        self._load_pgtap(TEMPLATE)
+        with self._maintenance() as conn:
+            conn.execute(
+                sql.SQL("alter database {} is_template true").format(sql.Identifier(TEMPLATE))
+            )
+
+    def _load_pgtap(self, dbname: str) -> None:
+        path = pgtap_sql()
+        if path is None or not path.exists():
+            return  # reported by each pgTAP file, with the remedy
+        result = subprocess.run(
+            [
+                binary("psql"),
+                self.admin(dbname),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                "set search_path = extensions",
+                "-f",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if result.returncode != 0:
+            raise HarnessError(f"loading pgTAP failed: {result.stderr.strip()[-300:]}")
+
+    def clone(self, name: str | None = None) -> str:
+        """A new database copied from the template; returns its name."""
+        name = name or f"flagship_test_{uuid.uuid4().hex[:10]}"
+        with self._maintenance() as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
+            conn.execute(
+                sql.SQL("create database {} template {}").format(
+                    sql.Identifier(name), sql.Identifier(TEMPLATE)
+                )
+            )
+            # Per-database settings (search_path ...) are not copied by CREATE DATABASE.
+            rows = conn.execute(
+                "select unnest(s.setconfig) as setting from pg_db_role_setting s"
+                " join pg_database d on d.oid = s.setdatabase"
+                " where d.datname = %s and s.setrole = 0",
+                (TEMPLATE,),
+            ).fetchall()
+            for row in rows:
+                key, value = row["setting"].split("=", 1)
+                conn.execute(
+                    sql.SQL("alter database {} set {} = {}").format(
+                        sql.Identifier(name), sql.Identifier(key), sql.SQL(value)
+                    )
+                )
+        self.databases.append(name)
+        return name
+
+    def drop(self, name: str) -> None:
+        with self._maintenance() as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
+        if name in self.databases:
+            self.databases.remove(name)
+
+    def cleanup(self) -> None:
+        for name in list(self.databases):
+            self.drop(name)
+
+
+# -- users ---------------------------------------------------------------------------------
+@dataclass
+class User:
+    """A user created through `auth.users`, with the claims Supabase Auth would issue."""
+
+    id: str
+    email: str
+    claims: dict[str, Any]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+def create_user(
+    conn: psycopg.Connection,
+    *,
+    email: str | None = None,
+    username: str | None = None,
+    display_name: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> User:
+    """Insert into `auth.users` as Supabase Auth does on sign-up, so every trigger fires."""
+    user_id = str(uuid.uuid4())
+    email = email or f"user-{user_id[:8]}@example.test"
+    meta = dict(metadata or {})
+    if username is not None:
+        meta.setdefault("username", username)
+    if display_name is not None:
+        meta.setdefault("display_name", display_name)
+    conn.execute(
+        """
+        insert into auth.users (id, aud, role, email, email_confirmed_at,
+                                raw_app_meta_data, raw_user_meta_data)
+        values (%s, 'authenticated', 'authenticated', %s, now(),
+                '{"provider": "email", "providers": ["email"]}', %s)
+        """,
+        (user_id, email, json.dumps(meta)),
+    )
+    return User(user_id, email, claims_for(conn, user_id))
+
+
+def claims_for(conn: psycopg.Connection, user_id: str) -> dict[str, Any]:
+    """Claims for a user after the custom access token hook, read inside `conn`'s transaction."""
+    row = conn.execute("select * from auth.users where id = %s", (user_id,)).fetchone()
+    settings = config.Settings.from_env()
+    base = tokens.user_claims(row, 3600, settings.jwt_issuer)
+    hook = tokens.access_token_hook()
+    if hook is None:
+        return base
+    event = json.dumps({"user_id": user_id, "claims": base, "authentication_method": "password"})
+    conn.execute("savepoint hook")
+    conn.execute("set local role supabase_auth_admin")
+    result = conn.execute(
+        sql.SQL("select {}.{}(%s::jsonb) as r").format(
+            sql.Identifier(hook[0]), sql.Identifier(hook[1])
+        ),
+        (event,),
+    ).fetchone()["r"]
+    conn.execute("reset role")
+    conn.execute("release savepoint hook")
+    return result["claims"]
+
+
+def refresh(conn: psycopg.Connection, user: User) -> User:
+    """Re-issue a user's claims (after a role change), as a token refresh would."""
+    return User(user.id, user.email, claims_for(conn, user.id))
+
+
+def as_user(conn: psycopg.Connection, who: User | str | None, **request: Any):
+    """Act as a user, or as 'anon' / 'service_role' — the test-side face of `as_caller`."""
+    if who is None or who == "anon":
+        return as_caller(conn, {"role": "anon"}, **request)
+    if who == "service_role":
+        return as_caller(conn, {"role": "service_role"}, **request)
+    if isinstance(who, User):
+        return as_caller(conn, who.claims, **request)
+    raise TypeError(f"cannot act as {who!r}")

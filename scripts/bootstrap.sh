@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Install whatever is missing for `make up` / `make test`: the virtual environment, the
+# locked Python dependencies, and (for tests) the OS's pgTAP package. Idempotent and quiet
+# when everything is present already.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV=.venv
+STAMP="$VENV/.installed"
+want_pgtap=0
+[[ "${1:-}" == "--with-pgtap" ]] && want_pgtap=1
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "bootstrap: Python 3.11 or newer is required (found: $("$PYTHON" --version 2>&1))" >&2
+    exit 1
+fi
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+    echo "bootstrap: creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+
+# Reinstall only when the lock file or the project metadata changed.
+digest="$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$digest" ]]; then
+    echo "bootstrap: installing locked Python dependencies"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.lock
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+    echo "$digest" > "$STAMP"
+fi
+
+if [[ $want_pgtap == 1 && -z "${PGTAP_SQL:-}" ]] \
+    && ! ls /usr/share/postgresql/*/extension/pgtap.sql >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+        SUDO=""
+        if [[ $(id -u) != 0 ]]; then
+            if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+                SUDO="sudo -n"
+            else
+                echo "bootstrap: pgTAP is missing; install it with" \
+                    "'sudo apt-get install postgresql-15-pgtap' or set PGTAP_SQL" >&2
+                exit 1
+            fi
+        fi
+        echo "bootstrap: installing pgTAP (postgresql-15-pgtap)"
+        export DEBIAN_FRONTEND=noninteractive
+        if ! $SUDO apt-get install -y -qq postgresql-15-pgtap >/dev/null 2>&1; then
+            $SUDO apt-get update -qq >/dev/null
+            $SUDO apt-get install -y -qq postgresql-15-pgtap >/dev/null
+        fi
+    else
+        echo "bootstrap: pgTAP is missing and this is not a Debian/Ubuntu machine;" \
+            "install pgTAP and set PGTAP_SQL to its standalone pgtap.sql" >&2
+        exit 1
+    fi
+fi
