@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -242,3 +243,24 @@ def as_user(conn: psycopg.Connection, who: User | str | None, **request: Any):
     if isinstance(who, User):
         return as_caller(conn, who.claims, **request)
     raise TypeError(f"cannot act as {who!r}")
+
+
+@contextmanager
+def api_error(conn: psycopg.Connection, code: str, sqlstate: str | None = None):
+    """Expect the block to fail with API error `code` (and SQLSTATE); the transaction survives.
+
+    Uses a savepoint, so the test can go on in the same transaction afterwards — and can
+    check that nothing partial was written.
+    """
+    conn.execute("savepoint expected_error")
+    try:
+        yield
+    except psycopg.Error as exc:
+        conn.execute("rollback to savepoint expected_error")
+        got = (exc.diag.message_hint, exc.diag.sqlstate)
+        assert got[0] == code, f"expected error {code}, got {got}: {exc.diag.message_primary}"
+        if sqlstate is not None:
+            assert got[1] == sqlstate, f"expected SQLSTATE {sqlstate} for {code}, got {got[1]}"
+        return
+    conn.execute("release savepoint expected_error")
+    raise AssertionError(f"expected API error {code}, but the call succeeded")

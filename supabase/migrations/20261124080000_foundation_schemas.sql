@@ -18,7 +18,8 @@ grant usage on schema private to anon, authenticated, service_role;
 create schema if not exists ops;
 comment on schema ops is
 'Operations: audit log, transactional outbox, rate-limit counters, error catalogue.';
-grant usage on schema ops to service_role;
+-- anon and authenticated read ops.error_codes through the api.error_codes invoker view.
+grant usage on schema ops to anon, authenticated, service_role;
 
 -- Every error the API raises is listed here: a stable code (in the error hint), the
 -- SQLSTATE that PostgREST maps to an HTTP status, and what it means.

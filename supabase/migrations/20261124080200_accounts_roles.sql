@@ -1,0 +1,335 @@
+-- accounts: global roles, permissions, the custom access token hook and permission helpers.
+--
+-- Roles are data (accounts.roles) mapped to permissions (accounts.role_permissions); a user
+-- holds roles in accounts.user_roles. The access token hook copies the user's roles into
+-- the JWT (`user_roles` claim) so policies can check them without a query (fast path);
+-- sensitive actions re-read the tables (authoritative path), because a token issued before
+-- a revocation still carries the old roles until it expires.
+
+create schema if not exists accounts;
+comment on schema accounts is
+'Accounts domain: profiles, roles and permissions, settings, activity and streaks.';
+grant usage on schema accounts to anon, authenticated, service_role, supabase_auth_admin;
+
+insert into ops.error_codes (code, sqlstate, http_status, description) values
+('role_unknown', '22023', 400, 'No such role.'),
+('role_not_held', 'PT404', 404, 'The user does not hold that role.'),
+('role_protected', 'PT409', 409, 'The role cannot be changed this way (member, or last admin).'),
+('user_not_found', 'PT404', 404, 'No such user.');
+
+create table accounts.roles (
+    name text primary key check (name ~ '^[a-z][a-z_]{1,31}$'),
+    description text not null,
+    rank int not null unique,
+    created_at timestamptz not null default now()
+);
+comment on table accounts.roles is
+'Global roles. rank orders them for display (member lowest, admin highest).';
+
+create table accounts.permissions (
+    name text primary key check (name ~ '^[a-z][a-z_]*(\.[a-z][a-z_]*)+$'),
+    description text not null
+);
+comment on table accounts.permissions is
+'Named capabilities (domain.action) that roles grant; checked by private.has_permission().';
+
+create table accounts.role_permissions (
+    role text not null references accounts.roles (name) on delete cascade,
+    permission text not null references accounts.permissions (name) on delete cascade,
+    primary key (role, permission)
+);
+create index role_permissions_permission_idx on accounts.role_permissions (permission);
+comment on table accounts.role_permissions is 'Which permissions each role grants.';
+
+create table accounts.user_roles (
+    user_id uuid not null references auth.users (id) on delete cascade,
+    role text not null references accounts.roles (name),
+    granted_by uuid references auth.users (id) on delete set null,
+    granted_at timestamptz not null default now(),
+    primary key (user_id, role)
+);
+create index user_roles_role_idx on accounts.user_roles (role);
+create index user_roles_granted_by_idx on accounts.user_roles (granted_by);
+comment on table accounts.user_roles is
+'Roles each user holds. Changed only through api.grant_role / api.revoke_role (audited).';
+
+insert into accounts.roles (name, description, rank) values
+('member', 'Every signed-up user.', 10),
+('author', 'Writes articles and challenge proposals for review.', 20),
+('instructor', 'Creates and teaches courses.', 30),
+('moderator', 'Moderates the community.', 40),
+('admin', 'Administers the platform.', 50);
+
+insert into accounts.permissions (name, description) values
+('profiles.read_private', 'Read profiles whatever their visibility, and their emails.'),
+('roles.manage', 'Grant and revoke global roles.'),
+('users.read_email', 'Read the contact email of any user.'),
+('audit.read', 'Read the audit log.'),
+('courses.author', 'Create courses and teach them.'),
+('content.author', 'Submit articles and challenge proposals.'),
+('community.moderate', 'Act on flags, hide and restore content, silence members.'),
+('ctf.organise', 'Create CTF events and organise them.'),
+('platform.admin', 'Everything administrative.');
+
+insert into accounts.role_permissions (role, permission) values
+('author', 'content.author'),
+('instructor', 'courses.author'),
+('instructor', 'content.author'),
+('moderator', 'community.moderate'),
+('moderator', 'profiles.read_private'),
+('admin', 'profiles.read_private'),
+('admin', 'roles.manage'),
+('admin', 'users.read_email'),
+('admin', 'audit.read'),
+('admin', 'courses.author'),
+('admin', 'content.author'),
+('admin', 'community.moderate'),
+('admin', 'ctf.organise'),
+('admin', 'platform.admin');
+
+alter table accounts.roles enable row level security;
+alter table accounts.permissions enable row level security;
+alter table accounts.role_permissions enable row level security;
+alter table accounts.user_roles enable row level security;
+
+-- The role catalogue is public knowledge; who holds which role is not.
+create policy roles_read on accounts.roles for select to anon, authenticated using (true);
+create policy permissions_read on accounts.permissions for select to anon, authenticated
+using (true);
+create policy role_permissions_read on accounts.role_permissions for select
+to anon, authenticated using (true);
+grant select on accounts.roles, accounts.permissions, accounts.role_permissions
+to anon, authenticated, service_role;
+
+-- Permission helpers -------------------------------------------------------------------------
+create function private.claimed_roles() returns text[]
+language sql stable
+set search_path = ''
+as $$
+    select coalesce(
+        array(select jsonb_array_elements_text(
+            coalesce((select auth.jwt()) -> 'user_roles', '[]'::jsonb)
+        )),
+        '{}'::text[]
+    )
+$$;
+comment on function private.claimed_roles() is
+'Roles carried by the caller''s JWT (fast path; may be stale until the token expires).';
+
+create function private.has_permission(p_permission text) returns boolean
+language sql stable
+set search_path = ''
+as $$
+    select exists (
+        select 1 from accounts.role_permissions as rp
+        where rp.permission = p_permission and rp.role = any(private.claimed_roles())
+    )
+$$;
+comment on function private.has_permission(text) is
+'Fast path for policies: does a role in the caller''s JWT grant p_permission?';
+
+create function private.holds_permission(p_user uuid, p_permission text) returns boolean
+language sql stable
+security definer
+set search_path = ''
+as $$
+    select exists (
+        select 1
+        from accounts.user_roles as ur
+        join accounts.role_permissions as rp on rp.role = ur.role
+        where ur.user_id = p_user and rp.permission = p_permission
+    )
+$$;
+comment on function private.holds_permission(uuid, text) is
+'Authoritative path: does the user hold p_permission right now, according to the tables?
+Definer so that callers need no read access to other users'' roles.';
+
+create function private.require_permission(p_permission text) returns uuid
+language plpgsql stable
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := (select auth.uid());
+begin
+    if v_uid is null then
+        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
+    end if;
+    if not private.holds_permission(v_uid, p_permission) then
+        perform private.raise_error(
+            'forbidden', format('This needs the %s permission.', p_permission), '42501',
+            jsonb_build_object('permission', p_permission)
+        );
+    end if;
+    return v_uid;
+end;
+$$;
+comment on function private.require_permission(text) is
+'For sensitive actions: the caller''s id if the tables say they hold p_permission, else
+raise not_authenticated / forbidden. service_role callers are not users and must not use it.';
+
+create function private.is_staff() returns boolean
+language sql stable
+set search_path = ''
+as $$
+    select private.has_permission('profiles.read_private')
+$$;
+comment on function private.is_staff() is
+'Fast path: may the caller see every profile (moderators and admins)?';
+
+revoke execute on function private.claimed_roles() from public;
+revoke execute on function private.has_permission(text) from public;
+revoke execute on function private.holds_permission(uuid, text) from public;
+revoke execute on function private.require_permission(text) from public;
+revoke execute on function private.is_staff() from public;
+grant execute on function private.claimed_roles(), private.has_permission(text),
+private.is_staff() to anon, authenticated, service_role;
+grant execute on function private.holds_permission(uuid, text),
+private.require_permission(text) to authenticated, service_role;
+
+-- Who holds which role: the user themselves, and staff.
+create policy user_roles_read on accounts.user_roles for select to authenticated
+using (user_id = (select auth.uid()) or (select private.is_staff()));
+grant select on accounts.user_roles to authenticated, service_role;
+
+-- Custom access token hook ------------------------------------------------------------------
+create policy user_roles_read_by_auth on accounts.user_roles for select
+to supabase_auth_admin using (true);
+grant select on accounts.user_roles to supabase_auth_admin;
+
+create function accounts.custom_access_token_hook(event jsonb) returns jsonb
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+    v_claims jsonb := coalesce(event -> 'claims', '{}'::jsonb);
+    v_roles jsonb;
+begin
+    select coalesce(jsonb_agg(ur.role order by r.rank), '[]'::jsonb) into v_roles
+    from accounts.user_roles as ur
+    join accounts.roles as r on r.name = ur.role
+    where ur.user_id = (event ->> 'user_id')::uuid;
+    v_claims := jsonb_set(v_claims, '{user_roles}', v_roles);
+    return jsonb_build_object('claims', v_claims);
+end;
+$$;
+comment on function accounts.custom_access_token_hook(jsonb) is
+'Supabase Auth custom access token hook: adds the user''s roles as the user_roles claim and
+keeps every other claim. Executed by supabase_auth_admin only.';
+revoke execute on function accounts.custom_access_token_hook(jsonb)
+from public, anon, authenticated, service_role;
+grant execute on function accounts.custom_access_token_hook(jsonb) to supabase_auth_admin;
+-- The hook reads roles.rank too.
+create policy roles_read_by_auth on accounts.roles for select to supabase_auth_admin
+using (true);
+grant select on accounts.roles to supabase_auth_admin;
+
+-- API ---------------------------------------------------------------------------------------
+create view api.roles with (security_invoker = true) as
+select
+    r.name,
+    r.description,
+    r.rank,
+    coalesce(
+        array(
+            select rp.permission from accounts.role_permissions as rp
+            where rp.role = r.name order by rp.permission
+        ),
+        '{}'::text[]
+    ) as permissions
+from accounts.roles as r;
+comment on view api.roles is 'The global roles and the permissions each grants.';
+grant select on api.roles to anon, authenticated, service_role;
+
+create view api.user_roles with (security_invoker = true) as
+select
+    ur.user_id,
+    ur.role,
+    ur.granted_at
+from accounts.user_roles as ur;
+comment on view api.user_roles is
+'Roles held: your own, or everyone''s for moderators and admins.';
+grant select on api.user_roles to authenticated, service_role;
+
+create function api.grant_role(p_user_id uuid, p_role text, p_reason text default null)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_actor uuid := private.require_permission('roles.manage');
+begin
+    if p_user_id is null or p_role is null then
+        perform private.raise_error('invalid_argument', 'p_user_id and p_role are required.',
+            '22023');
+    end if;
+    if not exists (select 1 from accounts.roles where name = p_role) then
+        perform private.raise_error('role_unknown', format('No role named %L.', p_role),
+            '22023', jsonb_build_object('role', p_role));
+    end if;
+    if not exists (select 1 from auth.users where id = p_user_id) then
+        perform private.raise_error('user_not_found', 'No such user.', 'PT404');
+    end if;
+    insert into accounts.user_roles (user_id, role, granted_by)
+    values (p_user_id, p_role, v_actor)
+    on conflict (user_id, role) do nothing;
+    if found then
+        perform private.audit('accounts.role_granted', 'user', p_user_id::text,
+            jsonb_build_object('role', p_role), p_reason);
+    end if;
+end;
+$$;
+comment on function api.grant_role(uuid, text, text) is
+'Admin: grant a global role (idempotent; audited). Needs roles.manage, checked against the
+tables. Errors: not_authenticated, forbidden, invalid_argument, role_unknown, user_not_found.
+The new role reaches the JWT at the next token refresh.';
+
+create function api.revoke_role(p_user_id uuid, p_role text, p_reason text default null)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    perform private.require_permission('roles.manage');
+    if p_user_id is null or p_role is null then
+        perform private.raise_error('invalid_argument', 'p_user_id and p_role are required.',
+            '22023');
+    end if;
+    if not exists (select 1 from accounts.roles where name = p_role) then
+        perform private.raise_error('role_unknown', format('No role named %L.', p_role),
+            '22023', jsonb_build_object('role', p_role));
+    end if;
+    if p_role = 'member' then
+        perform private.raise_error('role_protected',
+            'Every user is a member; delete or suspend the account instead.', 'PT409');
+    end if;
+    -- Serialise admin revocations so two admins cannot remove each other at once.
+    perform pg_advisory_xact_lock(hashtext('accounts.admin_roles'));
+    if p_role = 'admin' and (
+        select count(*) from accounts.user_roles where role = 'admin'
+    ) <= 1 and exists (
+        select 1 from accounts.user_roles where role = 'admin' and user_id = p_user_id
+    ) then
+        perform private.raise_error('role_protected', 'The last admin cannot be removed.',
+            'PT409');
+    end if;
+    delete from accounts.user_roles where user_id = p_user_id and role = p_role;
+    if not found then
+        perform private.raise_error('role_not_held', 'The user does not hold that role.',
+            'PT404', jsonb_build_object('role', p_role));
+    end if;
+    perform private.audit('accounts.role_revoked', 'user', p_user_id::text,
+        jsonb_build_object('role', p_role), p_reason);
+end;
+$$;
+comment on function api.revoke_role(uuid, text, text) is
+'Admin: revoke a global role (audited). Needs roles.manage. Errors: not_authenticated,
+forbidden, invalid_argument, role_unknown, role_protected (member, last admin),
+role_not_held.';
+
+revoke execute on function api.grant_role(uuid, text, text) from public, anon;
+revoke execute on function api.revoke_role(uuid, text, text) from public, anon;
+grant execute on function api.grant_role(uuid, text, text) to authenticated;
+grant execute on function api.revoke_role(uuid, text, text) to authenticated;
