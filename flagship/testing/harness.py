@@ -246,11 +246,12 @@ def as_user(conn: psycopg.Connection, who: User | str | None, **request: Any):
 
 
 @contextmanager
-def api_error(conn: psycopg.Connection, code: str, sqlstate: str | None = None):
+def api_error(conn: psycopg.Connection, code: str | None, sqlstate: str | None = None):
     """Expect the block to fail with API error `code` (and SQLSTATE); the transaction survives.
 
     Uses a savepoint, so the test can go on in the same transaction afterwards — and can
-    check that nothing partial was written.
+    check that nothing partial was written. `code=None` checks only the SQLSTATE (for
+    privilege and RLS refusals, which carry no code).
     """
     conn.execute("savepoint expected_error")
     try:
@@ -258,9 +259,15 @@ def api_error(conn: psycopg.Connection, code: str, sqlstate: str | None = None):
     except psycopg.Error as exc:
         conn.execute("rollback to savepoint expected_error")
         got = (exc.diag.message_hint, exc.diag.sqlstate)
-        assert got[0] == code, f"expected error {code}, got {got}: {exc.diag.message_primary}"
+        if code is not None:
+            assert got[0] == code, f"expected error {code}, got {got}: {exc.diag.message_primary}"
         if sqlstate is not None:
-            assert got[1] == sqlstate, f"expected SQLSTATE {sqlstate} for {code}, got {got[1]}"
+            assert got[1] == sqlstate, f"expected SQLSTATE {sqlstate}, got {got}: {exc}"
         return
     conn.execute("release savepoint expected_error")
-    raise AssertionError(f"expected API error {code}, but the call succeeded")
+    raise AssertionError(f"expected API error {code or sqlstate}, but the call succeeded")
+
+
+def denied(conn: psycopg.Connection):
+    """Expect a privilege or RLS refusal (SQLSTATE 42501)."""
+    return api_error(conn, None, "42501")

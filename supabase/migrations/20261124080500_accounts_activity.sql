@@ -81,7 +81,8 @@ create function private.record_activity(
     p_object_type text,
     p_object_id text,
     p_result jsonb default '{}',
-    p_xp int default 0
+    p_xp int default 0,
+    p_occurred_at timestamptz default now()
 ) returns bigint
 language plpgsql
 security definer
@@ -103,11 +104,30 @@ begin
         perform private.raise_error('activity_invalid', 'xp is between 0 and 10000.', '22023',
             jsonb_build_object('field', 'xp'));
     end if;
-    v_day := (now() at time zone (private.user_settings(p_actor) ->> 'timezone'))::date;
+    if p_occurred_at is null or p_occurred_at > now() + interval '1 minute' then
+        perform private.raise_error('activity_invalid', 'occurred_at cannot be in the future.',
+            '22023', jsonb_build_object('field', 'occurred_at'));
+    end if;
+    v_day := (p_occurred_at at time zone (private.user_settings(p_actor) ->> 'timezone'))::date;
     insert into accounts.activity (actor_id, verb, object_type, object_id, result, xp,
-                                   activity_day)
-    values (p_actor, p_verb, p_object_type, p_object_id, coalesce(p_result, '{}'), p_xp, v_day)
+                                   occurred_at, activity_day)
+    values (p_actor, p_verb, p_object_type, p_object_id, coalesce(p_result, '{}'), p_xp,
+            p_occurred_at, v_day)
     returning id into v_id;
+
+    -- A back-dated record (an import) can split or join streaks: derive from the stream.
+    if v_day < (select s.last_active_on from accounts.stats as s where s.user_id = p_actor) then
+        insert into accounts.stats as s (user_id, xp, activity_count, current_streak,
+                                         longest_streak, last_active_on)
+        select p_actor, r.xp, r.activity_count, r.current_streak, r.longest_streak,
+               r.last_active_on
+        from private.recompute_stats(p_actor) as r
+        on conflict (user_id) do update set
+            xp = excluded.xp, activity_count = excluded.activity_count,
+            current_streak = excluded.current_streak, longest_streak = excluded.longest_streak,
+            last_active_on = excluded.last_active_on, updated_at = now();
+        return v_id;
+    end if;
 
     insert into accounts.stats as s (user_id, xp, activity_count, current_streak,
                                      longest_streak, last_active_on)
@@ -128,11 +148,12 @@ begin
     return v_id;
 end;
 $$;
-comment on function private.record_activity(uuid, text, text, text, jsonb, int) is
+comment on function private.record_activity(uuid, text, text, text, jsonb, int, timestamptz) is
 'Append to the activity stream and update XP and streaks, in the caller''s transaction.
 Called by other domains'' definer functions (lesson completed, challenge solved, ...).';
-revoke execute on function private.record_activity(uuid, text, text, text, jsonb, int)
-from public;
+revoke execute on function private.record_activity(
+    uuid, text, text, text, jsonb, int, timestamptz
+) from public;
 
 create function private.recompute_stats(p_user uuid)
 returns table (
