@@ -26,6 +26,7 @@ from flagship.database import as_caller, connect
 from flagship.embedded import SUPERUSER, EmbeddedCluster, binary
 
 TEST_DB_PORT = 54329
+SQL_TEST_HELPERS = config.ROOT / "sql" / "tests" / "helpers.sql"
 TEMPLATE = "flagship_test_template"
 
 
@@ -116,6 +117,10 @@ class TestServer:
                 "set search_path = extensions",
                 "-f",
                 str(path),
+                "-c",
+                "reset search_path",
+                "-f",
+                str(SQL_TEST_HELPERS),
             ],
             capture_output=True,
             text=True,

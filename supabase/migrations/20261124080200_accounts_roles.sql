@@ -205,6 +205,12 @@ declare
     v_claims jsonb := coalesce(event -> 'claims', '{}'::jsonb);
     v_roles jsonb;
 begin
+    -- Supabase Auth turns an error object into a failed sign-in instead of a bad token.
+    if jsonb_typeof(v_claims) <> 'object' or jsonb_typeof(event -> 'user_id') <> 'string' then
+        return jsonb_build_object('error', jsonb_build_object(
+            'http_code', 400, 'message', 'The hook needs user_id and a claims object.'
+        ));
+    end if;
     select coalesce(jsonb_agg(ur.role order by r.rank), '[]'::jsonb) into v_roles
     from accounts.user_roles as ur
     join accounts.roles as r on r.name = ur.role

@@ -267,5 +267,5 @@ from ops.audit_log as a;
 comment on view api.audit_log is 'Admin: the audit log (needs audit.read in the JWT).';
 create policy audit_log_read on ops.audit_log for select to authenticated
 using ((select private.has_permission('audit.read')));
-grant select on ops.audit_log to authenticated;
-grant select on api.audit_log to authenticated;
+grant select on ops.audit_log to authenticated, service_role;
+grant select on api.audit_log to authenticated, service_role;

@@ -51,8 +51,8 @@ def test_randomised_sequences_match_recompute(db):
 def test_timezone_decides_the_day(db):
     user = create_user(db)
     db.execute(
-        'insert into accounts.settings (user_id, prefs) values (%s, \'{"timezone": "Asia/Tokyo"}\')',
-        (user.id,),
+        "insert into accounts.settings (user_id, prefs) values (%s, %s)",
+        (user.id, '{"timezone": "Asia/Tokyo"}'),
     )
     at = datetime(2026, 1, 1, 20, 0, tzinfo=UTC)  # already Jan 2 in Tokyo
     db.execute(RECORD, (user.id, "x.did", "o", 1, at))
