@@ -153,6 +153,24 @@ def cmd_lint(args: argparse.Namespace) -> None:
         raise CliError("lint failed")
 
 
+def cmd_bench(args: argparse.Namespace) -> None:
+    from flagship import bench
+    from flagship.bench.runner import Bench
+
+    if args.domain not in bench.domains():
+        raise CliError(
+            f"no benchmark named {args.domain!r} (have: {', '.join(bench.domains()) or 'none'})"
+        )
+    if not 0 < args.scale <= 10:
+        raise CliError("--scale must be in (0, 10]")
+    runner = Bench(args.domain, keep=args.keep)
+    try:
+        bench.load(args.domain).run(runner, args.scale)
+    finally:
+        runner.drop()
+    print(runner.report())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flagship",
@@ -200,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-edge", action="store_true", help="do not start the edge service")
     p.add_argument("--no-sync", action="store_true", help="do not start the sync worker")
     p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("bench", help="benchmark a domain over generated data (p50/p95)")
+    p.add_argument("domain", help="which benchmark (e.g. learning, ctf, community, edge)")
+    p.add_argument(
+        "--scale", type=float, default=1.0, help="fraction of the full data size (default 1)"
+    )
+    p.add_argument("--keep", action="store_true", help="keep the generated database")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("lint", help="sqlfluff and ruff")
     p.add_argument("--fix", action="store_true", help="apply automatic fixes")

@@ -21,7 +21,7 @@ def run_linters(fix: bool = False) -> bool:
     sql_paths = [p for p in SQL_PATHS if (config.ROOT / p).exists()]
     py_paths = [p for p in PY_PATHS if (config.ROOT / p).exists()]
     ok = True
-    sqlfluff = [_tool("sqlfluff"), "fix" if fix else "lint", "--processes", "2", *sql_paths]
+    sqlfluff = [_tool("sqlfluff"), "fix" if fix else "lint", "--processes", "1", *sql_paths]
     print("lint: sqlfluff", flush=True)
     if subprocess.run(sqlfluff, cwd=config.ROOT).returncode != 0:
         ok = False

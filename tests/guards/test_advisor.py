@@ -21,9 +21,15 @@ PLATFORM_SCHEMAS = (
 HERE = Path(__file__).parent
 
 
-def allowlist(name: str) -> set[str]:
-    lines = (HERE / name).read_text().splitlines()
-    return {ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()}
+def allowlist(kind: str) -> set[str]:
+    """The union of allowlists/<kind>/*.txt (one file per domain, so domains never clash)."""
+    entries = set()
+    for path in sorted((HERE / "allowlists" / kind).glob("*.txt")):
+        for line in path.read_text().splitlines():
+            entry = line.split("#", 1)[0].strip()
+            if entry:
+                entries.add(entry)
+    return entries
 
 
 def ours(column: str) -> str:
@@ -168,20 +174,20 @@ def test_policies_do_not_trust_user_metadata(db):
 
 def test_definer_functions_in_api_are_reviewed(db):
     """A definer function in the exposed schema runs with its owner's rights: each one is
-    listed in definer_allowlist.txt after review (it re-checks the caller itself)."""
+    listed in allowlists/definer/<domain>.txt after review (it re-checks the caller itself)."""
     sql = """
         select p.oid::regprocedure::text as o
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname = 'api' and p.prosecdef
     """
     found = set(offenders(db, sql))
-    listed = allowlist("definer_allowlist.txt")
+    listed = allowlist("definer")
     assert sorted(found - listed) == [], "new definer functions: review and list them"
-    assert sorted(listed - found) == [], "stale entries in definer_allowlist.txt"
+    assert sorted(listed - found) == [], "stale entries in allowlists/definer"
 
 
 def test_anon_reaches_only_the_allowlist(db):
-    """Everything anon can read or call, in every schema of ours, is on anon_allowlist.txt."""
+    """Everything anon can read or call, in every schema of ours, is on allowlists/anon."""
     sql = f"""
         select 'table ' || n.nspname || '.' || c.relname as o
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -201,9 +207,9 @@ def test_anon_reaches_only_the_allowlist(db):
           and p.prorettype <> 'trigger'::regtype
     """
     found = set(offenders(db, sql))
-    listed = allowlist("anon_allowlist.txt")
-    assert sorted(found - listed) == [], "anon can reach objects not on anon_allowlist.txt"
-    assert sorted(listed - found) == [], "stale entries in anon_allowlist.txt"
+    listed = allowlist("anon")
+    assert sorted(found - listed) == [], "anon can reach objects not on allowlists/anon/*.txt"
+    assert sorted(listed - found) == [], "stale entries in allowlists/anon"
 
 
 def test_no_default_privileges_leak(db):
