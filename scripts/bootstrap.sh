@@ -21,8 +21,9 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     "$PYTHON" -m venv "$VENV"
 fi
 
-# Reinstall only when the lock file or the project metadata changed.
-digest="$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)"
+# Reinstall only when the lock file, the project metadata or the set of top-level packages
+# changed (the editable install maps each package it saw; a new one needs a reinstall).
+digest="$( (cat requirements.lock pyproject.toml; ls -d -- */__init__.py 2>/dev/null || true) | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$digest" ]]; then
     echo "bootstrap: installing locked Python dependencies"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.lock

@@ -136,9 +136,15 @@ class TestServer:
             conn.execute(
                 sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
             )
+            # The owner is not copied either: keep the template's (`postgres`, as on Supabase),
+            # or the application role could not create schemas in its own database.
+            owner = conn.execute(
+                "select pg_get_userbyid(datdba) as owner from pg_database where datname = %s",
+                (TEMPLATE,),
+            ).fetchone()["owner"]
             conn.execute(
-                sql.SQL("create database {} template {}").format(
-                    sql.Identifier(name), sql.Identifier(TEMPLATE)
+                sql.SQL("create database {} owner {} template {}").format(
+                    sql.Identifier(name), sql.Identifier(owner), sql.Identifier(TEMPLATE)
                 )
             )
             # Per-database settings (search_path ...) are not copied by CREATE DATABASE.

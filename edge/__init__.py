@@ -1,0 +1,1 @@
+"""The edge service: Flagship's HTTP endpoints under `/functions/v1`."""

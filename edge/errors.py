@@ -1,0 +1,153 @@
+"""One error shape for every failure: `{code, message, details, request_id}`.
+
+`code` is a stable machine-readable string (the same vocabulary as `api.error_codes` where
+the meaning is the same), `message` is for humans, `details` is an object or null, and
+`request_id` matches the `X-Request-Id` response header so a report can be traced in logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from edge.middleware import HEADER, request_id_of
+
+log = logging.getLogger("edge.errors")
+
+# Codes for errors raised by the framework itself (routing, validation, HTTPException).
+STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_argument",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+    request_id: str | None = None
+
+
+class ApiError(Exception):
+    """Raise from an endpoint to answer with a given status and code."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    request_id = request_id_of(request.scope)
+    body = ErrorBody(code=code, message=message, details=details, request_id=request_id)
+    headers = dict(headers or {})
+    if request_id:
+        headers[HEADER] = request_id  # the 500 handler runs outside the request-id middleware
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _code_for(status: int) -> str:
+    if status in STATUS_CODES:
+        return STATUS_CODES[status]
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return f"http_{status}"
+
+
+async def api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc.detail, str):
+        message, details = exc.detail, None
+    else:
+        message, details = HTTPStatus(exc.status_code).phrase, {"detail": exc.detail}
+    return error_response(
+        request, exc.status_code, _code_for(exc.status_code), message, details, exc.headers
+    )
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"loc": list(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    return error_response(
+        request, 422, "invalid_argument", "The request is invalid.", {"errors": problems}
+    )
+
+
+async def pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+    log.warning(
+        "no database connection within the pool timeout (request %s)", request_id_of(request.scope)
+    )
+    return error_response(
+        request,
+        503,
+        "database_unavailable",
+        "The database is not reachable; try again.",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    # The server logs the traceback (the exception is re-raised after this response); this
+    # line ties it to the request id the caller sees.
+    log.error(
+        "unhandled %s on %s %s (request %s)",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        request_id_of(request.scope),
+    )
+    return error_response(request, 500, "internal_error", "Something went wrong on our side.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(PoolTimeout, pool_timeout)
+    app.add_exception_handler(Exception, unhandled_error)

@@ -1,0 +1,184 @@
+"""`flagship up`: the database, the edge service and the sync worker, for local development.
+
+The database is started (or reused) and left running on exit, so its data survives; the
+edge and the worker are child processes in their own process group, stopped on Ctrl-C or
+SIGTERM. If one of them dies, the others are stopped and the command fails.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import httpx
+import psycopg
+
+from flagship import config, tokens
+from flagship.cli import CliError, bootstrap_database
+from flagship.database import connect
+from flagship.target import Target
+
+STARTUP_TIMEOUT = 30.0  # seconds for the edge to answer /health
+STOP_TIMEOUT = 10.0  # seconds a child gets to finish before it is killed
+USER_TOKENS_LIMIT = 20
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen
+
+    def exited(self) -> int | None:
+        return self.process.poll()
+
+
+def _start(name: str, module: str, env: dict[str, str]) -> Child:
+    # Own process group: a terminal's Ctrl-C reaches only us, and we stop children in order.
+    process = subprocess.Popen([sys.executable, "-m", module], env=env, process_group=0)
+    return Child(name, process)
+
+
+def stop_children(children: list[Child]) -> None:
+    for child in children:
+        if child.exited() is None:
+            child.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for child in children:
+        try:
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"{child.name} did not stop in {STOP_TIMEOUT:.0f}s; killing it", flush=True)
+            child.process.kill()
+            child.process.wait()
+
+
+def _wait_for_edge(url: str, children: list[Child], stop: threading.Event) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline and not stop.is_set():
+        _check_alive(children)
+        try:
+            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        stop.wait(0.2)
+    if not stop.is_set():
+        raise CliError(f"the edge did not answer {url}/health within {STARTUP_TIMEOUT:.0f}s")
+
+
+def _check_alive(children: list[Child]) -> None:
+    for child in children:
+        code = child.exited()
+        if code is not None:
+            raise CliError(f"{child.name} exited with status {code}")
+
+
+def seeded_users(admin_url: str) -> list[tuple[str, str]]:
+    """(who, label) of the first users; `who` is what `mint_for_user` looks up."""
+    with connect(admin_url, autocommit=True) as conn:
+        has_profiles = conn.execute(
+            "select to_regclass('accounts.profiles') is not null as e"
+        ).fetchone()["e"]
+        username = "p.username" if has_profiles else "null::text"
+        join = "left join accounts.profiles p on p.id = u.id" if has_profiles else ""
+        rows = conn.execute(
+            f"select u.id::text as id, u.email, {username} as username from auth.users u {join}"
+            f" order by u.created_at, u.id limit {USER_TOKENS_LIMIT}"
+        ).fetchall()
+    users = []
+    for row in rows:
+        who = row["email"] or row["id"]
+        users.append((who, f"{who} ({row['username']})" if row["username"] else who))
+    return users
+
+
+def print_summary(
+    target: Target, settings: config.Settings, tcp: bool, edge_url: str | None
+) -> None:
+    lines = ["", "Flagship is running. Ctrl-C stops edge and sync; the database keeps running.", ""]
+    if edge_url:
+        lines += [
+            f"  edge          {edge_url}",
+            f"    health      {edge_url}/health",
+            f"    ready       {edge_url}/ready",
+            f"    docs        {edge_url}/docs",
+        ]
+    lines.append(f"  database      {target.url}")
+    if tcp and target.cluster is not None:
+        lines.append(
+            f"  database tcp  postgresql://postgres@127.0.0.1:{target.cluster.port}/postgres"
+        )
+    print("\n".join(lines), flush=True)
+    if settings.jwt_secret != config.LOCAL_JWT_SECRET:
+        # A real secret makes real credentials: never print them.
+        print("  JWT_SECRET is set: keys and tokens are not printed (see `flagship token`)")
+        return
+    print(
+        "\n".join(
+            [
+                f"  JWT secret    {settings.jwt_secret}",
+                f"  anon key      {tokens.mint_key('anon')}",
+                f"  service_role  {tokens.mint_key('service_role')}",
+            ]
+        )
+    )
+    _print_user_tokens(target.admin_url)
+    print("", flush=True)
+
+
+def _print_user_tokens(admin_url: str) -> None:
+    try:
+        users = seeded_users(admin_url)
+    except psycopg.Error as exc:
+        print(f"  user tokens   unavailable: {str(exc).strip().splitlines()[0]}")
+        return
+    if not users:
+        print("  user tokens   no users yet (seed some, then `flagship token <email>`)")
+        return
+    print("  user tokens (1 hour; `flagship token <email>` mints more):")
+    for who, label in users:
+        try:
+            _, token = tokens.mint_for_user(admin_url, who)
+        except (tokens.TokenError, psycopg.Error) as exc:
+            print(f"    {label}: no token ({str(exc).strip().splitlines()[0]})")
+            continue
+        print(f"    {label}\n      {token}")
+
+
+def run_stack(tcp: bool, edge: bool, worker: bool) -> None:
+    """Run until Ctrl-C or SIGTERM (then return); raise CliError if a child dies."""
+    settings = config.Settings.from_env()
+    target = bootstrap_database(tcp=tcp)
+    env = {**os.environ, "DATABASE_URL": target.url}
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    children: list[Child] = []
+    try:
+        edge_url = None
+        if edge:
+            children.append(_start("edge", "edge", env))
+            edge_url = f"http://{settings.edge_host}:{settings.edge_port}/functions/v1"
+        if worker:
+            children.append(_start("sync", "sync", env))
+        if edge_url:
+            _wait_for_edge(edge_url, children, stop)
+        if not stop.is_set():
+            print_summary(target, settings, tcp, edge_url)
+        while not stop.is_set():
+            _check_alive(children)
+            stop.wait(0.5)
+        hint = " (`flagship db stop` stops it)" if target.embedded else ""
+        print(f"stopping edge and sync; the database keeps running{hint}", flush=True)
+    finally:
+        stop_children(children)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
