@@ -38,24 +38,15 @@ create index profiles_skills_idx on accounts.profiles using gin (skills);
 create index profiles_created_idx on accounts.profiles (created_at desc, id);
 alter table accounts.profiles enable row level security;
 
-create function private.can_see_profile(p_owner uuid, p_visibility accounts.visibility)
-returns boolean
-language sql stable
-set search_path = ''
-as $$
-    select p_visibility = 'public'
-        or (p_visibility = 'members' and (select auth.uid()) is not null)
-        or p_owner = (select auth.uid())
-        or (select private.is_staff())
-$$;
-comment on function private.can_see_profile(uuid, accounts.visibility) is
-'The profile visibility rule, shared by every policy that shows profile data.';
-revoke execute on function private.can_see_profile(uuid, accounts.visibility) from public;
-grant execute on function private.can_see_profile(uuid, accounts.visibility)
-to anon, authenticated, service_role;
-
+-- The visibility rule. Written inline (not as a helper function) so that the auth calls
+-- are init-plans evaluated once per statement, not once per row.
 create policy profiles_read on accounts.profiles for select to anon, authenticated
-using (private.can_see_profile(id, visibility));
+using (
+    visibility = 'public'
+    or (visibility = 'members' and (select auth.uid()) is not null)
+    or id = (select auth.uid())
+    or (select private.is_staff())
+);
 grant select on accounts.profiles to anon, authenticated, service_role;
 
 create function private.touch_updated_at() returns trigger
