@@ -60,7 +60,9 @@ def run(bench: Bench, scale: float) -> None:
     with connect(admin_url) as conn:
         generate(conn, users, activity)
         ids = [r["id"] for r in conn.execute("select id from accounts.profiles limit 500")]
-        names = [r["username"] for r in conn.execute("select username from accounts.profiles limit 500")]
+        names = [
+            r["username"] for r in conn.execute("select username from accounts.profiles limit 500")
+        ]
         bench.add_line(f"data: {users} users, {activity} activity rows")
 
         def call(sql, params=None, user=None):
