@@ -144,9 +144,8 @@ comment on function private.holds_permission(uuid, text) is
 'Authoritative path: does the user hold p_permission right now, according to the tables?
 Definer so that callers need no read access to other users'' roles.';
 
-create function private.require_permission(p_permission text) returns uuid
+create function private.require_user() returns uuid
 language plpgsql stable
-security definer
 set search_path = ''
 as $$
 declare
@@ -155,6 +154,22 @@ begin
     if v_uid is null then
         perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
     end if;
+    return v_uid;
+end;
+$$;
+comment on function private.require_user() is
+'The signed-in caller''s id, or raise not_authenticated (42501, 401 for anon).';
+revoke execute on function private.require_user() from public;
+grant execute on function private.require_user() to authenticated, service_role;
+
+create function private.require_permission(p_permission text) returns uuid
+language plpgsql stable
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := private.require_user();
+begin
     if not private.holds_permission(v_uid, p_permission) then
         perform private.raise_error(
             'forbidden', format('This needs the %s permission.', p_permission), '42501',

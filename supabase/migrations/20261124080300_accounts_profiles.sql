@@ -233,13 +233,10 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := (select auth.uid());
+    v_uid uuid := private.require_user();
     v_key text;
     v_row api.profiles;
 begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
     if p_changes is null or jsonb_typeof(p_changes) <> 'object' or p_changes = '{}' then
         perform private.raise_error('invalid_argument',
             'p_changes is a non-empty object of profile fields.', '22023');
@@ -295,12 +292,9 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := (select auth.uid());
+    v_uid uuid := private.require_user();
     v_row api.profiles;
 begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
     if p_path is not null and (
         (storage.foldername(p_path))[1] is distinct from v_uid::text
         or not exists (

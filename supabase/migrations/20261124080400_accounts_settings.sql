@@ -177,16 +177,12 @@ create function api.get_my_settings() returns jsonb
 language plpgsql stable
 set search_path = ''
 as $$
+declare
+    v_uid uuid := private.require_user();
 begin
-    if (select auth.uid()) is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
     return private.deep_merge(
         private.default_settings(),
-        coalesce(
-            (select s.prefs from accounts.settings as s where s.user_id = (select auth.uid())),
-            '{}'
-        )
+        coalesce((select s.prefs from accounts.settings as s where s.user_id = v_uid), '{}')
     );
 end;
 $$;
@@ -199,11 +195,8 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := (select auth.uid());
+    v_uid uuid := private.require_user();
 begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
     if p_changes is null or jsonb_typeof(p_changes) <> 'object' or p_changes = '{}' then
         perform private.raise_error('invalid_argument',
             'p_changes is a non-empty object of settings.', '22023');
