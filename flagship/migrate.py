@@ -97,12 +97,12 @@ def pending(url: str) -> list[Migration]:
     return [m for m in migrations() if m.version not in done]
 
 
-def migrate(url: str) -> list[Migration]:
+def migrate(url: str, directory: Path = config.MIGRATIONS_DIR) -> list[Migration]:
     """Apply the pending migrations; re-running applies nothing new."""
     applied = []
     with connect(url, autocommit=True) as conn:
         conn.execute(HISTORY_DDL)
-        for migration in migrations():
+        for migration in migrations(directory):
             with conn.transaction():
                 conn.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY,))
                 if migration.version in applied_versions(conn):
