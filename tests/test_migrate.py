@@ -35,7 +35,7 @@ def test_failed_migration_changes_nothing(fresh_db, tmp_path):
     (tmp_path / "20990101000001_bad.sql").write_text(
         "create table public.also_half (id int);\nselect 1/0;"
     )
-    with pytest.raises(migrate.MigrationError, match="20990101000001_bad.sql"):
+    with pytest.raises(migrate.MigrationError, match=r"20990101000001_bad\.sql"):
         migrate.migrate(fresh_db, tmp_path)
     with connect(fresh_db) as conn:
         assert conn.execute("select to_regclass('public.half_done') as t").fetchone()["t"]
