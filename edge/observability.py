@@ -135,6 +135,8 @@ class AccessLogMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
+            if route.startswith("/") and not scope["path"].startswith(route.split("{")[0]):
+                route = scope["path"][: scope["path"].find(route.split("{")[0])] + route
             method = scope["method"]
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
