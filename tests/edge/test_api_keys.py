@@ -3,7 +3,7 @@ expiry, rotation with an overlap window, last use."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import psycopg
@@ -154,9 +154,7 @@ def test_rotation_overlap_then_old_key_stops(client, admin_url, admin, owner):
     )["k"]
     assert new["rotated_from"] == old["id"] and new["key"] != old["key"]
     expires = datetime.fromisoformat(new["old_key_expires_at"])
-    assert (
-        timedelta(hours=1, minutes=59) < expires - datetime.now(timezone.utc) <= timedelta(hours=2)
-    )
+    assert timedelta(hours=1, minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=2)
     # Inside the overlap both keys work.
     assert exchange(client, old["key"]).status_code == 200
     assert exchange(client, new["key"]).status_code == 200

@@ -20,7 +20,6 @@ from edge_helpers import PREFIX, LocalServer, assert_error, make_client, new_use
 from edge.auth.webhooks import sign
 from edge.email import mailer
 from flagship import cli
-from flagship.database import connect
 from sync.handlers import Job
 from sync.worker import Worker
 
