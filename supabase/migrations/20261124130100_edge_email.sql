@@ -8,8 +8,7 @@
 
 insert into ops.error_codes (code, sqlstate, http_status, description) values
 ('edge_email_invalid', '22023', 400, 'The email address is malformed.'),
-('edge_email_token_invalid', '22023', 400,
- 'The verification token is unknown, used, expired or not yours.'),
+('edge_email_token_invalid', '22023', 400, 'The verification token is not valid.'),
 -- Raised by the edge service itself (see docs/edge.md); catalogued so clients see one list.
 ('edge_token_invalid', '42501', 401, 'The bearer token is malformed, tampered or not allowed.'),
 ('edge_token_expired', '42501', 401, 'The bearer token expired.'),
@@ -260,7 +259,11 @@ for each row execute function private.queue_account_emails();
 
 -- Outbox observability (the edge's /metrics, as service_role) ---------------------------------
 create function ops.outbox_stats() returns table (
-    pending bigint, processing bigint, dead bigint, retrying bigint, oldest_pending_age double precision
+    pending bigint,
+    processing bigint,
+    dead bigint,
+    retrying bigint,
+    oldest_pending_age double precision
 )
 language sql stable
 security definer
