@@ -5,9 +5,13 @@ select plan(9);
 select has_table('accounts', 'api_keys', 'api keys table');
 select has_table('ops', 'mailbox', 'local mailbox table');
 select ok(
-    (select bool_and(c.relrowsecurity) from pg_class as c
-        where c.oid in ('accounts.api_keys'::regclass, 'ops.mailbox'::regclass,
-                        'ops.email_suppressions'::regclass, 'ops.webhook_receipts'::regclass)),
+    (
+        select bool_and(c.relrowsecurity) from pg_class as c
+        where c.oid in (
+            'accounts.api_keys'::regclass, 'ops.mailbox'::regclass,
+            'ops.email_suppressions'::regclass, 'ops.webhook_receipts'::regclass
+        )
+    ),
     'row level security on every edge table'
 );
 select ok(
