@@ -6,26 +6,63 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
-from edge import errors
+from edge import errors, observability
+from edge.auth.jwt import TokenVerifier
 from edge.db import Database
 from edge.middleware import RequestIdMiddleware
-from edge.routers import health
+from edge.ratelimit import make_limiter
+from edge.routers import api_keys, batch, email_hook, health, metrics, resend_webhook, unsubscribe
+from edge.security import BodyLimitMiddleware, IpRateLimitMiddleware, SecurityHeadersMiddleware
+from edge.settings import EdgeSettings
 from flagship import config
 
 # `supabase.functions.invoke('<name>')` calls `<project>/functions/v1/<name>`.
 PREFIX = "/functions/v1"
+SERVICE = {"role": "service_role"}
+STATS_TIMEOUT = 2.0
+
+
+def _outbox_reader(app: FastAPI):
+    log = observability.logger("edge.metrics")
+
+    def read() -> dict | None:
+        db = getattr(app.state, "db", None)
+        if db is None:
+            return None
+        try:
+            # Named service-role use: the outbox is not readable by API callers.
+            with db.connection(timeout=STATS_TIMEOUT) as conn, db_caller(conn):
+                return conn.execute("select * from ops.outbox_stats()").fetchone()
+        except Exception as exc:
+            log.warning("outbox stats unavailable", error=type(exc).__name__)
+            return None
+
+    return read
+
+
+def db_caller(conn):
+    from flagship.database import as_caller
+
+    return as_caller(conn, SERVICE, path="/metrics")
 
 
 def create_app(
-    settings: config.Settings | None = None, *, database_url: str | None = None
+    settings: config.Settings | None = None,
+    *,
+    database_url: str | None = None,
+    edge: EdgeSettings | None = None,
 ) -> FastAPI:
     """Build the app; `database_url` overrides the target (tests point it at their clone)."""
     settings = settings or config.Settings.from_env()
+    edge = edge or EdgeSettings.from_env(settings)
     if database_url is None:
         from flagship.target import resolve
 
         database_url = resolve(settings).url
+    observability.configure_logging()
+    observability.init_sentry(edge.sentry_dsn)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,14 +78,58 @@ def create_app(
         title="Flagship edge",
         version="1",
         summary="Endpoints that need more than the database: webhooks, email, payments, AI.",
+        description=(
+            "Authenticate with `Authorization: Bearer <Supabase access token>` or an API key "
+            "(`Authorization: Bearer fsk_...` / `X-Api-Key`). Every error has the body "
+            "`{code, message, details, request_id}`; see docs/edge.md for the codes."
+        ),
         docs_url=f"{PREFIX}/docs",
         openapi_url=f"{PREFIX}/openapi.json",
         redoc_url=None,
         lifespan=lifespan,
-        responses={"default": {"model": errors.ErrorBody, "description": "Any error"}},
+        responses={
+            "default": {"model": errors.ErrorBody, "description": "Any error"},
+            413: {"model": errors.ErrorBody, "description": "Body too large"},
+            422: {"model": errors.ErrorBody, "description": "Invalid request (invalid_argument)"},
+            429: {"model": errors.ErrorBody, "description": "Rate limited; see Retry-After"},
+        },
     )
     app.state.settings = settings
+    app.state.edge = edge
+    app.state.verifier = TokenVerifier(edge)
+    app.state.limiter = make_limiter(edge.redis_url)
+    app.state.metrics = observability.Metrics()
+    app.state.metrics.registry.register(observability.OutboxCollector(_outbox_reader(app)))
+
+    # Added innermost first: request ids wrap everything, so every log line and error has one.
+    app.add_middleware(IpRateLimitMiddleware, limiter=app.state.limiter, rule=edge.rate_ip)
+    app.add_middleware(BodyLimitMiddleware, limit=edge.max_body_bytes)
+    if edge.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(edge.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "authorization",
+                "apikey",
+                "content-type",
+                "x-client-info",
+                "x-api-key",
+                "x-request-id",
+            ],
+            expose_headers=["x-request-id", "retry-after"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware, docs_prefix=f"{PREFIX}/docs")
+    app.add_middleware(observability.AccessLogMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)
     errors.install(app)
     app.include_router(health.router, prefix=PREFIX)
+    app.include_router(api_keys.router, prefix=PREFIX)
+    app.include_router(email_hook.router, prefix=PREFIX)
+    app.include_router(resend_webhook.router, prefix=PREFIX)
+    app.include_router(unsubscribe.router, prefix=PREFIX)
+    app.include_router(batch.router, prefix=PREFIX)
+    app.include_router(metrics.router, prefix=PREFIX)
+    app.include_router(metrics.router, include_in_schema=False)
     return app

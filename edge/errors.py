@@ -145,9 +145,22 @@ async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, 500, "internal_error", "Something went wrong on our side.")
 
 
+async def database_error(request: Request, exc: Exception) -> JSONResponse:
+    """An API error raised in SQL (code in the hint) keeps its code and status; others 500."""
+    from edge.dberrors import to_api_error
+
+    mapped = to_api_error(exc)  # type: ignore[arg-type]
+    if mapped is None:
+        return await unhandled_error(request, exc)
+    return await api_error(request, mapped)
+
+
 def install(app: FastAPI) -> None:
+    import psycopg
+
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(PoolTimeout, pool_timeout)
+    app.add_exception_handler(psycopg.Error, database_error)
     app.add_exception_handler(Exception, unhandled_error)

@@ -139,6 +139,43 @@ def cmd_token(args: argparse.Namespace) -> None:
     print(token)
 
 
+# -- mail --------------------------------------------------------------------------------
+def cmd_mail_list(args: argparse.Namespace) -> None:
+    from flagship.database import connect
+
+    with connect(_target().url, autocommit=True) as conn:
+        rows = conn.execute(
+            "select id, created_at, to_address, template, subject from ops.mailbox"
+            " where %(to)s::text is null or lower(to_address) = lower(%(to)s)"
+            " order by id desc limit %(limit)s",
+            {"to": args.to, "limit": args.limit},
+        ).fetchall()
+    if not rows:
+        print("the mailbox is empty")
+        return
+    for r in rows:
+        when = r["created_at"].strftime("%Y-%m-%d %H:%M:%S")
+        print(
+            f"{r['id']:>6}  {when}  {r['to_address']:<32}  {r['template'] or '-':<24}"
+            f"  {r['subject']}"
+        )
+
+
+def cmd_mail_show(args: argparse.Namespace) -> None:
+    from flagship.database import connect
+
+    with connect(_target().url, autocommit=True) as conn:
+        row = conn.execute("select * from ops.mailbox where id = %s", (args.id,)).fetchone()
+    if row is None:
+        raise CliError(f"no message {args.id} in the mailbox")
+    print(f"From: {row['from_address']}\nTo: {row['to_address']}\nSubject: {row['subject']}")
+    for name, value in (row["headers"] or {}).items():
+        print(f"{name}: {value}")
+    print("Tags: " + ", ".join(f"{t['name']}={t['value']}" for t in row["tags"] or []))
+    print(f"Date: {row['created_at'].isoformat()}\n")
+    print(row["html"] if args.html else row["text_body"])
+
+
 # -- up / lint -----------------------------------------------------------------------------
 def cmd_up(args: argparse.Namespace) -> None:
     from flagship.stack import run_stack
@@ -212,6 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
     p.add_argument("--claims", action="store_true", help="also print the claims on stderr")
     p.set_defaults(func=cmd_token)
+
+    mail = sub.add_parser("mail", help="the local mailbox (email without RESEND_API_KEY)")
+    mail_sub = mail.add_subparsers(dest="mail_command", required=True, metavar="ACTION")
+    p = mail_sub.add_parser("list", help="newest messages first")
+    p.add_argument("--to", help="only messages to this address")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=cmd_mail_list)
+    p = mail_sub.add_parser("show", help="one message (text part; --html for HTML)")
+    p.add_argument("id", type=int)
+    p.add_argument("--html", action="store_true")
+    p.set_defaults(func=cmd_mail_show)
 
     p = sub.add_parser("up", help="run database, edge service and sync worker (Ctrl-C stops)")
     p.add_argument("--tcp", action="store_true", help="database also on a loopback TCP port")

@@ -10,14 +10,18 @@ import logging
 import os
 
 from flagship.target import resolve
+from sync import email
+from sync.handlers import HANDLERS
 from sync.worker import Worker
 
 
 def main() -> int:
     level = os.environ.get("SYNC_LOG_LEVEL", "info").upper()
     logging.basicConfig(level=level, format="%(levelname)s: [%(name)s] %(message)s")
+    url = resolve().url
     worker = Worker(
-        resolve().url,
+        url,
+        handlers={**HANDLERS, **email.handlers(url)},
         batch_size=int(os.environ.get("SYNC_BATCH_SIZE", "10")),
         poll_interval=float(os.environ.get("SYNC_POLL_INTERVAL", "5")),
     )

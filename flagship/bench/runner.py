@@ -45,6 +45,7 @@ class Bench:
         self.keep = keep
         self.results: list[Result] = []
         self.extra_lines: list[str] = []
+        self.rps: float | None = None  # throughput, for benchmarks that measure it
         import os
 
         url = os.environ.get("DATABASE_URL")
@@ -111,7 +112,8 @@ class Bench:
             )
         lines += self.extra_lines
         worst = max((r.percentile(95) for r in self.results), default=float("nan"))
-        lines.append(f"worst_p95_ms={worst:.3f}")
+        rps = f" rps={self.rps:.0f}" if self.rps is not None else ""
+        lines.append(f"worst_p95_ms={worst:.3f}{rps}")
         return "\n".join(lines)
 
 

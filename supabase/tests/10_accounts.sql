@@ -7,7 +7,9 @@ select tables_are(
     'accounts',
     array[
         'profiles', 'roles', 'permissions', 'role_permissions', 'user_roles', 'settings',
-        'activity', 'stats', 'data_providers'
+        'activity', 'stats', 'data_providers',
+        -- edge: API keys and contact email verification live in accounts too
+        'api_keys', 'api_scopes', 'contact_emails', 'email_verifications'
     ]
 );
 select ok(

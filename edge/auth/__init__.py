@@ -1,0 +1,1 @@
+"""Caller authentication: Supabase JWTs, API keys, and signatures of inbound webhooks."""

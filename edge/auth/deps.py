@@ -1,0 +1,149 @@
+"""FastAPI dependencies: who is calling, and a database connection acting as them.
+
+A caller presents one of:
+- `Authorization: Bearer <JWT>`: a Supabase access token (or the anon/service_role key);
+- `Authorization: Bearer fsk_…` or `X-Api-Key: fsk_…`: an API key, checked in the database
+  and turned into the same claims the exchange endpoint signs;
+- nothing: anonymous (Supabase clients also send `apikey: <anon key>`, which is honoured
+  when no Authorization header is present).
+Per-user and per-key rate limits apply here, once the caller is known.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import Depends, Request
+
+from edge import dberrors
+from edge.auth import api_keys
+from edge.db import Database
+from edge.errors import ApiError
+from edge.middleware import request_id_of
+from edge.ratelimit import enforce
+
+# Headers never copied into `request.headers` in the database (PostgREST copies them all;
+# we keep credentials out of anything SQL might log or store).
+SECRET_HEADERS = frozenset({"authorization", "apikey", "x-api-key", "cookie"})
+
+
+@dataclass
+class Caller:
+    claims: dict[str, Any] = field(default_factory=lambda: {"role": "anon"})
+
+    @property
+    def role(self) -> str:
+        return self.claims.get("role", "anon")
+
+    @property
+    def user_id(self) -> str | None:
+        return self.claims.get("sub") if self.role == "authenticated" else None
+
+    @property
+    def api_key_id(self) -> str | None:
+        return self.claims.get("api_key_id")
+
+    def has_scope(self, scope: str) -> bool:
+        return self.api_key_id is None or scope in self.claims.get("scopes", [])
+
+
+def _credential(request: Request) -> str | None:
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise ApiError(401, "edge_token_invalid", "Use 'Authorization: Bearer <token>'.")
+        return value.strip()
+    return request.headers.get("x-api-key") or request.headers.get("apikey")
+
+
+def client_ip(request: Request) -> str | None:
+    """The client's address when it is an IP (test clients and sockets may name none)."""
+    host = request.client.host if request.client else None
+    try:
+        return str(ipaddress.ip_address(host)) if host else None
+    except ValueError:
+        return None
+
+
+def resolve_caller(request: Request) -> Caller:
+    """Authenticate the request (cached on request.state for the rest of the request)."""
+    cached = getattr(request.state, "caller", None)
+    if cached is not None:
+        return cached
+    credential = _credential(request)
+    app = request.app
+    if credential is None:
+        caller = Caller()
+    elif api_keys.looks_like_key(credential):
+        try:
+            grant = api_keys.authenticate(
+                app.state.db, credential, client_ip(request), request_id_of(request.scope)
+            )
+        except psycopg.Error as exc:
+            raise dberrors.to_api_error(exc) or exc from None
+        caller = Caller(api_keys.claims_for(grant, app.state.edge))
+    else:
+        caller = Caller(app.state.verifier.verify(credential))
+    request.state.caller = caller
+    request.scope.setdefault("state", {})["user_id"] = caller.user_id
+    limiter = app.state.limiter
+    if caller.api_key_id:
+        enforce(limiter, f"key:{caller.api_key_id}", app.state.edge.rate_api_key)
+    elif caller.user_id:
+        enforce(limiter, f"user:{caller.user_id}", app.state.edge.rate_user)
+    return caller
+
+
+def require_user(caller: Annotated[Caller, Depends(resolve_caller)]) -> Caller:
+    if caller.user_id is None:
+        raise ApiError(
+            401,
+            "not_authenticated",
+            "Sign in first (Authorization: Bearer <access token or API key>).",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return caller
+
+
+def require_scope(scope: str):
+    """Dependency factory: a signed-in caller whose API key (if any) holds `scope`."""
+
+    def check(caller: Annotated[Caller, Depends(require_user)]) -> Caller:
+        if not caller.has_scope(scope):
+            raise ApiError(
+                403, "edge_scope_missing", "The API key lacks a scope.", {"scope": scope}
+            )
+        return caller
+
+    return check
+
+
+def request_headers(request: Request) -> dict[str, str]:
+    """Headers for `request.headers` in SQL: lower-cased, credentials removed, request id set."""
+    headers = {k: v for k, v in request.headers.items() if k not in SECRET_HEADERS}
+    headers["x-request-id"] = request_id_of(request.scope) or ""
+    return headers
+
+
+@contextmanager
+def as_caller(request: Request, caller: Caller, db: Database) -> Iterator[psycopg.Connection]:
+    """One transaction acting as `caller`, as PostgREST would run it; API errors mapped."""
+    try:
+        with db.caller(
+            caller.claims,
+            method=request.method,
+            path=request.url.path,
+            headers=request_headers(request),
+        ) as conn:
+            yield conn
+    except psycopg.Error as exc:
+        mapped = dberrors.to_api_error(exc)
+        if mapped is None:
+            raise
+        raise mapped from None

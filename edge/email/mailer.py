@@ -1,0 +1,118 @@
+"""Send one email: through Resend when RESEND_API_KEY is set, else into ops.mailbox.
+
+Both paths are idempotent per key: Resend's `Idempotency-Key` header (a retried job is not
+sent again), and the mailbox's unique idempotency_key. Messages carry tags for category and
+object, and, for categories one can leave, `List-Unsubscribe` + `List-Unsubscribe-Post`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+import resend
+
+from edge.email.catalog import KINDS
+from edge.email.render import render
+from edge.email.unsubscribe import make_token
+from edge.settings import EdgeSettings
+
+TAG_VALUE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass
+class Message:
+    template: str
+    to: str
+    data: dict[str, Any] = field(default_factory=dict)
+    category: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+
+
+def tag(value: str) -> str:
+    """Resend tag values: ASCII letters, digits, underscores and dashes, 256 at most."""
+    return TAG_VALUE.sub("_", value)[:256] or "none"
+
+
+def compose(message: Message, settings: EdgeSettings) -> dict[str, Any]:
+    """The Resend `POST /emails` body for a message (also what the mailbox stores)."""
+    kind = KINDS[message.template]
+    category = message.category or kind.category
+    headers: dict[str, str] = {}
+    unsubscribe_url = None
+    if kind.unsubscribable:
+        token = make_token(settings.jwt_secret, message.to, category)
+        unsubscribe_url = f"{settings.public_url}/functions/v1/unsubscribe?token={quote(token)}"
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    rendered = render(
+        message.template, message.data, site_url=settings.site_url, unsubscribe_url=unsubscribe_url
+    )
+    tags = [
+        {"name": "category", "value": tag(category)},
+        {"name": "template", "value": tag(message.template)},
+    ]
+    if message.object_type:
+        tags.append({"name": "object", "value": tag(f"{message.object_type}_{message.object_id}")})
+    params: dict[str, Any] = {
+        "from": settings.email_from,
+        "to": [message.to],
+        "subject": rendered.subject,
+        "html": rendered.html,
+        "text": rendered.text,
+        "tags": tags,
+    }
+    if headers:
+        params["headers"] = headers
+    return params
+
+
+def configure_resend(settings: EdgeSettings) -> None:
+    resend.api_key = settings.resend_api_key
+    resend.api_url = settings.resend_api_url.rstrip("/")
+
+
+def send(
+    conn: psycopg.Connection | None,
+    message: Message,
+    idempotency_key: str,
+    settings: EdgeSettings,
+) -> str:
+    """Deliver once per idempotency key; returns the provider's (or the mailbox's) id."""
+    params = compose(message, settings)
+    if settings.resend_api_key:
+        configure_resend(settings)
+        sent = resend.Emails.send(params, {"idempotency_key": idempotency_key})
+        return str(sent["id"])
+    if conn is None:
+        raise RuntimeError("the mailbox needs a database connection")
+    row = conn.execute(
+        """
+        insert into ops.mailbox (idempotency_key, to_address, from_address, subject, html,
+                                 text_body, headers, tags, template)
+        values (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)
+        on conflict (idempotency_key) do nothing
+        returning id
+        """,
+        (
+            idempotency_key,
+            message.to,
+            params["from"],
+            params["subject"],
+            params["html"],
+            params["text"],
+            json.dumps(params.get("headers", {})),
+            json.dumps(params["tags"]),
+            message.template,
+        ),
+    ).fetchone()
+    if row is None:
+        row = conn.execute(
+            "select id from ops.mailbox where idempotency_key = %s", (idempotency_key,)
+        ).fetchone()
+    return f"mailbox-{row['id']}"

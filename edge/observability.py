@@ -1,0 +1,154 @@
+"""Structured logs (structlog, JSON), Prometheus metrics and Sentry.
+
+Each request logs one JSON line: request_id, user_id, method, route (the template, not the
+raw path), status, latency_ms. Headers, bodies and tokens are never logged; a processor also
+drops any key that looks like a credential, in case a caller passes one by mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from edge.middleware import request_id_of
+
+SECRET_KEYS = ("authorization", "token", "secret", "password", "api_key", "apikey", "key")
+_configured = False
+
+
+def _drop_secrets(logger, method, event_dict):
+    for key in list(event_dict):
+        if key != "event" and any(s in key.lower() for s in SECRET_KEYS):
+            event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def configure_logging() -> None:
+    """JSON lines through the standard library (so handlers, levels and pytest see them)."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _drop_secrets,
+            structlog.processors.JSONRenderer(),
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def logger(name: str):
+    return structlog.get_logger(name)
+
+
+def init_sentry(dsn: str | None) -> bool:
+    """Error tracking only when SENTRY_DSN is set; no personal data, no performance traces."""
+    if not dsn:
+        return False
+    import sentry_sdk
+
+    sentry_sdk.init(dsn=dsn, send_default_pii=False, traces_sample_rate=0.0)
+    return True
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "edge_requests",
+            "HTTP requests answered, by route template, method and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "edge_request_duration_seconds",
+            "Request latency by route template.",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+
+
+class OutboxCollector:
+    """Outbox depth, age and delivery failures, read from the database at scrape time."""
+
+    def __init__(self, read) -> None:
+        self.read = read  # () -> dict from ops.outbox_stats(), or None when unreachable
+
+    def collect(self):
+        stats = self.read()
+        up = GaugeMetricFamily("flagship_outbox_up", "1 when the outbox could be read.")
+        up.add_metric([], 0 if stats is None else 1)
+        yield up
+        if stats is None:
+            return
+        jobs = GaugeMetricFamily(
+            "flagship_outbox_jobs", "Outbox jobs by status.", labels=["status"]
+        )
+        for status in ("pending", "processing", "dead"):
+            jobs.add_metric([status], stats[status])
+        yield jobs
+        yield GaugeMetricFamily(
+            "flagship_outbox_retrying_jobs",
+            "Pending jobs whose last delivery attempt failed.",
+            value=stats["retrying"],
+        )
+        yield GaugeMetricFamily(
+            "flagship_outbox_oldest_pending_age_seconds",
+            "Age of the oldest pending job.",
+            value=stats["oldest_pending_age"],
+        )
+
+
+class AccessLogMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.log = logger("edge.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            if route.startswith("/") and not scope["path"].startswith(route.split("{")[0]):
+                route = scope["path"][: scope["path"].find(route.split("{")[0])] + route
+            method = scope["method"]
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(elapsed)
+            state = scope.get("state", {})
+            level = logging.WARNING if status >= 500 else logging.INFO
+            self.log.log(
+                level,
+                "request",
+                request_id=request_id_of(scope),
+                user_id=state.get("user_id"),
+                method=method,
+                route=route,
+                status=status,
+                latency_ms=round(elapsed * 1000, 2),
+            )

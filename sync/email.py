@@ -1,0 +1,72 @@
+"""Email delivery for the worker: `email.send` jobs (and the ones that imply an email).
+
+Payload of `email.send`: {template, to | user_id, data, category, object: {type, id}}.
+The recipient and permission come from `private.email_route` (contact email, suppressions,
+user opt-outs); a refused email is acknowledged with a log line, not retried. The send
+carries the job's idempotency key, so a job retried after a crash — even one killed while
+Resend was answering — is delivered once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from edge.email import mailer
+from edge.email.catalog import KINDS
+from edge.settings import EdgeSettings
+from flagship.database import connect
+from sync.handlers import Handler, Job
+
+log = logging.getLogger("sync.email")
+
+
+class InvalidEmailJob(ValueError):
+    """The payload can never be delivered (unknown template, no recipient field)."""
+
+
+class EmailDelivery:
+    def __init__(self, url: str, settings: EdgeSettings | None = None) -> None:
+        self.url = url
+        self.settings = settings or EdgeSettings.from_env()
+
+    def __call__(self, job: Job) -> None:
+        payload: dict[str, Any] = job.payload
+        template = payload.get("template")
+        if template not in KINDS:
+            raise InvalidEmailJob(f"unknown template {template!r}")
+        if not payload.get("to") and not payload.get("user_id"):
+            raise InvalidEmailJob("neither 'to' nor 'user_id'")
+        category = payload.get("category") or KINDS[template].category
+        obj = payload.get("object") or {}
+        with connect(self.url, application_name="flagship-sync-email") as conn:
+            route = conn.execute(
+                "select private.email_route(%s, %s::uuid, %s) as r",
+                (payload.get("to"), payload.get("user_id"), category),
+            ).fetchone()["r"]
+            if not route.get("send"):
+                log.info("job %s (%s): not sent (%s)", job.id, template, route.get("reason"))
+                return
+            data = dict(payload.get("data") or {})
+            if template == "verify_email" and "token" in data:
+                data["action_url"] = (
+                    f"{self.settings.site_url}/account/verify-email?token={data['token']}"
+                )
+                data["action_label"] = "Confirm this address"
+            message = mailer.Message(
+                template=template,
+                to=route["to"],
+                data=data,
+                category=category,
+                object_type=obj.get("type"),
+                object_id=str(obj.get("id")) if obj.get("id") is not None else None,
+            )
+            sent = mailer.send(conn, message, job.idempotency_key, self.settings)
+            conn.commit()
+        log.info("job %s (%s): sent %s", job.id, template, sent)
+
+
+def handlers(url: str, settings: EdgeSettings | None = None) -> dict[str, Handler]:
+    """Topic → handler for email. `accounts.user_deleted` needs none: the goodbye email is
+    queued by a trigger while the address still exists (see the edge_email migration)."""
+    return {"email.send": EmailDelivery(url, settings)}

@@ -1,0 +1,45 @@
+"""Edge fixtures: a database per test module (the edge commits) and an app client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from edge_helpers import make_client
+
+from flagship.database import connect
+from flagship.testing.harness import with_database
+
+
+@pytest.fixture(scope="module")
+def edge_db(test_server) -> Iterator[tuple[str, str]]:
+    """(admin_url, app_url) of a database of this module's own."""
+    name = test_server.clone()
+    try:
+        admin = test_server.admin(name)
+        yield admin, with_database(admin, urlsplit(admin).path.lstrip("/"), test_server.app_user)
+    finally:
+        test_server.drop(name)
+
+
+@pytest.fixture(scope="module")
+def admin_url(edge_db) -> str:
+    return edge_db[0]
+
+
+@pytest.fixture(scope="module")
+def app_url(edge_db) -> str:
+    return edge_db[1]
+
+
+@pytest.fixture
+def admin(admin_url) -> Iterator:
+    with connect(admin_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def client(app_url) -> Iterator:
+    with make_client(app_url) as c:
+        yield c
