@@ -35,8 +35,12 @@ def call(db, who, sql: str, params: Any = None):
 
 def rpc(db, who, fn: str, **kwargs):
     """Call api.<fn>(name => value, ...) as `who`; jsonb arguments given as dicts/lists."""
-    args = ", ".join(f"{k} => %({k})s" for k in kwargs)
-    params = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in kwargs.items()}
+    ids = {k for k, v in kwargs.items() if k.endswith("_ids") or k == "p_required"}
+    args = ", ".join(f"{k} => %({k})s" + ("::uuid[]" if k in ids else "") for k in kwargs)
+    params = {
+        k: json.dumps(v) if isinstance(v, (dict, list)) and k not in ids else v
+        for k, v in kwargs.items()
+    }
     with as_user(db, who):
         row = db.execute(f"select api.{fn}({args}) as r", params).fetchone()
     return row["r"]
