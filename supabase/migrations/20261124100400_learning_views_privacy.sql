@@ -223,7 +223,8 @@ select
 from learning.enrollments as e
 left join accounts.profiles as p on e.user_id = p.id
 left join learning.accommodations as a on e.course_id = a.course_id and e.user_id = a.user_id
-where private.learning_is_staff(e.course_id) or (select private.has_permission('platform.admin'));
+where private.learning_is_staff(e.course_id) or (select private.has_permission('platform.admin'))
+    or (select auth.role()) = 'service_role';
 comment on view api.course_roster is
 'Staff: learners of the courses you teach, with progress, quizzes passed and extra time.
 (Profile fields follow profile visibility.)';
@@ -243,7 +244,8 @@ select
     a.score,
     a.passed
 from learning.attempts as a
-where private.learning_is_staff(a.course_id) or (select private.has_permission('platform.admin'));
+where private.learning_is_staff(a.course_id) or (select private.has_permission('platform.admin'))
+    or (select auth.role()) = 'service_role';
 comment on view api.course_attempts is 'Staff: quiz attempts in the courses you teach.';
 grant select on api.course_attempts to authenticated, service_role;
 
@@ -255,7 +257,9 @@ select
     count(*) filter (where e.completed_at is not null) as completions,
     count(*) filter (where e.status = 'withdrawn') as withdrawals
 from learning.enrollments as e
-where private.learning_is_staff(e.course_id) or (select private.has_permission('platform.admin'))
+where
+    private.learning_is_staff(e.course_id) or (select private.has_permission('platform.admin'))
+    or (select auth.role()) = 'service_role'
 group by e.course_id, (date_trunc('day', e.enrolled_at at time zone 'UTC'))::date;
 comment on view api.course_enrollment_stats is
 'Staff analytics: enrollments per course and UTC day (and how many of them completed or
@@ -280,7 +284,8 @@ select
     ) as enrollments
 from learning.lessons as l
 inner join learning.modules as m on l.module_id = m.id
-where private.learning_is_staff(l.course_id) or (select private.has_permission('platform.admin'));
+where private.learning_is_staff(l.course_id) or (select private.has_permission('platform.admin'))
+    or (select auth.role()) = 'service_role';
 comment on view api.course_lesson_funnel is
 'Staff analytics: per lesson (in course order), how many learners completed it out of all
 enrollments: where learners drop off.';
@@ -298,7 +303,9 @@ select
     round(avg(case when aa.is_correct then 1.0 else 0.0 end), 3) as correct_rate
 from learning.questions as q
 left join learning.attempt_answers as aa on q.id = aa.question_id
-where private.learning_is_staff(q.course_id) or (select private.has_permission('platform.admin'))
+where
+    private.learning_is_staff(q.course_id) or (select private.has_permission('platform.admin'))
+    or (select auth.role()) = 'service_role'
 group by q.course_id, q.quiz_id, q.id, q.kind, q.prompt;
 comment on view api.quiz_item_difficulty is
 'Staff analytics: per question, how many graded answers, facility (mean share of points,

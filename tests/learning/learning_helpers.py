@@ -165,7 +165,9 @@ def build_course(db, teacher: User, slug: str, title: str, with_quiz: bool = Tru
             p_settings={"passing_score": 70, "max_attempts": 3, "reveal_policy": "after_passing"},
         )
         for q in QUESTIONS:
-            out["questions"].append(str(rpc(db, teacher, "upsert_question", p_quiz_id=quiz_id, p_question=q)))
+            out["questions"].append(
+                str(rpc(db, teacher, "upsert_question", p_quiz_id=quiz_id, p_question=q))
+            )
     rpc(db, teacher, "publish_course", p_course_id=cid)
     return out
 
@@ -194,7 +196,9 @@ def correct_answers(db, attempt: dict) -> dict:
 
 
 def make_scene(db) -> CourseScene:
-    teacher = grant_roles(db, create_user(db, username="teacher_one", display_name="Tess"), "instructor")
+    teacher = grant_roles(
+        db, create_user(db, username="teacher_one", display_name="Tess"), "instructor"
+    )
     other = grant_roles(db, create_user(db, username="teacher_two"), "instructor")
     learner = create_user(db, username="learner_one", display_name="Lea Learner")
     stranger = create_user(db, username="stranger_one")

@@ -276,17 +276,26 @@ def test_publishing_an_empty_or_incomplete_course(db, scene):
 
 def test_question_keys_are_validated(db, scene):
     bad = [
-        ({"kind": "single_choice", "prompt": "?", "options": [{"label": "a"}, {"label": "b"}]},
-         "learning_quiz_incomplete"),
-        ({"kind": "single_choice", "prompt": "?",
-          "options": [{"label": "a", "correct": True}, {"label": "b", "correct": True}]},
-         "learning_quiz_incomplete"),
+        (
+            {"kind": "single_choice", "prompt": "?", "options": [{"label": "a"}, {"label": "b"}]},
+            "learning_quiz_incomplete",
+        ),
+        (
+            {
+                "kind": "single_choice",
+                "prompt": "?",
+                "options": [{"label": "a", "correct": True}, {"label": "b", "correct": True}],
+            },
+            "learning_quiz_incomplete",
+        ),
         ({"kind": "true_false", "prompt": "?"}, "invalid_argument"),
         ({"kind": "numeric", "prompt": "?", "answer": "1"}, "invalid_argument"),
         ({"kind": "short_text", "prompt": "?", "accepted_answers": []}, "invalid_argument"),
         ({"kind": "essay", "prompt": "?"}, "invalid_argument"),
-        ({"kind": "ordering", "prompt": "?", "options": [{"label": "only one"}]},
-         "invalid_argument"),
+        (
+            {"kind": "ordering", "prompt": "?", "options": [{"label": "only one"}]},
+            "invalid_argument",
+        ),
     ]
     n = db.execute("select count(*) as n from learning.questions").fetchone()["n"]
     for question, code in bad:
@@ -299,30 +308,65 @@ def test_authoring_needs_the_right_role(db, scene):
     with api_error(db, "forbidden", "42501"):
         rpc(db, scene.learner, "create_course", p_slug="nope", p_title="Nope")
     with api_error(db, "forbidden", "42501"):
-        rpc(db, scene.other_teacher, "update_course", p_course_id=scene.course_id,
-            p_changes={"title": "Hijacked"})
+        rpc(
+            db,
+            scene.other_teacher,
+            "update_course",
+            p_course_id=scene.course_id,
+            p_changes={"title": "Hijacked"},
+        )
     with api_error(db, "forbidden", "42501"):
         rpc(db, scene.learner, "publish_course", p_course_id=scene.course_id)
     with api_error(db, "learning_slug_taken", "PT409"):
         rpc(db, scene.other_teacher, "create_course", p_slug="web-security-101", p_title="Dup")
     with api_error(db, "invalid_argument", "22023"):
-        rpc(db, scene.teacher, "update_course", p_course_id=scene.course_id,
-            p_changes={"status": "published"})
+        rpc(
+            db,
+            scene.teacher,
+            "update_course",
+            p_course_id=scene.course_id,
+            p_changes={"status": "published"},
+        )
     with api_error(db, "invalid_argument", "22023"):
-        rpc(db, scene.teacher, "reorder_modules", p_course_id=scene.course_id,
-            p_module_ids=[scene.modules[0]])
+        rpc(
+            db,
+            scene.teacher,
+            "reorder_modules",
+            p_course_id=scene.course_id,
+            p_module_ids=[scene.modules[0]],
+        )
     with api_error(db, "invalid_argument", "22023"):
-        rpc(db, scene.teacher, "update_lesson", p_lesson_id=scene.lessons["intro"],
-            p_changes={"attachments": [f"{scene.other_course_id}/x.pdf"]})
+        rpc(
+            db,
+            scene.teacher,
+            "update_lesson",
+            p_lesson_id=scene.lessons["intro"],
+            p_changes={"attachments": [f"{scene.other_course_id}/x.pdf"]},
+        )
     with api_error(db, "invalid_argument", "22023"):
-        rpc(db, scene.teacher, "update_lesson", p_lesson_id=scene.lessons["intro"],
-            p_changes={"duration_seconds": -5})
+        rpc(
+            db,
+            scene.teacher,
+            "update_lesson",
+            p_lesson_id=scene.lessons["intro"],
+            p_changes={"duration_seconds": -5},
+        )
     with api_error(db, "invalid_argument", "22023"):
-        rpc(db, scene.teacher, "configure_quiz", p_quiz_id=scene.quiz_id,
-            p_settings={"max_attempts": -1})
+        rpc(
+            db,
+            scene.teacher,
+            "configure_quiz",
+            p_quiz_id=scene.quiz_id,
+            p_settings={"max_attempts": -1},
+        )
     with api_error(db, "invalid_argument", "22023"):
-        rpc(db, scene.teacher, "set_course_prerequisites", p_course_id=scene.course_id,
-            p_required=[scene.course_id])
+        rpc(
+            db,
+            scene.teacher,
+            "set_course_prerequisites",
+            p_course_id=scene.course_id,
+            p_required=[scene.course_id],
+        )
     title = db.execute(
         "select title from learning.courses where id = %s", (scene.course_id,)
     ).fetchone()["title"]
@@ -330,45 +374,83 @@ def test_authoring_needs_the_right_role(db, scene):
 
 
 def test_reorder_and_prerequisite_cycles(db, scene):
-    rpc(db, scene.teacher, "reorder_modules", p_course_id=scene.course_id,
-        p_module_ids=list(reversed(scene.modules)))
+    rpc(
+        db,
+        scene.teacher,
+        "reorder_modules",
+        p_course_id=scene.course_id,
+        p_module_ids=list(reversed(scene.modules)),
+    )
     rows = db.execute(
         "select id::text from learning.modules where course_id = %s order by position",
         (scene.course_id,),
     ).fetchall()
     assert [r["id"] for r in rows] == list(reversed(scene.modules))
-    rpc(db, scene.other_teacher, "set_course_prerequisites", p_course_id=scene.other_course_id,
-        p_required=[scene.course_id])
+    rpc(
+        db,
+        scene.other_teacher,
+        "set_course_prerequisites",
+        p_course_id=scene.other_course_id,
+        p_required=[scene.course_id],
+    )
     with api_error(db, "forbidden"):
-        rpc(db, scene.teacher, "set_course_prerequisites", p_course_id=scene.other_course_id,
-            p_required=[])
+        rpc(
+            db,
+            scene.teacher,
+            "set_course_prerequisites",
+            p_course_id=scene.other_course_id,
+            p_required=[],
+        )
     with api_error(db, "invalid_argument"):
-        rpc(db, scene.teacher, "set_course_prerequisites", p_course_id=scene.course_id,
-            p_required=[scene.other_course_id])
+        rpc(
+            db,
+            scene.teacher,
+            "set_course_prerequisites",
+            p_course_id=scene.course_id,
+            p_required=[scene.other_course_id],
+        )
 
 
 def test_pro_courses_need_the_entitlement(db, scene):
-    rpc(db, scene.other_teacher, "update_course", p_course_id=scene.other_course_id,
-        p_changes={"price_tier": "pro"})
+    rpc(
+        db,
+        scene.other_teacher,
+        "update_course",
+        p_course_id=scene.other_course_id,
+        p_changes={"price_tier": "pro"},
+    )
     with api_error(db, "learning_entitlement_required", "PT402"):
         rpc(db, scene.learner, "enroll", p_course_id=scene.other_course_id)
-    assert db.execute(
-        "select count(*) as n from learning.enrollments where course_id = %s",
-        (scene.other_course_id,),
-    ).fetchone()["n"] == 0
+    assert (
+        db.execute(
+            "select count(*) as n from learning.enrollments where course_id = %s",
+            (scene.other_course_id,),
+        ).fetchone()["n"]
+        == 0
+    )
 
 
 def test_prerequisites_are_enforced(db, scene):
-    rpc(db, scene.other_teacher, "set_course_prerequisites", p_course_id=scene.other_course_id,
-        p_required=[scene.course_id])
+    rpc(
+        db,
+        scene.other_teacher,
+        "set_course_prerequisites",
+        p_course_id=scene.other_course_id,
+        p_required=[scene.course_id],
+    )
     with api_error(db, "learning_prerequisites_unmet", "PT409"):
         rpc(db, scene.learner, "enroll", p_course_id=scene.other_course_id)
     # Complete the first course, then enrolling works.
     for key in ("intro", "headers"):
         rpc(db, scene.learner, "complete_lesson", p_lesson_id=scene.lessons[key])
     attempt = rpc(db, scene.learner, "start_attempt", p_quiz_id=scene.quiz_id)
-    rpc(db, scene.learner, "submit_attempt", p_attempt_id=attempt["id"],
-        p_answers=correct_answers(db, attempt))
+    rpc(
+        db,
+        scene.learner,
+        "submit_attempt",
+        p_attempt_id=attempt["id"],
+        p_answers=correct_answers(db, attempt),
+    )
     out = rpc(db, scene.learner, "enroll", p_course_id=scene.other_course_id)
     assert out["status"] == "active"
 
@@ -388,27 +470,52 @@ def test_drafts_and_archived_courses(db, scene):
 
 
 def test_locks_sequential_and_unlock_dates(db, scene):
-    rpc(db, scene.teacher, "update_course", p_course_id=scene.course_id,
-        p_changes={"sequential": True})
+    rpc(
+        db,
+        scene.teacher,
+        "update_course",
+        p_course_id=scene.course_id,
+        p_changes={"sequential": True},
+    )
     with api_error(db, "learning_lesson_locked", "PT423"):
         rpc(db, scene.learner, "complete_lesson", p_lesson_id=scene.lessons["headers"])
     rpc(db, scene.learner, "complete_lesson", p_lesson_id=scene.lessons["intro"])
     rpc(db, scene.learner, "complete_lesson", p_lesson_id=scene.lessons["headers"])
-    rpc(db, scene.teacher, "update_course", p_course_id=scene.course_id,
-        p_changes={"sequential": False})
-    rpc(db, scene.teacher, "update_module", p_module_id=scene.modules[1],
-        p_changes={"unlock_at": "2999-01-01T00:00:00Z"})
+    rpc(
+        db,
+        scene.teacher,
+        "update_course",
+        p_course_id=scene.course_id,
+        p_changes={"sequential": False},
+    )
+    rpc(
+        db,
+        scene.teacher,
+        "update_module",
+        p_module_id=scene.modules[1],
+        p_changes={"unlock_at": "2999-01-01T00:00:00Z"},
+    )
     with api_error(db, "learning_lesson_locked", "PT423"):
         rpc(db, scene.learner, "complete_lesson", p_lesson_id=scene.lessons["lab"])
     with api_error(db, "learning_lesson_locked", "PT423"):
         rpc(db, scene.learner, "start_attempt", p_quiz_id=scene.quiz_id)
     with api_error(db, "learning_lesson_locked", "PT423"):
         rpc(db, scene.learner, "get_lesson", p_lesson_id=scene.lessons["lab"])
-    rpc(db, scene.teacher, "update_module", p_module_id=scene.modules[1],
-        p_changes={"unlock_at": None})
+    rpc(
+        db,
+        scene.teacher,
+        "update_module",
+        p_module_id=scene.modules[1],
+        p_changes={"unlock_at": None},
+    )
     # Module prerequisites: module 2 needs module 1 done (it is).
-    rpc(db, scene.teacher, "set_module_prerequisites", p_module_id=scene.modules[1],
-        p_required=[scene.modules[0]])
+    rpc(
+        db,
+        scene.teacher,
+        "set_module_prerequisites",
+        p_module_id=scene.modules[1],
+        p_required=[scene.modules[0]],
+    )
     rpc(db, scene.learner, "complete_lesson", p_lesson_id=scene.lessons["lab"])
     rpc(db, scene.stranger, "enroll", p_course_id=scene.course_id)
     with api_error(db, "learning_lesson_locked", "PT423"):
@@ -416,22 +523,43 @@ def test_locks_sequential_and_unlock_dates(db, scene):
 
 
 def test_video_positions_and_bad_values(db, scene):
-    rpc(db, scene.learner, "save_video_position", p_lesson_id=scene.lessons["headers"],
-        p_position_seconds=120)
+    rpc(
+        db,
+        scene.learner,
+        "save_video_position",
+        p_lesson_id=scene.lessons["headers"],
+        p_position_seconds=120,
+    )
     with api_error(db, "invalid_argument", "22023"):
-        rpc(db, scene.learner, "save_video_position", p_lesson_id=scene.lessons["headers"],
-            p_position_seconds=-1)
+        rpc(
+            db,
+            scene.learner,
+            "save_video_position",
+            p_lesson_id=scene.lessons["headers"],
+            p_position_seconds=-1,
+        )
     with api_error(db, "invalid_argument", "22023"):
-        rpc(db, scene.learner, "save_video_position", p_lesson_id=scene.lessons["headers"],
-            p_position_seconds=601)
+        rpc(
+            db,
+            scene.learner,
+            "save_video_position",
+            p_lesson_id=scene.lessons["headers"],
+            p_position_seconds=601,
+        )
     lesson = rpc(db, scene.learner, "get_lesson", p_lesson_id=scene.lessons["headers"])
     assert lesson["position_seconds"] == 120 and lesson["completed_at"] is None
 
 
 def test_catalog_arguments(db, scene):
     with as_user(db, "anon"):
-        for args in ("p_limit => 0", "p_sort => 'cheapest'", "p_level => 'guru'",
-                     "p_tier => 'gold'", "p_cursor => 'garbage'", f"p_query => '{'x' * 300}'"):
+        for args in (
+            "p_limit => 0",
+            "p_sort => 'cheapest'",
+            "p_level => 'guru'",
+            "p_tier => 'gold'",
+            "p_cursor => 'garbage'",
+            f"p_query => '{'x' * 300}'",
+        ):
             with api_error(db, None, "22023"):
                 db.execute(f"select * from api.list_courses({args})")
 
@@ -441,10 +569,12 @@ def test_reviews(db, scene):
         rpc(db, scene.stranger, "review_course", p_course_id=scene.course_id, p_rating=1)
     with api_error(db, "invalid_argument", "22023"):
         rpc(db, scene.learner, "review_course", p_course_id=scene.course_id, p_rating=6)
-    r = rpc(db, scene.learner, "review_course", p_course_id=scene.course_id, p_rating=4,
-            p_body="Good")
-    rpc(db, scene.learner, "review_course", p_course_id=scene.course_id, p_rating=2,
-        p_body="Edited")
+    r = rpc(
+        db, scene.learner, "review_course", p_course_id=scene.course_id, p_rating=4, p_body="Good"
+    )
+    rpc(
+        db, scene.learner, "review_course", p_course_id=scene.course_id, p_rating=2, p_body="Edited"
+    )
     course = db.execute(
         "select rating_count, rating_avg from learning.courses where id = %s", (scene.course_id,)
     ).fetchone()

@@ -47,7 +47,9 @@ def test_learner_journey(db, scene):
     assert result["quiz_passed"] is True
 
     # The course is complete and the certificate issued (once), with an outbox job.
-    enr = call(db, s.learner, "select * from api.my_enrollments where course_id = %s", (s.course_id,))
+    enr = call(
+        db, s.learner, "select * from api.my_enrollments where course_id = %s", (s.course_id,)
+    )
     assert enr["status"] == "completed" and enr["progress_pct"] == 100
     cert = call(db, s.learner, "select * from api.my_certificates")
     assert cert["status"] == "valid" and cert["holder_name"] == "Lea Learner"
@@ -56,10 +58,13 @@ def test_learner_journey(db, scene):
         (str(cert["id"]),),
     ).fetchone()
     assert job["payload"]["code"] == cert["code"]
-    assert db.execute(
-        "select count(*) as n from accounts.activity where actor_id = %s and verb = 'course.completed'",
-        (s.learner.id,),
-    ).fetchone()["n"] == 1
+    assert (
+        db.execute(
+            "select count(*) as n from accounts.activity where actor_id = %s and verb = 'course.completed'",
+            (s.learner.id,),
+        ).fetchone()["n"]
+        == 1
+    )
 
     # Anyone verifies it.
     verified = rpc(db, "anon", "verify_certificate", p_code=cert["code"].lower())
@@ -75,6 +80,8 @@ def test_learner_journey(db, scene):
     ).fetchone()
     assert audit["reason"] == "academic misconduct"
     history = call(
-        db, s.learner, "select array_agg(status::text order by id) as h from api.certificate_history"
+        db,
+        s.learner,
+        "select array_agg(status::text order by id) as h from api.certificate_history",
     )
     assert history["h"] == ["valid", "revoked"]
