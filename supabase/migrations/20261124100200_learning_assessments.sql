@@ -248,21 +248,21 @@ set search_path = ''
 as $$
 declare
     v_attempt learning.attempts;
+    v_questions uuid[];
 begin
+    select a.question_ids into v_questions from learning.attempts as a where a.id = p_attempt_id;
     insert into learning.attempt_answers (attempt_id, question_id, response, points_awarded,
                                           max_points, is_correct)
-    select a.id, q.id, p_answers -> q.id::text,
+    select p_attempt_id, q.id, p_answers -> q.id::text,
            round(q.points * s.fraction, 2), q.points, s.fraction = 1
-    from learning.attempts as a
-    cross join lateral unnest(a.question_ids) as qid(id)
-    join learning.questions as q on q.id = qid.id
+    from learning.questions as q
     left join learning.question_keys as k on k.question_id = q.id
     cross join lateral (
         select case when p_status = 'expired' then 0
                     else private.learning_score_answer(q.kind, k, p_answers -> q.id::text)
                end as fraction
     ) as s
-    where a.id = p_attempt_id;
+    where q.id = any(v_questions);
 
     update learning.attempts as a set
         status = p_status,
@@ -343,6 +343,28 @@ and completion do not wait for the learner to come back.';
 revoke execute on function private.learning_close_all_overdue() from public;
 grant execute on function private.learning_close_all_overdue() to service_role;
 
+-- The options of one question in the attempt's order. Written as index lookups
+-- (question_options by question_id, ordered by position in the attempt) so that the plan
+-- never hashes the whole options table.
+create function private.learning_attempt_options(p_option_order jsonb, p_question uuid)
+returns jsonb
+language sql stable
+set search_path = ''
+as $$
+    select coalesce(jsonb_agg(jsonb_build_object('id', o.id, 'label', o.label)
+                              order by array_position(x.ids, o.id)), '[]')
+    from (
+        select array(
+            select e::uuid from jsonb_array_elements_text(p_option_order -> p_question::text) as e
+        ) as ids
+    ) as x
+    cross join learning.question_options as o
+    where o.question_id = p_question
+$$;
+comment on function private.learning_attempt_options(jsonb, uuid) is
+'Options (id, label) of a question in the order an attempt shows them; never correctness.';
+revoke execute on function private.learning_attempt_options(jsonb, uuid) from public;
+
 -- What the learner sees of an attempt: questions in attempt order, options in attempt
 -- order, no keys.
 create function private.learning_attempt_view(p_attempt learning.attempts) returns jsonb
@@ -359,16 +381,10 @@ as $$
         'questions', coalesce((
             select jsonb_agg(jsonb_build_object(
                 'id', q.id, 'kind', q.kind, 'prompt', q.prompt, 'points', q.points,
-                'options', coalesce((
-                    select jsonb_agg(jsonb_build_object('id', o.id, 'label', o.label)
-                                     order by oo.n)
-                    from jsonb_array_elements_text(p_attempt.option_order -> q.id::text)
-                         with ordinality as oo(id, n)
-                    join learning.question_options as o on o.id = oo.id::uuid
-                ), '[]')
-            ) order by qo.n)
-            from unnest(p_attempt.question_ids) with ordinality as qo(id, n)
-            join learning.questions as q on q.id = qo.id
+                'options', private.learning_attempt_options(p_attempt.option_order, q.id)
+            ) order by array_position(p_attempt.question_ids, q.id))
+            from learning.questions as q
+            where q.id = any(p_attempt.question_ids)
         ), '[]')
     )
 $$;
@@ -690,13 +706,7 @@ begin
                 jsonb_build_object(
                     'id', q.id, 'kind', q.kind, 'prompt', q.prompt, 'points', q.points,
                     'response', aa.response,
-                    'options', coalesce((
-                        select jsonb_agg(jsonb_build_object('id', o.id, 'label', o.label)
-                                         order by oo.n)
-                        from jsonb_array_elements_text(v_attempt.option_order -> q.id::text)
-                             with ordinality as oo(id, n)
-                        join learning.question_options as o on o.id = oo.id::uuid
-                    ), '[]')
+                    'options', private.learning_attempt_options(v_attempt.option_order, q.id)
                 )
                 || case when v_reveal then jsonb_build_object(
                     'points_awarded', aa.points_awarded, 'is_correct', aa.is_correct,
@@ -706,12 +716,12 @@ begin
                     'numeric_answer', k.numeric_answer, 'tolerance', k.tolerance,
                     'explanation', k.explanation)
                    else '{}'::jsonb end
-                order by qo.n)
-            from unnest(v_attempt.question_ids) with ordinality as qo(id, n)
-            join learning.questions as q on q.id = qo.id
+                order by array_position(v_attempt.question_ids, q.id))
+            from learning.questions as q
             left join learning.attempt_answers as aa
                 on aa.attempt_id = v_attempt.id and aa.question_id = q.id
             left join learning.question_keys as k on k.question_id = q.id
+            where q.id = any(v_attempt.question_ids)
         ), '[]')
     );
 end;
