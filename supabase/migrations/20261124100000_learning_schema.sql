@@ -482,7 +482,10 @@ create index certificate_events_certificate_idx on learning.certificate_events (
     certificate_id, occurred_at
 );
 create index certificate_events_actor_idx on learning.certificate_events (actor_id);
-create trigger certificate_events_append_only before update or delete
+-- History is never rewritten; the actor may be anonymised (account deletion sets it null)
+-- and rows go with their certificate.
+create trigger certificate_events_append_only before update of
+certificate_id, status, reason, occurred_at
 on learning.certificate_events for each row execute function private.forbid_change();
 
 create table learning.reviews (
