@@ -250,7 +250,8 @@ def run(bench: Bench, scale: float) -> None:
                     "select * from api.list_courses(p_sort => %s, p_tier => 'free')", (sort,)
                 )
                 call(
-                    "select * from api.list_courses(p_sort => %s, p_tier => 'free', p_cursor => %s)",
+                    "select * from api.list_courses(p_sort => %s, p_tier => 'free',"
+                    " p_cursor => %s)",
                     (sort, first[-1]["next_cursor"]),
                 )
 
@@ -309,9 +310,10 @@ def run(bench: Bench, scale: float) -> None:
             "catalog text": "select id from learning.courses where status = 'published'"
             " and search @@ websearch_to_tsquery('english', 'buffer overflow') limit 20",
             "progress of a learner": "select count(*) from learning.lessons l left join"
-            " learning.lesson_progress lp on lp.user_id = '%s' and lp.course_id = '%s'"
-            " and lp.lesson_id = l.id where l.course_id = '%s'"
-            % (enrolled[0]["u"], enrolled[0]["c"], enrolled[0]["c"]),
+            " learning.lesson_progress lp on lp.user_id = '{u}' and lp.course_id = '{c}'"
+            " and lp.lesson_id = l.id where l.course_id = '{c}'".format(
+                u=enrolled[0]["u"], c=enrolled[0]["c"]
+            ),
         }
         for name, query in plans.items():
             plan = explain_uses_index(conn, query)

@@ -223,7 +223,8 @@ select
 from learning.enrollments as e
 left join accounts.profiles as p on e.user_id = p.id
 left join learning.accommodations as a on e.course_id = a.course_id and e.user_id = a.user_id
-where private.learning_is_staff(e.course_id) or (select private.has_permission('platform.admin'))
+where
+    private.learning_is_staff(e.course_id) or (select private.has_permission('platform.admin'))
     or (select auth.role()) = 'service_role';
 comment on view api.course_roster is
 'Staff: learners of the courses you teach, with progress, quizzes passed and extra time.
@@ -244,7 +245,8 @@ select
     a.score,
     a.passed
 from learning.attempts as a
-where private.learning_is_staff(a.course_id) or (select private.has_permission('platform.admin'))
+where
+    private.learning_is_staff(a.course_id) or (select private.has_permission('platform.admin'))
     or (select auth.role()) = 'service_role';
 comment on view api.course_attempts is 'Staff: quiz attempts in the courses you teach.';
 grant select on api.course_attempts to authenticated, service_role;
@@ -284,7 +286,8 @@ select
     ) as enrollments
 from learning.lessons as l
 inner join learning.modules as m on l.module_id = m.id
-where private.learning_is_staff(l.course_id) or (select private.has_permission('platform.admin'))
+where
+    private.learning_is_staff(l.course_id) or (select private.has_permission('platform.admin'))
     or (select auth.role()) = 'service_role';
 comment on view api.course_lesson_funnel is
 'Staff analytics: per lesson (in course order), how many learners completed it out of all

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from learning_helpers import build_course, correct_answers, rpc
+from learning_helpers import correct_answers, rpc
 
 from flagship.testing.harness import api_error, as_user, denied
 

@@ -3,9 +3,9 @@ and an anonymous visitor verifies it."""
 
 from __future__ import annotations
 
-from flagship.testing.harness import as_user
-
 from learning_helpers import call, correct_answers, rpc
+
+from flagship.testing.harness import as_user
 
 
 def test_learner_journey(db, scene):
@@ -60,7 +60,8 @@ def test_learner_journey(db, scene):
     assert job["payload"]["code"] == cert["code"]
     assert (
         db.execute(
-            "select count(*) as n from accounts.activity where actor_id = %s and verb = 'course.completed'",
+            "select count(*) as n from accounts.activity"
+            " where actor_id = %s and verb = 'course.completed'",
             (s.learner.id,),
         ).fetchone()["n"]
         == 1

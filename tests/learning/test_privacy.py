@@ -43,14 +43,14 @@ def test_deletion_erases_and_anonymises(db, scene):
 
 def test_outline_hides_bodies_unless_enrolled(db, scene):
     anon = rpc(db, "anon", "get_course_outline", p_slug="web-security-101")
-    lessons = {l["title"]: l for m in anon["modules"] for l in m["lessons"]}
+    lessons = {x["title"]: x for m in anon["modules"] for x in m["lessons"]}
     assert lessons["Intro"]["body_md"] == "# Welcome (preview)"
     assert "body_md" not in lessons["Headers"]
     assert "SECRET-BODY" not in str(
         rpc(db, scene.stranger, "get_course_outline", p_course_id=scene.course_id)
     )
     enrolled = rpc(db, scene.learner, "get_course_outline", p_course_id=scene.course_id)
-    lessons = {l["title"]: l for m in enrolled["modules"] for l in m["lessons"]}
+    lessons = {x["title"]: x for m in enrolled["modules"] for x in m["lessons"]}
     assert lessons["Headers"]["body_md"] == "SECRET-BODY headers"
     assert lessons["Headers"]["attachments"] == [f"{scene.course_id}/headers/slides.pdf"]
     assert rpc(db, "anon", "get_lesson", p_lesson_id=scene.lessons["intro"])["is_preview"]
