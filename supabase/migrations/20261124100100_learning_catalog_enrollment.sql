@@ -1,0 +1,959 @@
+-- learning: catalog listing, course outline and lesson delivery, enrollment, progress,
+-- completion and certificates, reviews.
+--
+-- The hot paths (api.list_courses, api.get_course_outline, api.complete_lesson) are definer
+-- functions that apply the visibility rules themselves, so the planner can use the partial
+-- and GIN indexes (under RLS it may not use non-leakproof operators such as @@ and @>).
+
+-- Shared helpers -------------------------------------------------------------------------
+create function private.learning_require_user() returns uuid
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+    v_uid uuid := (select auth.uid());
+begin
+    if v_uid is null then
+        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
+    end if;
+    return v_uid;
+end;
+$$;
+comment on function private.learning_require_user() is
+'The caller''s user id, or raise not_authenticated.';
+revoke execute on function private.learning_require_user() from public;
+
+create function private.learning_cache_headers(p_anon_max_age int) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+    if (select auth.uid()) is null then
+        perform set_config('response.headers', format(
+            '[{"Cache-Control": "public, max-age=%s, stale-while-revalidate=60"}]',
+            p_anon_max_age), true);
+    else
+        perform set_config('response.headers',
+            '[{"Cache-Control": "private, no-store"}]', true);
+    end if;
+end;
+$$;
+comment on function private.learning_cache_headers(int) is
+'Set PostgREST response headers: anonymous catalog reads are publicly cacheable for
+p_anon_max_age seconds; signed-in reads (which carry personal state) are not stored.';
+revoke execute on function private.learning_cache_headers(int) from public;
+
+-- Why a lesson is locked for a learner (null = unlocked): unlock date of its module,
+-- unmet module prerequisites, or sequential progress with an earlier lesson not done.
+create function private.learning_lesson_lock(p_user uuid, p_lesson uuid) returns text
+language sql stable
+set search_path = ''
+as $$
+    select case
+        when m.unlock_at is not null and m.unlock_at > now() then 'unlock_date'
+        when exists (
+            select 1 from learning.module_prerequisites as mp
+            join learning.lessons as rl on rl.module_id = mp.requires_module_id
+            left join learning.lesson_progress as lp
+                on lp.user_id = p_user and lp.course_id = l.course_id and lp.lesson_id = rl.id
+            where mp.module_id = m.id and lp.completed_at is null
+        ) then 'module_prerequisites'
+        when c.sequential and exists (
+            select 1 from learning.lessons as el
+            join learning.modules as em on em.id = el.module_id
+            left join learning.lesson_progress as lp
+                on lp.user_id = p_user and lp.course_id = l.course_id and lp.lesson_id = el.id
+            where el.course_id = l.course_id
+              and (em.position, el.position) < (m.position, l.position)
+              and lp.completed_at is null
+        ) then 'sequential'
+    end
+    from learning.lessons as l
+    join learning.modules as m on m.id = l.module_id
+    join learning.courses as c on c.id = l.course_id
+    where l.id = p_lesson
+$$;
+comment on function private.learning_lesson_lock(uuid, uuid) is
+'Why the lesson is locked for the user (unlock_date, module_prerequisites, sequential), or
+null when it is open. Course staff are never locked (callers check).';
+revoke execute on function private.learning_lesson_lock(uuid, uuid) from public;
+
+-- Recompute an enrollment's progress and complete it when the rules hold: every required
+-- lesson completed (quiz lessons complete by passing their quiz). A course without
+-- required lessons needs all of its lessons.
+create function private.learning_refresh_progress(p_user uuid, p_course uuid) returns boolean
+language plpgsql
+set search_path = ''
+as $$
+declare
+    v_total int;
+    v_done int;
+    v_required int;
+    v_required_missing int;
+    v_completed boolean;
+begin
+    select count(*)::int,
+           count(lp.completed_at)::int,
+           count(*) filter (where l.is_required)::int,
+           count(*) filter (where l.is_required and lp.completed_at is null)::int
+    into v_total, v_done, v_required, v_required_missing
+    from learning.lessons as l
+    left join learning.lesson_progress as lp
+        on lp.user_id = p_user and lp.course_id = p_course and lp.lesson_id = l.id
+    where l.course_id = p_course;
+
+    v_completed := v_total > 0 and case
+        when v_required > 0 then v_required_missing = 0 else v_done = v_total end;
+
+    update learning.enrollments as e set
+        lessons_completed = v_done,
+        progress_pct = case when v_total = 0 then 0
+                            else round(100.0 * v_done / v_total, 2) end,
+        last_activity_at = now(),
+        status = case when v_completed and e.status = 'active' then 'completed'
+                      else e.status end,
+        completed_at = case when v_completed then coalesce(e.completed_at, now())
+                            else e.completed_at end
+    where e.user_id = p_user and e.course_id = p_course;
+
+    return v_completed;
+end;
+$$;
+comment on function private.learning_refresh_progress(uuid, uuid) is
+'Recompute lessons_completed / progress_pct of an enrollment and mark it completed when
+the completion rules hold (which fires certificate issuance). Returns whether complete.';
+revoke execute on function private.learning_refresh_progress(uuid, uuid) from public;
+
+-- Catalog ----------------------------------------------------------------------------------
+create function api.list_courses(
+    p_query text default null,
+    p_level text default null,
+    p_tag text default null,
+    p_tier text default null,
+    p_sort text default 'newest',
+    p_cursor text default null,
+    p_limit int default 20
+)
+returns table (
+    id uuid,
+    slug text,
+    title text,
+    summary text,
+    level text,
+    tags text[],
+    estimated_hours numeric,
+    language text,
+    price_tier text,
+    cover_path text,
+    published_at timestamptz,
+    enrollment_count int,
+    rating_avg numeric,
+    rating_count int,
+    next_cursor text
+)
+language plpgsql stable
+-- Definer: applies "published only" itself, so the partial and GIN indexes are usable
+-- (under RLS the planner may not push @@ or @> into an index scan). Drafts never appear.
+security definer
+set search_path = ''
+set plan_cache_mode = 'force_custom_plan'
+as $$
+declare
+    v_query text := nullif(btrim(p_query), '');
+    v_tsq tsquery;
+    v_after_num numeric;
+    v_after_time timestamptz;
+    v_after_id uuid;
+begin
+    if p_limit is null or p_limit not between 1 and 100 then
+        perform private.raise_error('invalid_argument', 'p_limit is between 1 and 100.', '22023',
+            jsonb_build_object('field', 'p_limit'));
+    end if;
+    if p_sort is null or p_sort not in ('newest', 'popular', 'rating') then
+        perform private.raise_error('invalid_argument', 'p_sort is newest, popular or rating.',
+            '22023', jsonb_build_object('field', 'p_sort'));
+    end if;
+    if p_level is not null and p_level not in ('beginner', 'intermediate', 'advanced') then
+        perform private.raise_error('invalid_argument',
+            'p_level is beginner, intermediate or advanced.', '22023',
+            jsonb_build_object('field', 'p_level'));
+    end if;
+    if p_tier is not null and p_tier not in ('free', 'pro') then
+        perform private.raise_error('invalid_argument', 'p_tier is free or pro.', '22023',
+            jsonb_build_object('field', 'p_tier'));
+    end if;
+    if p_tag is not null and char_length(p_tag) not between 1 and 40 then
+        perform private.raise_error('invalid_argument', 'p_tag is 1-40 characters.', '22023',
+            jsonb_build_object('field', 'p_tag'));
+    end if;
+    if v_query is not null then
+        if char_length(v_query) > 200 then
+            perform private.raise_error('invalid_argument', 'p_query is at most 200 characters.',
+                '22023', jsonb_build_object('field', 'p_query'));
+        end if;
+        v_tsq := websearch_to_tsquery('english'::regconfig, v_query);
+    end if;
+    if p_cursor is not null then
+        begin
+            select (c ->> 'n')::numeric, (c ->> 't')::timestamptz, (c ->> 'i')::uuid
+            into strict v_after_num, v_after_time, v_after_id
+            from (select convert_from(decode(p_cursor, 'base64'), 'utf8')::jsonb as c) as x;
+        exception when others then
+            perform private.raise_error('cursor_invalid', 'Bad cursor.', '22023');
+        end;
+        if v_after_id is null or (p_sort = 'newest' and v_after_time is null)
+            or (p_sort <> 'newest' and v_after_num is null) then
+            perform private.raise_error('cursor_invalid', 'Bad cursor.', '22023');
+        end if;
+    end if;
+    perform private.learning_cache_headers(60);
+
+    return query
+    select
+        c.id, c.slug, c.title, c.summary, c.level::text, c.tags, c.estimated_hours, c.language,
+        c.price_tier::text, c.cover_path, c.published_at, c.enrollment_count, c.rating_avg,
+        c.rating_count,
+        encode(convert_to(jsonb_build_object(
+            'n', case p_sort when 'popular' then c.enrollment_count::numeric
+                             when 'rating' then c.rating_avg end,
+            't', case when p_sort = 'newest' then c.published_at end,
+            'i', c.id)::text, 'utf8'), 'base64')
+    from learning.courses as c
+    where c.status = 'published'
+      and (p_level is null or c.level = p_level::learning.course_level)
+      and (p_tier is null or c.price_tier = p_tier::learning.price_tier)
+      and (p_tag is null or c.tags @> array[p_tag])
+      and (v_tsq is null or c.search @@ v_tsq)
+      and (
+          p_cursor is null
+          or (p_sort = 'newest' and (c.published_at, c.id) < (v_after_time, v_after_id))
+          or (p_sort = 'popular'
+              and (c.enrollment_count::numeric, c.id) < (v_after_num, v_after_id))
+          or (p_sort = 'rating' and (c.rating_avg, c.id) < (v_after_num, v_after_id))
+      )
+    order by
+        case when p_sort = 'newest' then c.published_at end desc,
+        case when p_sort = 'popular' then c.enrollment_count end desc,
+        case when p_sort = 'rating' then c.rating_avg end desc,
+        c.id desc
+    limit p_limit;
+end;
+$$;
+comment on function api.list_courses(text, text, text, text, text, text, int) is
+'The course catalog (published courses). Filters: p_query (full-text, web search syntax),
+p_level (beginner|intermediate|advanced), p_tag, p_tier (free|pro). p_sort: newest (default),
+popular (enrollments), rating. Keyset pagination: pass the last row''s next_cursor as
+p_cursor; p_limit 1-100. Anonymous responses carry Cache-Control: public, max-age=60.
+Errors: invalid_argument, cursor_invalid.';
+revoke execute on function api.list_courses(text, text, text, text, text, text, int) from public;
+grant execute on function api.list_courses(text, text, text, text, text, text, int)
+to anon, authenticated, service_role;
+
+create function api.get_course_outline(p_course_id uuid default null, p_slug text default null)
+returns jsonb
+language plpgsql stable
+-- Definer: lesson bodies live in a table clients cannot read; this function returns them
+-- only to enrolled learners and staff (preview lessons to everyone).
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := (select auth.uid());
+    v_course learning.courses;
+    v_staff boolean;
+    v_enrolled boolean;
+    v_enrollment learning.enrollments;
+    v_full boolean;
+begin
+    if (p_course_id is null) = (p_slug is null) then
+        perform private.raise_error('invalid_argument', 'Pass exactly one of p_course_id, p_slug.',
+            '22023');
+    end if;
+    select * into v_course from learning.courses as c
+    where (p_course_id is not null and c.id = p_course_id)
+       or (p_slug is not null and c.slug = p_slug);
+    v_staff := v_course.id is not null and (
+        private.learning_is_staff(v_course.id) or private.has_permission('platform.admin')
+        or (select auth.role()) = 'service_role');
+    if v_uid is not null and v_course.id is not null then
+        select * into v_enrollment from learning.enrollments as e
+        where e.user_id = v_uid and e.course_id = v_course.id;
+    end if;
+    v_enrolled := coalesce(v_enrollment.status in ('active', 'completed'), false);
+    if v_course.id is null or not (
+        v_course.status = 'published' or v_staff
+        or (v_course.status = 'archived' and v_enrolled)
+    ) then
+        perform private.raise_error('learning_course_not_found', 'No such course.', 'PT404');
+    end if;
+    v_full := v_staff or v_enrolled;
+    perform private.learning_cache_headers(60);
+
+    return jsonb_build_object(
+        'id', v_course.id, 'slug', v_course.slug, 'title', v_course.title,
+        'summary', v_course.summary, 'description', v_course.description,
+        'level', v_course.level, 'tags', v_course.tags,
+        'estimated_hours', v_course.estimated_hours, 'language', v_course.language,
+        'price_tier', v_course.price_tier, 'status', v_course.status,
+        'cover_path', v_course.cover_path, 'sequential', v_course.sequential,
+        'published_at', v_course.published_at,
+        'enrollment_count', v_course.enrollment_count,
+        'rating_avg', v_course.rating_avg, 'rating_count', v_course.rating_count,
+        'staff', coalesce((
+            select jsonb_agg(jsonb_build_object(
+                'user_id', s.user_id, 'role', s.role, 'username', p.username,
+                'display_name', p.display_name) order by s.role, p.username)
+            from learning.course_staff as s
+            left join accounts.profiles as p on p.id = s.user_id
+            where s.course_id = v_course.id
+        ), '[]'),
+        'prerequisites', coalesce((
+            select jsonb_agg(jsonb_build_object('id', rc.id, 'slug', rc.slug,
+                                                'title', rc.title) order by rc.title)
+            from learning.course_prerequisites as cp
+            join learning.courses as rc on rc.id = cp.requires_course_id
+            where cp.course_id = v_course.id
+        ), '[]'),
+        'viewer', jsonb_build_object(
+            'enrolled', v_enrolled, 'staff', v_staff,
+            'status', v_enrollment.status, 'progress_pct', v_enrollment.progress_pct,
+            'completed_at', v_enrollment.completed_at
+        ),
+        'modules', coalesce((
+            select jsonb_agg(jsonb_build_object(
+                'id', m.id, 'position', m.position, 'title', m.title,
+                'unlock_at', m.unlock_at,
+                'requires_modules', coalesce((
+                    select jsonb_agg(mp.requires_module_id)
+                    from learning.module_prerequisites as mp where mp.module_id = m.id
+                ), '[]'),
+                'lessons', coalesce((
+                    select jsonb_agg(
+                        jsonb_build_object(
+                            'id', l.id, 'position', l.position, 'title', l.title,
+                            'kind', l.kind, 'is_preview', l.is_preview,
+                            'is_required', l.is_required,
+                            'duration_seconds', l.duration_seconds,
+                            'completed_at', lp.completed_at,
+                            'position_seconds', lp.position_seconds,
+                            'locked_reason', case when v_enrolled and not v_staff
+                                then private.learning_lesson_lock(v_uid, l.id) end,
+                            'quiz', (
+                                select jsonb_build_object(
+                                    'id', q.id, 'passing_score', q.passing_score,
+                                    'max_attempts', q.max_attempts,
+                                    'time_limit_seconds', q.time_limit_seconds,
+                                    'due_at', q.due_at, 'grading_method', q.grading_method)
+                                from learning.quizzes as q where q.lesson_id = l.id
+                            )
+                        )
+                        || case when v_full or l.is_preview then jsonb_build_object(
+                            'body_md', lc.body_md, 'attachments', lc.attachments)
+                           else '{}'::jsonb end
+                        order by l.position)
+                    from learning.lessons as l
+                    left join learning.lesson_contents as lc on lc.lesson_id = l.id
+                    left join learning.lesson_progress as lp
+                        on v_enrolled and lp.user_id = v_uid
+                        and lp.course_id = v_course.id and lp.lesson_id = l.id
+                    where l.module_id = m.id
+                ), '[]')
+            ) order by m.position)
+            from learning.modules as m where m.course_id = v_course.id
+        ), '[]')
+    );
+end;
+$$;
+comment on function api.get_course_outline(uuid, text) is
+'A course with its staff, prerequisites, modules and lessons (pass p_course_id or p_slug).
+Lesson bodies (body_md, attachments) are included only for enrolled learners and course
+staff, and for preview lessons; enrolled learners also get completion, resume positions and
+locked_reason per lesson. Anonymous responses are publicly cacheable (60 s).
+Errors: invalid_argument, learning_course_not_found.';
+revoke execute on function api.get_course_outline(uuid, text) from public;
+grant execute on function api.get_course_outline(uuid, text) to anon, authenticated, service_role;
+
+create function api.get_lesson(p_lesson_id uuid) returns jsonb
+language plpgsql stable
+-- Definer: reads lesson_contents, which clients cannot; applies enrollment and locks.
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := (select auth.uid());
+    v_lesson learning.lessons;
+    v_course learning.courses;
+    v_staff boolean;
+    v_enrolled boolean;
+    v_lock text;
+begin
+    select * into v_lesson from learning.lessons as l where l.id = p_lesson_id;
+    if v_lesson.id is not null then
+        select * into v_course from learning.courses as c where c.id = v_lesson.course_id;
+        v_staff := private.learning_is_staff(v_course.id)
+            or private.has_permission('platform.admin')
+            or (select auth.role()) = 'service_role';
+        v_enrolled := private.learning_is_enrolled(v_course.id);
+    end if;
+    if v_lesson.id is null or not (
+        v_course.status = 'published' or v_staff
+        or (v_course.status = 'archived' and v_enrolled)
+    ) then
+        perform private.raise_error('learning_lesson_not_found', 'No such lesson.', 'PT404');
+    end if;
+    if not (v_staff or v_enrolled or (v_lesson.is_preview and v_course.status = 'published'))
+    then
+        if v_uid is null then
+            perform private.raise_error('not_authenticated',
+                'Sign in and enroll to read this lesson.', '42501');
+        end if;
+        perform private.raise_error('learning_not_enrolled',
+            'Enroll in the course to read this lesson.', '42501',
+            jsonb_build_object('course_id', v_course.id));
+    end if;
+    if v_enrolled and not v_staff then
+        v_lock := private.learning_lesson_lock(v_uid, v_lesson.id);
+        if v_lock is not null then
+            perform private.raise_error('learning_lesson_locked', 'This lesson is locked.',
+                'PT423', jsonb_build_object('reason', v_lock));
+        end if;
+    end if;
+    return (
+        select jsonb_build_object(
+            'id', v_lesson.id, 'course_id', v_lesson.course_id, 'module_id', v_lesson.module_id,
+            'title', v_lesson.title, 'kind', v_lesson.kind, 'is_preview', v_lesson.is_preview,
+            'is_required', v_lesson.is_required,
+            'duration_seconds', v_lesson.duration_seconds,
+            'body_md', coalesce(lc.body_md, ''), 'attachments', coalesce(lc.attachments, '{}'),
+            'completed_at', lp.completed_at, 'position_seconds', lp.position_seconds,
+            'quiz_id', (select q.id from learning.quizzes as q where q.lesson_id = v_lesson.id)
+        )
+        from (select 1) as one
+        left join learning.lesson_contents as lc on lc.lesson_id = v_lesson.id
+        left join learning.lesson_progress as lp
+            on lp.user_id = v_uid and lp.course_id = v_lesson.course_id
+            and lp.lesson_id = v_lesson.id
+    );
+end;
+$$;
+comment on function api.get_lesson(uuid) is
+'One lesson with its body (markdown) and attachment paths (course-content bucket), for
+enrolled learners (once unlocked), course staff, and anyone for preview lessons.
+Errors: learning_lesson_not_found, not_authenticated, learning_not_enrolled,
+learning_lesson_locked (details.reason).';
+revoke execute on function api.get_lesson(uuid) from public;
+grant execute on function api.get_lesson(uuid) to anon, authenticated, service_role;
+
+-- Enrollment -------------------------------------------------------------------------------
+create function api.enroll(p_course_id uuid) returns jsonb
+language plpgsql
+-- Definer: clients have no write grant on enrollments; this function checks visibility,
+-- entitlement (private.has_entitlement) and prerequisites first.
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := private.learning_require_user();
+    v_course learning.courses;
+    v_existing learning.enrollments;
+    v_staff boolean;
+    v_missing jsonb;
+    v_row learning.enrollments;
+begin
+    select * into v_course from learning.courses as c where c.id = p_course_id;
+    v_staff := v_course.id is not null and (
+        private.learning_is_staff(v_course.id) or private.has_permission('platform.admin'));
+    if v_course.id is null or (v_course.status = 'draft' and not v_staff) then
+        perform private.raise_error('learning_course_not_found', 'No such course.', 'PT404');
+    end if;
+    select * into v_existing from learning.enrollments as e
+    where e.user_id = v_uid and e.course_id = v_course.id
+    for update;
+    if v_existing.status in ('active', 'completed') then
+        perform private.raise_error('learning_already_enrolled',
+            'You are already enrolled in this course.', 'PT409');
+    end if;
+    if v_course.status = 'archived' then
+        perform private.raise_error('learning_course_closed',
+            'This course is archived and takes no new enrollments.', 'PT409');
+    end if;
+    if v_course.price_tier = 'pro' and not v_staff
+        and not private.has_entitlement(v_uid, 'pro') then
+        perform private.raise_error('learning_entitlement_required',
+            'This course is part of the pro plan.', 'PT402',
+            jsonb_build_object('feature', 'pro'));
+    end if;
+    select jsonb_agg(jsonb_build_object('id', rc.id, 'slug', rc.slug, 'title', rc.title))
+    into v_missing
+    from learning.course_prerequisites as cp
+    join learning.courses as rc on rc.id = cp.requires_course_id
+    where cp.course_id = v_course.id and not exists (
+        select 1 from learning.enrollments as e
+        where e.user_id = v_uid and e.course_id = cp.requires_course_id
+          and e.completed_at is not null
+    );
+    if v_missing is not null and not v_staff then
+        perform private.raise_error('learning_prerequisites_unmet',
+            'Complete the prerequisite courses first.', 'PT409',
+            jsonb_build_object('missing', v_missing));
+    end if;
+
+    begin
+        insert into learning.enrollments as e (user_id, course_id)
+        values (v_uid, v_course.id)
+        on conflict (user_id, course_id) do update set
+            status = case when e.completed_at is not null then 'completed'::learning.enrollment_status
+                          else 'active'::learning.enrollment_status end,
+            withdrawn_at = null, enrolled_at = now()
+        where e.status = 'withdrawn'
+        returning * into v_row;
+    exception when unique_violation then
+        v_row := null;
+    end;
+    if v_row.user_id is null then
+        perform private.raise_error('learning_already_enrolled',
+            'You are already enrolled in this course.', 'PT409');
+    end if;
+    update learning.courses set enrollment_count = enrollment_count + 1
+    where id = v_course.id;
+    perform private.record_activity(v_uid, 'course.enrolled', 'course', v_course.id::text,
+        jsonb_build_object('slug', v_course.slug), 0);
+    -- A re-enrollment may already satisfy a rule that changed meanwhile.
+    perform private.learning_refresh_progress(v_uid, v_course.id);
+    select * into v_row from learning.enrollments as e
+    where e.user_id = v_uid and e.course_id = v_course.id;
+    return jsonb_build_object('course_id', v_row.course_id, 'status', v_row.status,
+        'enrolled_at', v_row.enrolled_at, 'progress_pct', v_row.progress_pct);
+end;
+$$;
+comment on function api.enroll(uuid) is
+'Enroll in a course. Free courses: anyone signed in; pro courses: only with the pro
+entitlement (private.has_entitlement). Prerequisite courses must be completed. Enrolling
+again after unenrolling resumes the earlier progress. Errors: not_authenticated,
+learning_course_not_found, learning_already_enrolled, learning_course_closed,
+learning_entitlement_required (PT402), learning_prerequisites_unmet (details.missing).';
+revoke execute on function api.enroll(uuid) from public, anon;
+grant execute on function api.enroll(uuid) to authenticated;
+
+create function api.unenroll(p_course_id uuid) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := private.learning_require_user();
+begin
+    update learning.enrollments set status = 'withdrawn', withdrawn_at = now()
+    where user_id = v_uid and course_id = p_course_id and status in ('active', 'completed');
+    if not found then
+        perform private.raise_error('learning_not_enrolled',
+            'You are not enrolled in this course.', '42501');
+    end if;
+    update learning.courses set enrollment_count = greatest(enrollment_count - 1, 0)
+    where id = p_course_id;
+    perform private.record_activity(v_uid, 'course.unenrolled', 'course', p_course_id::text,
+        '{}', 0);
+end;
+$$;
+comment on function api.unenroll(uuid) is
+'Leave a course. Progress, attempts and any certificate are kept; enrolling again resumes.
+Errors: not_authenticated, learning_not_enrolled.';
+revoke execute on function api.unenroll(uuid) from public, anon;
+grant execute on function api.unenroll(uuid) to authenticated;
+
+-- Progress ---------------------------------------------------------------------------------
+create function private.learning_require_enrollment(p_user uuid, p_course uuid)
+returns learning.enrollments
+language plpgsql
+set search_path = ''
+as $$
+declare
+    v_row learning.enrollments;
+begin
+    select * into v_row from learning.enrollments as e
+    where e.user_id = p_user and e.course_id = p_course and e.status in ('active', 'completed');
+    if v_row.user_id is null then
+        perform private.raise_error('learning_not_enrolled',
+            'You are not enrolled in this course.', '42501',
+            jsonb_build_object('course_id', p_course));
+    end if;
+    return v_row;
+end;
+$$;
+comment on function private.learning_require_enrollment(uuid, uuid) is
+'The user''s live enrollment in the course, or raise learning_not_enrolled.';
+revoke execute on function private.learning_require_enrollment(uuid, uuid) from public;
+
+create function api.complete_lesson(p_lesson_id uuid) returns jsonb
+language plpgsql
+-- Definer: writes lesson_progress and enrollments (no client grants), after checking
+-- enrollment, lesson kind and locks.
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := private.learning_require_user();
+    v_lesson learning.lessons;
+    v_lock text;
+    v_new boolean;
+    v_at timestamptz;
+    v_enr learning.enrollments;
+begin
+    select * into v_lesson from learning.lessons as l where l.id = p_lesson_id;
+    if v_lesson.id is null or not private.learning_course_visible(v_lesson.course_id) then
+        perform private.raise_error('learning_lesson_not_found', 'No such lesson.', 'PT404');
+    end if;
+    perform private.learning_require_enrollment(v_uid, v_lesson.course_id);
+    select lp.completed_at into v_at from learning.lesson_progress as lp
+    where lp.user_id = v_uid and lp.course_id = v_lesson.course_id
+      and lp.lesson_id = v_lesson.id;
+    if v_at is null then
+        if v_lesson.kind = 'quiz' then
+            perform private.raise_error('learning_quiz_not_passed',
+                'A quiz lesson is completed by passing its quiz.', 'PT409');
+        end if;
+        v_lock := private.learning_lesson_lock(v_uid, v_lesson.id);
+        if v_lock is not null then
+            perform private.raise_error('learning_lesson_locked', 'This lesson is locked.',
+                'PT423', jsonb_build_object('reason', v_lock));
+        end if;
+        insert into learning.lesson_progress as lp (user_id, course_id, lesson_id, completed_at)
+        values (v_uid, v_lesson.course_id, v_lesson.id, now())
+        on conflict (user_id, course_id, lesson_id) do update
+        set completed_at = now(), updated_at = now()
+        where lp.completed_at is null
+        returning lp.completed_at into v_at;
+        v_new := v_at is not null;
+        if v_new then
+            perform private.record_activity(v_uid, 'lesson.completed', 'lesson',
+                v_lesson.id::text, jsonb_build_object('course_id', v_lesson.course_id), 10);
+            perform private.learning_refresh_progress(v_uid, v_lesson.course_id);
+        else
+            select lp.completed_at into v_at from learning.lesson_progress as lp
+            where lp.user_id = v_uid and lp.course_id = v_lesson.course_id
+              and lp.lesson_id = v_lesson.id;
+        end if;
+    else
+        v_new := false;
+    end if;
+    select * into v_enr from learning.enrollments as e
+    where e.user_id = v_uid and e.course_id = v_lesson.course_id;
+    return jsonb_build_object(
+        'lesson_id', v_lesson.id, 'completed_at', v_at, 'newly_completed', v_new,
+        'course_id', v_lesson.course_id, 'progress_pct', v_enr.progress_pct,
+        'lessons_completed', v_enr.lessons_completed,
+        'course_completed', v_enr.completed_at is not null
+    );
+end;
+$$;
+comment on function api.complete_lesson(uuid) is
+'Mark a lesson completed (idempotent: completing it again changes nothing and earns no XP).
+Earns 10 XP; recomputes course progress; completing the last required lesson completes the
+course and issues the certificate. Quiz lessons complete by passing their quiz.
+Errors: not_authenticated, learning_lesson_not_found, learning_not_enrolled,
+learning_quiz_not_passed, learning_lesson_locked (details.reason).';
+revoke execute on function api.complete_lesson(uuid) from public, anon;
+grant execute on function api.complete_lesson(uuid) to authenticated;
+
+create function api.save_video_position(p_lesson_id uuid, p_position_seconds int)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := private.learning_require_user();
+    v_lesson learning.lessons;
+begin
+    select * into v_lesson from learning.lessons as l where l.id = p_lesson_id;
+    if v_lesson.id is null or not private.learning_course_visible(v_lesson.course_id) then
+        perform private.raise_error('learning_lesson_not_found', 'No such lesson.', 'PT404');
+    end if;
+    if p_position_seconds is null or p_position_seconds < 0
+        or p_position_seconds > coalesce(v_lesson.duration_seconds, 86400) then
+        perform private.raise_error('invalid_argument',
+            'p_position_seconds is between 0 and the lesson''s duration.', '22023',
+            jsonb_build_object('field', 'p_position_seconds'));
+    end if;
+    perform private.learning_require_enrollment(v_uid, v_lesson.course_id);
+    insert into learning.lesson_progress as lp (user_id, course_id, lesson_id, position_seconds)
+    values (v_uid, v_lesson.course_id, v_lesson.id, p_position_seconds)
+    on conflict (user_id, course_id, lesson_id) do update
+    set position_seconds = excluded.position_seconds, updated_at = now();
+end;
+$$;
+comment on function api.save_video_position(uuid, int) is
+'Remember where the learner stopped in a video (resume position, seconds). Frequent and
+not an achievement, so it writes no activity. Errors: not_authenticated,
+learning_lesson_not_found, invalid_argument, learning_not_enrolled.';
+revoke execute on function api.save_video_position(uuid, int) from public, anon;
+grant execute on function api.save_video_position(uuid, int) to authenticated;
+
+-- Certificates -----------------------------------------------------------------------------
+create function private.learning_new_certificate_code() returns text
+language sql volatile
+set search_path = ''
+as $$
+    select 'FLG-' || upper(substr(encode(sha256(convert_to(
+        gen_random_uuid()::text || gen_random_uuid()::text, 'utf8')), 'hex'), 1, 24))
+$$;
+comment on function private.learning_new_certificate_code() is
+'A verification code: 96 bits taken from a hash of two random UUIDs (no pgcrypto).';
+revoke execute on function private.learning_new_certificate_code() from public;
+
+create function private.learning_issue_certificate() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_cert learning.certificates;
+begin
+    insert into learning.certificates as c (code, user_id, course_id, holder_name, course_title)
+    select private.learning_new_certificate_code(), new.user_id, new.course_id,
+           coalesce(p.display_name, p.username, 'Learner'), co.title
+    from learning.courses as co
+    left join accounts.profiles as p on p.id = new.user_id
+    where co.id = new.course_id
+    on conflict (user_id, course_id) do nothing
+    returning * into v_cert;
+    if v_cert.id is null then
+        return null;  -- completed before (re-enrollment): the certificate already exists
+    end if;
+    insert into learning.certificate_events (certificate_id, status, reason, actor_id)
+    values (v_cert.id, 'valid', 'issued', new.user_id);
+    perform private.record_activity(new.user_id, 'course.completed', 'course',
+        new.course_id::text, jsonb_build_object('certificate_code', v_cert.code), 100);
+    perform ops.enqueue('certificate.issued', jsonb_build_object(
+        'certificate_id', v_cert.id, 'code', v_cert.code, 'user_id', v_cert.user_id,
+        'course_id', v_cert.course_id, 'course_title', v_cert.course_title,
+        'holder_name', v_cert.holder_name, 'issued_at', v_cert.issued_at
+    ), v_cert.id::text);
+    return null;
+end;
+$$;
+comment on function private.learning_issue_certificate() is
+'Trigger: when an enrollment completes, issue its certificate (once per learner and
+course), record the history row and 100 XP, and queue certificate.issued for the worker
+(PDF and email). Definer: it writes tables the learner cannot.';
+revoke execute on function private.learning_issue_certificate() from public;
+
+create trigger enrollments_issue_certificate after update of completed_at
+on learning.enrollments for each row
+when (old.completed_at is null and new.completed_at is not null)
+execute function private.learning_issue_certificate();
+
+create function api.verify_certificate(p_code text) returns jsonb
+language plpgsql stable
+-- Definer: anonymous visitors verify a certificate without any read access to the table.
+security definer
+set search_path = ''
+as $$
+declare
+    v_code text := upper(btrim(p_code));
+    v_result jsonb;
+begin
+    if v_code is null or v_code !~ '^FLG-[0-9A-F]{24}$' then
+        perform private.raise_error('learning_certificate_not_found',
+            'No certificate has that code.', 'PT404');
+    end if;
+    select jsonb_build_object(
+        'code', c.code, 'holder_name', c.holder_name, 'course_title', c.course_title,
+        'course_slug', co.slug, 'issued_at', c.issued_at, 'status', c.status,
+        'status_changed_at', c.status_changed_at)
+    into v_result
+    from learning.certificates as c
+    join learning.courses as co on co.id = c.course_id
+    where c.code = v_code;
+    if v_result is null then
+        perform private.raise_error('learning_certificate_not_found',
+            'No certificate has that code.', 'PT404');
+    end if;
+    perform set_config('response.headers', '[{"Cache-Control": "public, max-age=60"}]', true);
+    return v_result;
+end;
+$$;
+comment on function api.verify_certificate(text) is
+'Public certificate check (anon allowed): holder name, course, issue date and status
+(valid or revoked) for a verification code FLG-XXXXXXXXXXXXXXXXXXXXXXXX.
+Errors: learning_certificate_not_found.';
+revoke execute on function api.verify_certificate(text) from public;
+grant execute on function api.verify_certificate(text) to anon, authenticated, service_role;
+
+create function private.learning_set_certificate_status(
+    p_code text, p_status learning.certificate_status, p_reason text
+) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_actor uuid := private.require_permission('platform.admin');
+    v_cert learning.certificates;
+begin
+    if p_reason is null or char_length(btrim(p_reason)) not between 3 and 500 then
+        perform private.raise_error('invalid_argument', 'A reason (3-500 characters) is required.',
+            '22023', jsonb_build_object('field', 'p_reason'));
+    end if;
+    select * into v_cert from learning.certificates as c
+    where c.code = upper(btrim(p_code)) for update;
+    if v_cert.id is null then
+        perform private.raise_error('learning_certificate_not_found',
+            'No certificate has that code.', 'PT404');
+    end if;
+    if v_cert.status = p_status then
+        if p_status = 'revoked' then
+            perform private.raise_error('learning_certificate_revoked',
+                'The certificate is already revoked.', 'PT409');
+        end if;
+        perform private.raise_error('learning_certificate_valid',
+            'The certificate is already valid.', 'PT409');
+    end if;
+    update learning.certificates set status = p_status, status_changed_at = now(),
+        status_reason = btrim(p_reason)
+    where id = v_cert.id;
+    insert into learning.certificate_events (certificate_id, status, reason, actor_id)
+    values (v_cert.id, p_status, btrim(p_reason), v_actor);
+    perform private.audit(
+        case when p_status = 'revoked' then 'learning.certificate_revoked'
+             else 'learning.certificate_reinstated' end,
+        'certificate', v_cert.id::text,
+        jsonb_build_object('code', v_cert.code, 'user_id', v_cert.user_id,
+                           'course_id', v_cert.course_id),
+        btrim(p_reason));
+    return jsonb_build_object('code', v_cert.code, 'status', p_status);
+end;
+$$;
+comment on function private.learning_set_certificate_status(
+    text, learning.certificate_status, text
+) is 'Admin: change a certificate''s status with a reason; history row and audit entry.';
+revoke execute on function private.learning_set_certificate_status(
+    text, learning.certificate_status, text
+) from public;
+
+create function api.revoke_certificate(p_code text, p_reason text) returns jsonb
+language sql
+-- Definer: the admin check (private.require_permission) is inside the helper.
+security definer
+set search_path = ''
+as $$
+    select private.learning_set_certificate_status(p_code, 'revoked', p_reason)
+$$;
+comment on function api.revoke_certificate(text, text) is
+'Admin: revoke a certificate (needs platform.admin, checked against the tables), with a
+reason (3-500 characters); audited and kept in its history. Errors: not_authenticated,
+forbidden, invalid_argument, learning_certificate_not_found, learning_certificate_revoked.';
+revoke execute on function api.revoke_certificate(text, text) from public, anon;
+grant execute on function api.revoke_certificate(text, text) to authenticated;
+
+create function api.reinstate_certificate(p_code text, p_reason text) returns jsonb
+language sql
+security definer
+set search_path = ''
+as $$
+    select private.learning_set_certificate_status(p_code, 'valid', p_reason)
+$$;
+comment on function api.reinstate_certificate(text, text) is
+'Admin: make a revoked certificate valid again, with a reason; audited. Errors:
+not_authenticated, forbidden, invalid_argument, learning_certificate_not_found,
+learning_certificate_valid.';
+revoke execute on function api.reinstate_certificate(text, text) from public, anon;
+grant execute on function api.reinstate_certificate(text, text) to authenticated;
+
+-- Reviews ----------------------------------------------------------------------------------
+create function api.review_course(p_course_id uuid, p_rating int, p_body text default '')
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := private.learning_require_user();
+    v_row learning.reviews;
+begin
+    if p_rating is null or p_rating not between 1 and 5 then
+        perform private.raise_error('invalid_argument', 'p_rating is 1 to 5.', '22023',
+            jsonb_build_object('field', 'p_rating'));
+    end if;
+    if char_length(coalesce(p_body, '')) > 5000 then
+        perform private.raise_error('invalid_argument', 'p_body is at most 5000 characters.',
+            '22023', jsonb_build_object('field', 'p_body'));
+    end if;
+    if not exists (select 1 from learning.courses as c where c.id = p_course_id) then
+        perform private.raise_error('learning_course_not_found', 'No such course.', 'PT404');
+    end if;
+    perform private.learning_require_enrollment(v_uid, p_course_id);
+    insert into learning.reviews as r (course_id, user_id, rating, body)
+    values (p_course_id, v_uid, p_rating, coalesce(p_body, ''))
+    on conflict (user_id, course_id) do update
+    set rating = excluded.rating, body = excluded.body
+    returning * into v_row;
+    perform private.record_activity(v_uid, 'course.reviewed', 'course', p_course_id::text,
+        jsonb_build_object('rating', p_rating), 0);
+    return jsonb_build_object('id', v_row.id, 'course_id', v_row.course_id,
+        'rating', v_row.rating, 'body', v_row.body, 'updated_at', v_row.updated_at);
+end;
+$$;
+comment on function api.review_course(uuid, int, text) is
+'Rate (1-5) and review a course you are enrolled in; calling again edits your review.
+The course''s rating aggregate is kept current. Errors: not_authenticated,
+invalid_argument, learning_course_not_found, learning_not_enrolled.';
+revoke execute on function api.review_course(uuid, int, text) from public, anon;
+grant execute on function api.review_course(uuid, int, text) to authenticated;
+
+create function api.delete_my_review(p_course_id uuid) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := private.learning_require_user();
+begin
+    delete from learning.reviews where course_id = p_course_id and user_id = v_uid;
+    if not found then
+        perform private.raise_error('learning_review_not_found', 'You have no review here.',
+            'PT404');
+    end if;
+end;
+$$;
+comment on function api.delete_my_review(uuid) is
+'Delete your review of a course. Errors: not_authenticated, learning_review_not_found.';
+revoke execute on function api.delete_my_review(uuid) from public, anon;
+grant execute on function api.delete_my_review(uuid) to authenticated;
+
+create function api.reply_to_review(p_review_id uuid, p_body text) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := private.learning_require_user();
+    v_row learning.reviews;
+begin
+    select * into v_row from learning.reviews as r where r.id = p_review_id;
+    if v_row.id is null or not private.learning_course_visible(v_row.course_id) then
+        perform private.raise_error('learning_review_not_found', 'No such review.', 'PT404');
+    end if;
+    if not (private.learning_is_staff(v_row.course_id)
+            or private.holds_permission(v_uid, 'platform.admin')) then
+        perform private.raise_error('forbidden', 'Only the course''s staff may reply.', '42501');
+    end if;
+    if p_body is not null and char_length(btrim(p_body)) not between 1 and 5000 then
+        perform private.raise_error('invalid_argument', 'p_body is 1-5000 characters or null.',
+            '22023', jsonb_build_object('field', 'p_body'));
+    end if;
+    update learning.reviews set
+        reply_body = nullif(btrim(p_body), ''),
+        reply_by = case when p_body is null then null else v_uid end,
+        replied_at = case when p_body is null then null else now() end
+    where id = p_review_id
+    returning * into v_row;
+    return jsonb_build_object('id', v_row.id, 'reply_body', v_row.reply_body,
+        'reply_by', v_row.reply_by, 'replied_at', v_row.replied_at);
+end;
+$$;
+comment on function api.reply_to_review(uuid, text) is
+'Course staff: reply to a review (null removes the reply). Errors: not_authenticated,
+learning_review_not_found, forbidden, invalid_argument.';
+revoke execute on function api.reply_to_review(uuid, text) from public, anon;
+grant execute on function api.reply_to_review(uuid, text) to authenticated;
