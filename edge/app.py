@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from edge import errors
+from edge.billing_stripe import BillingSettings
 from edge.db import Database
 from edge.middleware import RequestIdMiddleware
-from edge.routers import health
+from edge.routers import billing, health, stripe_webhook
 from flagship import config
 
 # `supabase.functions.invoke('<name>')` calls `<project>/functions/v1/<name>`.
@@ -48,7 +49,10 @@ def create_app(
         responses={"default": {"model": errors.ErrorBody, "description": "Any error"}},
     )
     app.state.settings = settings
+    app.state.billing = BillingSettings.from_env()
     app.add_middleware(RequestIdMiddleware)
     errors.install(app)
     app.include_router(health.router, prefix=PREFIX)
+    app.include_router(billing.router, prefix=PREFIX)
+    app.include_router(stripe_webhook.router, prefix=PREFIX)
     return app
