@@ -10,6 +10,7 @@ import logging
 import os
 
 from flagship.target import resolve
+from sync import billing  # noqa: F401  (registers the billing.receipt handler)
 from sync.worker import Worker
 
 
