@@ -17,6 +17,8 @@ from billing_support import auth, deliver, new_user, signed
 from fake_stripe import event
 
 from edge.app import PREFIX
+from flagship.database import connect
+from flagship.testing.harness import as_user
 
 URL = f"{PREFIX}/stripe-webhook"
 
@@ -489,3 +491,39 @@ def test_trial_refund_catalog_and_customer_events(stripe_env, client, admin_conn
         "update billing.products set name = 'Team', features = '{pro,team}',"
         " stripe_event_created = null where id = 'prod_flagship_team'"
     )
+
+
+def test_checkout_completed_plus_invoice_paid_grants_pro(
+    stripe_env, client, admin_conn, billing_db
+):
+    """Exactly the two events the issue names: the session completes (subscription still
+    incomplete at Stripe), then its first invoice is paid."""
+    fake = stripe_env
+    user = new_user(billing_db)
+    r = client.post(f"{PREFIX}/checkout", json={"price_id": "price_flagship_pro_yearly"},
+                    headers=auth(user))  # fmt: skip
+    assert r.status_code == 200, r.text
+    customer = fake.calls("POST", "/v1/customers")[0]
+    customer_id = next(
+        o["id"] for o in fake.objects.values()
+        if o.get("object") == "customer" and o["metadata"] == customer["params"]["metadata"]
+    )  # fmt: skip
+    sub = fake.subscription(customer_id, "price_flagship_pro_yearly", status="incomplete",
+                            user_id=user.id)  # fmt: skip
+    session = fake.update(r.json()["id"], status="complete", subscription=sub["id"])
+    t0 = int(time.time()) - 60
+    assert deliver(client, event("checkout.session.completed", session, created=t0)).json()[
+        "status"] == "applied"  # fmt: skip
+    assert sub_row(admin_conn, sub["id"])["status"] == "incomplete"
+    assert not entitled(admin_conn, user)
+    inv = fake.invoice(customer_id, sub["id"], status="paid", amount=15000)
+    assert deliver(client, event("invoice.paid", inv, created=t0 + 5)).json()["status"] == (
+        "applied"
+    )
+    assert sub_row(admin_conn, sub["id"])["status"] == "active"
+    assert entitled(admin_conn, user)
+    with connect(billing_db) as conn, as_user(conn, user):
+        mine = conn.execute("select feature from api.my_entitlements").fetchall()
+        history = conn.execute("select id, amount_paid from api.billing_invoices").fetchall()
+    assert {m["feature"] for m in mine} == {"pro", "community", "free_courses"}
+    assert history == [{"id": inv["id"], "amount_paid": 15000}]
