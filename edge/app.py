@@ -10,10 +10,21 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from edge import errors, observability
 from edge.auth.jwt import TokenVerifier
+from edge.billing_stripe import BillingSettings
 from edge.db import Database
 from edge.middleware import RequestIdMiddleware
 from edge.ratelimit import make_limiter
-from edge.routers import api_keys, batch, email_hook, health, metrics, resend_webhook, unsubscribe
+from edge.routers import (
+    api_keys,
+    batch,
+    billing,
+    email_hook,
+    health,
+    metrics,
+    resend_webhook,
+    stripe_webhook,
+    unsubscribe,
+)
 from edge.security import BodyLimitMiddleware, IpRateLimitMiddleware, SecurityHeadersMiddleware
 from edge.settings import EdgeSettings
 from flagship import config
@@ -96,6 +107,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.edge = edge
+    app.state.billing = BillingSettings.from_env()
     app.state.verifier = TokenVerifier(edge)
     app.state.limiter = make_limiter(edge.redis_url)
     app.state.metrics = observability.Metrics()
@@ -130,6 +142,8 @@ def create_app(
     app.include_router(resend_webhook.router, prefix=PREFIX)
     app.include_router(unsubscribe.router, prefix=PREFIX)
     app.include_router(batch.router, prefix=PREFIX)
+    app.include_router(billing.router, prefix=PREFIX)
+    app.include_router(stripe_webhook.router, prefix=PREFIX)
     app.include_router(metrics.router, prefix=PREFIX)
     app.include_router(metrics.router, include_in_schema=False)
     return app

@@ -10,7 +10,10 @@ import logging
 import os
 
 from flagship.target import resolve
-from sync import email
+from sync import (
+    billing,  # noqa: F401  (registers the billing.receipt handler)
+    email,
+)
 from sync.handlers import HANDLERS
 from sync.worker import Worker
 

@@ -1,0 +1,214 @@
+"""Checkout and the customer portal: `POST /functions/v1/checkout`, `/billing-portal`.
+
+The rules (which prices are for sale, quantities, amounts, one subscription per plan) are
+in SQL (`billing.checkout_context`, run as the caller); this module only talks to Stripe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+from typing import Annotated, Any
+from uuid import UUID
+
+import psycopg
+import stripe
+from fastapi import APIRouter, Depends, Header
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge.auth.deps import Caller, require_user
+from edge.billing_stripe import BillingSettings, billing_settings
+from edge.db import Database, get_db
+from edge.errors import ApiError, ErrorBody
+
+log = logging.getLogger("edge.billing")
+router = APIRouter(tags=["billing"])
+SERVICE_ROLE = {"role": "service_role"}
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
+# Without a client key, identical requests within this window reuse one session (a
+# double-click opens one checkout, not two).
+IDEMPOTENCY_WINDOW = 600
+
+
+def unavailable() -> ApiError:
+    return ApiError(
+        503,
+        "billing_payments_unavailable",
+        "Payments are not configured on this deployment.",
+    )
+
+
+def sql_error(exc: psycopg.Error) -> ApiError:
+    """A SQL API error (code in the hint) as the edge's error shape."""
+    diag = exc.diag
+    code = diag.message_hint or "internal_error"
+    state = diag.sqlstate or ""
+    if state == "42501":
+        status = 401 if code == "not_authenticated" else 403
+    elif state.startswith("PT") and state[2:].isdigit():
+        status = int(state[2:])
+    elif state == "22023":
+        status = 400
+    else:
+        raise exc
+    try:
+        details = json.loads(diag.message_detail) if diag.message_detail else None
+    except ValueError:
+        details = None
+    return ApiError(status, code, diag.message_primary or code, details)
+
+
+def stripe_failed(exc: stripe.StripeError, what: str) -> ApiError:
+    # Stripe's messages carry no secrets; the key is never part of them.
+    log.error("stripe %s failed: %s %s", what, type(exc).__name__, exc.user_message or "")
+    return ApiError(502, "billing_stripe_error", "The payment provider did not answer; try again.")
+
+
+class CheckoutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    price_id: str = Field(pattern=r"^price_[A-Za-z0-9_]{1,120}$")
+    quantity: int | None = Field(default=None, ge=1, le=1000, description="Seats (team)")
+    user_id: UUID | None = Field(default=None, description="If given, must be the caller")
+    expected_unit_amount: int | None = Field(
+        default=None, ge=0, description="The amount the pricing page showed (minor unit)"
+    )
+    currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
+
+
+class CheckoutSession(BaseModel):
+    id: str
+    url: str
+
+
+class PortalSession(BaseModel):
+    url: str
+
+
+def signed_in_user(caller: Annotated[Caller, Depends(require_user)]) -> dict[str, Any]:
+    """Billing acts for a person: a user's own access token, never an integration's API key."""
+    if caller.api_key_id is not None:
+        raise ApiError(403, "forbidden", "Checkout and the billing portal need a user's session.")
+    return caller.claims
+
+
+Claims = Annotated[dict[str, Any], Depends(signed_in_user)]
+Db = Annotated[Database, Depends(get_db)]
+Billing = Annotated[BillingSettings, Depends(billing_settings)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 502, 503)
+}
+
+
+@router.post(
+    "/checkout",
+    summary="Open a Stripe Checkout Session for the signed-in user",
+    responses=ERRORS,
+)
+def checkout(
+    body: CheckoutRequest,
+    claims: Claims,
+    db: Db,
+    settings: Billing,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> CheckoutSession:
+    user_id = claims["sub"]
+    if body.user_id is not None and str(body.user_id) != user_id:
+        log.warning("checkout refused: user %s asked for another user", user_id)
+        raise ApiError(403, "forbidden", "You can only open a checkout for yourself.")
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise ApiError(400, "invalid_argument", "Idempotency-Key: 8-100 letters, digits, - or _.")
+    if not settings.payments_enabled:
+        raise unavailable()
+    try:
+        with db.caller(claims, path="/functions/v1/checkout") as conn:
+            ctx = conn.execute(
+                "select billing.checkout_context(%s, %s, %s, %s) as c",
+                (body.price_id, body.quantity, body.expected_unit_amount, body.currency),
+            ).fetchone()["c"]
+    except psycopg.Error as exc:
+        error = sql_error(exc)
+        log.info("checkout refused for user %s: %s", user_id, error.code)
+        raise error from exc
+    price = ctx["price"]
+    client = settings.client()
+    try:
+        # The catalog must agree with Stripe's own price before anyone is charged.
+        live = client.v1.prices.retrieve(price["id"])
+        if (
+            live.unit_amount != price["unit_amount"]
+            or live.currency != price["currency"]
+            or not live.active
+        ):
+            log.error("catalog price %s differs from Stripe's; checkout refused", price["id"])
+            raise ApiError(
+                409,
+                "billing_price_mismatch",
+                "This price changed; reload the pricing page.",
+                {"price_id": price["id"]},
+            )
+        customer_id = ctx["customer_id"] or create_customer(db, client, user_id, ctx["email"])
+        if idempotency_key is None:
+            salt = str(int(time.time()) // IDEMPOTENCY_WINDOW)
+        else:
+            salt = "key:" + idempotency_key
+        digest = hashlib.sha256(
+            f"{user_id}|{price['id']}|{ctx['quantity']}|{customer_id}|{salt}".encode()
+        ).hexdigest()[:40]
+        session = client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "customer": customer_id,
+                "client_reference_id": user_id,
+                "line_items": [{"price": price["id"], "quantity": ctx["quantity"]}],
+                "success_url": settings.success_url,
+                "cancel_url": settings.cancel_url,
+                "metadata": {"user_id": user_id, "price_id": price["id"]},
+                "subscription_data": {"metadata": {"user_id": user_id}},
+            },
+            options={"idempotency_key": f"flagship-checkout-{digest}"},
+        )
+    except stripe.StripeError as exc:
+        raise stripe_failed(exc, "checkout") from exc
+    log.info("checkout session %s opened for user %s (%s)", session.id, user_id, price["id"])
+    return CheckoutSession(id=session.id, url=session.url)
+
+
+def create_customer(db: Database, client: stripe.StripeClient, user_id: str, email: str | None):
+    """Create the user's Stripe customer (idempotent per user) and link it."""
+    params: dict[str, Any] = {"metadata": {"user_id": user_id}}
+    if email:
+        params["email"] = email
+    customer = client.v1.customers.create(
+        params=params, options={"idempotency_key": f"flagship-customer-{user_id}"}
+    )
+    # Service role, the named exception: clients cannot write billing.customers.
+    with db.caller(SERVICE_ROLE, path="/functions/v1/checkout") as conn:
+        return conn.execute(
+            "select billing.link_customer(%s, %s, %s) as c", (user_id, customer.id, email)
+        ).fetchone()["c"]
+
+
+@router.post(
+    "/billing-portal",
+    summary="Open the Stripe customer portal for the signed-in user",
+    responses=ERRORS,
+)
+def billing_portal(claims: Claims, db: Db, settings: Billing) -> PortalSession:
+    if not settings.payments_enabled:
+        raise unavailable()
+    try:
+        with db.caller(claims, path="/functions/v1/billing-portal") as conn:
+            customer_id = conn.execute("select billing.portal_customer() as c").fetchone()["c"]
+    except psycopg.Error as exc:
+        raise sql_error(exc) from exc
+    try:
+        session = settings.client().v1.billing_portal.sessions.create(
+            params={"customer": customer_id, "return_url": settings.portal_return_url}
+        )
+    except stripe.StripeError as exc:
+        raise stripe_failed(exc, "billing portal") from exc
+    return PortalSession(url=session.url)

@@ -1,0 +1,162 @@
+"""`POST /functions/v1/stripe-webhook`: verified, stored once, applied once, in order.
+
+1. The signature is checked with the official library (`stripe.Webhook.construct_event`,
+   endpoint secret, tolerance window). Unsigned, wrongly signed and stale deliveries are
+   400 `billing_webhook_signature_invalid` and never touch the database.
+2. `billing.record_event` stores the event keyed by its id. A replay or redelivery of a
+   processed event answers 200 at once.
+3. Where ordering matters (subscriptions, invoices, checkout sessions), the current object
+   is re-read from Stripe and passed along, so the state applied is never older than the
+   event; `billing.process_event` applies it exactly once (row lock on the event) and
+   refuses anything older than what was applied to the object already.
+4. The answer is 2xx as soon as the database has the result; emails and receipt PDFs are
+   outbox jobs for the worker.
+
+Database calls run as service_role: the named exception to "act as the caller", since a
+webhook has no user. Every write happens inside the billing.* SQL functions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated, Any
+
+import psycopg
+import stripe
+from fastapi import APIRouter, Depends, Request
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from edge.billing_stripe import BillingSettings, as_dict, billing_settings
+from edge.db import Database, get_db
+from edge.errors import ApiError, ErrorBody
+from edge.middleware import request_id_of
+
+log = logging.getLogger("edge.billing.webhook")
+router = APIRouter(tags=["billing"])
+SERVICE_ROLE = {"role": "service_role"}
+MAX_BODY = 1024 * 1024  # Stripe events are far smaller
+NOT_APPLIED = {"unknown_customer", "unknown_price", "customer_conflict", "invalid"}
+
+
+class WebhookAnswer(BaseModel):
+    received: bool = True
+    status: str
+
+
+def reread(settings: BillingSettings, event: dict[str, Any]) -> dict[str, Any]:
+    """Current versions of the objects whose ordering matters, from Stripe."""
+    if not settings.payments_enabled:
+        return {}
+    obj = event["data"]["object"]
+    kind = obj.get("object")
+    client = settings.client()
+    fresh: dict[str, Any] = {}
+
+    def ref(value: Any) -> str | None:
+        return value.get("id") if isinstance(value, dict) else value
+
+    def fetch(name: str, object_id: str | None) -> None:
+        if not object_id:
+            return
+        service = client.v1.subscriptions if name == "subscription" else client.v1.invoices
+        try:
+            fresh[name] = as_dict(service.retrieve(object_id))
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status != 404:
+                raise
+            log.info("%s %s no longer exists at Stripe; using the snapshot", name, object_id)
+
+    if kind == "subscription":
+        fetch("subscription", obj.get("id"))
+    elif kind == "invoice":
+        fetch("invoice", obj.get("id"))
+        invoice = fresh.get("invoice", obj)
+        parent = (invoice.get("parent") or {}).get("subscription_details") or {}
+        fetch("subscription", ref(invoice.get("subscription")) or parent.get("subscription"))
+    elif kind == "checkout.session":
+        fetch("subscription", ref(obj.get("subscription")))
+    return fresh
+
+
+def handle(db: Database, settings: BillingSettings, event: dict[str, Any], rid: str | None):
+    event_id, event_type = event.get("id"), event.get("type")
+    try:
+        with db.caller(SERVICE_ROLE, path="/functions/v1/stripe-webhook") as conn:
+            stored = conn.execute(
+                "select billing.record_event(%s) as s", (Jsonb(event),)
+            ).fetchone()["s"]
+    except psycopg.Error as exc:
+        if exc.diag.message_hint == "billing_event_invalid":
+            log.warning("malformed Stripe event refused (request %s)", rid)
+            raise ApiError(400, "billing_event_invalid", "The event is malformed.") from exc
+        raise
+    if stored == "processed":
+        log.info("stripe event %s (%s) already processed; delivery ignored", event_id, event_type)
+        return WebhookAnswer(status="duplicate")
+    try:
+        fresh = reread(settings, event)
+        with db.caller(SERVICE_ROLE, path="/functions/v1/stripe-webhook") as conn:
+            outcome = conn.execute(
+                "select billing.process_event(%s, %s) as o", (event_id, Jsonb(fresh))
+            ).fetchone()["o"]
+    except (stripe.StripeError, psycopg.Error) as exc:
+        reason = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
+        log.error("stripe event %s (%s) failed: %s (request %s)", event_id, event_type, reason, rid)
+        with db.caller(SERVICE_ROLE) as conn:
+            conn.execute("select billing.fail_event(%s, %s)", (event_id, reason))
+        # Non-2xx: Stripe redelivers later, and the stored event is processed then.
+        raise ApiError(
+            503 if isinstance(exc, stripe.StripeError) else 500,
+            "billing_stripe_error" if isinstance(exc, stripe.StripeError) else "internal_error",
+            "The event could not be processed yet; it will be retried.",
+        ) from exc
+    if outcome in NOT_APPLIED:
+        log.warning(
+            "stripe event %s (%s) stored but not applied: %s", event_id, event_type, outcome
+        )
+    else:
+        log.info("stripe event %s (%s): %s", event_id, event_type, outcome)
+    return WebhookAnswer(status=outcome)
+
+
+@router.post(
+    "/stripe-webhook",
+    summary="Stripe webhook endpoint (signed with the endpoint secret)",
+    responses={s: {"model": ErrorBody} for s in (400, 413, 500, 503)},
+)
+async def stripe_webhook(
+    request: Request,
+    db: Annotated[Database, Depends(get_db)],
+    settings: Annotated[BillingSettings, Depends(billing_settings)],
+) -> WebhookAnswer:
+    rid = request_id_of(request.scope)
+    if not settings.webhook_secret:
+        raise ApiError(
+            503, "billing_payments_unavailable", "Payments are not configured on this deployment."
+        )
+    payload = await request.body()
+    if len(payload) > MAX_BODY:
+        raise ApiError(413, "payload_too_large", "The event is too large.")
+    try:
+        stripe.Webhook.construct_event(
+            payload,
+            request.headers.get("stripe-signature"),
+            settings.webhook_secret,
+            tolerance=settings.webhook_tolerance,
+        )
+        event = json.loads(payload)
+    except stripe.SignatureVerificationError as exc:
+        # The library's reason (missing header, no match, outside tolerance): no secrets.
+        log.warning("stripe webhook refused: %s (request %s)", exc.user_message or exc, rid)
+        raise ApiError(
+            400, "billing_webhook_signature_invalid", "The Stripe signature is not valid."
+        ) from exc
+    except ValueError as exc:
+        log.warning("stripe webhook refused: body is not a Stripe event (request %s)", rid)
+        raise ApiError(400, "billing_event_invalid", "The body is not a Stripe event.") from exc
+    if not isinstance(event, dict):
+        raise ApiError(400, "billing_event_invalid", "The body is not a Stripe event.")
+    return await run_in_threadpool(handle, db, settings, event, rid)
