@@ -29,7 +29,8 @@ def test_keys_have_no_client_grants_and_no_realtime(db):
     # No api view exposes a key column.
     cols = db.execute(
         "select table_name, column_name from information_schema.columns"
-        " where table_schema = 'api' and column_name ~ '(correct|accepted|numeric_answer|answer_key|^key$)'"
+        " where table_schema = 'api'"
+        " and column_name ~ '(correct|accepted|numeric_answer|answer_key|^key$)'"
         " and column_name <> 'correct_rate'"  # staff analytics: a share, not a key
     ).fetchall()
     assert cols == []
