@@ -608,8 +608,13 @@ begin
         or private.has_permission('platform.admin')
         or (
             private.learning_is_enrolled(v_course)
-            and exists (select 1 from learning.courses as c
-                        where c.id = v_course and c.status <> 'draft')
+            and exists (
+                select 1 from learning.courses as c
+                where c.id = v_course and c.status <> 'draft'
+                  -- a pro course's content follows the plan: lapsed means locked
+                  and (c.price_tier <> 'pro'
+                       or private.has_entitlement((select auth.uid()), 'pro'))
+            )
         );
 end;
 $$;

@@ -286,7 +286,11 @@ begin
     ) then
         perform private.raise_error('learning_course_not_found', 'No such course.', 'PT404');
     end if;
-    v_full := v_staff or v_enrolled;
+    -- Bodies of a pro course follow the plan: enrolled learners whose plan lapsed see the
+    -- outline only.
+    v_full := v_staff or (
+        v_enrolled and (v_course.price_tier <> 'pro' or private.has_entitlement(v_uid, 'pro'))
+    );
     perform private.learning_cache_headers(60);
 
     return jsonb_build_object(
@@ -410,6 +414,12 @@ begin
         perform private.raise_error('learning_not_enrolled',
             'Enroll in the course to read this lesson.', '42501',
             jsonb_build_object('course_id', v_course.id));
+    end if;
+    if v_enrolled and not v_staff and not v_lesson.is_preview and v_course.price_tier = 'pro'
+        and not private.has_entitlement(v_uid, 'pro') then
+        perform private.raise_error('learning_entitlement_required',
+            'This course is part of the pro plan; renew it to continue.', 'PT402',
+            jsonb_build_object('feature', 'pro'));
     end if;
     if v_enrolled and not v_staff then
         v_lock := private.learning_lesson_lock(v_uid, v_lesson.id);
@@ -577,11 +587,19 @@ begin
             'You are not enrolled in this course.', '42501',
             jsonb_build_object('course_id', p_course));
     end if;
+    if exists (select 1 from learning.courses as c where c.id = p_course and c.price_tier = 'pro')
+        and not private.has_entitlement(p_user, 'pro')
+        and not private.learning_is_staff(p_course) then
+        perform private.raise_error('learning_entitlement_required',
+            'This course is part of the pro plan; renew it to continue.', 'PT402',
+            jsonb_build_object('feature', 'pro'));
+    end if;
     return v_row;
 end;
 $$;
 comment on function private.learning_require_enrollment(uuid, uuid) is
-'The user''s live enrollment in the course, or raise learning_not_enrolled.';
+'The user''s live enrollment in the course, or raise learning_not_enrolled; for a pro course
+also a current pro plan, or raise learning_entitlement_required (PT402).';
 revoke execute on function private.learning_require_enrollment(uuid, uuid) from public;
 
 create function api.complete_lesson(p_lesson_id uuid) returns jsonb
