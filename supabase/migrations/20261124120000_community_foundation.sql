@@ -272,6 +272,10 @@ begin
       and v_member.likes_received >= t.min_likes_received
       and v_recent_flags <= t.max_upheld_flags;
     v_level := coalesce(v_level, 0);
+    -- Activity only raises trust (levels are not lost by being away); upheld flags lower it.
+    if v_recent_flags = 0 then
+        v_level := greatest(v_level, least(v_member.trust_level, 3));
+    end if;
     if v_level <> v_member.trust_level then
         update community.members set trust_level = v_level where user_id = p_user;
     end if;
@@ -279,8 +283,9 @@ begin
 end;
 $$;
 comment on function private.community_recompute_trust(uuid) is
-'Derive trust 0..3 from days visited, posts read, likes received and recent upheld flags
-(raises and lowers); a locked level (granted 4, or set by a moderator) is kept.';
+'Derive trust 0..3 from days visited, posts read, likes received and recent upheld flags.
+Activity only raises the level; with upheld flags in the last 180 days the level is what
+the thresholds allow, so it falls. A locked level (set by a moderator) is kept.';
 revoke execute on function private.community_recompute_trust(uuid) from public;
 
 -- Blocks -----------------------------------------------------------------------------------
