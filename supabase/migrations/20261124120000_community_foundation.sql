@@ -305,7 +305,7 @@ create policy blocks_read_own on community.blocks for select to authenticated
 using (blocker_id = (select auth.uid()));
 grant select on community.blocks to authenticated, service_role;
 
-create function private.community_my_blocks() returns uuid []
+create function private.community_my_blocks() returns uuid[]
 language sql stable
 security definer
 set search_path = ''
@@ -327,7 +327,7 @@ create table community.notifications (
     object_type text check (char_length(object_type) <= 50),
     object_id text check (char_length(object_id) <= 200),
     group_key text check (char_length(group_key) <= 200),
-    actor_ids uuid [] not null default '{}',
+    actor_ids uuid[] not null default '{}',
     actor_count int not null default 0,
     data jsonb not null default '{}',
     in_app boolean not null default true,
@@ -540,7 +540,7 @@ comment on function api.notification_counts() is
 revoke execute on function api.notification_counts() from public, anon;
 grant execute on function api.notification_counts() to authenticated;
 
-create function api.mark_notifications_read(p_ids bigint [] default null) returns int
+create function api.mark_notifications_read(p_ids bigint[] default null) returns int
 language plpgsql
 security definer
 set search_path = ''
@@ -562,11 +562,11 @@ begin
     return v_count;
 end;
 $$;
-comment on function api.mark_notifications_read(bigint []) is
+comment on function api.mark_notifications_read(bigint[]) is
 'Mark your notifications read: the given ids, or all of them (read-all) when p_ids is null.
 Returns how many changed. Errors: not_authenticated, invalid_argument.';
-revoke execute on function api.mark_notifications_read(bigint []) from public, anon;
-grant execute on function api.mark_notifications_read(bigint []) to authenticated;
+revoke execute on function api.mark_notifications_read(bigint[]) from public, anon;
+grant execute on function api.mark_notifications_read(bigint[]) to authenticated;
 
 create function api.mark_notification_unread(p_id bigint) returns void
 language plpgsql
@@ -613,7 +613,7 @@ select
     m.silenced_until,
     m.suspended_until
 from community.members as m
-join community.trust_levels as t on t.level = m.trust_level;
+inner join community.trust_levels as t on m.trust_level = t.level;
 comment on view api.community_members is
 'Community badges of members: trust level, counts, and current sanctions (public, like a
 badge; the reasons are in api.moderation_actions).';

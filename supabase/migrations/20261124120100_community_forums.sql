@@ -35,7 +35,7 @@ create trigger categories_touch before update on community.categories
 for each row execute function private.touch_updated_at();
 alter table community.categories enable row level security;
 
-create function private.community_readable_categories() returns int []
+create function private.community_readable_categories() returns int[]
 language sql stable
 security definer
 set search_path = ''
@@ -79,7 +79,7 @@ for the caller and for notification recipients.';
 revoke execute on function private.community_level_ok(community.access_level, uuid) from public;
 
 create policy categories_read on community.categories for select to anon, authenticated
-using (id = any((select private.community_readable_categories())::int []));
+using (id = any((select private.community_readable_categories())::int[]));
 grant select on community.categories to anon, authenticated, service_role;
 
 create table community.threads (
@@ -88,7 +88,7 @@ create table community.threads (
     author_id uuid references auth.users (id) on delete set null,
     title text not null check (char_length(title) between 1 and 200),
     title_tsv tsvector generated always as (to_tsvector('english', title)) stored,
-    tags text [] not null default '{}',
+    tags text[] not null default '{}',
     pinned boolean not null default false,
     locked_at timestamptz,
     solved_post_id bigint,
@@ -121,7 +121,7 @@ for each row execute function private.touch_updated_at();
 alter table community.threads enable row level security;
 create policy threads_read on community.threads for select to anon, authenticated
 using (
-    category_id = any((select private.community_readable_categories())::int [])
+    category_id = any((select private.community_readable_categories())::int[])
     and (
         (hidden_at is null and deleted_at is null)
         or (author_id = (select auth.uid()) and deleted_at is null)
@@ -136,7 +136,7 @@ create table community.posts (
     post_number int not null,
     author_id uuid references auth.users (id) on delete set null,
     reply_to_post_id bigint references community.posts (id) on delete set null,
-    quoted_post_ids bigint [] not null default '{}',
+    quoted_post_ids bigint[] not null default '{}',
     body text not null check (char_length(body) <= 20000),
     body_tsv tsvector generated always as (to_tsvector('english', body)) stored,
     reactions jsonb not null default '{}',
@@ -332,7 +332,7 @@ comment on function private.community_visible_post(bigint, uuid) is
 revoke execute on function private.community_visible_post(bigint, uuid) from public;
 
 create function private.community_check_body(p_body text, p_member community.members)
-returns text []
+returns text[]
 language plpgsql stable
 security definer
 set search_path = ''
@@ -341,7 +341,7 @@ declare
     v_limits jsonb := private.community_limits();
     v_links int;
     v_max_links int;
-    v_names text [];
+    v_names text[];
 begin
     perform private.community_check_text(p_body, (v_limits ->> 'max_body')::int, 'body');
     select t.links_per_post into v_max_links from community.trust_levels as t
@@ -399,12 +399,12 @@ comment on function private.community_rate_limit(community.members, text) is
 fixed-window counters; raises rate_limited (PT429, details.retry_after). Staff are exempt.';
 revoke execute on function private.community_rate_limit(community.members, text) from public;
 
-create function private.community_check_tags(p_tags text []) returns text []
+create function private.community_check_tags(p_tags text[]) returns text[]
 language plpgsql immutable
 set search_path = ''
 as $$
 declare
-    v_tags text [] := coalesce(array(select distinct lower(t) from unnest(p_tags) as t), '{}');
+    v_tags text[] := coalesce(array(select distinct lower(t) from unnest(p_tags) as t), '{}');
 begin
     if cardinality(v_tags) > 5 or exists (
         select 1 from unnest(v_tags) as t where t is null or t !~ '^[a-z0-9][a-z0-9-]{0,29}$'
@@ -415,15 +415,15 @@ begin
     return v_tags;
 end;
 $$;
-comment on function private.community_check_tags(text []) is
+comment on function private.community_check_tags(text[]) is
 'Normalise and validate thread tags; raises community_tag_invalid.';
-revoke execute on function private.community_check_tags(text []) from public;
+revoke execute on function private.community_check_tags(text[]) from public;
 
 -- Who hears about a new post: one notification per user, the strongest reason wins
 -- (mention > reply > quote > watching), never the author, never users who muted the thread
 -- or its category, never users who may not read the category.
 create function private.community_notify_post(
-    p_post community.posts, p_thread community.threads, p_mentions text [], p_new_thread boolean
+    p_post community.posts, p_thread community.threads, p_mentions text[], p_new_thread boolean
 ) returns void
 language plpgsql
 security definer
@@ -484,11 +484,11 @@ begin
 end;
 $$;
 comment on function private.community_notify_post(
-    community.posts, community.threads, text [], boolean
+    community.posts, community.threads, text[], boolean
 ) is
 'Notify mentioned users, the replied-to and quoted authors, and watchers of a new post.';
 revoke execute on function private.community_notify_post(
-    community.posts, community.threads, text [], boolean
+    community.posts, community.threads, text[], boolean
 ) from public;
 
 create function private.community_insert_post(
@@ -496,8 +496,8 @@ create function private.community_insert_post(
     p_thread community.threads,
     p_body text,
     p_reply_to bigint,
-    p_quotes bigint [],
-    p_mentions text [],
+    p_quotes bigint[],
+    p_mentions text[],
     p_new_thread boolean
 ) returns community.posts
 language plpgsql
@@ -542,12 +542,12 @@ begin
 end;
 $$;
 comment on function private.community_insert_post(
-    community.members, community.threads, text, bigint, bigint [], text [], boolean
+    community.members, community.threads, text, bigint, bigint[], text[], boolean
 ) is
 'Write a validated post: number it under the thread lock, update counters, watch/read
 state, notify, record activity.';
 revoke execute on function private.community_insert_post(
-    community.members, community.threads, text, bigint, bigint [], text [], boolean
+    community.members, community.threads, text, bigint, bigint[], text[], boolean
 ) from public;
 
 -- API: categories ---------------------------------------------------------------------------
@@ -626,7 +626,7 @@ grant execute on function api.save_category(text, text, text, text, text, int) t
 
 -- API: threads and posts --------------------------------------------------------------------
 create function api.create_thread(
-    p_category_id int, p_title text, p_body text, p_tags text [] default '{}'
+    p_category_id int, p_title text, p_body text, p_tags text[] default '{}'
 ) returns bigint
 language plpgsql
 security definer
@@ -635,8 +635,8 @@ as $$
 declare
     v_member community.members := private.community_actor(true);
     v_category community.categories;
-    v_tags text [];
-    v_mentions text [];
+    v_tags text[];
+    v_mentions text[];
     v_thread community.threads;
 begin
     select * into v_category from community.categories where id = p_category_id;
@@ -666,20 +666,20 @@ begin
     return v_thread.id;
 end;
 $$;
-comment on function api.create_thread(int, text, text, text []) is
+comment on function api.create_thread(int, text, text, text[]) is
 'Start a thread (its body is post 1). @mentions notify; category watchers are notified.
 Errors: not_authenticated, community_suspended, community_silenced, not_found (category),
 community_cannot_post, invalid_argument, community_body_too_long, community_tag_invalid,
 community_too_many_links, community_too_many_mentions, rate_limited (threads per day and
 posts per 10 minutes of your trust level).';
-revoke execute on function api.create_thread(int, text, text, text []) from public, anon;
-grant execute on function api.create_thread(int, text, text, text []) to authenticated;
+revoke execute on function api.create_thread(int, text, text, text[]) from public, anon;
+grant execute on function api.create_thread(int, text, text, text[]) to authenticated;
 
 create function api.create_post(
     p_thread_id bigint,
     p_body text,
     p_reply_to_post_id bigint default null,
-    p_quote_post_ids bigint [] default null
+    p_quote_post_ids bigint[] default null
 ) returns bigint
 language plpgsql
 security definer
@@ -689,7 +689,7 @@ declare
     v_member community.members := private.community_actor(true);
     v_thread community.threads := private.community_visible_thread(p_thread_id, v_member.user_id);
     v_post_level community.access_level;
-    v_mentions text [];
+    v_mentions text[];
     v_quote bigint;
     v_post community.posts;
 begin
@@ -730,15 +730,15 @@ begin
     return v_post.id;
 end;
 $$;
-comment on function api.create_post(bigint, text, bigint, bigint []) is
+comment on function api.create_post(bigint, text, bigint, bigint[]) is
 'Post in a thread, optionally replying to a post of it and quoting posts you may see
 (the frontend renders quotes; quoted authors are notified). @username mentions notify
 (at most 10 per post). Errors: not_authenticated, community_suspended, community_silenced,
 not_found (thread or quoted post), community_cannot_post, community_thread_locked,
 invalid_argument, community_body_too_long, community_too_many_links,
 community_too_many_mentions, rate_limited.';
-revoke execute on function api.create_post(bigint, text, bigint, bigint []) from public, anon;
-grant execute on function api.create_post(bigint, text, bigint, bigint []) to authenticated;
+revoke execute on function api.create_post(bigint, text, bigint, bigint[]) from public, anon;
+grant execute on function api.create_post(bigint, text, bigint, bigint[]) to authenticated;
 
 create function api.edit_post(p_post_id bigint, p_body text, p_title text default null)
 returns void
@@ -826,7 +826,7 @@ as $$
 declare
     v_member community.members := private.community_actor(true);
     v_post community.posts := private.community_visible_post(p_post_id, v_member.user_id);
-    v_allowed text [] := array['like', 'love', 'laugh', 'insightful', 'celebrate'];
+    v_allowed text[] := array['like', 'love', 'laugh', 'insightful', 'celebrate'];
 begin
     if p_kind is null or not p_kind = any(v_allowed) then
         perform private.raise_error('community_reaction_invalid', 'Unknown reaction.', '22023',
@@ -992,7 +992,7 @@ select
 from community.thread_watches as w
 union all
 select
-    'category',
+    'category' as target_type,
     cw.category_id,
     cw.level,
     cw.updated_at
@@ -1112,7 +1112,7 @@ returns table (
     id bigint,
     category_id int,
     title text,
-    tags text [],
+    tags text[],
     author_id uuid,
     author_username text,
     pinned boolean,
@@ -1240,7 +1240,7 @@ returns table (
     author_id uuid,
     author_username text,
     reply_to_post_id bigint,
-    quoted_post_ids bigint [],
+    quoted_post_ids bigint[],
     body text,
     reactions jsonb,
     my_reaction text,
@@ -1304,7 +1304,7 @@ as $$
 declare
     v_uid uuid := (select auth.uid());
     v_staff boolean := v_uid is not null and private.holds_permission(v_uid, 'community.moderate');
-    v_categories int [];
+    v_categories int[];
     v_query tsquery;
 begin
     if p_query is null or char_length(btrim(p_query)) not between 2 and 200 then

@@ -55,7 +55,7 @@ create trigger messages_touch before update on community.messages
 for each row execute function private.touch_updated_at();
 alter table community.messages enable row level security;
 
-create function private.community_my_conversations() returns bigint []
+create function private.community_my_conversations() returns bigint[]
 language sql stable
 security definer
 set search_path = ''
@@ -71,16 +71,16 @@ revoke execute on function private.community_my_conversations() from public;
 grant execute on function private.community_my_conversations() to authenticated, service_role;
 
 create policy conversations_read on community.conversations for select to authenticated
-using (id = any((select private.community_my_conversations())::bigint []));
+using (id = any((select private.community_my_conversations())::bigint[]));
 create policy conversation_participants_read on community.conversation_participants
 for select to authenticated
-using (conversation_id = any((select private.community_my_conversations())::bigint []));
+using (conversation_id = any((select private.community_my_conversations())::bigint[]));
 create policy messages_read on community.messages for select to authenticated
 using (
-    conversation_id = any((select private.community_my_conversations())::bigint [])
+    conversation_id = any((select private.community_my_conversations())::bigint[])
     and deleted_at is null
     and (hidden_at is null or sender_id = (select auth.uid()))
-    and not coalesce(sender_id = any((select private.community_my_blocks())::uuid []), false)
+    and not coalesce(sender_id = any((select private.community_my_blocks())::uuid[]), false)
 );
 grant select on community.conversations, community.conversation_participants,
 community.messages to authenticated, service_role;
@@ -157,7 +157,7 @@ from public;
 
 -- API ---------------------------------------------------------------------------------------
 create function api.start_conversation(
-    p_user_ids uuid [], p_body text, p_title text default null
+    p_user_ids uuid[], p_body text, p_title text default null
 ) returns bigint
 language plpgsql
 security definer
@@ -165,7 +165,7 @@ set search_path = ''
 as $$
 declare
     v_member community.members := private.community_actor(true);
-    v_others uuid [];
+    v_others uuid[];
     v_other uuid;
     v_max int := (private.community_limits() ->> 'group_max')::int;
     v_key text;
@@ -219,14 +219,14 @@ begin
     return private.community_post_message(v_member, v_id, p_body);
 end;
 $$;
-comment on function api.start_conversation(uuid [], text, text) is
+comment on function api.start_conversation(uuid[], text, text) is
 'Message one member (reusing your direct conversation with them) or start a group (up to
 10 people with you) with a first message; returns the message id (the conversation is in
 api.my_conversations). Errors: not_authenticated, community_suspended, community_silenced,
 invalid_argument, community_conversation_full, user_not_found, community_blocked,
 community_body_too_long, rate_limited.';
-revoke execute on function api.start_conversation(uuid [], text, text) from public, anon;
-grant execute on function api.start_conversation(uuid [], text, text) to authenticated;
+revoke execute on function api.start_conversation(uuid[], text, text) from public, anon;
+grant execute on function api.start_conversation(uuid[], text, text) to authenticated;
 
 create function api.send_message(p_conversation_id bigint, p_body text) returns bigint
 language plpgsql
@@ -373,13 +373,14 @@ select
     me.last_read_message_id,
     (
         select count(*) from community.messages as m
-        where m.conversation_id = c.id and m.id > me.last_read_message_id
-          and m.sender_id is distinct from me.user_id
+        where
+            m.conversation_id = c.id and m.id > me.last_read_message_id
+            and m.sender_id is distinct from me.user_id
     ) as unread_count,
     c.created_at
 from community.conversations as c
-join community.conversation_participants as me
-    on me.conversation_id = c.id and me.user_id = (select auth.uid());
+inner join community.conversation_participants as me
+    on c.id = me.conversation_id and me.user_id = (select auth.uid());
 comment on view api.my_conversations is
 'Your conversations with unread counts (messages of people you blocked do not count).';
 grant select on api.my_conversations to authenticated, service_role;

@@ -7,7 +7,7 @@ create table community.flag_reasons (
     label text not null check (char_length(label) between 1 and 80),
     description text not null,
     message_required boolean not null default false,
-    applies_to text [] not null
+    applies_to text[] not null
     check (applies_to <@ array['post', 'thread', 'message', 'user'] and applies_to <> '{}'),
     active boolean not null default true,
     position int not null default 0,
@@ -24,18 +24,30 @@ create policy flag_reasons_read on community.flag_reasons for select to anon, au
 using (true);
 grant select on community.flag_reasons to anon, authenticated, service_role;
 
-insert into community.flag_reasons (name, label, description, message_required, applies_to,
-                                    position) values
-('spam', 'Spam', 'Advertising or vandalism, not useful or relevant.', false,
- array['post', 'thread', 'message', 'user'], 1),
-('abuse', 'Abusive', 'Harassment, insults or hate toward someone.', false,
- array['post', 'thread', 'message', 'user'], 2),
-('off_topic', 'Off-topic', 'Not relevant to the discussion or category.', false,
- array['post', 'thread'], 3),
-('illegal', 'Illegal', 'Content that breaks the law (e.g. stolen data, malware for harm).', true,
- array['post', 'thread', 'message', 'user'], 4),
-('other', 'Something else', 'Anything else moderators should know; please explain.', true,
- array['post', 'thread', 'message', 'user'], 5);
+insert into community.flag_reasons (
+    name, label, description, message_required, applies_to,
+    position
+) values
+(
+    'spam', 'Spam', 'Advertising or vandalism, not useful or relevant.', false,
+    array['post', 'thread', 'message', 'user'], 1
+),
+(
+    'abuse', 'Abusive', 'Harassment, insults or hate toward someone.', false,
+    array['post', 'thread', 'message', 'user'], 2
+),
+(
+    'off_topic', 'Off-topic', 'Not relevant to the discussion or category.', false,
+    array['post', 'thread'], 3
+),
+(
+    'illegal', 'Illegal', 'Content that breaks the law (e.g. stolen data, malware for harm).', true,
+    array['post', 'thread', 'message', 'user'], 4
+),
+(
+    'other', 'Something else', 'Anything else moderators should know; please explain.', true,
+    array['post', 'thread', 'message', 'user'], 5
+);
 
 create table community.review_items (
     id bigint generated always as identity primary key,
@@ -768,10 +780,11 @@ select
     r.auto_hidden,
     r.version,
     (
-        select coalesce(jsonb_agg(jsonb_build_object(
-            'flagger_id', f.flagger_id, 'reason', f.reason, 'message', f.message,
-            'weight', f.weight, 'created_at', f.created_at
-        ) order by f.id), '[]')
+        select
+            coalesce(jsonb_agg(jsonb_build_object(
+                'flagger_id', f.flagger_id, 'reason', f.reason, 'message', f.message,
+                'weight', f.weight, 'created_at', f.created_at
+            ) order by f.id), '[]')
         from community.flags as f where f.review_item_id = r.id
     ) as flags,
     r.resolved_by,

@@ -67,11 +67,12 @@ to authenticated
 using (
     exists (
         select 1 from community.contributions as c
-        where c.id = contribution_comments.contribution_id
-          and (
-              c.author_id = (select auth.uid())
-              or (select private.has_permission('contributions.review'))
-          )
+        where
+            c.id = contribution_comments.contribution_id
+            and (
+                c.author_id = (select auth.uid())
+                or (select private.has_permission('contributions.review'))
+            )
     )
 );
 grant select on community.contribution_comments to authenticated, service_role;

@@ -151,7 +151,7 @@ def scene(db, cast) -> Scene:
         db,
         s.owner,
         "select api.save_contribution('challenge_proposal', 'Heap chall', 'tcache',"
-        " '{\"difficulty\": \"hard\"}')",
+        ' \'{"difficulty": "hard"}\')',
     )
     call(
         db,

@@ -7,7 +7,7 @@ import pytest
 
 from flagship.testing.harness import api_error, create_user
 
-from .conftest import call, scalar, set_trust
+from .conftest import call, scalar
 
 
 def count(db, sql, params=None):
@@ -22,11 +22,21 @@ def test_post_levels_and_pro_category(db, scene):
     with api_error(db, None, "42501"):  # anon may not even call it
         call(db, "anon", "select api.create_post(%s, 'x')", (scene.ids["thread"],))
     # Staff read and post in pro categories.
-    call(db, scene.moderator, "select api.create_thread(%s, 'Pro tips', 'x')", (scene.ids["pro_cat"],))
+    call(
+        db,
+        scene.moderator,
+        "select api.create_thread(%s, 'Pro tips', 'x')",
+        (scene.ids["pro_cat"],),
+    )
     # Nothing partial: no thread was counted for the refused calls.
-    assert count(
-        db, "select thread_count as n from community.categories where id = %s", (scene.ids["announce"],)
-    ) == 0
+    assert (
+        count(
+            db,
+            "select thread_count as n from community.categories where id = %s",
+            (scene.ids["announce"],),
+        )
+        == 0
+    )
 
 
 def test_reactions_once_and_consolidated_notification(db, scene):
@@ -44,7 +54,9 @@ def test_reactions_once_and_consolidated_notification(db, scene):
     ).fetchall()
     assert len(rows) == 1 and rows[0]["actor_count"] == 5  # "5 people liked your post"
     assert str(rows[0]["actor_ids"][0]) == others[-1].id
-    p = db.execute("select reaction_count, reactions from community.posts where id = %s", (post,)).fetchone()
+    p = db.execute(
+        "select reaction_count, reactions from community.posts where id = %s", (post,)
+    ).fetchone()
     assert p["reaction_count"] == 5 and p["reactions"] == {"like": 5}
     # Once read, a new reaction starts a new row.
     call(db, scene.owner, "select api.mark_notifications_read()")
@@ -56,7 +68,9 @@ def test_reactions_once_and_consolidated_notification(db, scene):
 
 def test_mentions_notify_and_storms_are_refused(db, scene):
     thread = scene.ids["thread"]
-    call(db, scene.member, "select api.create_post(%s, 'Ping @newbie_user and @mod_user')", (thread,))
+    call(
+        db, scene.member, "select api.create_post(%s, 'Ping @newbie_user and @mod_user')", (thread,)
+    )
     kinds = {
         r["user_id"].hex: r["kind"]
         for r in db.execute(
@@ -70,19 +84,33 @@ def test_mentions_notify_and_storms_are_refused(db, scene):
         call(db, scene.member, "select api.create_post(%s, %s)", (thread, names))
     assert count(db, "select count(*) as n from community.posts") == before
     # Mentioning someone who cannot read the category notifies nobody.
-    call(db, scene.moderator, "select api.create_post(%s, 'hey @member_user')", (scene.ids["staff_thread"],))
-    assert count(
+    call(
         db,
-        "select count(*) as n from community.notifications where user_id = %s and kind = 'mention'",
-        (scene.member.id,),
-    ) == 0
+        scene.moderator,
+        "select api.create_post(%s, 'hey @member_user')",
+        (scene.ids["staff_thread"],),
+    )
+    assert (
+        count(
+            db,
+            "select count(*) as n from community.notifications"
+            " where user_id = %s and kind = 'mention'",
+            (scene.member.id,),
+        )
+        == 0
+    )
 
 
 def test_replies_watching_and_muting(db, scene):
     thread = scene.ids["thread"]
     # The owner watches their thread: a reply to their first post is a 'reply'.
     call(db, scene.newbie, "select api.create_post(%s, 'me too', %s)", (thread, scene.ids["post1"]))
-    call(db, scene.participant, "select api.create_post(%s, 'and me', %s)", (thread, scene.ids["post1"]))
+    call(
+        db,
+        scene.participant,
+        "select api.create_post(%s, 'and me', %s)",
+        (thread, scene.ids["post1"]),
+    )
     rows = db.execute(
         "select kind, actor_count from community.notifications where user_id = %s"
         " and group_key = %s",
@@ -92,7 +120,12 @@ def test_replies_watching_and_muting(db, scene):
     assert len(rows) == 1 and rows[0]["actor_count"] == 2
     call(db, scene.owner, "select api.watch('thread', %s, 'muted')", (thread,))
     call(db, scene.owner, "select api.mark_notifications_read()")
-    call(db, scene.participant, "select api.create_post(%s, 'silent', %s)", (thread, scene.ids["post1"]))
+    call(
+        db,
+        scene.participant,
+        "select api.create_post(%s, 'silent', %s)",
+        (thread, scene.ids["post1"]),
+    )
     assert scalar(db, scene.owner, "select api.notification_counts()")["unread"] == 0
     with api_error(db, "invalid_argument"):
         call(db, scene.owner, "select api.watch('thread', %s, 'loud')", (thread,))
@@ -106,17 +139,30 @@ def test_edit_history_solved_and_soft_delete(db, scene):
     assert revs == [{"revision": 1, "body": "Thanks!"}]
     with api_error(db, "forbidden"):
         call(db, scene.member, "select api.edit_post(%s, 'mine now')", (post,))
-    call(db, scene.owner, "select api.edit_post(%s, 'New body', 'Stack canaries')", (scene.ids["post1"],))
-    assert scalar(db, "anon", "select title from api.forum_threads where id = %s", (scene.ids["thread"],)) == (
-        "Stack canaries"
+    call(
+        db,
+        scene.owner,
+        "select api.edit_post(%s, 'New body', 'Stack canaries')",
+        (scene.ids["post1"],),
     )
-    call(db, scene.owner, "select api.mark_solved(%s, %s)", (scene.ids["thread"], scene.ids["reply"]))
-    assert db.execute(
-        "select count(*) as n from community.notifications where user_id = %s and kind = 'solved'",
-        (scene.member.id,),
-    ).fetchone()["n"] == 1
+    assert scalar(
+        db, "anon", "select title from api.forum_threads where id = %s", (scene.ids["thread"],)
+    ) == ("Stack canaries")
+    call(
+        db, scene.owner, "select api.mark_solved(%s, %s)", (scene.ids["thread"], scene.ids["reply"])
+    )
+    assert (
+        db.execute(
+            "select count(*) as n from community.notifications"
+            " where user_id = %s and kind = 'solved'",
+            (scene.member.id,),
+        ).fetchone()["n"]
+        == 1
+    )
     call(db, scene.owner, "select api.delete_post(%s)", (post,))
-    assert scalar(db, scene.owner, "select count(*) from api.forum_posts where id = %s", (post,)) == 0
+    assert (
+        scalar(db, scene.owner, "select count(*) from api.forum_posts where id = %s", (post,)) == 0
+    )
     assert scalar(db, scene.moderator, "select deleted from api.forum_posts where id = %s", (post,))
 
 
@@ -131,7 +177,12 @@ def test_body_limits_links_and_rate_limits(db, scene):
     with api_error(db, "community_too_many_links"):  # trust 0: two links per post
         call(db, scene.newbie, "select api.create_post(%s, %s)", (thread, links))
     with api_error(db, "community_tag_invalid"):
-        call(db, scene.member, "select api.create_thread(%s, 'T', 'B', '{BAD TAG}')", (scene.ids["public"],))
+        call(
+            db,
+            scene.member,
+            "select api.create_thread(%s, 'T', 'B', '{BAD TAG}')",
+            (scene.ids["public"],),
+        )
     assert count(db, "select count(*) as n from community.posts") == before
     # Trust 0: three posts per 10 minutes, then 429 with retry_after.
     for i in range(3):
@@ -166,15 +217,18 @@ def test_trust_rises_with_activity_and_falls_with_upheld_flags(db, scene):
 def test_listing_keyset_pagination_and_search(db, scene):
     cat = scene.ids["public"]
     for i in range(5):
-        call(db, scene.moderator, "select api.create_thread(%s, %s, 'heap exploitation notes')", (cat, f"T{i}"))
+        call(
+            db,
+            scene.moderator,
+            "select api.create_thread(%s, %s, 'heap exploitation notes')",
+            (cat, f"T{i}"),
+        )
     seen = []
     cursor = None
     while True:
-        rows = (
-            db.execute(
-                "select * from api.list_threads(%s, 'latest', null, %s, 2)", (cat, cursor)
-            ).fetchall()
-        )
+        rows = db.execute(
+            "select * from api.list_threads(%s, 'latest', null, %s, 2)", (cat, cursor)
+        ).fetchall()
         if not rows:
             break
         seen += [r["id"] for r in rows]

@@ -36,28 +36,60 @@ def test_unread_counts_and_leaving(db, scene):
     assert scalar(db, scene.owner, "select api.unread_message_count()") == 0
     call(db, scene.participant, "select api.send_message(%s, 'one')", (conv,))
     call(db, scene.participant, "select api.send_message(%s, 'two')", (conv,))
-    assert scalar(db, scene.owner, "select unread_count from api.my_conversations where id = %s", (conv,)) == 2
+    assert (
+        scalar(
+            db, scene.owner, "select unread_count from api.my_conversations where id = %s", (conv,)
+        )
+        == 2
+    )
     # One consolidated notification per conversation while unread.
-    assert n(
-        db,
-        "select count(*) as n from community.notifications where user_id = %s and group_key = %s"
-        " and read_at is null",
-        (scene.owner.id, f"conversation:{conv}"),
-    ) == 1
+    assert (
+        n(
+            db,
+            "select count(*) as n from community.notifications"
+            " where user_id = %s and group_key = %s"
+            " and read_at is null",
+            (scene.owner.id, f"conversation:{conv}"),
+        )
+        == 1
+    )
     call(db, scene.owner, "select api.leave_conversation(%s)", (conv,))
-    assert scalar(db, scene.owner, "select count(*) from api.conversation_messages where conversation_id = %s", (conv,)) == 0
+    assert (
+        scalar(
+            db,
+            scene.owner,
+            "select count(*) from api.conversation_messages where conversation_id = %s",
+            (conv,),
+        )
+        == 0
+    )
     with api_error(db, "community_not_participant"):
         call(db, scene.owner, "select api.send_message(%s, 'back?')", (conv,))
     # A new direct message brings the other person back.
     call(db, scene.participant, "select api.send_message(%s, 'come back')", (conv,))
-    assert scalar(db, scene.owner, "select count(*) from api.my_conversations where id = %s", (conv,)) == 1
+    assert (
+        scalar(db, scene.owner, "select count(*) from api.my_conversations where id = %s", (conv,))
+        == 1
+    )
 
 
 def test_blocking_stops_messages(db, scene):
     # The owner blocked the newbie in the scene.
     with api_error(db, "community_blocked", "42501"):
-        call(db, scene.newbie, "select api.start_conversation(array[%s]::uuid[], 'hey')", (scene.owner.id,))
-    assert n(db, "select count(*) as n from community.conversations where created_by = %s", (scene.newbie.id,)) == 0
+        call(
+            db,
+            scene.newbie,
+            "select api.start_conversation(array[%s]::uuid[], 'hey')",
+            (scene.owner.id,),
+        )
+    assert (
+        n(
+            db,
+            "select count(*) as n from community.conversations where created_by = %s",
+            (scene.newbie.id,),
+        )
+        == 0
+    )
     # In a group, the newbie's messages are hidden from the owner only.
     group_msg = scalar(
         db,
@@ -65,19 +97,34 @@ def test_blocking_stops_messages(db, scene):
         "select api.start_conversation(array[%s, %s]::uuid[], 'group hello', 'Study group')",
         (scene.owner.id, scene.participant.id),
     )
-    group = db.execute("select conversation_id from community.messages where id = %s", (group_msg,)).fetchone()[
-        "conversation_id"
-    ]
+    group = db.execute(
+        "select conversation_id from community.messages where id = %s", (group_msg,)
+    ).fetchone()["conversation_id"]
     call(db, scene.member, "select api.add_participant(%s, %s)", (group, scene.newbie.id))
     call(db, scene.newbie, "select api.send_message(%s, 'hi all')", (group,))
     sql = "select count(*) from api.conversation_messages where conversation_id = %s"
     assert scalar(db, scene.owner, sql, (group,)) == 1
     assert scalar(db, scene.participant, sql, (group,)) == 2
     # allow_messages = nobody refuses members (staff may still write).
-    call(db, scene.participant, "select api.update_my_settings(%s)", (json.dumps({"privacy": {"allow_messages": "nobody"}}),))
+    call(
+        db,
+        scene.participant,
+        "select api.update_my_settings(%s)",
+        (json.dumps({"privacy": {"allow_messages": "nobody"}}),),
+    )
     with api_error(db, "community_blocked"):
-        call(db, scene.member, "select api.start_conversation(array[%s]::uuid[], 'hi')", (scene.participant.id,))
-    call(db, scene.moderator, "select api.start_conversation(array[%s]::uuid[], 'staff note')", (scene.participant.id,))
+        call(
+            db,
+            scene.member,
+            "select api.start_conversation(array[%s]::uuid[], 'hi')",
+            (scene.participant.id,),
+        )
+    call(
+        db,
+        scene.moderator,
+        "select api.start_conversation(array[%s]::uuid[], 'staff note')",
+        (scene.participant.id,),
+    )
     # Groups are small.
     many = [create_user(db, username=f"crowd_{i}").id for i in range(10)]
     with api_error(db, "community_conversation_full"):
@@ -86,10 +133,15 @@ def test_blocking_stops_messages(db, scene):
 
 def test_realtime_tables_are_guarded_by_rls(db, scene):
     tables = db.execute(
-        "select schemaname, tablename from pg_publication_tables where pubname = 'supabase_realtime'"
+        "select schemaname, tablename from pg_publication_tables"
+        " where pubname = 'supabase_realtime'"
         " and schemaname = 'community'"
     ).fetchall()
-    assert {t["tablename"] for t in tables} == {"messages", "conversation_participants", "notifications"}
+    assert {t["tablename"] for t in tables} == {
+        "messages",
+        "conversation_participants",
+        "notifications",
+    }
     for t in tables:
         assert db.execute(
             "select relrowsecurity from pg_class where oid = %s::regclass",
@@ -102,7 +154,10 @@ def test_realtime_tables_are_guarded_by_rls(db, scene):
         ).fetchall()
         assert len(policies) == 1
         assert policies[0]["roles"] == ["authenticated"]
-        assert "auth.uid()" in policies[0]["qual"] or "community_my_conversations" in policies[0]["qual"]
+        assert (
+            "auth.uid()" in policies[0]["qual"]
+            or "community_my_conversations" in policies[0]["qual"]
+        )
         assert not db.execute(
             "select has_table_privilege('anon', %s, 'select') as ok",
             (f"{t['schemaname']}.{t['tablename']}",),
@@ -112,8 +167,24 @@ def test_realtime_tables_are_guarded_by_rls(db, scene):
         ("community.messages", "conversation_id = %s"),
         ("community.conversation_participants", "conversation_id = %s"),
     ]:
-        assert scalar(db, scene.member, f"select count(*) from {table} where {where}", (scene.ids["conversation"],)) == 0
-    assert scalar(db, scene.member, "select count(*) from community.notifications where user_id = %s", (scene.owner.id,)) == 0
+        assert (
+            scalar(
+                db,
+                scene.member,
+                f"select count(*) from {table} where {where}",
+                (scene.ids["conversation"],),
+            )
+            == 0
+        )
+    assert (
+        scalar(
+            db,
+            scene.member,
+            "select count(*) from community.notifications where user_id = %s",
+            (scene.owner.id,),
+        )
+        == 0
+    )
 
 
 # -- notifications ---------------------------------------------------------------------------
@@ -126,13 +197,36 @@ def test_notify_for_other_domains_preferences_and_email(db, scene):
     row = db.execute("select * from community.notifications where id = %s", (nid,)).fetchone()
     assert row["category"] == "ctf" and row["email_status"] == "digest"
     # Replies are emailed immediately through the outbox (once per consolidated row).
-    db.execute("select private.notify(%s, 'reply', 'post', '1', '{}', %s, 'g1')", (owner.id, scene.member.id))
-    db.execute("select private.notify(%s, 'reply', 'post', '1', '{}', %s, 'g1')", (owner.id, scene.participant.id))
-    assert n(db, "select count(*) as n from ops.outbox where topic = 'community.notification_email'"
-             " and payload->>'user_id' = %s", (owner.id,)) >= 1
+    db.execute(
+        "select private.notify(%s, 'reply', 'post', '1', '{}', %s, 'g1')",
+        (owner.id, scene.member.id),
+    )
+    db.execute(
+        "select private.notify(%s, 'reply', 'post', '1', '{}', %s, 'g1')",
+        (owner.id, scene.participant.id),
+    )
+    assert (
+        n(
+            db,
+            "select count(*) as n from ops.outbox where topic = 'community.notification_email'"
+            " and payload->>'user_id' = %s",
+            (owner.id,),
+        )
+        >= 1
+    )
     # Switching a category off in settings stops it.
-    call(db, owner, "select api.update_my_settings(%s)", (json.dumps({"notifications": {"courses": {"in_app": False, "email": "off"}}}),))
-    assert db.execute("select private.notify(%s, 'course.completed')", (owner.id,)).fetchone()["notify"] is None
+    call(
+        db,
+        owner,
+        "select api.update_my_settings(%s)",
+        (json.dumps({"notifications": {"courses": {"in_app": False, "email": "off"}}}),),
+    )
+    assert (
+        db.execute("select private.notify(%s, 'course.completed')", (owner.id,)).fetchone()[
+            "notify"
+        ]
+        is None
+    )
     with api_error(db, "invalid_argument"):
         db.execute("select private.notify(%s, 'Bad Kind')", (owner.id,))
     with api_error(db, "invalid_argument"):
@@ -143,12 +237,32 @@ def test_digest_only_when_away(db, scene):
     owner = scene.owner
     db.execute("select private.notify(%s, 'ctf.event_started')", (owner.id,))
     # Seen just now (the scene's activity): no digest.
-    assert db.execute("select private.community_enqueue_digests()").fetchone()["community_enqueue_digests"] == 0
-    db.execute("update community.members set last_seen_at = now() - interval '3 days' where user_id = %s", (owner.id,))
-    assert db.execute("select private.community_enqueue_digests()").fetchone()["community_enqueue_digests"] == 1
-    job = db.execute("select payload from ops.outbox where topic = 'community.notification_digest'").fetchone()
+    assert (
+        db.execute("select private.community_enqueue_digests()").fetchone()[
+            "community_enqueue_digests"
+        ]
+        == 0
+    )
+    db.execute(
+        "update community.members set last_seen_at = now() - interval '3 days' where user_id = %s",
+        (owner.id,),
+    )
+    assert (
+        db.execute("select private.community_enqueue_digests()").fetchone()[
+            "community_enqueue_digests"
+        ]
+        == 1
+    )
+    job = db.execute(
+        "select payload from ops.outbox where topic = 'community.notification_digest'"
+    ).fetchone()
     assert job["payload"]["user_id"] == owner.id
-    assert db.execute("select private.community_enqueue_digests()").fetchone()["community_enqueue_digests"] == 0
+    assert (
+        db.execute("select private.community_enqueue_digests()").fetchone()[
+            "community_enqueue_digests"
+        ]
+        == 0
+    )
 
 
 def test_read_unread_and_read_all(db, scene):
@@ -156,7 +270,9 @@ def test_read_unread_and_read_all(db, scene):
     unread = scalar(db, owner, "select api.notification_counts()")["unread"]
     assert unread >= 2
     first = scalar(db, owner, "select id from api.notifications order by id limit 1")
-    assert scalar(db, owner, "select api.mark_notifications_read(array[%s]::bigint[])", (first,)) == 1
+    assert (
+        scalar(db, owner, "select api.mark_notifications_read(array[%s]::bigint[])", (first,)) == 1
+    )
     assert scalar(db, owner, "select api.notification_counts()")["unread"] == unread - 1
     call(db, owner, "select api.mark_notification_unread(%s)", (first,))
     assert scalar(db, owner, "select api.notification_counts()")["unread"] == unread
@@ -179,11 +295,20 @@ def test_contribution_workflow_and_ctf_handoff(db, scene):
     job = db.execute(
         "select payload from ops.outbox where topic = 'community.challenge_proposal_approved'"
     ).fetchone()
-    assert job["payload"]["contribution_id"] == draft and job["payload"]["data"] == {"difficulty": "hard"}
+    assert job["payload"]["contribution_id"] == draft and job["payload"]["data"] == {
+        "difficulty": "hard"
+    }
     # Approved proposals are not public (they become hidden CTF challenges).
     assert scalar(db, "anon", "select count(*) from api.contributions where id = %s", (draft,)) == 0
-    assert n(db, "select count(*) as n from community.notifications where user_id = %s"
-             " and kind = 'contribution.approved'", (scene.owner.id,)) == 1
+    assert (
+        n(
+            db,
+            "select count(*) as n from community.notifications where user_id = %s"
+            " and kind = 'contribution.approved'",
+            (scene.owner.id,),
+        )
+        == 1
+    )
     # Reviewers may not review their own work.
     own = scalar(db, scene.moderator, "select api.save_contribution('article', 'Mine', 'x')")
     call(db, scene.moderator, "select api.submit_contribution(%s)", (own,))
@@ -205,7 +330,11 @@ def test_ctf_writeup_visible_after_event_ends(db, scene):
     db.execute("select private.community_set_event_end('ctf:pwn1', now() - interval '1 minute')")
     assert scalar(db, "anon", visible, (wid,)) == 1
     with api_error(db, "invalid_argument"):
-        call(db, scene.owner, "select api.save_contribution('article', 'a', 'b', '{}', 'ctf:x', null)")
+        call(
+            db,
+            scene.owner,
+            "select api.save_contribution('article', 'a', 'b', '{}', 'ctf:x', null)",
+        )
 
 
 # -- export and erasure ----------------------------------------------------------------------
@@ -215,7 +344,19 @@ def test_export_and_erasure(db, scene):
     assert len(section["posts"]) == 3 and len(section["messages"]) == 1
     assert section["blocks"] == [scene.newbie.id]
     call(db, scene.owner, "select api.delete_my_account('owner_user')")
-    post = db.execute("select author_id, body from community.posts where id = %s", (scene.ids["post1"],)).fetchone()
+    post = db.execute(
+        "select author_id, body from community.posts where id = %s", (scene.ids["post1"],)
+    ).fetchone()
     assert post["author_id"] is None and post["body"]  # anonymised, the discussion stays
-    assert n(db, "select count(*) as n from community.contributions where id = %s", (scene.ids["draft"],)) == 0
-    assert n(db, "select count(*) as n from community.members where user_id = %s", (scene.owner.id,)) == 0
+    assert (
+        n(
+            db,
+            "select count(*) as n from community.contributions where id = %s",
+            (scene.ids["draft"],),
+        )
+        == 0
+    )
+    assert (
+        n(db, "select count(*) as n from community.members where user_id = %s", (scene.owner.id,))
+        == 0
+    )

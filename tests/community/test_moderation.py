@@ -3,7 +3,7 @@ review queue's optimistic versions; sanctions; appeals; statistics."""
 
 from __future__ import annotations
 
-from flagship.testing.harness import api_error, as_user, create_user
+from flagship.testing.harness import api_error, create_user
 
 from .conftest import call, scalar, set_trust
 
@@ -22,18 +22,24 @@ def test_flag_auto_hide_decide_notify_audit(db, scene):
     users = flaggers(db, 3)
     for u in users[:2]:
         call(db, u, "select api.flag('post', %s, 'spam')", (str(post),))
-    assert db.execute("select hidden_at from community.posts where id = %s", (post,)).fetchone()[
-        "hidden_at"
-    ] is None
+    assert (
+        db.execute("select hidden_at from community.posts where id = %s", (post,)).fetchone()[
+            "hidden_at"
+        ]
+        is None
+    )
     call(db, users[2], "select api.flag('post', %s, 'abuse')", (str(post),))
     item = db.execute(
         "select * from community.review_items where target_type = 'post' and target_id = %s",
         (str(post),),
     ).fetchone()
     assert item["auto_hidden"] and item["flag_count"] == 3 and float(item["total_weight"]) == 3.0
-    assert db.execute("select hidden_at from community.posts where id = %s", (post,)).fetchone()[
-        "hidden_at"
-    ] is not None
+    assert (
+        db.execute("select hidden_at from community.posts where id = %s", (post,)).fetchone()[
+            "hidden_at"
+        ]
+        is not None
+    )
     # Hidden: others no longer see it, the author and staff still do.
     visible = "select count(*) as n from api.forum_posts where id = %s"
     assert scalar(db, scene.newbie, visible, (post,)) == 0
@@ -59,7 +65,9 @@ def test_flag_auto_hide_decide_notify_audit(db, scene):
         (item["id"], queue["version"]),
     )
     assert new_version == queue["version"] + 1
-    item = db.execute("select * from community.review_items where id = %s", (item["id"],)).fetchone()
+    item = db.execute(
+        "select * from community.review_items where id = %s", (item["id"],)
+    ).fetchone()
     assert item["status"] == "agreed" and item["resolved_by"] is not None
     # Author notified of the outcome, upheld flag counted, audit row written.
     note = db.execute(
@@ -79,11 +87,14 @@ def test_flag_auto_hide_decide_notify_audit(db, scene):
     ).fetchone()
     assert audit["actor_id"] is not None and str(audit["actor_id"]) == scene.moderator.id
     assert audit["reason"] == "Spam link"
-    assert db.execute(
-        "select count(*) as n from ops.audit_log where action = 'community.auto_hidden'"
-        " and target_id = %s",
-        (str(post),),
-    ).fetchone()["n"] == 1
+    assert (
+        db.execute(
+            "select count(*) as n from ops.audit_log where action = 'community.auto_hidden'"
+            " and target_id = %s",
+            (str(post),),
+        ).fetchone()["n"]
+        == 1
+    )
     history = [
         r["action"]
         for r in db.execute(
@@ -109,14 +120,20 @@ def test_disagree_restores_auto_hidden_content(db, scene):
         "select api.decide_review(%s, 'disagree', %s)",
         (item["id"], item["version"]),
     )
-    assert db.execute("select hidden_at from community.posts where id = %s", (post,)).fetchone()[
-        "hidden_at"
-    ] is None
-    assert db.execute(
-        "select count(*) as n from community.notifications where user_id = %s"
-        " and kind = 'moderation.restore'",
-        (scene.member.id,),
-    ).fetchone()["n"] == 1
+    assert (
+        db.execute("select hidden_at from community.posts where id = %s", (post,)).fetchone()[
+            "hidden_at"
+        ]
+        is None
+    )
+    assert (
+        db.execute(
+            "select count(*) as n from community.notifications where user_id = %s"
+            " and kind = 'moderation.restore'",
+            (scene.member.id,),
+        ).fetchone()["n"]
+        == 1
+    )
 
 
 def test_optimistic_version_and_closed_items(db, scene):
@@ -150,14 +167,24 @@ def test_flag_abuse_cases(db, scene):
     with api_error(db, "not_found"):
         call(db, scene.newbie, "select api.flag('post', '999999999', 'spam')")
     with api_error(db, "not_found"):  # a staff-only thread is invisible to members
-        call(db, scene.newbie, "select api.flag('thread', %s, 'spam')", (str(scene.ids["staff_thread"]),))
+        call(
+            db,
+            scene.newbie,
+            "select api.flag('thread', %s, 'spam')",
+            (str(scene.ids["staff_thread"]),),
+        )
     # Nothing partial: still one flag on the post.
-    assert db.execute(
-        "select count(*) as n from community.flags where target_id = %s", (post,)
-    ).fetchone()["n"] == 1
+    assert (
+        db.execute(
+            "select count(*) as n from community.flags where target_id = %s", (post,)
+        ).fetchone()["n"]
+        == 1
+    )
     # A message of a conversation one is not in cannot be flagged (or even confirmed).
     with api_error(db, "not_found"):
-        call(db, scene.member, "select api.flag('message', %s, 'spam')", (str(scene.ids["message"]),))
+        call(
+            db, scene.member, "select api.flag('message', %s, 'spam')", (str(scene.ids["message"]),)
+        )
     # Flagging a user with a message reason works; users are never auto-hidden.
     call(db, scene.newbie, "select api.flag('user', %s, 'other', 'Sends spam')", (scene.owner.id,))
 
@@ -178,15 +205,22 @@ def test_silence_and_suspend(db, scene):
     # Silenced members may still read and flag.
     assert scalar(db, owner, "select count(*) from api.thread_posts(%s)", (thread,)) > 0
     # The author learns why; the audit log has it.
-    assert db.execute(
-        "select count(*) as n from community.notifications where user_id = %s"
-        " and kind = 'moderation.silence'",
-        (owner.id,),
-    ).fetchone()["n"] == 1
-    assert db.execute(
-        "select reason from ops.audit_log where action = 'community.silence' and target_id = %s",
-        (owner.id,),
-    ).fetchone()["reason"] == "Cool off"
+    assert (
+        db.execute(
+            "select count(*) as n from community.notifications where user_id = %s"
+            " and kind = 'moderation.silence'",
+            (owner.id,),
+        ).fetchone()["n"]
+        == 1
+    )
+    assert (
+        db.execute(
+            "select reason from ops.audit_log"
+            " where action = 'community.silence' and target_id = %s",
+            (owner.id,),
+        ).fetchone()["reason"]
+        == "Cool off"
+    )
     # Appeal granted: the silence is lifted.
     appeal = scalar(db, owner, "select api.appeal(%s, 'I was provoked')", (action,))
     call(db, scene.moderator, "select api.decide_appeal(%s, true, 'Fair enough')", (appeal,))
@@ -210,14 +244,23 @@ def test_silence_and_suspend(db, scene):
     with api_error(db, "community_suspended"):
         call(db, scene.member, "select api.record_visit()")
     with api_error(db, "invalid_argument"):
-        call(db, scene.moderator, "select api.moderate('suspend', 'user', %s, 'x y z')", (owner.id,))
+        call(
+            db, scene.moderator, "select api.moderate('suspend', 'user', %s, 'x y z')", (owner.id,)
+        )
     with api_error(db, "invalid_argument"):
-        call(db, scene.moderator, "select api.moderate('lock', 'post', %s, 'reason')", (str(scene.ids["reply"]),))
+        call(
+            db,
+            scene.moderator,
+            "select api.moderate('lock', 'post', %s, 'reason')",
+            (str(scene.ids["reply"]),),
+        )
 
 
 def test_lock_move_and_pin(db, scene):
     thread = scene.ids["thread"]
-    call(db, scene.moderator, "select api.moderate('lock', 'thread', %s, 'Resolved')", (str(thread),))
+    call(
+        db, scene.moderator, "select api.moderate('lock', 'thread', %s, 'Resolved')", (str(thread),)
+    )
     with api_error(db, "community_thread_locked", "PT423"):
         call(db, scene.member, "select api.create_post(%s, 'late')", (thread,))
     with api_error(db, "community_thread_locked"):
@@ -229,8 +272,13 @@ def test_lock_move_and_pin(db, scene):
         "select api.moderate('move', 'thread', %s, 'Wrong place', null, %s)",
         (str(thread), scene.ids["members_cat"]),
     )
-    assert scalar(db, "anon", "select count(*) from api.forum_threads where id = %s", (thread,)) == 0
-    assert scalar(db, scene.newbie, "select count(*) from api.forum_threads where id = %s", (thread,)) == 1
+    assert (
+        scalar(db, "anon", "select count(*) from api.forum_threads where id = %s", (thread,)) == 0
+    )
+    assert (
+        scalar(db, scene.newbie, "select count(*) from api.forum_threads where id = %s", (thread,))
+        == 1
+    )
 
 
 def test_moderation_stats(db, scene):

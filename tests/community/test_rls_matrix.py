@@ -93,7 +93,10 @@ SELECT = {
         "id = %(action)s",
         row("deny", "no", "no", "yes", "no", "yes", "yes", "yes"),
     ),
-    "community.appeals": ("id = %(appeal)s", row("deny", "no", "no", "yes", "no", "yes", "yes", "yes")),
+    "community.appeals": (
+        "id = %(appeal)s",
+        row("deny", "no", "no", "yes", "no", "yes", "yes", "yes"),
+    ),
     "api.appeals": ("id = %(appeal)s", row("deny", "no", "no", "yes", "no", "yes", "yes", "yes")),
     "community.contributions": (
         "id = %(article)s",
@@ -420,11 +423,13 @@ def outcome(db, who, sql, args, *, count_rows=False) -> str:
             else:
                 result = "yes" if cur.rowcount != 0 else "no"
     except psycopg.Error as exc:
-        if exc.diag.sqlstate == "42501" and not exc.diag.message_hint:
-            result = "deny"
-        elif exc.diag.sqlstate == "42501" and exc.diag.message_hint in (
-            "not_authenticated",
-            "forbidden",
+        if (exc.diag.sqlstate == "42501" and not exc.diag.message_hint) or (
+            exc.diag.sqlstate == "42501"
+            and exc.diag.message_hint
+            in (
+                "not_authenticated",
+                "forbidden",
+            )
         ):
             result = "deny"
         else:
