@@ -1,0 +1,915 @@
+-- community: moderation — flag reasons as data, flags with trust-weighted auto-hide, a
+-- review queue with optimistic versions and history, moderator actions (hide, restore,
+-- lock, move, delete, silence, suspend), appeals, and statistics.
+
+create table community.flag_reasons (
+    name text primary key check (name ~ '^[a-z][a-z_]{1,30}$'),
+    label text not null check (char_length(label) between 1 and 80),
+    description text not null,
+    message_required boolean not null default false,
+    applies_to text[] not null
+    check (applies_to <@ array['post', 'thread', 'message', 'user'] and applies_to <> '{}'),
+    active boolean not null default true,
+    position int not null default 0,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now()
+);
+comment on table community.flag_reasons is
+'Why content or a member can be flagged: shown to members, with whether a message is
+required and which kinds of target each reason applies to.';
+create trigger flag_reasons_touch before update on community.flag_reasons
+for each row execute function private.touch_updated_at();
+alter table community.flag_reasons enable row level security;
+create policy flag_reasons_read on community.flag_reasons for select to anon, authenticated
+using (true);
+grant select on community.flag_reasons to anon, authenticated, service_role;
+
+insert into community.flag_reasons (
+    name, label, description, message_required, applies_to,
+    position
+) values
+(
+    'spam', 'Spam', 'Advertising or vandalism, not useful or relevant.', false,
+    array['post', 'thread', 'message', 'user'], 1
+),
+(
+    'abuse', 'Abusive', 'Harassment, insults or hate toward someone.', false,
+    array['post', 'thread', 'message', 'user'], 2
+),
+(
+    'off_topic', 'Off-topic', 'Not relevant to the discussion or category.', false,
+    array['post', 'thread'], 3
+),
+(
+    'illegal', 'Illegal', 'Content that breaks the law (e.g. stolen data, malware for harm).', true,
+    array['post', 'thread', 'message', 'user'], 4
+),
+(
+    'other', 'Something else', 'Anything else moderators should know; please explain.', true,
+    array['post', 'thread', 'message', 'user'], 5
+);
+
+create table community.review_items (
+    id bigint generated always as identity primary key,
+    target_type text not null check (target_type in ('post', 'thread', 'message', 'user')),
+    target_id text not null check (char_length(target_id) <= 64),
+    target_author_id uuid references auth.users (id) on delete set null,
+    snapshot jsonb not null default '{}',
+    status text not null default 'pending'
+    check (status in ('pending', 'agreed', 'disagreed', 'deferred')),
+    total_weight numeric(8, 2) not null default 0,
+    flag_count int not null default 0,
+    auto_hidden boolean not null default false,
+    version int not null default 1,
+    resolved_by uuid references auth.users (id) on delete set null,
+    resolved_at timestamptz,
+    resolution_note text,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now()
+);
+comment on table community.review_items is
+'The review queue: one pending item per flagged target gathers its flags (weight, count)
+and a snapshot of the content at flag time (so moderators judge private messages without
+reading conversations). version guards decisions against two moderators at once.';
+create unique index review_items_pending_idx on community.review_items (target_type, target_id)
+where status = 'pending';
+create index review_items_status_idx on community.review_items (status, created_at);
+create index review_items_author_idx on community.review_items (target_author_id);
+create index review_items_resolved_by_idx on community.review_items (resolved_by);
+create trigger review_items_touch before update on community.review_items
+for each row execute function private.touch_updated_at();
+alter table community.review_items enable row level security;
+create policy review_items_read on community.review_items for select to authenticated
+using ((select private.community_is_staff()));
+grant select on community.review_items to authenticated, service_role;
+
+create table community.flags (
+    id bigint generated always as identity primary key,
+    review_item_id bigint not null references community.review_items (id) on delete cascade,
+    target_type text not null,
+    target_id text not null,
+    flagger_id uuid not null references auth.users (id) on delete cascade,
+    reason text not null references community.flag_reasons (name),
+    message text check (char_length(message) <= 1000),
+    weight numeric(6, 2) not null,
+    created_at timestamptz not null default now(),
+    unique (flagger_id, target_type, target_id)
+);
+comment on table community.flags is
+'Flags raised by members: one per member and target, weighted by the flagger''s trust level.
+Flaggers see their own flags; staff see all.';
+create index flags_review_item_idx on community.flags (review_item_id);
+create index flags_reason_idx on community.flags (reason);
+alter table community.flags enable row level security;
+create policy flags_read on community.flags for select to authenticated
+using (flagger_id = (select auth.uid()) or (select private.community_is_staff()));
+grant select on community.flags to authenticated, service_role;
+
+create table community.review_history (
+    id bigint generated always as identity primary key,
+    review_item_id bigint not null references community.review_items (id) on delete cascade,
+    actor_id uuid references auth.users (id) on delete set null,
+    action text not null,
+    from_status text,
+    to_status text,
+    version int not null,
+    note text,
+    created_at timestamptz not null default now()
+);
+comment on table community.review_history is
+'Every change of a review item (flagged, auto_hidden, agree, disagree, defer), append-only.';
+create index review_history_item_idx on community.review_history (review_item_id, id);
+create index review_history_actor_idx on community.review_history (actor_id);
+create trigger review_history_append_only before update or delete on community.review_history
+for each row execute function private.forbid_change();
+alter table community.review_history enable row level security;
+create policy review_history_read on community.review_history for select to authenticated
+using ((select private.community_is_staff()));
+grant select on community.review_history to authenticated, service_role;
+
+create table community.moderation_actions (
+    id bigint generated always as identity primary key,
+    moderator_id uuid references auth.users (id) on delete set null,
+    action text not null check (action in (
+        'hide', 'restore', 'lock', 'unlock', 'pin', 'unpin', 'move', 'delete', 'silence',
+        'unsilence', 'suspend', 'unsuspend'
+    )),
+    target_type text not null check (target_type in ('post', 'thread', 'message', 'user')),
+    target_id text not null,
+    target_user_id uuid references auth.users (id) on delete set null,
+    reason text not null,
+    until timestamptz,
+    details jsonb not null default '{}',
+    review_item_id bigint references community.review_items (id) on delete set null,
+    reversed_at timestamptz,
+    created_at timestamptz not null default now()
+);
+comment on table community.moderation_actions is
+'Moderator actions with their reason, also written to ops.audit_log. The affected member
+reads the actions about them (and may appeal); staff read all.';
+create index moderation_actions_moderator_idx on community.moderation_actions
+(moderator_id, created_at);
+create index moderation_actions_target_user_idx on community.moderation_actions (target_user_id);
+create index moderation_actions_review_item_idx on community.moderation_actions (review_item_id);
+create index moderation_actions_created_idx on community.moderation_actions (created_at);
+alter table community.moderation_actions enable row level security;
+create policy moderation_actions_read on community.moderation_actions for select
+to authenticated
+using (target_user_id = (select auth.uid()) or (select private.community_is_staff()));
+grant select on community.moderation_actions to authenticated, service_role;
+
+create table community.appeals (
+    id bigint generated always as identity primary key,
+    action_id bigint not null unique references community.moderation_actions (id)
+    on delete cascade,
+    user_id uuid not null references auth.users (id) on delete cascade,
+    body text not null check (char_length(body) <= 2000),
+    status text not null default 'open' check (status in ('open', 'granted', 'denied')),
+    decided_by uuid references auth.users (id) on delete set null,
+    decided_at timestamptz,
+    decision_note text,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now()
+);
+comment on table community.appeals is
+'Appeals of moderation actions by the affected member: one per action; granting reverses it.';
+create index appeals_user_idx on community.appeals (user_id);
+create index appeals_decided_by_idx on community.appeals (decided_by);
+create index appeals_open_idx on community.appeals (created_at) where status = 'open';
+create trigger appeals_touch before update on community.appeals
+for each row execute function private.touch_updated_at();
+alter table community.appeals enable row level security;
+create policy appeals_read on community.appeals for select to authenticated
+using (user_id = (select auth.uid()) or (select private.community_is_staff()));
+grant select on community.appeals to authenticated, service_role;
+
+-- Helpers -----------------------------------------------------------------------------------
+create function private.community_resolve_target(p_type text, p_id text, p_user uuid)
+returns jsonb
+language plpgsql stable
+security definer
+set search_path = ''
+as $$
+declare
+    v_post community.posts;
+    v_thread community.threads;
+    v_message community.messages;
+    v_bigint bigint;
+begin
+    if p_type is null or p_type not in ('post', 'thread', 'message', 'user') then
+        perform private.raise_error('invalid_argument',
+            'p_target_type is post, thread, message or user.', '22023',
+            jsonb_build_object('field', 'p_target_type'));
+    end if;
+    if p_type = 'user' then
+        if p_id !~ '^[0-9a-fA-F-]{36}$' or not exists (
+            select 1 from auth.users where id = p_id::uuid
+        ) then
+            perform private.raise_error('user_not_found', 'No such user.', 'PT404');
+        end if;
+        return jsonb_build_object('author_id', p_id::uuid,
+            'snapshot', jsonb_build_object('username', private.community_username(p_id::uuid)));
+    end if;
+    if p_id !~ '^[0-9]{1,18}$' then
+        perform private.raise_error('not_found', 'No such content.', 'PT404');
+    end if;
+    v_bigint := p_id::bigint;
+    if p_type = 'post' then
+        v_post := private.community_visible_post(v_bigint, p_user);
+        return jsonb_build_object('author_id', v_post.author_id, 'hidden', v_post.hidden_at
+            is not null, 'snapshot', jsonb_build_object('body', v_post.body,
+                'thread_id', v_post.thread_id, 'post_number', v_post.post_number));
+    elsif p_type = 'thread' then
+        v_thread := private.community_visible_thread(v_bigint, p_user);
+        return jsonb_build_object('author_id', v_thread.author_id, 'hidden', v_thread.hidden_at
+            is not null, 'snapshot', jsonb_build_object('title', v_thread.title,
+                'category_id', v_thread.category_id));
+    end if;
+    select m.* into v_message from community.messages as m where m.id = v_bigint;
+    if not found or v_message.deleted_at is not null or (
+        not private.holds_permission(p_user, 'community.moderate') and not exists (
+            select 1 from community.conversation_participants as p
+            where p.conversation_id = v_message.conversation_id and p.user_id = p_user
+              and p.left_at is null)
+    ) then
+        perform private.raise_error('not_found', 'No such message.', 'PT404');
+    end if;
+    return jsonb_build_object('author_id', v_message.sender_id, 'hidden', v_message.hidden_at
+        is not null, 'snapshot', jsonb_build_object('body', v_message.body,
+            'conversation_id', v_message.conversation_id));
+end;
+$$;
+comment on function private.community_resolve_target(text, text, uuid) is
+'A flaggable target as p_user sees it: {author_id, hidden, snapshot}; not_found /
+user_not_found when it does not exist or p_user may not see it (staff see every message).';
+revoke execute on function private.community_resolve_target(text, text, uuid) from public;
+
+create function private.community_set_state(p_type text, p_id text, p_action text)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    if p_type = 'post' then
+        update community.posts set
+            hidden_at = case p_action when 'hide' then coalesce(hidden_at, now())
+                                      when 'restore' then null else hidden_at end,
+            deleted_at = case p_action when 'delete' then coalesce(deleted_at, now())
+                                       when 'undelete' then null else deleted_at end
+        where id = p_id::bigint;
+    elsif p_type = 'thread' then
+        update community.threads set
+            hidden_at = case p_action when 'hide' then coalesce(hidden_at, now())
+                                      when 'restore' then null else hidden_at end,
+            deleted_at = case p_action when 'delete' then coalesce(deleted_at, now())
+                                       when 'undelete' then null else deleted_at end,
+            locked_at = case p_action when 'lock' then coalesce(locked_at, now())
+                                      when 'unlock' then null else locked_at end,
+            pinned = case p_action when 'pin' then true when 'unpin' then false else pinned end
+        where id = p_id::bigint;
+    elsif p_type = 'message' then
+        update community.messages set
+            hidden_at = case p_action when 'hide' then coalesce(hidden_at, now())
+                                      when 'restore' then null else hidden_at end,
+            deleted_at = case p_action when 'delete' then coalesce(deleted_at, now())
+                                       when 'undelete' then null else deleted_at end
+        where id = p_id::bigint;
+    end if;
+end;
+$$;
+comment on function private.community_set_state(text, text, text) is
+'Apply hide / restore / delete / undelete / lock / unlock / pin / unpin to a post, thread
+or message.';
+revoke execute on function private.community_set_state(text, text, text) from public;
+
+create function private.community_sanction(
+    p_user uuid, p_action text, p_until timestamptz
+) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    perform private.community_member(p_user);
+    if p_action = 'silence' then
+        update community.members set silenced_until = p_until where user_id = p_user;
+    elsif p_action = 'unsilence' then
+        update community.members set silenced_until = null where user_id = p_user;
+    elsif p_action = 'suspend' then
+        update community.members set suspended_until = p_until where user_id = p_user;
+        -- Supabase Auth refuses sign-in and token refresh until banned_until.
+        update auth.users set banned_until = p_until where id = p_user;
+    elsif p_action = 'unsuspend' then
+        update community.members set suspended_until = null where user_id = p_user;
+        update auth.users set banned_until = null where id = p_user;
+    end if;
+end;
+$$;
+comment on function private.community_sanction(uuid, text, timestamptz) is
+'Silence (no posting, messaging or reacting until) or suspend (auth.users.banned_until, so
+Supabase Auth issues no new tokens, and every community RPC refuses at once) a member, or
+lift it.';
+revoke execute on function private.community_sanction(uuid, text, timestamptz) from public;
+
+create function private.community_record_action(
+    p_moderator uuid,
+    p_action text,
+    p_type text,
+    p_id text,
+    p_user uuid,
+    p_reason text,
+    p_until timestamptz,
+    p_details jsonb,
+    p_review_item bigint
+) returns bigint
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_id bigint;
+begin
+    insert into community.moderation_actions (moderator_id, action, target_type, target_id,
+                                              target_user_id, reason, until, details,
+                                              review_item_id)
+    values (p_moderator, p_action, p_type, p_id, p_user, p_reason, p_until,
+            coalesce(p_details, '{}'), p_review_item)
+    returning id into v_id;
+    perform private.audit('community.' || p_action, p_type, p_id,
+        coalesce(p_details, '{}') || jsonb_build_object('action_id', v_id, 'until', p_until,
+            'target_user_id', p_user, 'review_item_id', p_review_item), p_reason);
+    perform private.notify(p_user, 'moderation.' || p_action, p_type, p_id,
+        jsonb_build_object('action_id', v_id, 'reason', p_reason, 'until', p_until,
+            'details', coalesce(p_details, '{}')), p_moderator);
+    return v_id;
+end;
+$$;
+comment on function private.community_record_action(
+    uuid, text, text, text, uuid, text, timestamptz, jsonb, bigint
+) is
+'Keep a moderation action: the actions table, ops.audit_log and a notification to the
+member concerned (moderation category).';
+revoke execute on function private.community_record_action(
+    uuid, text, text, text, uuid, text, timestamptz, jsonb, bigint
+) from public;
+
+create function private.community_check_reason(p_reason text) returns text
+language plpgsql immutable
+set search_path = ''
+as $$
+begin
+    if p_reason is null or char_length(btrim(p_reason)) not between 3 and 500 then
+        perform private.raise_error('invalid_argument', 'A reason (3-500 characters) is required.',
+            '22023', jsonb_build_object('field', 'p_reason'));
+    end if;
+    return btrim(p_reason);
+end;
+$$;
+comment on function private.community_check_reason(text) is
+'A moderation reason: 3-500 characters, else invalid_argument.';
+revoke execute on function private.community_check_reason(text) from public;
+
+-- API: flagging -----------------------------------------------------------------------------
+create function api.flag(
+    p_target_type text, p_target_id text, p_reason text, p_message text default null
+) returns bigint
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_member community.members := private.community_actor(false);
+    v_reason community.flag_reasons;
+    v_target jsonb;
+    v_author uuid;
+    v_weight numeric;
+    v_threshold numeric := (private.community_limits() ->> 'hide_threshold')::numeric;
+    v_item community.review_items;
+    v_flag_id bigint;
+begin
+    select * into v_reason from community.flag_reasons where name = p_reason and active;
+    if not found or not p_target_type = any(v_reason.applies_to) then
+        perform private.raise_error('community_flag_reason_invalid',
+            'Unknown flag reason, or it does not apply to this target.', '22023',
+            jsonb_build_object('reason', p_reason, 'target_type', p_target_type));
+    end if;
+    if v_reason.message_required and coalesce(btrim(p_message), '') = '' then
+        perform private.raise_error('community_flag_message_required',
+            'Please explain this flag.', '22023', jsonb_build_object('field', 'p_message'));
+    end if;
+    if char_length(p_message) > 1000 then
+        perform private.raise_error('community_body_too_long', 'p_message is over 1000 chars.',
+            '22023', jsonb_build_object('field', 'p_message', 'max', 1000));
+    end if;
+    v_target := private.community_resolve_target(p_target_type, p_target_id, v_member.user_id);
+    v_author := (v_target ->> 'author_id')::uuid;
+    if v_author = v_member.user_id then
+        perform private.raise_error('community_flag_own', 'You cannot flag your own content.',
+            '22023');
+    end if;
+    if exists (
+        select 1 from community.flags
+        where flagger_id = v_member.user_id and target_type = p_target_type
+          and target_id = p_target_id
+    ) then
+        perform private.raise_error('community_already_flagged', 'You already flagged this.',
+            'PT409');
+    end if;
+    perform private.rate_limit('community.flag:' || v_member.user_id, 30, interval '1 day');
+    if private.holds_permission(v_member.user_id, 'community.moderate') then
+        v_weight := v_threshold;
+    else
+        select t.flag_weight into v_weight from community.trust_levels as t
+        where t.level = v_member.trust_level;
+    end if;
+    insert into community.review_items as r (target_type, target_id, target_author_id,
+                                             snapshot, total_weight, flag_count)
+    values (p_target_type, p_target_id, v_author, v_target -> 'snapshot', v_weight, 1)
+    on conflict (target_type, target_id) where status = 'pending'
+    do update set total_weight = r.total_weight + excluded.total_weight,
+        flag_count = r.flag_count + 1, version = r.version + 1
+    returning * into v_item;
+    begin
+        insert into community.flags (review_item_id, target_type, target_id, flagger_id, reason,
+                                     message, weight)
+        values (v_item.id, p_target_type, p_target_id, v_member.user_id, p_reason,
+                nullif(btrim(p_message), ''), v_weight)
+        returning id into v_flag_id;
+    exception when unique_violation then
+        perform private.raise_error('community_already_flagged', 'You already flagged this.',
+            'PT409');
+    end;
+    insert into community.review_history (review_item_id, actor_id, action, to_status, version,
+                                          note)
+    values (v_item.id, v_member.user_id, 'flagged', 'pending', v_item.version, p_reason);
+    -- Auto-hide: content (not users) whose flag weight reached the threshold.
+    if p_target_type <> 'user' and v_item.total_weight >= v_threshold
+        and not v_item.auto_hidden and not (v_target ->> 'hidden')::boolean then
+        perform private.community_set_state(p_target_type, p_target_id, 'hide');
+        update community.review_items set auto_hidden = true, version = version + 1
+        where id = v_item.id
+        returning * into v_item;
+        insert into community.review_history (review_item_id, action, from_status, to_status,
+                                              version, note)
+        values (v_item.id, 'auto_hidden', 'pending', 'pending', v_item.version,
+                format('flag weight %s reached %s', v_item.total_weight, v_threshold));
+        perform private.audit('community.auto_hidden', p_target_type, p_target_id,
+            jsonb_build_object('review_item_id', v_item.id, 'weight', v_item.total_weight,
+                'threshold', v_threshold, 'target_user_id', v_author),
+            'flag weight reached the threshold');
+        perform private.notify(v_author, 'moderation.auto_hidden', p_target_type, p_target_id,
+            jsonb_build_object('review_item_id', v_item.id,
+                'reason', 'Hidden after flags by the community; a moderator will review it.'));
+    end if;
+    return v_flag_id;
+end;
+$$;
+comment on function api.flag(text, text, text, text) is
+'Flag a post, thread, message (one of your conversations) or user with a reason from
+api.flag_reasons (some need p_message). Flags are weighted by your trust level; content is
+hidden automatically when the weight reaches the threshold and waits for a moderator.
+Errors: not_authenticated, community_suspended, community_flag_reason_invalid,
+community_flag_message_required, community_body_too_long, invalid_argument, not_found,
+user_not_found, community_flag_own, community_already_flagged, rate_limited.';
+revoke execute on function api.flag(text, text, text, text) from public, anon;
+grant execute on function api.flag(text, text, text, text) to authenticated;
+
+-- API: review -------------------------------------------------------------------------------
+create function api.decide_review(
+    p_item_id bigint, p_decision text, p_version int, p_note text default null
+) returns int
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_moderator uuid := private.require_permission('community.moderate');
+    v_item community.review_items;
+    v_status text;
+begin
+    if p_decision is null or p_decision not in ('agree', 'disagree', 'defer') then
+        perform private.raise_error('invalid_argument', 'p_decision is agree, disagree or defer.',
+            '22023', jsonb_build_object('field', 'p_decision'));
+    end if;
+    if char_length(p_note) > 1000 then
+        perform private.raise_error('invalid_argument', 'p_note is at most 1000 characters.',
+            '22023', jsonb_build_object('field', 'p_note'));
+    end if;
+    v_status := case p_decision when 'agree' then 'agreed' when 'disagree' then 'disagreed'
+                                else 'deferred' end;
+    -- Optimistic concurrency: only the version the moderator saw may be decided.
+    update community.review_items set
+        status = v_status, version = version + 1, resolved_by = v_moderator,
+        resolved_at = now(), resolution_note = p_note
+    where id = p_item_id and version = p_version and status = 'pending'
+    returning * into v_item;
+    if not found then
+        select * into v_item from community.review_items where id = p_item_id;
+        if not found then
+            perform private.raise_error('not_found', 'No such review item.', 'PT404');
+        elsif v_item.status <> 'pending' then
+            perform private.raise_error('community_review_closed', 'Already decided.', 'PT409',
+                jsonb_build_object('status', v_item.status, 'version', v_item.version));
+        else
+            perform private.raise_error('community_review_stale',
+                'The item changed since you loaded it.', 'PT409',
+                jsonb_build_object('version', v_item.version));
+        end if;
+    end if;
+    insert into community.review_history (review_item_id, actor_id, action, from_status,
+                                          to_status, version, note)
+    values (v_item.id, v_moderator, p_decision, 'pending', v_status, v_item.version, p_note);
+    if p_decision = 'agree' then
+        if v_item.target_type <> 'user' then
+            perform private.community_set_state(v_item.target_type, v_item.target_id, 'hide');
+        end if;
+        if v_item.target_author_id is not null then
+            perform private.community_member(v_item.target_author_id);
+            update community.members set upheld_flags = upheld_flags + 1,
+                last_upheld_flag_at = now()
+            where user_id = v_item.target_author_id;
+            perform private.community_recompute_trust(v_item.target_author_id);
+        end if;
+        perform private.community_record_action(v_moderator,
+            case when v_item.target_type = 'user' then 'silence' else 'hide' end,
+            v_item.target_type, v_item.target_id, v_item.target_author_id,
+            coalesce(p_note, 'Flags upheld by a moderator.'),
+            case when v_item.target_type = 'user' then now() + interval '1 day' end,
+            jsonb_build_object('decision', 'agree'), v_item.id);
+        if v_item.target_type = 'user' then
+            perform private.community_sanction(v_item.target_author_id, 'silence',
+                now() + interval '1 day');
+        end if;
+    elsif p_decision = 'disagree' and v_item.auto_hidden then
+        perform private.community_set_state(v_item.target_type, v_item.target_id, 'restore');
+        perform private.community_record_action(v_moderator, 'restore', v_item.target_type,
+            v_item.target_id, v_item.target_author_id,
+            coalesce(p_note, 'A moderator found the flags unwarranted.'), null,
+            jsonb_build_object('decision', 'disagree'), v_item.id);
+    else
+        perform private.audit('community.review_' || v_status, 'review_item', v_item.id::text,
+            jsonb_build_object('target_type', v_item.target_type,
+                'target_id', v_item.target_id), p_note);
+    end if;
+    return v_item.version;
+end;
+$$;
+comment on function api.decide_review(bigint, text, int, text) is
+'Moderator: decide a pending review item at the version you loaded. agree: the content is
+(or stays) hidden, the author''s upheld flags grow (trust may fall), a flagged user is
+silenced for a day; disagree: auto-hidden content is restored; defer: closed without action.
+The author is notified, everything audited and kept in api.review_history. Returns the new
+version. Errors: not_authenticated, forbidden, invalid_argument, not_found,
+community_review_stale (details.version), community_review_closed.';
+revoke execute on function api.decide_review(bigint, text, int, text) from public, anon;
+grant execute on function api.decide_review(bigint, text, int, text) to authenticated;
+
+create function api.moderate(
+    p_action text,
+    p_target_type text,
+    p_target_id text,
+    p_reason text,
+    p_until timestamptz default null,
+    p_category_id int default null
+) returns bigint
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_moderator uuid := private.require_permission('community.moderate');
+    v_reason text := private.community_check_reason(p_reason);
+    v_target jsonb;
+    v_author uuid;
+    v_details jsonb := '{}';
+    v_from int;
+begin
+    if p_action is null or p_action not in (
+        'hide', 'restore', 'lock', 'unlock', 'pin', 'unpin', 'move', 'delete', 'silence',
+        'unsilence', 'suspend', 'unsuspend'
+    ) then
+        perform private.raise_error('invalid_argument', 'Unknown moderation action.', '22023',
+            jsonb_build_object('field', 'p_action'));
+    end if;
+    if (p_action in ('silence', 'unsilence', 'suspend', 'unsuspend')) <> (p_target_type = 'user')
+        or (p_action in ('lock', 'unlock', 'pin', 'unpin', 'move') and p_target_type <> 'thread')
+    then
+        perform private.raise_error('invalid_argument',
+            format('%s does not apply to a %s.', p_action, p_target_type), '22023',
+            jsonb_build_object('field', 'p_target_type'));
+    end if;
+    if p_action in ('silence', 'suspend') and (p_until is null or p_until <= now()) then
+        perform private.raise_error('invalid_argument', 'p_until must be in the future.',
+            '22023', jsonb_build_object('field', 'p_until'));
+    end if;
+    v_target := private.community_resolve_target(p_target_type, p_target_id, v_moderator);
+    v_author := (v_target ->> 'author_id')::uuid;
+    if p_target_type = 'user' and v_author = v_moderator then
+        perform private.raise_error('invalid_argument', 'You cannot sanction yourself.', '22023');
+    end if;
+    if p_action = 'move' then
+        if not exists (select 1 from community.categories where id = p_category_id) then
+            perform private.raise_error('invalid_argument', 'p_category_id: no such category.',
+                '22023', jsonb_build_object('field', 'p_category_id'));
+        end if;
+        select t.category_id into v_from from community.threads as t
+        where t.id = p_target_id::bigint;
+        update community.threads set category_id = p_category_id where id = p_target_id::bigint;
+        update community.categories set thread_count = thread_count - 1 where id = v_from;
+        update community.categories set thread_count = thread_count + 1 where id = p_category_id;
+        v_details := jsonb_build_object('from_category_id', v_from, 'to_category_id',
+            p_category_id);
+    elsif p_target_type = 'user' then
+        perform private.community_sanction(v_author, p_action, p_until);
+    else
+        perform private.community_set_state(p_target_type, p_target_id, p_action);
+    end if;
+    return private.community_record_action(v_moderator, p_action, p_target_type, p_target_id,
+        v_author, v_reason, p_until, v_details, null);
+end;
+$$;
+comment on function api.moderate(text, text, text, text, timestamptz, int) is
+'Moderator action with a reason: hide / restore / delete (post, thread, message), lock /
+unlock / pin / unpin / move (thread; p_category_id), silence / suspend until p_until and
+unsilence / unsuspend (user). Suspension also sets auth.users.banned_until. The member
+concerned is notified; the action is audited. Returns the action id (appealable).
+Errors: not_authenticated, forbidden, invalid_argument, not_found, user_not_found.';
+revoke execute on function api.moderate(text, text, text, text, timestamptz, int)
+from public, anon;
+grant execute on function api.moderate(text, text, text, text, timestamptz, int)
+to authenticated;
+
+-- API: appeals ------------------------------------------------------------------------------
+create function api.appeal(p_action_id bigint, p_body text) returns bigint
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := (select auth.uid());
+    v_id bigint;
+begin
+    if v_uid is null then
+        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
+    end if;
+    -- Suspended members may appeal too: no community_actor check here.
+    if not exists (
+        select 1 from community.moderation_actions
+        where id = p_action_id and target_user_id = v_uid and reversed_at is null
+          and action in ('hide', 'delete', 'lock', 'silence', 'suspend', 'move')
+    ) then
+        perform private.raise_error('not_found', 'No appealable action of yours.', 'PT404');
+    end if;
+    perform private.community_check_text(p_body, 2000, 'body');
+    insert into community.appeals (action_id, user_id, body)
+    values (p_action_id, v_uid, p_body)
+    on conflict (action_id) do nothing
+    returning id into v_id;
+    if v_id is null then
+        perform private.raise_error('community_appeal_exists', 'You already appealed this.',
+            'PT409');
+    end if;
+    return v_id;
+end;
+$$;
+comment on function api.appeal(bigint, text) is
+'Appeal a moderation action taken about you (once per action; suspended members too).
+Errors: not_authenticated, not_found, invalid_argument, community_body_too_long,
+community_appeal_exists.';
+revoke execute on function api.appeal(bigint, text) from public, anon;
+grant execute on function api.appeal(bigint, text) to authenticated;
+
+create function api.decide_appeal(p_appeal_id bigint, p_grant boolean, p_note text)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_moderator uuid := private.require_permission('community.moderate');
+    v_note text := private.community_check_reason(p_note);
+    v_appeal community.appeals;
+    v_action community.moderation_actions;
+    v_reverse text;
+begin
+    if p_grant is null then
+        perform private.raise_error('invalid_argument', 'p_grant is true or false.', '22023');
+    end if;
+    update community.appeals set
+        status = case when p_grant then 'granted' else 'denied' end,
+        decided_by = v_moderator, decided_at = now(), decision_note = v_note
+    where id = p_appeal_id and status = 'open'
+    returning * into v_appeal;
+    if not found then
+        if exists (select 1 from community.appeals where id = p_appeal_id) then
+            perform private.raise_error('conflict', 'The appeal is already decided.', 'PT409');
+        end if;
+        perform private.raise_error('not_found', 'No such appeal.', 'PT404');
+    end if;
+    select * into v_action from community.moderation_actions where id = v_appeal.action_id;
+    if p_grant then
+        v_reverse := case v_action.action
+            when 'hide' then 'restore' when 'delete' then 'undelete' when 'lock' then 'unlock'
+            when 'silence' then 'unsilence' when 'suspend' then 'unsuspend' end;
+        if v_action.target_type = 'user' then
+            perform private.community_sanction(v_action.target_user_id, v_reverse, null);
+        elsif v_action.action = 'move' then
+            update community.threads set category_id = (v_action.details ->> 'from_category_id')::int
+            where id = v_action.target_id::bigint;
+        else
+            perform private.community_set_state(v_action.target_type, v_action.target_id,
+                v_reverse);
+        end if;
+        update community.moderation_actions set reversed_at = now() where id = v_action.id;
+    end if;
+    perform private.audit('community.appeal_' || case when p_grant then 'granted'
+                                                        else 'denied' end,
+        'appeal', p_appeal_id::text,
+        jsonb_build_object('action_id', v_action.id, 'action', v_action.action), v_note);
+    perform private.notify(v_appeal.user_id, 'appeal', 'appeal', p_appeal_id::text,
+        jsonb_build_object('granted', p_grant, 'note', v_note, 'action_id', v_action.id),
+        v_moderator);
+end;
+$$;
+comment on function api.decide_appeal(bigint, boolean, text) is
+'Moderator: grant (the action is reversed) or deny an open appeal, with a note; the member
+is notified; audited. Errors: not_authenticated, forbidden, invalid_argument, not_found,
+conflict (already decided).';
+revoke execute on function api.decide_appeal(bigint, boolean, text) from public, anon;
+grant execute on function api.decide_appeal(bigint, boolean, text) to authenticated;
+
+-- API: views and statistics -----------------------------------------------------------------
+create view api.flag_reasons with (security_invoker = true) as
+select
+    r.name,
+    r.label,
+    r.description,
+    r.message_required,
+    r.applies_to
+from community.flag_reasons as r
+where r.active;
+comment on view api.flag_reasons is
+'Reasons a member can give when flagging (order by position), and what each applies to.';
+grant select on api.flag_reasons to anon, authenticated, service_role;
+
+create view api.my_flags with (security_invoker = true) as
+select
+    f.id,
+    f.target_type,
+    f.target_id,
+    f.reason,
+    f.message,
+    f.created_at
+from community.flags as f
+where f.flagger_id = (select auth.uid());
+comment on view api.my_flags is 'Flags you raised.';
+grant select on api.my_flags to authenticated, service_role;
+
+create view api.review_queue with (security_invoker = true) as
+select
+    r.id,
+    r.target_type,
+    r.target_id,
+    r.target_author_id,
+    private.community_username(r.target_author_id) as target_author_username,
+    r.snapshot,
+    r.status,
+    r.total_weight,
+    r.flag_count,
+    r.auto_hidden,
+    r.version,
+    (
+        select
+            coalesce(jsonb_agg(jsonb_build_object(
+                'flagger_id', f.flagger_id, 'reason', f.reason, 'message', f.message,
+                'weight', f.weight, 'created_at', f.created_at
+            ) order by f.id), '[]')
+        from community.flags as f where f.review_item_id = r.id
+    ) as flags,
+    r.resolved_by,
+    r.resolved_at,
+    r.resolution_note,
+    r.created_at,
+    r.updated_at
+from community.review_items as r;
+comment on view api.review_queue is
+'Moderators: flagged items with their flags and a snapshot of the content; pending ones
+(status = pending, oldest first) are the queue. Decide with api.decide_review(id, ...,
+version).';
+grant select on api.review_queue to authenticated, service_role;
+
+create view api.review_history with (security_invoker = true) as
+select
+    h.id,
+    h.review_item_id,
+    h.actor_id,
+    h.action,
+    h.from_status,
+    h.to_status,
+    h.version,
+    h.note,
+    h.created_at
+from community.review_history as h;
+comment on view api.review_history is 'Moderators: every change of every review item.';
+grant select on api.review_history to authenticated, service_role;
+
+create view api.moderation_actions with (security_invoker = true) as
+select
+    a.id,
+    a.moderator_id,
+    a.action,
+    a.target_type,
+    a.target_id,
+    a.target_user_id,
+    a.reason,
+    a.until,
+    a.details,
+    a.review_item_id,
+    a.reversed_at,
+    a.created_at
+from community.moderation_actions as a;
+comment on view api.moderation_actions is
+'Moderation actions: those about you (to understand and appeal them), or all for staff.';
+grant select on api.moderation_actions to authenticated, service_role;
+
+create view api.appeals with (security_invoker = true) as
+select
+    a.id,
+    a.action_id,
+    a.user_id,
+    a.body,
+    a.status,
+    a.decided_by,
+    a.decided_at,
+    a.decision_note,
+    a.created_at
+from community.appeals as a;
+comment on view api.appeals is 'Your appeals, or all appeals for staff.';
+grant select on api.appeals to authenticated, service_role;
+
+create function api.moderation_stats(p_since timestamptz default null) returns jsonb
+language plpgsql stable
+security definer
+set search_path = ''
+as $$
+declare
+    v_since timestamptz := coalesce(p_since, now() - interval '30 days');
+begin
+    perform private.require_permission('community.moderate');
+    return jsonb_build_object(
+        'since', v_since,
+        'open_items', (select count(*) from community.review_items where status = 'pending'),
+        'open_flags', (
+            select count(*) from community.flags as f
+            join community.review_items as r on r.id = f.review_item_id
+            where r.status = 'pending'
+        ),
+        'open_appeals', (select count(*) from community.appeals where status = 'open'),
+        'resolved', (
+            select count(*) from community.review_items
+            where status <> 'pending' and resolved_at >= v_since
+        ),
+        'decisions', coalesce((
+            select jsonb_object_agg(s.status, s.n) from (
+                select status, count(*) as n from community.review_items
+                where status <> 'pending' and resolved_at >= v_since group by status
+            ) as s
+        ), '{}'),
+        'resolution_seconds', (
+            select jsonb_build_object(
+                'avg', round(avg(extract(epoch from resolved_at - created_at))),
+                'median', round((percentile_cont(0.5) within group (
+                    order by extract(epoch from resolved_at - created_at)))::numeric),
+                'p95', round((percentile_cont(0.95) within group (
+                    order by extract(epoch from resolved_at - created_at)))::numeric)
+            )
+            from community.review_items where status <> 'pending' and resolved_at >= v_since
+        ),
+        'actions_by_moderator', coalesce((
+            select jsonb_agg(jsonb_build_object(
+                'moderator_id', m.moderator_id,
+                'username', private.community_username(m.moderator_id),
+                'total', m.total, 'by_action', m.by_action
+            ) order by m.total desc)
+            from (
+                select a.moderator_id, sum(a.n) as total, jsonb_object_agg(a.action, a.n)
+                    as by_action
+                from (
+                    select moderator_id, action, count(*) as n
+                    from community.moderation_actions
+                    where created_at >= v_since
+                    group by moderator_id, action
+                ) as a
+                group by a.moderator_id
+            ) as m
+        ), '[]')
+    );
+end;
+$$;
+comment on function api.moderation_stats(timestamptz) is
+'Moderators: open review items, flags and appeals; decisions and time to resolution
+(seconds: avg, median, p95) since p_since (default 30 days); actions by moderator.
+Errors: not_authenticated, forbidden.';
+revoke execute on function api.moderation_stats(timestamptz) from public, anon;
+grant execute on function api.moderation_stats(timestamptz) to authenticated;
