@@ -1324,12 +1324,19 @@ begin
     where private.community_level_ok(c.read_level, v_uid)
       and (p_category_id is null or c.id = p_category_id);
     return query
+    -- Rank only the 1,000 newest matches: ranking reads every candidate's document, and
+    -- a common word matches thousands of posts (measured: p95 190 ms at 1M posts when
+    -- ranking all of them).
     with hits as (
-        select p.id from community.posts as p where p.body_tsv @@ v_query
-        union
-        select p.id from community.threads as t
-        join community.posts as p on p.thread_id = t.id and p.post_number = 1
-        where t.title_tsv @@ v_query
+        select m.id from (
+            select p.id from community.posts as p where p.body_tsv @@ v_query
+            union
+            select p.id from community.threads as t
+            join community.posts as p on p.thread_id = t.id and p.post_number = 1
+            where t.title_tsv @@ v_query
+        ) as m
+        order by m.id desc
+        limit 1000
     ),
     ranked as (
         select
@@ -1358,7 +1365,8 @@ end;
 $$;
 comment on function api.search_forum(text, int, int, int) is
 'Full-text search (English stemming, web-search syntax: "quoted phrase", -not, or) over
-thread titles and post bodies you may read, best first, with a highlighted snippet.
+thread titles and post bodies you may read, best first among the 1,000 newest matches,
+with a highlighted snippet.
 Pages by p_offset (at most 500). Errors: invalid_argument.';
 revoke execute on function api.search_forum(text, int, int, int) from public;
 grant execute on function api.search_forum(text, int, int, int)
