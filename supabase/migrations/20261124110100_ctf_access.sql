@@ -252,6 +252,8 @@ to anon, authenticated, service_role;
 grant select on ctf.challenge_contents, ctf.challenge_files, ctf.hint_contents, ctf.hint_unlocks,
 ctf.submissions, ctf.flag_progress, ctf.sharing_reports, ctf.feedback
 to authenticated, service_role;
+-- The api views join content tables: anon holds the grant but no policy, so it reads no rows.
+grant select on ctf.challenge_contents, ctf.hint_contents to anon;
 -- Teams without the invite code column.
 grant select (
     id, event_id, name, captain_id, bracket_id, solo, banned, hidden, created_at, updated_at
