@@ -110,7 +110,8 @@ select
     ) as prerequisites
 from ctf.challenges as c
 cross join lateral (
-    select c.event_id in (select private.ctf_organised_events()) as is_org
+    select (select auth.role()) = 'service_role'
+        or c.event_id in (select private.ctf_organised_events()) as is_org
 ) as org
 cross join lateral (
     select c.state = 'locked' or exists (
@@ -319,38 +320,51 @@ never the submissions. p_limit 1-10000 (default 100).';
 
 create function api.ctf_team_page(p_team_id uuid) returns jsonb
 language plpgsql stable
+security definer
 set search_path = ''
 as $$
 declare
+    v_uid uuid := (select auth.uid());
     v_team ctf.teams;
-    v_frozen boolean;
+    v_ev ctf.events;
+    v_org boolean;
+    v_member boolean;
+    v_cut timestamptz;
     v_row record;
     v_pos bigint;
 begin
-    select t.id, t.event_id, t.name, t.captain_id, t.bracket_id, t.solo, t.banned, t.hidden,
-        t.created_at
-    into v_team.id, v_team.event_id, v_team.name, v_team.captain_id, v_team.bracket_id,
-        v_team.solo, v_team.banned, v_team.hidden, v_team.created_at
-    from ctf.teams as t where t.id = p_team_id;
-    if v_team.id is null then
+    select * into v_team from ctf.teams where id = p_team_id;
+    select * into v_ev from ctf.events where id = v_team.event_id;
+    -- service_role (the platform's backend) sees what organisers see, as through RLS.
+    v_org := (select auth.role()) = 'service_role'
+        or (v_uid is not null and private.ctf_is_organiser(v_ev.id, v_uid));
+    v_member := exists (
+        select 1 from ctf.participants where team_id = p_team_id and user_id = v_uid
+    );
+    -- The same rules as the teams_read policy, checked once instead of per row.
+    if v_team.id is null or not (v_org or private.ctf_event_visible_to(v_ev, v_uid))
+        or (v_team.hidden and not v_org and not v_member) then
         perform private.raise_error('ctf_team_not_found', 'No such team.', 'PT404');
     end if;
-    v_frozen := private.ctf_sees_frozen(v_team.event_id);
-    if v_frozen then
+    -- Other teams see solves and awards as of the freeze, and the frozen standings.
+    if not v_org and not v_member and v_ev.freeze_at <= now() then
+        v_cut := v_ev.freeze_at;
+    end if;
+    if not v_org and v_ev.frozen_snapshot_at is not null and v_ev.freeze_at <= now() then
         select f.score, f.solve_count, f.last_score_at, f.ranked into v_row
         from ctf.standings_frozen as f
-        where f.event_id = v_team.event_id and f.team_id = p_team_id;
+        where f.event_id = v_ev.id and f.team_id = p_team_id;
         select count(*) + 1 into v_pos from ctf.standings_frozen as f
-        where f.event_id = v_team.event_id and f.ranked and f.last_score_at is not null
+        where f.event_id = v_ev.id and f.ranked and f.last_score_at is not null
           and (f.score > v_row.score or (f.score = v_row.score and (
               f.last_score_at < v_row.last_score_at
               or (f.last_score_at = v_row.last_score_at and f.team_id < p_team_id))));
     else
         select s.score, s.solve_count, s.last_score_at, s.ranked into v_row
         from ctf.standings as s
-        where s.event_id = v_team.event_id and s.team_id = p_team_id;
+        where s.event_id = v_ev.id and s.team_id = p_team_id;
         select count(*) + 1 into v_pos from ctf.standings as s
-        where s.event_id = v_team.event_id and s.ranked and s.last_score_at is not null
+        where s.event_id = v_ev.id and s.ranked and s.last_score_at is not null
           and (s.score > v_row.score or (s.score = v_row.score and (
               s.last_score_at < v_row.last_score_at
               or (s.last_score_at = v_row.last_score_at and s.team_id < p_team_id))));
@@ -365,29 +379,120 @@ begin
         'last_score_at', v_row.last_score_at,
         'position', case when v_row.ranked and v_row.last_score_at is not null then v_pos end,
         'members', coalesce((
-            select jsonb_agg(jsonb_build_object('user_id', m.user_id, 'username', m.username)
-                order by m.joined_at)
-            from api.ctf_team_members as m where m.team_id = p_team_id
+            select jsonb_agg(jsonb_build_object('user_id', p.user_id,
+                -- the profiles_read policy: public, members-only to signed-in users, own, staff
+                'username', case when pr.visibility = 'public'
+                    or (pr.visibility = 'members' and v_uid is not null)
+                    or pr.id = v_uid or private.holds_permission(v_uid, 'profiles.read_private')
+                    then pr.username end
+            ) order by p.joined_at)
+            from ctf.participants as p
+            left join accounts.profiles as pr on pr.id = p.user_id
+            where p.team_id = p_team_id
         ), '[]'::jsonb),
         'solves', coalesce((
             select jsonb_agg(jsonb_build_object('challenge_id', s.challenge_id,
-                'title', c.title, 'category', c.category, 'points', s.points,
+                'title', c.title, 'category', c.category,
+                'points', private.ctf_points(c.value, s.blood_rank, c.first_blood_bonus),
                 'blood_rank', s.blood_rank, 'solved_at', s.solved_at) order by s.solved_at)
-            from api.ctf_solves as s join ctf.challenges as c on c.id = s.challenge_id
-            where s.team_id = p_team_id
+            from ctf.solves as s join ctf.challenges as c on c.id = s.challenge_id
+            where s.team_id = p_team_id and (v_cut is null or s.solved_at < v_cut)
         ), '[]'::jsonb),
         'awards', coalesce((
             select jsonb_agg(jsonb_build_object('value', a.value, 'reason', a.reason,
                 'created_at', a.created_at) order by a.created_at)
-            from ctf.awards as a where a.team_id = p_team_id
+            from ctf.awards as a
+            where a.team_id = p_team_id and (v_cut is null or a.created_at < v_cut)
         ), '[]'::jsonb)
     );
 end;
 $$;
 comment on function api.ctf_team_page(uuid) is
 'A team''s page: team, members, score, position, solves (points at current values) and
-awards, as the caller may see them (frozen for non-organisers during the freeze). Errors:
-ctf_team_not_found.';
+awards, as the caller may see them (frozen for non-organisers during the freeze). Definer so
+that the visibility rules are checked once per call instead of once per row (the same rules
+as the policies). Errors: ctf_team_not_found.';
+
+create function api.ctf_challenge_list(p_event_id uuid) returns table (
+    id uuid,
+    title text,
+    category text,
+    tags text [],
+    difficulty int,
+    state ctf.challenge_state,
+    release_at timestamptz,
+    locked boolean,
+    preview text,
+    value int,
+    solve_count int,
+    scoring ctf.scoring,
+    max_attempts int,
+    flag_logic text,
+    author_credit text,
+    "position" int,
+    description text,
+    connection_info text,
+    solved boolean,
+    prerequisites uuid []
+)
+language plpgsql stable
+security definer
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+    v_uid uuid := (select auth.uid());
+    v_ev ctf.events;
+    v_org boolean;
+    v_team uuid;
+begin
+    select * into v_ev from ctf.events as e where e.id = p_event_id;
+    -- service_role (the platform's backend) sees what organisers see, as through RLS.
+    v_org := (select auth.role()) = 'service_role'
+        or (v_uid is not null and private.ctf_is_organiser(p_event_id, v_uid));
+    if v_ev.id is null or not (v_org or private.ctf_event_visible_to(v_ev, v_uid)) then
+        perform private.raise_error('ctf_event_not_found', 'No such event.', 'PT404');
+    end if;
+    if not v_org and v_ev.starts_at > now() then
+        return;
+    end if;
+    select p.team_id into v_team from ctf.participants as p
+    where p.event_id = p_event_id and p.user_id = v_uid;
+    return query
+    select
+        c.id,
+        case when lk.locked and c.anonymise_when_locked and not v_org then null
+            else c.title end,
+        case when lk.locked and c.anonymise_when_locked and not v_org then null
+            else c.category end,
+        c.tags, c.difficulty, c.state, c.release_at, lk.locked, c.preview, c.value,
+        c.solve_count, c.scoring, c.max_attempts, c.flag_logic, c.author_credit, c.position,
+        case when v_org or (v_team is not null and not lk.locked) then cc.description end,
+        case when v_org or (v_team is not null and not lk.locked) then cc.connection_info end,
+        exists (select 1 from ctf.solves as s where s.challenge_id = c.id and s.team_id = v_team),
+        array(select r.requires_id from ctf.challenge_prerequisites as r
+              where r.challenge_id = c.id order by r.requires_id)
+    from ctf.challenges as c
+    left join ctf.challenge_contents as cc on cc.challenge_id = c.id
+    cross join lateral (
+        select c.state = 'locked' or exists (
+            select 1 from ctf.challenge_prerequisites as r
+            where r.challenge_id = c.id and not exists (
+                select 1 from ctf.solves as s
+                where s.challenge_id = r.requires_id and s.team_id = v_team
+            )
+        ) as locked
+    ) as lk
+    where c.event_id = p_event_id
+      and (v_org or (c.state <> 'hidden' and (c.release_at is null or c.release_at <= now())))
+    order by c.position, c.id;
+end;
+$$;
+comment on function api.ctf_challenge_list(uuid) is
+'The challenge board of an event in one call (the fast path of api.ctf_challenges): the same
+visibility and anonymisation rules, evaluated once per call. description and connection_info
+are set once the challenge is open to your team. Definer so that the rules are not re-planned
+per row through nested policies. Errors: ctf_event_not_found.';
 
 create function api.ctf_score_graph(
     p_event_id uuid, p_top int default 10, p_bracket_id uuid default null
@@ -509,10 +614,12 @@ ctf_not_organiser.';
 
 revoke execute on function api.ctf_scoreboard(uuid, uuid, int, int) from public;
 revoke execute on function api.ctf_team_page(uuid) from public;
+revoke execute on function api.ctf_challenge_list(uuid) from public;
 revoke execute on function api.ctf_score_graph(uuid, int, uuid) from public;
 revoke execute on function api.ctf_ctftime_feed(uuid) from public;
 revoke execute on function api.ctf_export_event(uuid) from public, anon;
 grant execute on function api.ctf_scoreboard(uuid, uuid, int, int), api.ctf_team_page(uuid),
+api.ctf_challenge_list(uuid),
 api.ctf_score_graph(uuid, int, uuid), api.ctf_ctftime_feed(uuid)
 to anon, authenticated, service_role;
 grant execute on function api.ctf_export_event(uuid) to authenticated;

@@ -202,6 +202,7 @@ EXECUTE = {
     ),
     "api.ctf_export_event": ("select api.ctf_export_event(%(event)s)", ORG_RPC),
     "api.ctf_scoreboard": ("select * from api.ctf_scoreboard(%(event)s)", ALL),
+    "api.ctf_challenge_list": ("select * from api.ctf_challenge_list(%(event)s)", ALL),
     "api.ctf_team_page": ("select api.ctf_team_page(%(team_a)s)", ALL),
     "api.ctf_score_graph": ("select api.ctf_score_graph(%(event)s)", ALL),
     "api.ctf_ctftime_feed": ("select api.ctf_ctftime_feed(%(event)s)", ALL),
@@ -342,3 +343,18 @@ def test_matrix_covers_every_ctf_object(db):
         " and proname like 'ctf%%'")}
     covered = {k.split("#")[0] for k in SELECT} | set(EXECUTE)
     assert sorted((tables | views | functions) - covered) == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_challenge_list_matches_view(scene, role):
+    """The fast definer list applies exactly the rules the view gets from the policies."""
+    db, ids, people = scene
+    cols = "id, title, category, locked, value, solve_count, description, connection_info, solved"
+    with as_user(db, who(people, role)):
+        view = db.execute(
+            f"select {cols} from api.ctf_challenges where event_id = %(event)s order by id", ids
+        ).fetchall()
+        fast = db.execute(
+            f"select {cols} from api.ctf_challenge_list(%(event)s) order by id", ids
+        ).fetchall()
+    assert fast == view and len(view) >= 4
