@@ -121,7 +121,7 @@ def generate_submissions(conn, event: str, count: int, offset: int) -> None:
             select g,
                    -- popular challenges first: a skewed pick
                    b.ch[1 + floor(power(random(), 2) * cardinality(b.ch))::int] as ch,
-                   b.us[1 + (g * 7919) %% cardinality(b.us)] as us,
+                   b.us[1 + ((g::bigint * 7919) %% cardinality(b.us))::int] as us,
                    g %% 10 = 0 as ok
             from bench_ids as b, generate_series(%(o)s + 1, %(o)s + %(n)s) as g
         ) as x
@@ -169,6 +169,7 @@ def run(bench: Bench, scale: float) -> None:
                 "select user_id, team_id from ctf.participants where event_id = %s", (event,)
             )
         ]
+
         def challenge_states():
             # "moving": a dynamic value not yet at its minimum, so a solve re-scores every
             # earlier solver; "still": static, or already at the minimum
@@ -244,7 +245,10 @@ def run(bench: Bench, scale: float) -> None:
             return fn
 
         bench.measure(
-            "submit correct", correct_from(static_pairs), calls=390, warmup=10,
+            "submit correct",
+            correct_from(static_pairs),
+            calls=390,
+            warmup=10,
             note="value unchanged (static, or dynamic at its minimum)",
         )
         avg_solvers = conn.execute(
@@ -252,7 +256,10 @@ def run(bench: Bench, scale: float) -> None:
             " where scoring <> 'static' and value > minimum"
         ).fetchone()["n"]
         bench.measure(
-            "submit correct, value moves", correct_from(moving_pairs), calls=95, warmup=5,
+            "submit correct, value moves",
+            correct_from(moving_pairs),
+            calls=95,
+            warmup=5,
             note=f"dynamic: re-scores all ~{avg_solvers} earlier solvers",
         )
         bench.measure(
@@ -279,9 +286,7 @@ def run(bench: Bench, scale: float) -> None:
             " limit 100",
             (event,),
         )
-        bench.add_line(
-            "top-100 plan: " + " / ".join(ln.strip() for ln in plan.splitlines()[:2])
-        )
+        bench.add_line("top-100 plan: " + " / ".join(ln.strip() for ln in plan.splitlines()[:2]))
         conn.rollback()
 
     # Throughput: 32 connections submitting at once (90% wrong, 10% correct).

@@ -124,15 +124,18 @@ using (
     event_id in (select private.ctf_organised_events())
     or exists (
         select 1 from ctf.challenges as c
-        join ctf.participants as p on p.event_id = c.event_id and p.user_id = (select auth.uid())
-        where c.id = challenge_contents.challenge_id and c.state = 'visible'
-          and not exists (
-              select 1 from ctf.challenge_prerequisites as r
-              where r.challenge_id = c.id and not exists (
-                  select 1 from ctf.solves as s
-                  where s.challenge_id = r.requires_id and s.team_id = p.team_id
-              )
-          )
+        inner join
+            ctf.participants as p
+            on c.event_id = p.event_id and p.user_id = (select auth.uid())
+        where
+            c.id = challenge_contents.challenge_id and c.state = 'visible'
+            and not exists (
+                select 1 from ctf.challenge_prerequisites as r
+                where r.challenge_id = c.id and not exists (
+                    select 1 from ctf.solves as s
+                    where s.challenge_id = r.requires_id and s.team_id = p.team_id
+                )
+            )
     )
 );
 create policy challenge_writeups_read on ctf.challenge_writeups for select to anon, authenticated
@@ -140,15 +143,16 @@ using (
     event_id in (select private.ctf_organised_events())
     or exists (
         select 1 from ctf.challenges as c
-        join ctf.events as e on e.id = c.event_id
-        where c.id = challenge_writeups.challenge_id
-          and (
-              (c.writeup_visibility <> 'never' and e.ends_at <= now())
-              or (c.writeup_visibility = 'after_solve' and exists (
-                  select 1 from ctf.solves as s
-                  where s.challenge_id = c.id and s.team_id in (select private.ctf_my_teams())
-              ))
-          )
+        inner join ctf.events as e on c.event_id = e.id
+        where
+            c.id = challenge_writeups.challenge_id
+            and (
+                (c.writeup_visibility <> 'never' and e.ends_at <= now())
+                or (c.writeup_visibility = 'after_solve' and exists (
+                    select 1 from ctf.solves as s
+                    where s.challenge_id = c.id and s.team_id in (select private.ctf_my_teams())
+                ))
+            )
     )
 );
 create policy challenge_prerequisites_read on ctf.challenge_prerequisites for select
@@ -188,7 +192,7 @@ using (
     event_id in (select private.ctf_organised_events())
     or team_id in (select private.ctf_my_teams())
     or exists (
-        select 1 from ctf.teams as t join ctf.events as e on e.id = t.event_id
+        select 1 from ctf.teams as t inner join ctf.events as e on t.event_id = e.id
         where t.id = solves.team_id and (e.freeze_at is null or solves.solved_at < e.freeze_at)
     )
 );
@@ -197,7 +201,7 @@ using (
     event_id in (select private.ctf_organised_events())
     or team_id in (select private.ctf_my_teams())
     or exists (
-        select 1 from ctf.teams as t join ctf.events as e on e.id = t.event_id
+        select 1 from ctf.teams as t inner join ctf.events as e on t.event_id = e.id
         where t.id = awards.team_id and (e.freeze_at is null or awards.created_at < e.freeze_at)
     )
 );
@@ -212,8 +216,9 @@ using (
     team_id in (select private.ctf_my_teams())
     or exists (
         select 1 from ctf.challenges as c
-        where c.id = flag_progress.challenge_id
-          and c.event_id in (select private.ctf_organised_events())
+        where
+            c.id = flag_progress.challenge_id
+            and c.event_id in (select private.ctf_organised_events())
     )
 );
 create policy sharing_reports_read on ctf.sharing_reports for select to authenticated
@@ -232,8 +237,9 @@ using (
     or team_id in (select private.ctf_my_teams())
     or (ranked and exists (
         select 1 from ctf.events as e
-        where e.id = standings.event_id
-          and (e.freeze_at is null or e.freeze_at > now() or e.frozen_snapshot_at is null)
+        where
+            e.id = standings.event_id
+            and (e.freeze_at is null or e.freeze_at > now() or e.frozen_snapshot_at is null)
     ))
 );
 create policy standings_frozen_read on ctf.standings_frozen for select to anon, authenticated

@@ -34,11 +34,19 @@ comment on view api.ctf_events is
 joined). status: upcoming | running | paused | ended.';
 
 create view api.ctf_brackets with (security_invoker = true) as
-select b.id, b.event_id, b.name from ctf.brackets as b;
+select
+    b.id,
+    b.event_id,
+    b.name
+from ctf.brackets as b;
 comment on view api.ctf_brackets is 'Scoreboard brackets of the events you may see.';
 
 create view api.ctf_organisers with (security_invoker = true) as
-select o.event_id, o.user_id, o.created_at from ctf.organisers as o;
+select
+    o.event_id,
+    o.user_id,
+    o.created_at
+from ctf.organisers as o;
 comment on view api.ctf_organisers is 'Organisers of the events you may see.';
 
 create view api.ctf_teams with (security_invoker = true) as
@@ -66,23 +74,44 @@ select
     p.banned,
     p.joined_at
 from ctf.participants as p
-left join accounts.profiles as pr on pr.id = p.user_id;
+left join accounts.profiles as pr on p.user_id = pr.id;
 comment on view api.ctf_team_members is
 'Members of the teams you may see (username when their profile is visible to you).';
 
 create view api.ctf_challenges with (security_invoker = true) as
+with base as (
+    select
+        c.*,
+        (select auth.role()) = 'service_role'
+        or c.event_id in (select private.ctf_organised_events()) as is_org,
+        c.state = 'locked' or exists (
+            select 1 from ctf.challenge_prerequisites as r
+            where r.challenge_id = c.id and not exists (
+                select 1 from ctf.solves as s
+                where
+                    s.challenge_id = r.requires_id
+                    and s.team_id in (select private.ctf_my_teams())
+            )
+        ) as locked
+    from ctf.challenges as c
+)
+
 select
     c.id,
     c.event_id,
-    case when lk.locked and c.anonymise_when_locked and not org.is_org then null
-        else c.title end as title,
-    case when lk.locked and c.anonymise_when_locked and not org.is_org then null
-        else c.category end as category,
+    case
+        when c.locked and c.anonymise_when_locked and not c.is_org then null
+        else c.title
+    end as title,
+    case
+        when c.locked and c.anonymise_when_locked and not c.is_org then null
+        else c.category
+    end as category,
     c.tags,
     c.difficulty,
     c.state,
     c.release_at,
-    lk.locked,
+    c.locked,
     c.preview,
     c.value,
     c.solve_count,
@@ -100,7 +129,7 @@ select
     cc.description,
     cc.connection_info,
     w.content as writeup,
-    exists (
+    exists(
         select 1 from ctf.solves as s
         where s.challenge_id = c.id and s.team_id in (select private.ctf_my_teams())
     ) as solved,
@@ -108,22 +137,9 @@ select
         select r.requires_id from ctf.challenge_prerequisites as r
         where r.challenge_id = c.id order by r.requires_id
     ) as prerequisites
-from ctf.challenges as c
-cross join lateral (
-    select (select auth.role()) = 'service_role'
-        or c.event_id in (select private.ctf_organised_events()) as is_org
-) as org
-cross join lateral (
-    select c.state = 'locked' or exists (
-        select 1 from ctf.challenge_prerequisites as r
-        where r.challenge_id = c.id and not exists (
-            select 1 from ctf.solves as s
-            where s.challenge_id = r.requires_id and s.team_id in (select private.ctf_my_teams())
-        )
-    ) as locked
-) as lk
-left join ctf.challenge_contents as cc on cc.challenge_id = c.id
-left join ctf.challenge_writeups as w on w.challenge_id = c.id;
+from base as c
+left join ctf.challenge_contents as cc on c.id = cc.challenge_id
+left join ctf.challenge_writeups as w on c.id = w.challenge_id;
 comment on view api.ctf_challenges is
 'Challenges you may see (released, event started; all for organisers). locked: state locked
 or prerequisites unsolved by your team; then title and category are anonymised (unless
@@ -132,7 +148,13 @@ connection_info are null until the challenge is open to your team; writeup follo
 writeup_visibility. solved: by your team.';
 
 create view api.ctf_challenge_files with (security_invoker = true) as
-select f.id, f.challenge_id, f.event_id, f.name, f.storage_path, f.created_at
+select
+    f.id,
+    f.challenge_id,
+    f.event_id,
+    f.name,
+    f.storage_path,
+    f.created_at
 from ctf.challenge_files as f;
 comment on view api.ctf_challenge_files is
 'Files of the challenges open to you; download them from the challenge-files bucket.';
@@ -149,7 +171,7 @@ select
     hc.hint_id is not null as unlocked,
     hc.content
 from ctf.hints as h
-left join ctf.hint_contents as hc on hc.hint_id = h.id;
+left join ctf.hint_contents as hc on h.id = hc.hint_id;
 comment on view api.ctf_hints is
 'Hints of the challenges you may see: title and cost always; content only once your team
 unlocked it (api.ctf_unlock_hint), or for organisers.';
@@ -180,13 +202,20 @@ select
     s.solved_at,
     private.ctf_points(c.value, s.blood_rank, c.first_blood_bonus) as points
 from ctf.solves as s
-join ctf.challenges as c on c.id = s.challenge_id;
+inner join ctf.challenges as c on s.challenge_id = c.id;
 comment on view api.ctf_solves is
 'Solves (as of the freeze for other teams while frozen), with their points at the
 challenge''s current value.';
 
 create view api.ctf_awards with (security_invoker = true) as
-select a.id, a.event_id, a.team_id, a.value, a.reason, a.hint_id, a.created_at
+select
+    a.id,
+    a.event_id,
+    a.team_id,
+    a.value,
+    a.reason,
+    a.hint_id,
+    a.created_at
 from ctf.awards as a;
 comment on view api.ctf_awards is
 'Awards and hint costs (negative, hint_id set) of the teams you may see.';
@@ -202,8 +231,12 @@ select
     fb.solved_at as first_blood_at
 from ctf.challenges as c
 left join lateral (
-    select s.team_id, s.solved_at from ctf.solves as s
+    select
+        s.team_id,
+        s.solved_at
+    from ctf.solves as s
     where s.challenge_id = c.id and s.blood_rank = 1
+    order by s.solved_at
     limit 1
 ) as fb on true;
 comment on view api.ctf_challenge_stats is
@@ -417,7 +450,7 @@ create function api.ctf_challenge_list(p_event_id uuid) returns table (
     id uuid,
     title text,
     category text,
-    tags text [],
+    tags text[],
     difficulty int,
     state ctf.challenge_state,
     release_at timestamptz,
@@ -429,11 +462,11 @@ create function api.ctf_challenge_list(p_event_id uuid) returns table (
     max_attempts int,
     flag_logic text,
     author_credit text,
-    "position" int,
+    board_position int,
     description text,
     connection_info text,
     solved boolean,
-    prerequisites uuid []
+    prerequisites uuid[]
 )
 language plpgsql stable
 security definer

@@ -1,4 +1,5 @@
-"""CTF test helpers and the scene: a running team event with two teams, organisers of it and of another event.
+"""CTF test helpers and the scene: a running team event with two teams, organisers of it
+and of another event.
 
 Everything is created through the API as the organiser, so the fixtures exercise the RPCs.
 Time is controlled by setting the event's rows (starts_at, ends_at, freeze_at), never by sleeping.

@@ -53,8 +53,13 @@ def test_two_teammates_same_instant_one_solve(fresh_db):
                 db,
                 scene.organiser,
                 scene.event,
-                {"title": f"race {i}", "scoring": "linear", "initial": 300, "minimum": 100,
-                 "decay": 10},
+                {
+                    "title": f"race {i}",
+                    "scoring": "linear",
+                    "initial": 300,
+                    "minimum": 100,
+                    "decay": 10,
+                },
                 [("static", f"race{{{i}}}")],
             )
             for i in range(12)
@@ -74,15 +79,24 @@ def test_two_teammates_same_instant_one_solve(fresh_db):
             "select challenge_id, count(*) as n from ctf.solves group by challenge_id"
         ).fetchall()
         assert len(rows) == 12 and all(r["n"] == 1 for r in rows)
-        assert db.execute(
-            "select score from ctf.standings where team_id = %s", (scene.team_a,)
-        ).fetchone()["score"] == 12 * 300
-        assert db.execute(
-            "select count(*) as n from ops.outbox where topic = 'ctf.solve'"
-        ).fetchone()["n"] == 12
-        assert db.execute(
-            "select private.ctf_standings_mismatches(%s) as m", (scene.event,)
-        ).fetchone()["m"] == []
+        assert (
+            db.execute(
+                "select score from ctf.standings where team_id = %s", (scene.team_a,)
+            ).fetchone()["score"]
+            == 12 * 300
+        )
+        assert (
+            db.execute("select count(*) as n from ops.outbox where topic = 'ctf.solve'").fetchone()[
+                "n"
+            ]
+            == 12
+        )
+        assert (
+            db.execute(
+                "select private.ctf_standings_mismatches(%s) as m", (scene.event,)
+            ).fetchone()["m"]
+            == []
+        )
 
 
 def test_concurrent_dynamic_solves_do_not_deadlock(fresh_db):
@@ -100,8 +114,14 @@ def test_concurrent_dynamic_solves_do_not_deadlock(fresh_db):
                 db,
                 scene.organiser,
                 scene.event,
-                {"title": f"dyn {i}", "scoring": kind, "initial": 500, "minimum": 50,
-                 "decay": 5, "first_blood_bonus": [1.05, 1.03, 1.01]},
+                {
+                    "title": f"dyn {i}",
+                    "scoring": kind,
+                    "initial": 500,
+                    "minimum": 50,
+                    "decay": 5,
+                    "first_blood_bonus": [1.05, 1.03, 1.01],
+                },
                 [("static", f"dyn{{{i}}}")],
             )
             for i, kind in enumerate(["linear", "logarithmic", "rctf", "linear", "logarithmic"])
@@ -118,8 +138,9 @@ def test_concurrent_dynamic_solves_do_not_deadlock(fresh_db):
                 with conn.transaction(), as_user(conn, user):
                     i = challenges.index(c)
                     out.append(
-                        conn.execute("select api.ctf_submit(%s, %s) as r", (c, f"dyn{{{i}}}"))
-                        .fetchone()["r"]["status"]
+                        conn.execute(
+                            "select api.ctf_submit(%s, %s) as r", (c, f"dyn{{{i}}}")
+                        ).fetchone()["r"]["status"]
                     )
             return out
 
@@ -128,9 +149,12 @@ def test_concurrent_dynamic_solves_do_not_deadlock(fresh_db):
     results = run_parallel(fresh_db, [player_job(u) for u in players])
     assert all(status == "correct" for r in results for status in r)
     with connect(fresh_db) as db:
-        assert db.execute(
-            "select private.ctf_standings_mismatches(%s) as m", (scene.event,)
-        ).fetchone()["m"] == []
+        assert (
+            db.execute(
+                "select private.ctf_standings_mismatches(%s) as m", (scene.event,)
+            ).fetchone()["m"]
+            == []
+        )
         ranks = db.execute(
             "select challenge_id, array_agg(blood_rank order by blood_rank) as r"
             " from ctf.solves group by challenge_id"

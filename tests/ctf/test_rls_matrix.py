@@ -32,8 +32,14 @@ TEAM_ANON_NO = row("no", "yes", "yes", "no", "yes", "no", "yes", "yes")
 ORGS = row("deny", "no", "no", "no", "yes", "no", "yes", "yes")
 # organiser RPCs
 ORG_RPC = row(
-    "deny", "ctf_not_organiser", "ctf_not_organiser", "ctf_not_organiser", "yes",
-    "ctf_not_organiser", "yes", "deny",
+    "deny",
+    "ctf_not_organiser",
+    "ctf_not_organiser",
+    "ctf_not_organiser",
+    "yes",
+    "ctf_not_organiser",
+    "yes",
+    "deny",
 )
 
 SELECT = {
@@ -44,7 +50,8 @@ SELECT = {
     "ctf.participants": ("team_id = %(team_a)s", ALL),
     "ctf.challenges": ("id = %(challenge)s", ALL),
     "ctf.challenge_contents": (
-        "challenge_id = %(challenge)s", row("no", "yes", "yes", "yes", "yes", "no", "yes", "yes")
+        "challenge_id = %(challenge)s",
+        row("no", "yes", "yes", "yes", "yes", "no", "yes", "yes"),
     ),
     "ctf.challenge_writeups": ("challenge_id = %(challenge)s", TEAM_ANON_NO),
     "ctf.challenge_prerequisites": ("challenge_id = %(needs)s", ALL),
@@ -62,7 +69,8 @@ SELECT = {
     "ctf.sharing_reports": ("event_id = %(event)s", ORGS),
     "ctf.awards": ("team_id = %(team_a)s", ALL),
     "ctf.feedback": (
-        "user_id = %(player)s", row("deny", "yes", "no", "no", "yes", "no", "yes", "yes")
+        "user_id = %(player)s",
+        row("deny", "yes", "no", "no", "yes", "no", "yes", "yes"),
     ),
     "ctf.user_attempts": ("true", row(*["deny"] * 7, "yes")),
     "ctf.team_attempts": ("true", row(*["deny"] * 7, "yes")),
@@ -113,54 +121,86 @@ def write_sql(db, obj: str, action: str) -> str:
 
 EXECUTE = {
     "api.ctf_create_event": (
-        "select api.ctf_create_event('{\"slug\": \"m-x\", \"title\": \"M\"}')",
+        'select api.ctf_create_event(\'{"slug": "m-x", "title": "M"}\')',
         row("deny", "forbidden", "forbidden", "forbidden", "yes", "yes", "yes", "deny"),
     ),
     "api.ctf_update_event": (
-        "select api.ctf_update_event(%(event)s, '{\"description\": \"x\"}')", ORG_RPC
+        'select api.ctf_update_event(%(event)s, \'{"description": "x"}\')',
+        ORG_RPC,
     ),
     "api.ctf_create_bracket": ("select api.ctf_create_bracket(%(event)s, 'pro')", ORG_RPC),
-    "api.ctf_set_organiser": (
-        "select api.ctf_set_organiser(%(event)s, %(player)s, true)", ORG_RPC
-    ),
+    "api.ctf_set_organiser": ("select api.ctf_set_organiser(%(event)s, %(player)s, true)", ORG_RPC),
     "api.ctf_save_challenge": (
-        "select api.ctf_save_challenge(%(event)s, '{\"title\": \"m\"}')", ORG_RPC
+        'select api.ctf_save_challenge(%(event)s, \'{"title": "m"}\')',
+        ORG_RPC,
     ),
     "api.ctf_add_flag": ("select api.ctf_add_flag(%(challenge)s, 'static', 'x')", ORG_RPC),
     "api.ctf_remove_flag": ("select api.ctf_remove_flag(%(flag)s)", ORG_RPC),
     "api.ctf_list_flags": ("select api.ctf_list_flags(%(challenge)s)", ORG_RPC),
     "api.ctf_team_flags": ("select api.ctf_team_flags(%(challenge)s, %(team_a)s)", ORG_RPC),
     "api.ctf_add_hint": ("select api.ctf_add_hint(%(challenge)s, 'more')", ORG_RPC),
-    "api.ctf_add_file": (
-        "select api.ctf_add_file(%(challenge)s, 'b.bin', %(path)s)", ORG_RPC
-    ),
+    "api.ctf_add_file": ("select api.ctf_add_file(%(challenge)s, 'b.bin', %(path)s)", ORG_RPC),
     "api.ctf_register": (
-        "select api.ctf_register(%(practice)s)", row(*(["deny"] + ["yes"] * 6 + ["deny"]))
+        "select api.ctf_register(%(practice)s)",
+        row(*(["deny"] + ["yes"] * 6 + ["deny"])),
     ),
     "api.ctf_create_team": (
         "select api.ctf_create_team(%(event)s, 'Newcomers')",
-        row("deny", "ctf_already_registered", "ctf_already_registered",
-            "ctf_already_registered", "yes", "yes", "yes", "deny"),
+        row(
+            "deny",
+            "ctf_already_registered",
+            "ctf_already_registered",
+            "ctf_already_registered",
+            "yes",
+            "yes",
+            "yes",
+            "deny",
+        ),
     ),
     "api.ctf_join_team": (
         "select api.ctf_join_team(%(invite)s)",
-        row("deny", "ctf_already_registered", "ctf_already_registered",
-            "ctf_already_registered", "yes", "yes", "yes", "deny"),
+        row(
+            "deny",
+            "ctf_already_registered",
+            "ctf_already_registered",
+            "ctf_already_registered",
+            "yes",
+            "yes",
+            "yes",
+            "deny",
+        ),
     ),
     "api.ctf_team_invite_code": (
         "select api.ctf_team_invite_code(%(team_a)s)",
-        row("deny", "yes", "yes", "ctf_not_team_member", "yes", "ctf_not_team_member", "yes",
-            "deny"),
+        row(
+            "deny", "yes", "yes", "ctf_not_team_member", "yes", "ctf_not_team_member", "yes", "deny"
+        ),
     ),
     "api.ctf_leave_team": (
         "select api.ctf_leave_team(%(event)s)",
-        row("deny", "ctf_captain_must_transfer", "yes", "yes", "ctf_not_registered",
-            "ctf_not_registered", "ctf_not_registered", "deny"),
+        row(
+            "deny",
+            "ctf_captain_must_transfer",
+            "yes",
+            "yes",
+            "ctf_not_registered",
+            "ctf_not_registered",
+            "ctf_not_registered",
+            "deny",
+        ),
     ),
     "api.ctf_kick_member": (
         "select api.ctf_kick_member(%(team_a)s, %(teammate)s)",
-        row("deny", "yes", "ctf_not_captain", "ctf_not_captain", "yes", "ctf_not_captain",
-            "yes", "deny"),
+        row(
+            "deny",
+            "yes",
+            "ctf_not_captain",
+            "ctf_not_captain",
+            "yes",
+            "ctf_not_captain",
+            "yes",
+            "deny",
+        ),
     ),
     "api.ctf_transfer_captaincy": (
         "select api.ctf_transfer_captaincy(%(team_a)s, %(teammate)s)",
@@ -168,37 +208,64 @@ EXECUTE = {
     ),
     "api.ctf_rename_team": (
         "select api.ctf_rename_team(%(team_a)s, 'Renamed')",
-        row("deny", "yes", "ctf_not_captain", "ctf_not_captain", "yes", "ctf_not_captain",
-            "yes", "deny"),
+        row(
+            "deny",
+            "yes",
+            "ctf_not_captain",
+            "ctf_not_captain",
+            "yes",
+            "ctf_not_captain",
+            "yes",
+            "deny",
+        ),
     ),
-    "api.ctf_moderate_team": (
-        "select api.ctf_moderate_team(%(team_b)s, true, null, 'x')", ORG_RPC
-    ),
+    "api.ctf_moderate_team": ("select api.ctf_moderate_team(%(team_b)s, true, null, 'x')", ORG_RPC),
     "api.ctf_ban_participant": (
-        "select api.ctf_ban_participant(%(event)s, %(teammate)s, true, 'x')", ORG_RPC
+        "select api.ctf_ban_participant(%(event)s, %(teammate)s, true, 'x')",
+        ORG_RPC,
     ),
     "api.ctf_submit": (
         "select api.ctf_submit(%(second)s, 'flag{two}')",
-        row("deny", "yes", "yes", "yes", "ctf_not_registered", "ctf_not_registered",
-            "ctf_not_registered", "deny"),
+        row(
+            "deny",
+            "yes",
+            "yes",
+            "yes",
+            "ctf_not_registered",
+            "ctf_not_registered",
+            "ctf_not_registered",
+            "deny",
+        ),
     ),
     "api.ctf_unlock_hint": (
         "select api.ctf_unlock_hint(%(hint2)s)",
-        row("deny", "yes", "yes", "yes", "ctf_not_registered", "ctf_not_registered",
-            "ctf_not_registered", "deny"),
+        row(
+            "deny",
+            "yes",
+            "yes",
+            "yes",
+            "ctf_not_registered",
+            "ctf_not_registered",
+            "ctf_not_registered",
+            "deny",
+        ),
     ),
-    "api.ctf_grant_award": (
-        "select api.ctf_grant_award(%(event)s, %(team_a)s, 5, 'x')", ORG_RPC
-    ),
+    "api.ctf_grant_award": ("select api.ctf_grant_award(%(event)s, %(team_a)s, 5, 'x')", ORG_RPC),
     "api.ctf_remove_award": ("select api.ctf_remove_award(%(award)s, 'x')", ORG_RPC),
     "api.ctf_delete_solve": ("select api.ctf_delete_solve(%(solve)s, 'x')", ORG_RPC),
-    "api.ctf_recompute_standings": (
-        "select api.ctf_recompute_standings(%(event)s)", ORG_RPC
-    ),
+    "api.ctf_recompute_standings": ("select api.ctf_recompute_standings(%(event)s)", ORG_RPC),
     "api.ctf_give_feedback": (
         "select api.ctf_give_feedback(%(challenge)s, 4)",
-        row("deny", "yes", "yes", "ctf_feedback_not_allowed", "ctf_not_registered",
-            "ctf_not_registered", "ctf_not_registered", "deny"),
+        row(
+            "deny",
+            "yes",
+            "yes",
+            "ctf_feedback_not_allowed",
+            "ctf_not_registered",
+            "ctf_not_registered",
+            "ctf_not_registered",
+            "deny",
+        ),
     ),
     "api.ctf_export_event": ("select api.ctf_export_event(%(event)s)", ORG_RPC),
     "api.ctf_scoreboard": ("select * from api.ctf_scoreboard(%(event)s)", ALL),
@@ -208,17 +275,21 @@ EXECUTE = {
     "api.ctf_ctftime_feed": ("select api.ctf_ctftime_feed(%(event)s)", ALL),
     "private.ctf_recompute_event": ("select private.ctf_recompute_event(%(event)s)", DENY),
     "private.ctf_standings_mismatches": (
-        "select private.ctf_standings_mismatches(%(event)s)", DENY
+        "select private.ctf_standings_mismatches(%(event)s)",
+        DENY,
     ),
     "private.ctf_freeze_guard": ("select private.ctf_freeze_guard(%(event)s)", DENY),
     "private.ctf_apply_award": (
-        "select private.ctf_apply_award(%(event)s, %(team_a)s, 1000)", DENY
+        "select private.ctf_apply_award(%(event)s, %(team_a)s, 1000)",
+        DENY,
     ),
     "private.ctf_team_flag_text": (
-        "select private.ctf_team_flag_text('\\x00', '%%s', %(team_a)s)", DENY
+        "select private.ctf_team_flag_text('\\x00', '%%s', %(team_a)s)",
+        DENY,
     ),
     "private.ctf_recompute_team": (
-        "select private.ctf_recompute_team(%(event)s, %(team_a)s)", DENY
+        "select private.ctf_recompute_team(%(event)s, %(team_a)s)",
+        DENY,
     ),
     "private.ctf_export_user": ("select private.ctf_export_user(%(player)s)", DENY),
     "private.ctf_erase_user": ("select private.ctf_erase_user(%(player)s)", DENY),
@@ -240,22 +311,40 @@ def scene(db_url):
 def fill(db, ctf):
     o = ctf.organiser
     ids = {
-        "event": ctf.event, "team_a": ctf.team_a, "team_b": ctf.team_b,
-        "challenge": ctf.challenge, "player": ctf.player.id, "teammate": ctf.teammate.id,
+        "event": ctf.event,
+        "team_a": ctf.team_a,
+        "team_b": ctf.team_b,
+        "challenge": ctf.challenge,
+        "player": ctf.player.id,
+        "teammate": ctf.teammate.id,
         "invite": ctf.invite_a,
     }
-    ids["practice"] = str(db.execute("select id from ctf.events where slug = 'practice'"
-                                     ).fetchone()["id"])
-    val(db, o, "select api.ctf_save_challenge(%s, %s::jsonb, %s)",
-        (ctf.event, '{"writeup": "how", "writeup_visibility": "after_solve"}', ctf.challenge))
+    ids["practice"] = str(
+        db.execute("select id from ctf.events where slug = 'practice'").fetchone()["id"]
+    )
+    val(
+        db,
+        o,
+        "select api.ctf_save_challenge(%s, %s::jsonb, %s)",
+        (ctf.event, '{"writeup": "how", "writeup_visibility": "after_solve"}', ctf.challenge),
+    )
     ids["second"] = make_challenge(db, o, ctf.event, {"title": "second"}, [("static", "flag{two}")])
-    ids["needs"] = make_challenge(db, o, ctf.event,
-                                  {"title": "needs", "prerequisites": [ctf.challenge]})
-    multi = make_challenge(db, o, ctf.event, {"title": "multi", "flag_logic": "all"},
-                           [("static", "m{1}"), ("static", "m{2}")])
+    ids["needs"] = make_challenge(
+        db, o, ctf.event, {"title": "needs", "prerequisites": [ctf.challenge]}
+    )
+    multi = make_challenge(
+        db,
+        o,
+        ctf.event,
+        {"title": "multi", "flag_logic": "all"},
+        [("static", "m{1}"), ("static", "m{2}")],
+    )
     shared = make_challenge(db, o, ctf.event, {"title": "shared"}, [("team", "t{%s}")])
-    ids["flag"] = str(db.execute("select id from ctf.flags where challenge_id = %s",
-                                 (ctf.challenge,)).fetchone()["id"])
+    ids["flag"] = str(
+        db.execute("select id from ctf.flags where challenge_id = %s", (ctf.challenge,)).fetchone()[
+            "id"
+        ]
+    )
     ids["hint"] = val(db, o, "select api.ctf_add_hint(%s, 'hint text')", (ctf.challenge,))
     ids["hint2"] = val(db, o, "select api.ctf_add_hint(%s, 'hint two')", (ids["second"],))
     ids["path"] = f"{ctf.event}/{ctf.challenge}/a.bin"
@@ -265,19 +354,29 @@ def fill(db, ctf):
     submit(db, ctf.player, multi, "m{1}")
     val(db, ctf.player, "select api.ctf_unlock_hint(%s)", (ids["hint"],))
     val(db, ctf.player, "select api.ctf_give_feedback(%s, 5, 'nice')", (ctf.challenge,))
-    ids["award"] = val(db, o, "select api.ctf_grant_award(%s, %s, 10, 'x')",
-                       (ctf.event, ctf.team_a))
+    ids["award"] = val(
+        db, o, "select api.ctf_grant_award(%s, %s, 10, 'x')", (ctf.event, ctf.team_a)
+    )
     flag_a = val(db, o, "select api.ctf_team_flags(%s, %s)", (shared, ctf.team_a))[0]["flag"]
     submit(db, ctf.other_player, shared, flag_a)
-    ids["solve"] = db.execute("select id from ctf.solves where team_id = %s",
-                              (ctf.team_a,)).fetchone()["id"]
+    ids["solve"] = db.execute(
+        "select id from ctf.solves where team_id = %s", (ctf.team_a,)
+    ).fetchone()["id"]
     # a frozen snapshot, to test ctf.standings_frozen
-    db.execute("insert into ctf.standings_frozen select event_id, team_id, bracket_id, ranked,"
-               " score, solve_count, last_score_at from ctf.standings where event_id = %s",
-               (ctf.event,))
+    db.execute(
+        "insert into ctf.standings_frozen select event_id, team_id, bracket_id, ranked,"
+        " score, solve_count, last_score_at from ctf.standings where event_id = %s",
+        (ctf.event,),
+    )
     db.execute("update ctf.events set frozen_snapshot_at = now() where id = %s", (ctf.event,))
-    people = {"player": ctf.player, "teammate": ctf.teammate, "other": ctf.other_player,
-              "organiser": ctf.organiser, "other_org": ctf.other_organiser, "admin": ctf.admin}
+    people = {
+        "player": ctf.player,
+        "teammate": ctf.teammate,
+        "other": ctf.other_player,
+        "organiser": ctf.organiser,
+        "other_org": ctf.other_organiser,
+        "admin": ctf.admin,
+    }
     return ids, people
 
 
@@ -332,15 +431,27 @@ def test_execute(scene, fn, role):
 
 
 def test_matrix_covers_every_ctf_object(db):
-    tables = {r["o"] for r in db.execute(
-        "select 'ctf.' || relname as o from pg_class where relnamespace = 'ctf'::regnamespace"
-        " and relkind = 'r'")}
-    views = {r["o"] for r in db.execute(
-        "select 'api.' || relname as o from pg_class where relnamespace = 'api'::regnamespace"
-        " and relkind = 'v' and relname like 'ctf%%'")}
-    functions = {r["o"] for r in db.execute(
-        "select 'api.' || proname as o from pg_proc where pronamespace = 'api'::regnamespace"
-        " and proname like 'ctf%%'")}
+    tables = {
+        r["o"]
+        for r in db.execute(
+            "select 'ctf.' || relname as o from pg_class where relnamespace = 'ctf'::regnamespace"
+            " and relkind = 'r'"
+        )
+    }
+    views = {
+        r["o"]
+        for r in db.execute(
+            "select 'api.' || relname as o from pg_class where relnamespace = 'api'::regnamespace"
+            " and relkind = 'v' and relname like 'ctf%%'"
+        )
+    }
+    functions = {
+        r["o"]
+        for r in db.execute(
+            "select 'api.' || proname as o from pg_proc where pronamespace = 'api'::regnamespace"
+            " and proname like 'ctf%%'"
+        )
+    }
     covered = {k.split("#")[0] for k in SELECT} | set(EXECUTE)
     assert sorted((tables | views | functions) - covered) == []
 

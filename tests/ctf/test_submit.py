@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from ctfkit import make_challenge, q, set_event, submit, val
 
 from flagship.testing.harness import api_error, as_user
-
-from ctfkit import make_challenge, q, set_event, submit, val
 
 
 def counts(db, challenge):
@@ -21,9 +20,9 @@ def counts(db, challenge):
 
 
 def score(db, team):
-    return db.execute(
-        "select score from ctf.standings where team_id = %s", (team,)
-    ).fetchone()["score"]
+    return db.execute("select score from ctf.standings where team_id = %s", (team,)).fetchone()[
+        "score"
+    ]
 
 
 def no_mismatch(db, event):
@@ -50,10 +49,14 @@ def test_correct_incorrect_already_solved(db, ctf):
     assert subs[1]["user_id"] == ctf.player.id and subs[1]["team_id"] == ctf.team_a
     assert subs[0]["ip"] == "203.0.113.7"
     # every solve: activity, ctf.solve and ctf.first_blood outbox events
-    assert db.execute(
-        "select count(*) as n from accounts.activity where actor_id = %s and verb = 'ctf.solve'",
-        (ctf.player.id,),
-    ).fetchone()["n"] == 1
+    assert (
+        db.execute(
+            "select count(*) as n from accounts.activity"
+            " where actor_id = %s and verb = 'ctf.solve'",
+            (ctf.player.id,),
+        ).fetchone()["n"]
+        == 1
+    )
     topics = [
         r["topic"]
         for r in db.execute(
@@ -65,8 +68,12 @@ def test_correct_incorrect_already_solved(db, ctf):
 
 
 def test_flag_kinds(db, ctf):
-    ci = make_challenge(db, ctf.organiser, ctf.event, {"title": "ci"}, [("static_ci", "Flag{MiXeD}")])
-    rx = make_challenge(db, ctf.organiser, ctf.event, {"title": "rx"}, [("regex", "flag\\{[0-9]{4}\\}")])
+    ci = make_challenge(
+        db, ctf.organiser, ctf.event, {"title": "ci"}, [("static_ci", "Flag{MiXeD}")]
+    )
+    rx = make_challenge(
+        db, ctf.organiser, ctf.event, {"title": "rx"}, [("regex", "flag\\{[0-9]{4}\\}")]
+    )
     assert submit(db, ctf.player, ci, "FLAG{mixed}")["status"] == "correct"
     assert submit(db, ctf.player, rx, "flag{12345}")["status"] == "incorrect"
     assert submit(db, ctf.player, rx, "xflag{1234}")["status"] == "incorrect"  # anchored
@@ -84,7 +91,9 @@ def test_flags_are_stored_as_digests_only(db, ctf):
 
 
 def test_team_flags_and_sharing(db, ctf):
-    cid = make_challenge(db, ctf.organiser, ctf.event, {"title": "per team"}, [("team", "flag{%s}")])
+    cid = make_challenge(
+        db, ctf.organiser, ctf.event, {"title": "per team"}, [("team", "flag{%s}")]
+    )
     flag_a = val(db, ctf.organiser, "select api.ctf_team_flags(%s, %s)", (cid, ctf.team_a))[0][
         "flag"
     ]
@@ -125,8 +134,14 @@ def test_dynamic_value_reapplied_to_every_solver(db, ctf):
         db,
         ctf.organiser,
         ctf.event,
-        {"title": "dyn", "scoring": "linear", "initial": 500, "minimum": 100, "decay": 50,
-         "first_blood_bonus": [1.1]},
+        {
+            "title": "dyn",
+            "scoring": "linear",
+            "initial": 500,
+            "minimum": 100,
+            "decay": 50,
+            "first_blood_bonus": [1.1],
+        },
         [("static", "dyn{1}")],
     )
     assert submit(db, ctf.player, cid, "dyn{1}")["points"] == 550  # 500 * 1.1
@@ -136,19 +151,26 @@ def test_dynamic_value_reapplied_to_every_solver(db, ctf):
     assert score(db, ctf.team_a) == 495 and score(db, ctf.team_b) == 450
     no_mismatch(db, ctf.event)
     # editing the challenge recomputes every solver (CTFd leaves values stale)
-    val(db, ctf.organiser, "select api.ctf_save_challenge(%s, %s::jsonb, %s)",
-        (ctf.event, json.dumps({"decay": 100}), cid))
+    val(
+        db,
+        ctf.organiser,
+        "select api.ctf_save_challenge(%s, %s::jsonb, %s)",
+        (ctf.event, json.dumps({"decay": 100}), cid),
+    )
     assert score(db, ctf.team_b) == 400 and score(db, ctf.team_a) == 440
     no_mismatch(db, ctf.event)
     # banning team B: its solve no longer counts, value back to 500 for team A
-    val(db, ctf.organiser, "select api.ctf_moderate_team(%s, true, null, 'cheating')", (ctf.team_b,))
+    val(
+        db, ctf.organiser, "select api.ctf_moderate_team(%s, true, null, 'cheating')", (ctf.team_b,)
+    )
     assert score(db, ctf.team_a) == 550
     assert val(db, "anon", "select count(*) from api.ctf_scoreboard(%s)", (ctf.event,)) == 1
     val(db, ctf.organiser, "select api.ctf_moderate_team(%s, false, null, 'appeal')", (ctf.team_b,))
     assert score(db, ctf.team_a) == 440
     # deleting a solve: value goes back up
-    solve = db.execute("select id from ctf.solves where challenge_id = %s and team_id = %s",
-                       (cid, ctf.team_b)).fetchone()["id"]
+    solve = db.execute(
+        "select id from ctf.solves where challenge_id = %s and team_id = %s", (cid, ctf.team_b)
+    ).fetchone()["id"]
     val(db, ctf.organiser, "select api.ctf_delete_solve(%s, 'invalid')", (solve,))
     assert score(db, ctf.team_a) == 550 and score(db, ctf.team_b) == 0
     no_mismatch(db, ctf.event)
@@ -167,20 +189,28 @@ def test_rate_limit_without_scans(db, ctf):
 
 
 def test_max_attempts_lockout_and_window(db, ctf):
-    lock = make_challenge(db, ctf.organiser, ctf.event, {"title": "lock", "max_attempts": 2},
-                          [("static", "l{1}")])
+    lock = make_challenge(
+        db, ctf.organiser, ctf.event, {"title": "lock", "max_attempts": 2}, [("static", "l{1}")]
+    )
     assert submit(db, ctf.player, lock, "x")["attempts_left"] == 1
     assert submit(db, ctf.teammate, lock, "y")["attempts_left"] == 0
     with api_error(db, "ctf_attempts_exhausted", "PT403"):
         submit(db, ctf.player, lock, "l{1}")
-    win = make_challenge(db, ctf.organiser, ctf.event,
-                         {"title": "win", "max_attempts": 1, "attempt_window": "5 minutes"},
-                         [("static", "w{1}")])
+    win = make_challenge(
+        db,
+        ctf.organiser,
+        ctf.event,
+        {"title": "win", "max_attempts": 1, "attempt_window": "5 minutes"},
+        [("static", "w{1}")],
+    )
     submit(db, ctf.player, win, "x")
     with api_error(db, "rate_limited", "PT429"):
         submit(db, ctf.player, win, "w{1}")
-    db.execute("update ctf.team_attempts set window_start = now() - interval '6 minutes'"
-               " where challenge_id = %s", (win,))
+    db.execute(
+        "update ctf.team_attempts set window_start = now() - interval '6 minutes'"
+        " where challenge_id = %s",
+        (win,),
+    )
     assert submit(db, ctf.player, win, "w{1}")["status"] == "correct"
 
 
@@ -205,10 +235,12 @@ def test_refused_outside_the_event(db, ctf, change, code):
 def test_refused_challenges(db, ctf):
     hidden = make_challenge(db, ctf.organiser, ctf.event, {"title": "h", "state": "hidden"})
     locked = make_challenge(db, ctf.organiser, ctf.event, {"title": "l", "state": "locked"})
-    later = make_challenge(db, ctf.organiser, ctf.event,
-                           {"title": "later", "release_at": "2999-01-01T00:00:00Z"})
-    needs = make_challenge(db, ctf.organiser, ctf.event,
-                           {"title": "needs", "prerequisites": [ctf.challenge]})
+    later = make_challenge(
+        db, ctf.organiser, ctf.event, {"title": "later", "release_at": "2999-01-01T00:00:00Z"}
+    )
+    needs = make_challenge(
+        db, ctf.organiser, ctf.event, {"title": "needs", "prerequisites": [ctf.challenge]}
+    )
     with api_error(db, "ctf_challenge_not_found", "PT404"):
         submit(db, ctf.player, hidden, "flag{x}")
     with api_error(db, "ctf_challenge_locked", "PT403"):
@@ -231,8 +263,12 @@ def test_abuse_cases(db, ctf):
     before = counts(db, ctf.challenge)
     # for another team
     with api_error(db, "ctf_not_team_member", "PT403"):
-        val(db, ctf.player, "select api.ctf_submit(%s, 'flag{one}', %s)",
-            (ctf.challenge, ctf.team_b))
+        val(
+            db,
+            ctf.player,
+            "select api.ctf_submit(%s, 'flag{one}', %s)",
+            (ctf.challenge, ctf.team_b),
+        )
     # 100 KB flag
     with api_error(db, "ctf_flag_too_long", "22023"):
         submit(db, ctf.player, ctf.challenge, "A" * 100_000)
@@ -242,19 +278,22 @@ def test_abuse_cases(db, ctf):
     with api_error(db, None, "42501"):
         submit(db, "anon", ctf.challenge, "flag{one}")
     # banned account; its team-mate may still play
-    val(db, ctf.organiser, "select api.ctf_ban_participant(%s, %s, true, 'abuse')",
-        (ctf.event, ctf.player.id))
+    val(
+        db,
+        ctf.organiser,
+        "select api.ctf_ban_participant(%s, %s, true, 'abuse')",
+        (ctf.event, ctf.player.id),
+    )
     with api_error(db, "ctf_banned", "PT403"):
         submit(db, ctf.player, ctf.challenge, "flag{one}")
     assert counts(db, ctf.challenge) == before
     # direct writes are impossible for every client role
     for who in (ctf.player, ctf.organiser, "anon"):
-        with api_error(db, None, "42501"):
-            with as_user(db, who):
-                db.execute(
-                    "insert into ctf.solves (event_id, challenge_id, team_id) values (%s, %s, %s)",
-                    (ctf.event, ctf.challenge, ctf.team_a),
-                )
+        with api_error(db, None, "42501"), as_user(db, who):
+            db.execute(
+                "insert into ctf.solves (event_id, challenge_id, team_id) values (%s, %s, %s)",
+                (ctf.event, ctf.challenge, ctf.team_a),
+            )
 
 
 def test_regex_bombs(db, ctf):
@@ -278,7 +317,11 @@ def test_flags_never_readable(db, ctf):
     with api_error(db, "ctf_not_organiser", "PT403"):
         val(db, ctf.player, "select api.ctf_list_flags(%s)", (ctf.challenge,))
     with api_error(db, "ctf_not_organiser", "PT403"):
-        val(db, ctf.other_organiser, "select api.ctf_team_flags(%s, %s)",
-            (ctf.challenge, ctf.team_a))
+        val(
+            db,
+            ctf.other_organiser,
+            "select api.ctf_team_flags(%s, %s)",
+            (ctf.challenge, ctf.team_a),
+        )
     export = json.dumps(val(db, ctf.organiser, "select api.ctf_export_event(%s)", (ctf.event,)))
     assert "flag{one}" not in export and "invite_code" not in export and "digest" not in export
