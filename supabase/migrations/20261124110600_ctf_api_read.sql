@@ -307,15 +307,29 @@ create function api.ctf_scoreboard(
     last_score_at timestamptz
 )
 language plpgsql stable
+security definer
 set search_path = ''
 as $$
 declare
+    v_uid uuid := (select auth.uid());
+    v_ev ctf.events;
     v_limit int := least(greatest(coalesce(p_limit, 100), 1), 10000);
     v_offset int := greatest(coalesce(p_offset, 0), 0);
 begin
+    -- The standings policies, checked once per call: the event must be visible to the caller;
+    -- hidden and banned teams are unranked and never listed; the frozen snapshot is chosen
+    -- below exactly as the policies choose it.
+    select * into v_ev from ctf.events where id = p_event_id;
+    if v_ev.id is null or not (
+        (select auth.role()) = 'service_role' or private.ctf_event_visible_to(v_ev, v_uid)
+    ) then
+        return;
+    end if;
     if private.ctf_sees_frozen(p_event_id) then
         return query
-        select v_offset + row_number() over (), x.team_id, t.name, x.bracket_id, x.score,
+        select v_offset + row_number() over (
+            order by x.score desc, x.last_score_at, x.team_id
+        ), x.team_id, t.name, x.bracket_id, x.score,
             x.solve_count, x.last_score_at
         from (
             select f.team_id, f.bracket_id, f.score, f.solve_count, f.last_score_at
@@ -326,10 +340,13 @@ begin
             order by f.score desc, f.last_score_at, f.team_id
             limit v_limit offset v_offset
         ) as x
-        join ctf.teams as t on t.id = x.team_id;
+        join ctf.teams as t on t.id = x.team_id
+        order by x.score desc, x.last_score_at, x.team_id;
     else
         return query
-        select v_offset + row_number() over (), x.team_id, t.name, x.bracket_id, x.score,
+        select v_offset + row_number() over (
+            order by x.score desc, x.last_score_at, x.team_id
+        ), x.team_id, t.name, x.bracket_id, x.score,
             x.solve_count, x.last_score_at
         from (
             select s.team_id, s.bracket_id, s.score, s.solve_count, s.last_score_at
@@ -340,7 +357,8 @@ begin
             order by s.score desc, s.last_score_at, s.team_id
             limit v_limit offset v_offset
         ) as x
-        join ctf.teams as t on t.id = x.team_id;
+        join ctf.teams as t on t.id = x.team_id
+        order by x.score desc, x.last_score_at, x.team_id;
     end if;
 end;
 $$;
@@ -349,7 +367,8 @@ comment on function api.ctf_scoreboard(uuid, uuid, int, int) is
 the score was reached (ties go to whoever got there first). Teams that never scored, hidden
 and banned teams are left out. While frozen, non-organisers see the standings as of
 freeze_at; organisers see live. Reads the incrementally kept standings through an index:
-never the submissions. p_limit 1-10000 (default 100).';
+never the submissions. p_limit 1-10000 (default 100). Definer so that the visibility rules
+are checked once per call rather than per row; events the caller cannot see return nothing.';
 
 create function api.ctf_team_page(p_team_id uuid) returns jsonb
 language plpgsql stable
@@ -478,6 +497,7 @@ declare
     v_ev ctf.events;
     v_org boolean;
     v_team uuid;
+    v_solved uuid [];
 begin
     select * into v_ev from ctf.events as e where e.id = p_event_id;
     -- service_role (the platform's backend) sees what organisers see, as through RLS.
@@ -491,6 +511,7 @@ begin
     end if;
     select p.team_id into v_team from ctf.participants as p
     where p.event_id = p_event_id and p.user_id = v_uid;
+    v_solved := array(select s.challenge_id from ctf.solves as s where s.team_id = v_team);
     return query
     select
         c.id,
@@ -502,7 +523,7 @@ begin
         c.solve_count, c.scoring, c.max_attempts, c.flag_logic, c.author_credit, c.position,
         case when v_org or (v_team is not null and not lk.locked) then cc.description end,
         case when v_org or (v_team is not null and not lk.locked) then cc.connection_info end,
-        exists (select 1 from ctf.solves as s where s.challenge_id = c.id and s.team_id = v_team),
+        c.id = any(v_solved),
         array(select r.requires_id from ctf.challenge_prerequisites as r
               where r.challenge_id = c.id order by r.requires_id)
     from ctf.challenges as c
@@ -510,10 +531,7 @@ begin
     cross join lateral (
         select c.state = 'locked' or exists (
             select 1 from ctf.challenge_prerequisites as r
-            where r.challenge_id = c.id and not exists (
-                select 1 from ctf.solves as s
-                where s.challenge_id = r.requires_id and s.team_id = v_team
-            )
+            where r.challenge_id = c.id and not r.requires_id = any(v_solved)
         ) as locked
     ) as lk
     where c.event_id = p_event_id
