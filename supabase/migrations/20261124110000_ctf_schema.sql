@@ -58,12 +58,10 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
     'Feedback opens once your team solved the challenge or the event has ended.'
 );
 
--- A global role for people who run CTFs (admins hold ctf.organise already).
-insert into accounts.roles (name, description, rank)
-values ('organiser', 'Creates and runs CTF events.', 25)
-on conflict (name) do nothing;
+-- Instructors run CTFs for their classes: they may create events (admins hold ctf.organise
+-- already). Per-event organisers are data (ctf.organisers), not a global role.
 insert into accounts.role_permissions (role, permission)
-values ('organiser', 'ctf.organise')
+values ('instructor', 'ctf.organise')
 on conflict do nothing;
 
 -- Types --------------------------------------------------------------------------------------

@@ -92,8 +92,8 @@ def set_event(db, event: str, **columns) -> None:
 
 def build_scene(db) -> Scene:
     """The standard scene, created through the API in `db`'s transaction."""
-    organiser = grant_roles(db, create_user(db, username="org_user"), "organiser")
-    other_organiser = grant_roles(db, create_user(db, username="org_other"), "organiser")
+    organiser = grant_roles(db, create_user(db, username="org_user"), "instructor")
+    other_organiser = grant_roles(db, create_user(db, username="org_other"), "instructor")
     admin = grant_roles(db, create_user(db, username="ctf_admin"), "admin")
     player = create_user(db, username="player_a")
     teammate = create_user(db, username="mate_a")
