@@ -406,20 +406,30 @@ begin
         select f.score, f.solve_count, f.last_score_at, f.ranked into v_row
         from ctf.standings_frozen as f
         where f.event_id = v_ev.id and f.team_id = p_team_id;
-        select count(*) + 1 into v_pos from ctf.standings_frozen as f
-        where f.event_id = v_ev.id and f.ranked and f.last_score_at is not null
-          and (f.score > v_row.score or (f.score = v_row.score and (
-              f.last_score_at < v_row.last_score_at
-              or (f.last_score_at = v_row.last_score_at and f.team_id < p_team_id))));
+        -- two index range counts on the ranking index (never a scan of every team)
+        select 1 + (
+            select count(*) from ctf.standings_frozen as f
+            where f.event_id = v_ev.id and f.ranked and f.score > v_row.score
+              and f.last_score_at is not null
+        ) + (
+            select count(*) from ctf.standings_frozen as f
+            where f.event_id = v_ev.id and f.ranked and f.score = v_row.score
+              and (f.last_score_at, f.team_id) < (v_row.last_score_at, p_team_id)
+        ) into v_pos;
     else
         select s.score, s.solve_count, s.last_score_at, s.ranked into v_row
         from ctf.standings as s
         where s.event_id = v_ev.id and s.team_id = p_team_id;
-        select count(*) + 1 into v_pos from ctf.standings as s
-        where s.event_id = v_ev.id and s.ranked and s.last_score_at is not null
-          and (s.score > v_row.score or (s.score = v_row.score and (
-              s.last_score_at < v_row.last_score_at
-              or (s.last_score_at = v_row.last_score_at and s.team_id < p_team_id))));
+        -- two index range counts on the ranking index (never a scan of every team)
+        select 1 + (
+            select count(*) from ctf.standings as s
+            where s.event_id = v_ev.id and s.ranked and s.score > v_row.score
+              and s.last_score_at is not null
+        ) + (
+            select count(*) from ctf.standings as s
+            where s.event_id = v_ev.id and s.ranked and s.score = v_row.score
+              and (s.last_score_at, s.team_id) < (v_row.last_score_at, p_team_id)
+        ) into v_pos;
     end if;
     return jsonb_build_object(
         'team', jsonb_build_object('id', v_team.id, 'event_id', v_team.event_id,
