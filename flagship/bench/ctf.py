@@ -1,0 +1,331 @@
+"""CTF benchmark: submit (correct / incorrect), scoreboard top 100, team page, challenge list,
+concurrent submission throughput, and scoreboard reads at 10% vs 100% of the submissions.
+
+Full scale (--scale 1): 20,000 players in 6,000 teams, 400 challenges, 2,000,000 submissions
+(10% correct, i.e. ~200,000 solves). Data is generated set-based in SQL; standings are built
+by the same full recompute the organiser RPC uses, then kept incrementally by the measured
+calls.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+from flagship.bench.runner import Bench, explain_uses_index
+from flagship.database import as_caller, connect
+
+SCORINGS = ["static", "linear", "logarithmic", "rctf"]
+
+
+def script(conn, sql: str, params: dict) -> None:
+    """Run several statements (separated by `;` at line ends) with shared named parameters."""
+    for statement in sql.split(";\n"):
+        if statement.strip():
+            conn.execute(statement, params)
+
+
+def generate_base(conn, players: int, teams: int, challenges: int) -> str:
+    conn.execute(
+        """
+        insert into auth.users (id, aud, role, email, email_confirmed_at, raw_user_meta_data)
+        select gen_random_uuid(), 'authenticated', 'authenticated',
+               'ctf' || g || '@example.test', now(),
+               jsonb_build_object('username', 'p' || g)
+        from generate_series(1, %s) as g
+        """,
+        (players,),
+    )
+    event = conn.execute(
+        """
+        insert into ctf.events (slug, title, mode, starts_at, ends_at, wrong_per_minute)
+        values ('bench', 'Bench CTF', 'teams', now() - interval '2 days',
+                now() + interval '2 days', 1000)
+        returning id
+        """
+    ).fetchone()["id"]
+    conn.execute(
+        """
+        insert into ctf.teams (event_id, name, captain_id)
+        select %s, 'team ' || g, null from generate_series(1, %s) as g
+        """,
+        (event, teams),
+    )
+    # player k joins team (k mod teams): ~players/teams members each
+    conn.execute(
+        """
+        with t as (select id, row_number() over (order by id) - 1 as n from ctf.teams
+                   where event_id = %(e)s),
+             u as (select id, row_number() over (order by id) - 1 as n from auth.users)
+        insert into ctf.participants (event_id, user_id, team_id, joined_at)
+        select %(e)s, u.id, t.id, now() - interval '2 days'
+        from u join t on t.n = u.n %% %(teams)s
+        """,
+        {"e": event, "teams": teams},
+    )
+    conn.execute(
+        """
+        update ctf.teams as t set captain_id = (
+            select p.user_id from ctf.participants as p where p.team_id = t.id limit 1)
+        where t.event_id = %s
+        """,
+        (event,),
+    )
+    # challenges: a quarter of each scoring kind; dynamic ones decay over 50-500 solves
+    conn.execute(
+        """
+        insert into ctf.challenges (event_id, title, category, state, scoring, initial,
+                                    minimum, decay, first_blood_bonus, position)
+        select %(e)s, 'challenge ' || g, (array['web','pwn','crypto','rev','misc'])[1 + g %% 5],
+               'visible', (%(s)s::ctf.scoring[])[1 + g %% 4], 500, 50,
+               case when g %% 4 = 3 then 6000 else 50 + (g * 37) %% 450 end,
+               '{1.05,1.03,1.01}', g
+        from generate_series(1, %(n)s) as g
+        """,
+        {"e": event, "n": challenges, "s": SCORINGS},
+    )
+    script(
+        conn,
+        """
+        insert into ctf.challenge_contents (challenge_id, event_id, description)
+        select id, event_id, 'Find the flag of ' || title from ctf.challenges
+        where event_id = %(e)s;
+        insert into ctf.flags (challenge_id, kind, digest)
+        select id, 'static', sha256(convert_to('flag{' || title || '}', 'UTF8'))
+        from ctf.challenges where event_id = %(e)s;
+        insert into ctf.standings (event_id, team_id)
+        select event_id, id from ctf.teams where event_id = %(e)s;
+        """,
+        {"e": event},
+    )
+    return str(event)
+
+
+def generate_submissions(conn, event: str, count: int, offset: int) -> None:
+    """`count` submissions (10% correct: those become solves) spread over the event."""
+    script(
+        conn,
+        """
+        create temporary table if not exists bench_ids as
+        select
+            array(select id from ctf.challenges where event_id = %(e)s order by position) as ch,
+            array(select user_id from ctf.participants where event_id = %(e)s
+                  order by user_id) as us;
+        insert into ctf.submissions (event_id, challenge_id, team_id, user_id, result, correct,
+                                     submitted_at)
+        select %(e)s, x.ch, p.team_id, x.us,
+               case when x.ok then 'correct' else 'incorrect' end, x.ok,
+               now() - interval '2 days' + (x.g %% 170000) * interval '1 second'
+        from (
+            select g,
+                   -- popular challenges first: a skewed pick
+                   b.ch[1 + floor(power(random(), 2) * cardinality(b.ch))::int] as ch,
+                   b.us[1 + ((g::bigint * 7919) %% cardinality(b.us))::int] as us,
+                   g %% 10 = 0 as ok
+            from bench_ids as b, generate_series(%(o)s + 1, %(o)s + %(n)s) as g
+        ) as x
+        join ctf.participants as p on p.event_id = %(e)s and p.user_id = x.us;
+        insert into ctf.solves (event_id, challenge_id, team_id, user_id, solved_at)
+        select distinct on (s.challenge_id, s.team_id) s.event_id, s.challenge_id, s.team_id,
+               s.user_id, s.submitted_at
+        from ctf.submissions as s
+        where s.event_id = %(e)s and s.correct and s.id > (
+            select coalesce(max(id), 0) - %(n)s from ctf.submissions)
+        order by s.challenge_id, s.team_id, s.submitted_at
+        on conflict (challenge_id, team_id) do nothing;
+        update ctf.solves as s set blood_rank = r.rn
+        from (select id, row_number() over (partition by challenge_id
+                                            order by solved_at, id) as rn
+              from ctf.solves where event_id = %(e)s) as r
+        where s.id = r.id and s.blood_rank is distinct from r.rn;
+        """,
+        {"e": event, "n": count, "o": offset},
+    )
+    conn.execute("select private.ctf_recompute_event(%s)", (event,))
+    conn.commit()
+    # vacuum so that autovacuum does not wake up in the middle of the measurements
+    conn.autocommit = True
+    conn.execute("vacuum (analyze) ctf.submissions, ctf.solves, ctf.standings, ctf.challenges")
+    conn.autocommit = False
+
+
+def run(bench: Bench, scale: float) -> None:
+    players = max(300, int(20_000 * scale))
+    teams = max(90, int(6_000 * scale))
+    challenges = max(40, int(400 * scale))
+    submissions = max(20_000, int(2_000_000 * scale))
+    admin_url, _ = bench.database()
+    rng = random.Random(1)
+    with connect(admin_url) as conn:
+        conn.execute("set synchronous_commit = off")
+        started = time.perf_counter()
+        event = generate_base(conn, players, teams, challenges)
+        conn.commit()
+        generate_submissions(conn, event, submissions // 10, 0)
+        users = [
+            (str(r["user_id"]), str(r["team_id"]))
+            for r in conn.execute(
+                "select user_id, team_id from ctf.participants where event_id = %s", (event,)
+            )
+        ]
+
+        def challenge_states():
+            # "moving": a dynamic value not yet at its minimum, so a solve re-scores every
+            # earlier solver; "still": static, or already at the minimum
+            return [
+                (str(r["id"]), r["title"], "still" if r["still"] else "moving")
+                for r in conn.execute(
+                    "select id, title, scoring = 'static' or value <= minimum as still"
+                    " from ctf.challenges where event_id = %s",
+                    (event,),
+                )
+            ]
+
+        chals = challenge_states()
+        team_ids = list({t for _, t in users})
+
+        def call(sql, params=None, user=None):
+            claims = {"role": "authenticated", "sub": user} if user else {"role": "anon"}
+            with conn.transaction(), as_caller(conn, claims):
+                return conn.execute(sql, params).fetchall()
+
+        def top100(i):
+            call("select * from api.ctf_scoreboard(%s)", (event,))
+
+        small = bench.measure("scoreboard top 100 (10% subs)", top100, calls=200)
+        generate_submissions(conn, event, submissions - submissions // 10, submissions // 10)
+        counts = conn.execute(
+            "select (select count(*) from ctf.submissions) as subs,"
+            " (select count(*) from ctf.solves) as solves"
+        ).fetchone()
+        bench.add_line(
+            f"data: {players} players, {teams} teams, {challenges} challenges, "
+            f"{counts['subs']} submissions, {counts['solves']} solves "
+            f"(generated in {time.perf_counter() - started:.0f}s)"
+        )
+        full = bench.measure("scoreboard top 100", top100, calls=300)
+        bench.add_line(
+            f"scoreboard p50 at {submissions // 10} vs {counts['subs']} submissions: "
+            f"{small.percentile(50):.3f} ms vs {full.percentile(50):.3f} ms"
+        )
+
+        def wrong(i):
+            user, _ = rng.choice(users)
+            cid = rng.choice(chals)[0]
+            call("select api.ctf_submit(%s, %s)", (cid, f"flag{{nope {i}}}"), user)
+
+        bench.measure("submit incorrect", wrong, calls=500)
+
+        chals = challenge_states()
+        solved = {
+            (str(r["challenge_id"]), str(r["team_id"]))
+            for r in conn.execute("select challenge_id, team_id from ctf.solves")
+        }
+
+        def unsolved_pairs(kinds, n):
+            out, used = [], set()
+            while len(out) < n:
+                user, team = rng.choice(users)
+                cid, title, scoring = rng.choice(chals)
+                if scoring in kinds and (cid, team) not in solved and (cid, team) not in used:
+                    used.add((cid, team))
+                    out.append((user, cid, f"flag{{{title}}}"))
+            return out
+
+        static_pairs = unsolved_pairs({"still"}, 400)
+        moving_pairs = unsolved_pairs({"moving"}, 100)
+
+        def correct_from(pairs):
+            def fn(i):
+                user, cid, flag = pairs[i]
+                r = call("select api.ctf_submit(%s, %s) as r", (cid, flag), user)[0]["r"]
+                assert r["status"] == "correct", r
+
+            return fn
+
+        bench.measure(
+            "submit correct",
+            correct_from(static_pairs),
+            calls=390,
+            warmup=10,
+            note="value unchanged (static, or dynamic at its minimum)",
+        )
+        avg_solvers = conn.execute(
+            "select avg(solve_count)::int as n from ctf.challenges"
+            " where scoring <> 'static' and value > minimum"
+        ).fetchone()["n"]
+        bench.measure(
+            "submit correct, value moves",
+            correct_from(moving_pairs),
+            calls=95,
+            warmup=5,
+            note=f"dynamic: re-scores all ~{avg_solvers} earlier solvers",
+        )
+        bench.measure(
+            "team page",
+            lambda i: call(
+                "select api.ctf_team_page(%s)", (rng.choice(team_ids),), rng.choice(users)[0]
+            ),
+            calls=300,
+        )
+        bench.measure(
+            "challenge list",
+            lambda i: call(
+                "select id, title, value, solved, locked from api.ctf_challenge_list(%s)",
+                (event,),
+                rng.choice(users)[0],
+            ),
+            calls=200,
+            note=f"{challenges} challenges",
+        )
+        plan = explain_uses_index(
+            conn,
+            "select team_id from ctf.standings where event_id = %s and ranked"
+            " and last_score_at is not null order by score desc, last_score_at, team_id"
+            " limit 100",
+            (event,),
+        )
+        bench.add_line("top-100 plan: " + " / ".join(ln.strip() for ln in plan.splitlines()[:2]))
+        conn.rollback()
+
+    # Throughput: 32 connections submitting at once (90% wrong, 10% correct).
+    threads, per_thread = 32, max(20, int(150 * min(scale * 4, 1)))
+    pairs = unsolved_pairs({"still", "moving"}, threads * per_thread)
+    done, errors = [0], []
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads + 1)
+
+    def worker(k):
+        local = random.Random(k)
+        try:
+            with connect(admin_url) as c:
+                barrier.wait()
+                for j in range(per_thread):
+                    user, cid, flag = pairs[k * per_thread + j]
+                    if local.random() < 0.9:
+                        flag = "flag{wrong}"
+                    with c.transaction(), as_caller(c, {"role": "authenticated", "sub": user}):
+                        c.execute("select api.ctf_submit(%s, %s)", (cid, flag))
+                    with lock:
+                        done[0] += 1
+        except Exception as exc:  # reported below
+            errors.append(repr(exc))
+
+    workers = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for w in workers:
+        w.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - t0
+    bench.add_line(
+        f"throughput: {done[0]} submissions from {threads} connections in {elapsed:.1f}s = "
+        f"{done[0] / elapsed:.0f}/s (errors: {len(errors)}{' ' + errors[0] if errors else ''})"
+    )
+    with connect(admin_url) as conn:
+        mismatches = conn.execute(
+            "select jsonb_array_length(private.ctf_standings_mismatches(%s)) as n", (event,)
+        ).fetchone()["n"]
+        bench.add_line(f"standings == recompute after the run: {mismatches == 0}")

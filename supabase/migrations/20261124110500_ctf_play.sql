@@ -1,0 +1,634 @@
+-- ctf: the submit RPC, hint unlocks, awards, solve deletion and feedback.
+
+insert into ops.error_codes (code, sqlstate, http_status, description) values
+(
+    'ctf_flag_shared', 'PT403', 403,
+    'Returned in a submit result (status shared_flag): the flag belongs to another team; the '
+    || 'attempt is refused and reported to the organisers.'
+);
+
+create function private.ctf_client_ip() returns inet
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+    v_headers jsonb;
+    v_text text;
+begin
+    begin
+        v_headers := nullif(current_setting('request.headers', true), '')::jsonb;
+    exception when others then
+        return null;
+    end;
+    v_text := btrim(split_part(coalesce(
+        v_headers ->> 'x-forwarded-for', v_headers ->> 'x-real-ip',
+        v_headers ->> 'cf-connecting-ip', ''
+    ), ',', 1));
+    if v_text !~ '^[0-9A-Fa-f:.]{2,45}$' then
+        return null;
+    end if;
+    begin
+        return v_text::inet;
+    exception when others then
+        return null;
+    end;
+end;
+$$;
+comment on function private.ctf_client_ip() is
+'The client IP of the current request: first x-forwarded-for entry (as set by Supabase''s
+gateway), else x-real-ip, else cf-connecting-ip; null when absent or malformed.';
+revoke execute on function private.ctf_client_ip() from public;
+
+create function api.ctf_submit(p_challenge_id uuid, p_flag text, p_team_id uuid default null)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := private.ctf_require_user();
+    v_now timestamptz := now();
+    v_ch ctf.challenges;
+    v_ev ctf.events;
+    v_part ctf.participants;
+    v_team ctf.teams;
+    v_missing uuid[];
+    v_ua ctf.user_attempts;
+    v_ta ctf.team_attempts;
+    v_digest bytea;
+    v_digest_ci bytea;
+    v_matched uuid[] := '{}';
+    v_flag record;
+    v_total_flags int := 0;
+    v_found int;
+    v_owner uuid;
+    v_sub bigint;
+    v_solve bigint;
+    v_counted boolean;
+    v_count int;
+    v_value int;
+    v_rank int;
+    v_points int;
+    v_left int;
+begin
+    if p_challenge_id is null or p_flag is null then
+        perform private.raise_error('invalid_argument', 'p_challenge_id and p_flag are required.',
+            '22023');
+    end if;
+    -- Bound the input before anything reads it (a 100 KB flag never reaches a regex).
+    if octet_length(p_flag) > 2048 or char_length(p_flag) > 512 then
+        perform private.raise_error('ctf_flag_too_long', 'A flag is at most 512 characters.',
+            '22023', jsonb_build_object('max_length', 512));
+    end if;
+
+    select * into v_ch from ctf.challenges where id = p_challenge_id;
+    if v_ch.id is null then
+        perform private.raise_error('ctf_challenge_not_found', 'No such challenge.', 'PT404');
+    end if;
+    select * into v_ev from ctf.events where id = v_ch.event_id;
+    select * into v_part from ctf.participants where event_id = v_ev.id and user_id = v_uid;
+    if v_part.user_id is null then
+        if v_ch.state = 'hidden' or not private.ctf_event_visible_to(v_ev, v_uid) then
+            perform private.raise_error('ctf_challenge_not_found', 'No such challenge.', 'PT404');
+        end if;
+        perform private.raise_error('ctf_not_registered', 'Join a team for this event first.',
+            'PT403');
+    end if;
+    if p_team_id is not null and p_team_id <> v_part.team_id then
+        perform private.raise_error('ctf_not_team_member',
+            'You can only submit for your own team.', 'PT403');
+    end if;
+    select * into v_team from ctf.teams where id = v_part.team_id;
+    if v_part.banned or v_team.banned then
+        perform private.raise_error('ctf_banned', 'You are banned from this event.', 'PT403');
+    end if;
+    if v_ch.state = 'hidden' then
+        perform private.raise_error('ctf_challenge_not_found', 'No such challenge.', 'PT404');
+    end if;
+    if v_ev.starts_at is not null and v_ev.starts_at > v_now then
+        perform private.raise_error('ctf_event_not_started', 'The event has not started.',
+            'PT403', jsonb_build_object('starts_at', v_ev.starts_at));
+    end if;
+    if v_ev.ends_at is not null and v_ev.ends_at <= v_now then
+        perform private.raise_error('ctf_event_ended', 'The event has ended.', 'PT403');
+    end if;
+    if v_ev.paused then
+        perform private.raise_error('ctf_event_paused', 'The event is paused.', 'PT403');
+    end if;
+    if v_ch.state = 'locked' or (v_ch.release_at is not null and v_ch.release_at > v_now) then
+        perform private.raise_error('ctf_challenge_locked', 'The challenge is not open.', 'PT403');
+    end if;
+    select array_agg(r.requires_id order by r.requires_id) into v_missing
+    from ctf.challenge_prerequisites as r
+    where r.challenge_id = v_ch.id and not exists (
+        select 1 from ctf.solves as s where s.challenge_id = r.requires_id and s.team_id = v_team.id
+    );
+    if v_missing is not null then
+        perform private.raise_error('ctf_prerequisites_unmet', 'Solve the prerequisites first.',
+            'PT403', jsonb_build_object('requires', v_missing));
+    end if;
+
+    if exists (select 1 from ctf.solves where challenge_id = v_ch.id and team_id = v_team.id) then
+        insert into ctf.submissions (event_id, challenge_id, team_id, user_id, result, correct, ip)
+        values (v_ev.id, v_ch.id, v_team.id, v_uid, 'already_solved', false,
+                private.ctf_client_ip());
+        return jsonb_build_object('status', 'already_solved', 'correct', false,
+            'already_solved', true);
+    end if;
+
+    -- Limits read two counter rows by primary key: never the submissions table.
+    select * into v_ua from ctf.user_attempts where challenge_id = v_ch.id and user_id = v_uid;
+    if v_ua.window_start > v_now - interval '1 minute'
+        and v_ua.wrong_in_window >= v_ev.wrong_per_minute then
+        perform private.raise_error('rate_limited', 'Too many wrong flags; slow down.', 'PT429',
+            jsonb_build_object('retry_after', greatest(1, ceil(extract(epoch from
+                v_ua.window_start + interval '1 minute' - v_now)))::int, 'scope', 'account'));
+    end if;
+    select * into v_ta from ctf.team_attempts where challenge_id = v_ch.id and team_id = v_team.id;
+    if v_ch.max_attempts is not null then
+        if v_ch.attempt_window is null and coalesce(v_ta.wrong_total, 0) >= v_ch.max_attempts then
+            perform private.raise_error('ctf_attempts_exhausted',
+                'Your team has no attempts left on this challenge.', 'PT403',
+                jsonb_build_object('max_attempts', v_ch.max_attempts));
+        end if;
+        if v_ch.attempt_window is not null
+            and v_ta.window_start > v_now - v_ch.attempt_window
+            and v_ta.wrong_in_window >= v_ch.max_attempts then
+            perform private.raise_error('rate_limited',
+                'No attempts left in this window.', 'PT429',
+                jsonb_build_object('retry_after', greatest(1, ceil(extract(epoch from
+                    v_ta.window_start + v_ch.attempt_window - v_now)))::int,
+                    'scope', 'challenge'));
+        end if;
+    end if;
+
+    -- Compare digests of equal length (sha256), never the plaintext: timing reveals nothing
+    -- about a stored flag. Regex flags are anchored and see at most 512 characters.
+    v_digest := sha256(convert_to(p_flag, 'UTF8'));
+    v_digest_ci := sha256(convert_to(lower(p_flag), 'UTF8'));
+    for v_flag in
+        select f.id, f.kind, f.digest, f.pattern, f.secret, f.template
+        from ctf.flags as f where f.challenge_id = v_ch.id order by f.id
+    loop
+        v_total_flags := v_total_flags + 1;
+        if (v_flag.kind = 'static' and v_flag.digest = v_digest)
+            or (v_flag.kind = 'static_ci' and v_flag.digest = v_digest_ci)
+            or (v_flag.kind = 'regex' and p_flag ~ ('^(?:' || v_flag.pattern || ')$'))
+            or (v_flag.kind = 'team' and sha256(convert_to(
+                private.ctf_team_flag_text(v_flag.secret, v_flag.template, v_team.id), 'UTF8'
+            )) = v_digest) then
+            v_matched := v_matched || v_flag.id;
+        end if;
+    end loop;
+
+    if cardinality(v_matched) = 0 then
+        -- Another team's per-team flag? Refuse it and report suspected sharing.
+        select t.id into v_owner
+        from ctf.flags as f
+        join ctf.teams as t on t.event_id = v_ev.id and t.id <> v_team.id
+        where f.challenge_id = v_ch.id and f.kind = 'team'
+          and p_flag like replace(replace(f.template, '_', '\_'), '%s', '%')
+          and private.ctf_team_flag_text(f.secret, f.template, t.id) = p_flag
+        limit 1;
+        insert into ctf.user_attempts as u (challenge_id, user_id, window_start, wrong_in_window)
+        values (v_ch.id, v_uid, v_now, 1)
+        on conflict (challenge_id, user_id) do update set
+            window_start = case when u.window_start <= v_now - interval '1 minute' then v_now
+                                else u.window_start end,
+            wrong_in_window = case when u.window_start <= v_now - interval '1 minute' then 1
+                                   else u.wrong_in_window + 1 end;
+        insert into ctf.team_attempts as a (challenge_id, team_id, wrong_total, window_start,
+                                            wrong_in_window)
+        values (v_ch.id, v_team.id, 1, v_now, 1)
+        on conflict (challenge_id, team_id) do update set
+            wrong_total = a.wrong_total + 1,
+            window_start = case when a.window_start <= v_now - coalesce(v_ch.attempt_window,
+                interval '1 minute') then v_now else a.window_start end,
+            wrong_in_window = case when a.window_start <= v_now - coalesce(v_ch.attempt_window,
+                interval '1 minute') then 1 else a.wrong_in_window + 1 end
+        returning * into v_ta;
+        insert into ctf.submissions (event_id, challenge_id, team_id, user_id, result, correct, ip)
+        values (v_ev.id, v_ch.id, v_team.id, v_uid,
+                case when v_owner is null then 'incorrect' else 'shared_flag' end, false,
+                private.ctf_client_ip())
+        returning id into v_sub;
+        if v_ch.max_attempts is not null and v_ch.attempt_window is null then
+            v_left := greatest(0, v_ch.max_attempts - v_ta.wrong_total);
+        elsif v_ch.max_attempts is not null then
+            v_left := greatest(0, v_ch.max_attempts - v_ta.wrong_in_window);
+        end if;
+        if v_owner is not null then
+            insert into ctf.sharing_reports (event_id, challenge_id, submitter_team_id,
+                                             submitter_user_id, owner_team_id, submission_id)
+            values (v_ev.id, v_ch.id, v_team.id, v_uid, v_owner, v_sub);
+            perform ops.enqueue('ctf.flag_shared', jsonb_build_object(
+                'event_id', v_ev.id, 'challenge_id', v_ch.id, 'submitter_team_id', v_team.id,
+                'owner_team_id', v_owner, 'submission_id', v_sub
+            ), 'submission:' || v_sub);
+            return jsonb_build_object('status', 'shared_flag', 'correct', false,
+                'code', 'ctf_flag_shared', 'attempts_left', v_left);
+        end if;
+        return jsonb_build_object('status', 'incorrect', 'correct', false,
+            'attempts_left', v_left);
+    end if;
+
+    if v_ch.flag_logic = 'all' then
+        insert into ctf.flag_progress (team_id, flag_id, challenge_id, user_id)
+        select v_team.id, m, v_ch.id, v_uid from unnest(v_matched) as m
+        on conflict do nothing;
+        select count(*) into v_found from ctf.flag_progress
+        where team_id = v_team.id and challenge_id = v_ch.id;
+        if v_found < v_total_flags then
+            insert into ctf.submissions (event_id, challenge_id, team_id, user_id, result,
+                                         correct, ip)
+            values (v_ev.id, v_ch.id, v_team.id, v_uid, 'partial', true, private.ctf_client_ip());
+            return jsonb_build_object('status', 'partial', 'correct', true,
+                'flags_found', v_found, 'flags_total', v_total_flags);
+        end if;
+    end if;
+
+    -- A solve. Lock order: (event, if the freeze snapshot is due) -> challenge -> standings.
+    perform private.ctf_freeze_guard(v_ev.id);
+    select * into v_ch from ctf.challenges where id = v_ch.id for update;
+    v_counted := not (v_team.hidden or v_team.banned);
+    v_count := v_ch.solve_count + case when v_counted then 1 else 0 end;
+    v_rank := case when v_counted then v_count end;
+    insert into ctf.solves (event_id, challenge_id, team_id, user_id, blood_rank, solved_at)
+    values (v_ev.id, v_ch.id, v_team.id, v_uid, v_rank, v_now)
+    on conflict (challenge_id, team_id) do nothing
+    returning id into v_solve;
+    if v_solve is null then
+        -- A teammate's solve committed while we waited for the challenge lock.
+        insert into ctf.submissions (event_id, challenge_id, team_id, user_id, result, correct, ip)
+        values (v_ev.id, v_ch.id, v_team.id, v_uid, 'already_solved', true,
+                private.ctf_client_ip());
+        return jsonb_build_object('status', 'already_solved', 'correct', true,
+            'already_solved', true);
+    end if;
+    v_value := private.ctf_value(v_ch.scoring, v_ch.initial, v_ch.minimum, v_ch.decay, v_count);
+    if v_count <> v_ch.solve_count or v_value <> v_ch.value then
+        update ctf.challenges set solve_count = v_count, value = v_value where id = v_ch.id;
+    end if;
+    if v_value <> v_ch.value then
+        -- Dynamic value moved: re-apply it to every earlier solver (rows locked in team order).
+        perform 1 from ctf.standings as st
+        where st.event_id = v_ev.id
+          and st.team_id in (select s.team_id from ctf.solves as s where s.challenge_id = v_ch.id)
+        order by st.team_id
+        for update;
+        update ctf.standings as st set
+            score = st.score
+            + private.ctf_points(v_value, s.blood_rank, v_ch.first_blood_bonus)
+            - private.ctf_points(v_ch.value, s.blood_rank, v_ch.first_blood_bonus)
+        from ctf.solves as s
+        where s.challenge_id = v_ch.id and s.team_id <> v_team.id
+          and st.event_id = v_ev.id and st.team_id = s.team_id;
+    end if;
+    v_points := private.ctf_points(v_value, v_rank, v_ch.first_blood_bonus);
+    update ctf.standings set
+        score = score + v_points,
+        solve_count = solve_count + 1,
+        last_score_at = greatest(last_score_at, v_now)
+    where event_id = v_ev.id and team_id = v_team.id;
+    insert into ctf.submissions (event_id, challenge_id, team_id, user_id, result, correct, ip)
+    values (v_ev.id, v_ch.id, v_team.id, v_uid, 'correct', true, private.ctf_client_ip());
+
+    perform private.record_activity(v_uid, 'ctf.solve', 'ctf_challenge', v_ch.id::text,
+        jsonb_build_object('event_id', v_ev.id, 'team_id', v_team.id, 'points', v_points,
+            'blood_rank', v_rank),
+        least(greatest(v_points, 0), 1000), v_now);
+    perform ops.enqueue('ctf.solve', jsonb_build_object(
+        'solve_id', v_solve, 'event_id', v_ev.id, 'challenge_id', v_ch.id, 'team_id', v_team.id,
+        'user_id', v_uid, 'points', v_points, 'blood_rank', v_rank
+    ), 'solve:' || v_solve);
+    if v_rank = 1 then
+        perform ops.enqueue('ctf.first_blood', jsonb_build_object(
+            'solve_id', v_solve, 'event_id', v_ev.id, 'challenge_id', v_ch.id,
+            'team_id', v_team.id, 'user_id', v_uid
+        ), 'solve:' || v_solve);
+    end if;
+    return jsonb_build_object('status', 'correct', 'correct', true, 'points', v_points,
+        'value', v_value, 'first_blood', coalesce(v_rank = 1, false), 'blood_rank', v_rank,
+        'solve_count', v_count);
+end;
+$$;
+comment on function api.ctf_submit(uuid, text, uuid) is
+'Submit a flag for your team (p_team_id is optional and must be your own team). Every
+evaluated attempt is recorded (user, team, challenge, time, result, client IP). Returns
+{"status": "correct"|"partial"|"incorrect"|"already_solved"|"shared_flag", "correct",
+"points", "value", "first_blood", "blood_rank", "attempts_left", "flags_found"/"flags_total"
+(all-flags challenges), "code": "ctf_flag_shared" (another team''s per-team flag: refused and
+reported to organisers)}. Rate limit: event.wrong_per_minute wrong flags per account per
+challenge per minute (PT429 rate_limited, details.retry_after); max_attempts per team.
+Errors (nothing written): not_authenticated, invalid_argument, ctf_flag_too_long,
+ctf_challenge_not_found, ctf_not_registered, ctf_not_team_member, ctf_banned,
+ctf_event_not_started, ctf_event_ended, ctf_event_paused, ctf_challenge_locked,
+ctf_prerequisites_unmet, ctf_attempts_exhausted, rate_limited.';
+
+-- Hints -----------------------------------------------------------------------------------------
+create function api.ctf_unlock_hint(p_hint_id uuid) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := private.ctf_require_user();
+    v_hint ctf.hints;
+    v_ch ctf.challenges;
+    v_ev ctf.events;
+    v_part ctf.participants;
+    v_team ctf.teams;
+    v_score bigint;
+    v_charge boolean;
+    v_new boolean := false;
+begin
+    select * into v_hint from ctf.hints where id = p_hint_id;
+    if v_hint.id is null then
+        perform private.raise_error('ctf_hint_not_found', 'No such hint.', 'PT404');
+    end if;
+    select * into v_ch from ctf.challenges where id = v_hint.challenge_id;
+    select * into v_ev from ctf.events where id = v_ch.event_id;
+    select * into v_part from ctf.participants where event_id = v_ev.id and user_id = v_uid;
+    if v_part.user_id is null then
+        if v_ch.state = 'hidden' or not private.ctf_event_visible_to(v_ev, v_uid) then
+            perform private.raise_error('ctf_hint_not_found', 'No such hint.', 'PT404');
+        end if;
+        perform private.raise_error('ctf_not_registered', 'Join a team for this event first.',
+            'PT403');
+    end if;
+    select * into v_team from ctf.teams where id = v_part.team_id;
+    if v_part.banned or v_team.banned then
+        perform private.raise_error('ctf_banned', 'You are banned from this event.', 'PT403');
+    end if;
+    if v_ch.state = 'hidden' then
+        perform private.raise_error('ctf_hint_not_found', 'No such hint.', 'PT404');
+    end if;
+    if v_ev.starts_at is not null and v_ev.starts_at > now() then
+        perform private.raise_error('ctf_event_not_started', 'The event has not started.',
+            'PT403');
+    end if;
+    if v_ch.state = 'locked' or (v_ch.release_at is not null and v_ch.release_at > now())
+        or exists (
+            select 1 from ctf.challenge_prerequisites as r
+            where r.challenge_id = v_ch.id and not exists (
+                select 1 from ctf.solves as s
+                where s.challenge_id = r.requires_id and s.team_id = v_team.id
+            )
+        ) then
+        perform private.raise_error('ctf_challenge_locked', 'The challenge is not open.', 'PT403');
+    end if;
+    if v_hint.requires_hint_id is not null and not exists (
+        select 1 from ctf.hint_unlocks where team_id = v_team.id and hint_id = v_hint.requires_hint_id
+    ) then
+        perform private.raise_error('ctf_hint_prerequisite', 'Unlock the previous hint first.',
+            'PT409', jsonb_build_object('requires_hint_id', v_hint.requires_hint_id));
+    end if;
+    if not exists (select 1 from ctf.hint_unlocks where team_id = v_team.id and hint_id = v_hint.id)
+        then
+        -- After the event, standings are final: hints open free of charge.
+        v_charge := v_hint.cost > 0 and (v_ev.ends_at is null or v_ev.ends_at > now());
+        if v_charge then
+            perform private.ctf_freeze_guard(v_ev.id);
+            select score into v_score from ctf.standings
+            where event_id = v_ev.id and team_id = v_team.id for update;
+            if coalesce(v_score, 0) < v_hint.cost then
+                perform private.raise_error('ctf_insufficient_points',
+                    'Your team has fewer points than this hint costs.', 'PT409',
+                    jsonb_build_object('cost', v_hint.cost, 'score', coalesce(v_score, 0)));
+            end if;
+        end if;
+        insert into ctf.hint_unlocks (team_id, hint_id, event_id, user_id)
+        values (v_team.id, v_hint.id, v_ev.id, v_uid)
+        on conflict do nothing;
+        v_new := found;
+        if v_new and v_charge then
+            insert into ctf.awards (event_id, team_id, value, reason, hint_id, created_by)
+            values (v_ev.id, v_team.id, -v_hint.cost, left('Hint: ' || v_hint.title, 500),
+                    v_hint.id, v_uid);
+            perform private.ctf_apply_award(v_ev.id, v_team.id, -v_hint.cost);
+        end if;
+    end if;
+    return jsonb_build_object(
+        'hint_id', v_hint.id, 'cost', v_hint.cost, 'newly_unlocked', v_new,
+        'content', (select hc.content from ctf.hint_contents as hc where hc.hint_id = v_hint.id)
+    );
+end;
+$$;
+comment on function api.ctf_unlock_hint(uuid) is
+'Unlock a hint for your team and return its text. Idempotent: a second unlock (by anyone in the
+team) charges nothing. The cost is deducted as a negative award. Errors: not_authenticated,
+ctf_hint_not_found, ctf_not_registered, ctf_banned, ctf_event_not_started,
+ctf_challenge_locked, ctf_hint_prerequisite, ctf_insufficient_points.';
+
+-- Awards and solve deletion ---------------------------------------------------------------------
+create function private.ctf_recompute_team(p_event uuid, p_team uuid) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    perform private.ctf_freeze_guard(p_event);
+    perform 1 from ctf.standings where event_id = p_event and team_id = p_team for update;
+    update ctf.standings as st set
+        score = coalesce(sv.pts, 0) + coalesce(aw.pts, 0),
+        solve_count = coalesce(sv.n, 0),
+        last_score_at = greatest(sv.last_at, aw.last_at)
+    from (
+        select
+            sum(private.ctf_points(c.value, s.blood_rank, c.first_blood_bonus))::bigint as pts,
+            count(*)::int as n, max(s.solved_at) as last_at
+        from ctf.solves as s join ctf.challenges as c on c.id = s.challenge_id
+        where s.team_id = p_team
+    ) as sv, (
+        select sum(a.value)::bigint as pts, max(a.created_at) filter (where a.value > 0) as last_at
+        from ctf.awards as a where a.team_id = p_team
+    ) as aw
+    where st.event_id = p_event and st.team_id = p_team;
+end;
+$$;
+comment on function private.ctf_recompute_team(uuid, uuid) is
+'Recompute one team''s standings row from its solves (at current values) and awards.';
+revoke execute on function private.ctf_recompute_team(uuid, uuid) from public;
+
+create function api.ctf_grant_award(p_event_id uuid, p_team_id uuid, p_value int, p_reason text)
+returns bigint
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := private.ctf_require_organiser(p_event_id);
+    v_id bigint;
+begin
+    if not exists (select 1 from ctf.teams where id = p_team_id and event_id = p_event_id) then
+        perform private.raise_error('ctf_team_not_found', 'No such team in this event.', 'PT404');
+    end if;
+    if p_value is null or p_value = 0 or p_value not between -1000000 and 1000000 then
+        perform private.raise_error('ctf_invalid', 'value is a non-zero number of points.',
+            '22023', jsonb_build_object('field', 'value'));
+    end if;
+    if p_reason is null or char_length(btrim(p_reason)) not between 1 and 500 then
+        perform private.raise_error('ctf_invalid', 'A reason (1-500 characters) is required.',
+            '22023', jsonb_build_object('field', 'reason'));
+    end if;
+    insert into ctf.awards (event_id, team_id, value, reason, created_by)
+    values (p_event_id, p_team_id, p_value, btrim(p_reason), v_uid)
+    returning id into v_id;
+    perform private.ctf_apply_award(p_event_id, p_team_id, p_value);
+    perform private.audit('ctf.award_granted', 'ctf_team', p_team_id::text,
+        jsonb_build_object('award_id', v_id, 'value', p_value, 'event_id', p_event_id), p_reason);
+    return v_id;
+end;
+$$;
+comment on function api.ctf_grant_award(uuid, uuid, int, text) is
+'Organisers: grant (or, negative, take) points to a team with a reason; audited. Returns
+the award id. Errors: not_authenticated, ctf_event_not_found, ctf_not_organiser,
+ctf_team_not_found, ctf_invalid.';
+
+create function api.ctf_remove_award(p_award_id bigint, p_reason text) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_award ctf.awards;
+begin
+    perform private.ctf_require_user();
+    select * into v_award from ctf.awards where id = p_award_id;
+    if v_award.id is null then
+        perform private.raise_error('not_found', 'No such award.', 'PT404');
+    end if;
+    perform private.ctf_require_organiser(v_award.event_id);
+    if p_reason is null or char_length(btrim(p_reason)) not between 1 and 500 then
+        perform private.raise_error('ctf_invalid', 'A reason (1-500 characters) is required.',
+            '22023', jsonb_build_object('field', 'reason'));
+    end if;
+    perform private.ctf_freeze_guard(v_award.event_id);
+    delete from ctf.awards where id = p_award_id;
+    if v_award.hint_id is not null then
+        delete from ctf.hint_unlocks where team_id = v_award.team_id and hint_id = v_award.hint_id;
+    end if;
+    perform private.ctf_recompute_team(v_award.event_id, v_award.team_id);
+    perform private.audit('ctf.award_removed', 'ctf_team', v_award.team_id::text,
+        to_jsonb(v_award), p_reason);
+end;
+$$;
+comment on function api.ctf_remove_award(bigint, text) is
+'Organisers: remove an award (a hint cost too, which locks the hint again); audited. Errors:
+not_authenticated, not_found, ctf_not_organiser, ctf_invalid.';
+
+create function api.ctf_delete_solve(p_solve_id bigint, p_reason text) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_solve ctf.solves;
+begin
+    perform private.ctf_require_user();
+    select * into v_solve from ctf.solves where id = p_solve_id;
+    if v_solve.id is null then
+        perform private.raise_error('not_found', 'No such solve.', 'PT404');
+    end if;
+    perform private.ctf_require_organiser(v_solve.event_id);
+    if p_reason is null or char_length(btrim(p_reason)) not between 1 and 500 then
+        perform private.raise_error('ctf_invalid', 'A reason (1-500 characters) is required.',
+            '22023', jsonb_build_object('field', 'reason'));
+    end if;
+    perform private.ctf_freeze_guard(v_solve.event_id);
+    perform 1 from ctf.challenges where id = v_solve.challenge_id for update;
+    delete from ctf.solves where id = p_solve_id;
+    delete from ctf.flag_progress
+    where team_id = v_solve.team_id and challenge_id = v_solve.challenge_id;
+    -- The value of the challenge goes back up for every other solver (CTFd leaves it stale).
+    perform private.ctf_recompute_event(v_solve.event_id);
+    perform private.audit('ctf.solve_deleted', 'ctf_team', v_solve.team_id::text,
+        to_jsonb(v_solve), p_reason);
+end;
+$$;
+comment on function api.ctf_delete_solve(bigint, text) is
+'Organisers: delete a solve (audited); the challenge value and every solver''s score are
+recomputed. Errors: not_authenticated, not_found, ctf_not_organiser, ctf_invalid.';
+
+create function api.ctf_recompute_standings(p_event_id uuid) returns int
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_n int;
+begin
+    perform private.ctf_require_organiser(p_event_id);
+    v_n := private.ctf_recompute_event(p_event_id);
+    perform private.audit('ctf.standings_recomputed', 'ctf_event', p_event_id::text,
+        jsonb_build_object('corrected_rows', v_n));
+    return v_n;
+end;
+$$;
+comment on function api.ctf_recompute_standings(uuid) is
+'Organisers: rebuild challenge values and standings from solves and awards; returns how many
+rows it corrected (0 when the incremental state was right). Errors: not_authenticated,
+ctf_event_not_found, ctf_not_organiser.';
+
+-- Feedback --------------------------------------------------------------------------------------
+create function api.ctf_give_feedback(
+    p_challenge_id uuid, p_rating int, p_comment text default null
+) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := private.ctf_require_user();
+    v_ch ctf.challenges;
+    v_ev ctf.events;
+    v_part ctf.participants;
+begin
+    select * into v_ch from ctf.challenges where id = p_challenge_id;
+    if v_ch.id is null or v_ch.state = 'hidden' then
+        perform private.raise_error('ctf_challenge_not_found', 'No such challenge.', 'PT404');
+    end if;
+    select * into v_ev from ctf.events where id = v_ch.event_id;
+    select * into v_part from ctf.participants where event_id = v_ev.id and user_id = v_uid;
+    if v_part.user_id is null then
+        perform private.raise_error('ctf_not_registered', 'Only participants give feedback.',
+            'PT403');
+    end if;
+    if not (
+        exists (select 1 from ctf.solves where challenge_id = v_ch.id and team_id = v_part.team_id)
+        or (v_ev.ends_at is not null and v_ev.ends_at <= now())
+    ) then
+        perform private.raise_error('ctf_feedback_not_allowed',
+            'Feedback opens once your team solved it or the event ended.', 'PT403');
+    end if;
+    if p_rating is null or p_rating not between 1 and 5 then
+        perform private.raise_error('ctf_invalid', 'rating is 1-5.', '22023',
+            jsonb_build_object('field', 'rating'));
+    end if;
+    if p_comment is not null and char_length(p_comment) > 2000 then
+        perform private.raise_error('ctf_invalid', 'comment is at most 2000 characters.',
+            '22023', jsonb_build_object('field', 'comment'));
+    end if;
+    insert into ctf.feedback (challenge_id, user_id, event_id, rating, comment)
+    values (v_ch.id, v_uid, v_ev.id, p_rating, p_comment)
+    on conflict (challenge_id, user_id) do update
+    set rating = excluded.rating, comment = excluded.comment;
+end;
+$$;
+comment on function api.ctf_give_feedback(uuid, int, text) is
+'Rate a challenge (1-5) with an optional comment, once your team solved it or the event
+ended; a second call replaces your feedback. Errors: not_authenticated,
+ctf_challenge_not_found, ctf_not_registered, ctf_feedback_not_allowed, ctf_invalid.';
+
+revoke execute on function api.ctf_submit(uuid, text, uuid) from public, anon;
+revoke execute on function api.ctf_unlock_hint(uuid) from public, anon;
+revoke execute on function api.ctf_grant_award(uuid, uuid, int, text) from public, anon;
+revoke execute on function api.ctf_remove_award(bigint, text) from public, anon;
+revoke execute on function api.ctf_delete_solve(bigint, text) from public, anon;
+revoke execute on function api.ctf_recompute_standings(uuid) from public, anon;
+revoke execute on function api.ctf_give_feedback(uuid, int, text) from public, anon;
+grant execute on function api.ctf_submit(uuid, text, uuid), api.ctf_unlock_hint(uuid),
+api.ctf_grant_award(uuid, uuid, int, text), api.ctf_remove_award(bigint, text),
+api.ctf_delete_solve(bigint, text), api.ctf_recompute_standings(uuid),
+api.ctf_give_feedback(uuid, int, text)
+to authenticated;
