@@ -172,6 +172,8 @@ def cmd_mail_show(args: argparse.Namespace) -> None:
     for name, value in (row["headers"] or {}).items():
         print(f"{name}: {value}")
     print("Tags: " + ", ".join(f"{t['name']}={t['value']}" for t in row["tags"] or []))
+    for a in row.get("attachments") or []:
+        print(f"Attachment: {a['filename']} ({a['content_type']}, {a['size']} bytes)")
     print(f"Date: {row['created_at'].isoformat()}\n")
     print(row["html"] if args.html else row["text_body"])
 

@@ -17,23 +17,11 @@ from typing import Any
 import psycopg
 from fpdf import FPDF
 
+from edge.email.money import money
 from flagship.database import connect
 from sync.handlers import Handler, Job, register
 
 log = logging.getLogger("sync.billing")
-# ISO 4217 currencies without a minor unit (Stripe's list of zero-decimal currencies).
-ZERO_DECIMAL = {
-    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd",
-    "vuv", "xaf", "xof", "xpf",
-}  # fmt: skip
-
-
-def money(amount: int | None, currency: str) -> str:
-    amount = amount or 0
-    code = currency.upper()
-    if currency.lower() in ZERO_DECIMAL:
-        return f"{amount:,} {code}"
-    return f"{amount / 100:,.2f} {code}"
 
 
 def _text(value: Any) -> str:

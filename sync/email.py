@@ -9,7 +9,10 @@ Resend was answering — is delivered once.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
+import re
 from typing import Any
 
 from edge.email import mailer
@@ -25,6 +28,36 @@ class InvalidEmailJob(ValueError):
     """The payload can never be delivered (unknown template, no recipient field)."""
 
 
+ATTACHMENT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # all attachments together; Resend allows 40 MB
+
+
+def attachments(payload: dict[str, Any]) -> list[dict[str, str]]:
+    """The job's attachments, checked: plain file names, valid base64, bounded size."""
+    items = payload.get("attachments") or []
+    if not isinstance(items, list):
+        raise InvalidEmailJob("attachments is not a list")
+    total = 0
+    checked = []
+    for item in items:
+        if not isinstance(item, dict) or not ATTACHMENT_NAME.match(str(item.get("filename"))):
+            raise InvalidEmailJob("an attachment needs a plain file name")
+        try:
+            total += len(base64.b64decode(item.get("content_base64") or "", validate=True))
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidEmailJob(f"attachment {item['filename']}: not base64") from exc
+        checked.append(
+            {
+                "filename": item["filename"],
+                "content_type": str(item.get("content_type") or "application/octet-stream"),
+                "content_base64": item["content_base64"],
+            }
+        )
+    if total > MAX_ATTACHMENT_BYTES:
+        raise InvalidEmailJob("attachments exceed 10 MB")
+    return checked
+
+
 class EmailDelivery:
     def __init__(self, url: str, settings: EdgeSettings | None = None) -> None:
         self.url = url
@@ -37,6 +70,7 @@ class EmailDelivery:
             raise InvalidEmailJob(f"unknown template {template!r}")
         if not payload.get("to") and not payload.get("user_id"):
             raise InvalidEmailJob("neither 'to' nor 'user_id'")
+        files = attachments(payload)
         category = payload.get("category") or KINDS[template].category
         obj = payload.get("object") or {}
         with connect(self.url, application_name="flagship-sync-email") as conn:
@@ -60,6 +94,7 @@ class EmailDelivery:
                 category=category,
                 object_type=obj.get("type"),
                 object_id=str(obj.get("id")) if obj.get("id") is not None else None,
+                attachments=files,
             )
             sent = mailer.send(conn, message, job.idempotency_key, self.settings)
             conn.commit()

@@ -7,6 +7,7 @@ object, and, for categories one can leave, `List-Unsubscribe` + `List-Unsubscrib
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ class Message:
     category: str | None = None
     object_type: str | None = None
     object_id: str | None = None
+    # [{filename, content_type, content_base64}], validated by the caller (sync.email)
+    attachments: list[dict[str, str]] = field(default_factory=list)
 
 
 def tag(value: str) -> str:
@@ -69,6 +72,12 @@ def compose(message: Message, settings: EdgeSettings) -> dict[str, Any]:
     }
     if headers:
         params["headers"] = headers
+    if message.attachments:
+        params["attachments"] = [
+            {"filename": a["filename"], "content": a["content_base64"],
+             "content_type": a.get("content_type") or "application/octet-stream"}
+            for a in message.attachments
+        ]  # fmt: skip
     return params
 
 
@@ -94,8 +103,8 @@ def send(
     row = conn.execute(
         """
         insert into ops.mailbox (idempotency_key, to_address, from_address, subject, html,
-                                 text_body, headers, tags, template)
-        values (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)
+                                 text_body, headers, tags, template, attachments)
+        values (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s::jsonb)
         on conflict (idempotency_key) do nothing
         returning id
         """,
@@ -109,6 +118,17 @@ def send(
             json.dumps(params.get("headers", {})),
             json.dumps(params["tags"]),
             message.template,
+            json.dumps(
+                [
+                    {
+                        "filename": a["filename"],
+                        "content_type": a.get("content_type") or "application/octet-stream",
+                        "size": len(base64.b64decode(a["content_base64"])),
+                        "content_base64": a["content_base64"],
+                    }
+                    for a in message.attachments
+                ]
+            ),
         ),
     ).fetchone()
     if row is None:

@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from jinja2.sandbox import SandboxedEnvironment
 
 from edge.email.catalog import KINDS
+from edge.email.money import money
 
 TEMPLATES = Path(__file__).parent / "templates"
 _html = Environment(
@@ -18,6 +19,8 @@ _html = Environment(
 # Plain text is not HTML: nothing to escape.
 _text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, auto_reload=False)  # noqa: S701
 _subject = SandboxedEnvironment(undefined=StrictUndefined)
+for _env in (_html, _text, _subject):
+    _env.filters["money"] = money
 
 
 class UnknownTemplate(ValueError):

@@ -117,3 +117,40 @@ def test_the_worker_delivers_the_receipt_job(fresh_db, test_server):
     assert jobs["billing.receipt"]["status"] == "done"
     assert jobs["email.send"]["payload"]["template"] == "receipt"
     assert jobs["email.send"]["payload"]["data"]["invoice_id"] == inv["id"]
+
+
+def test_receipt_reaches_the_mailbox_with_its_pdf(fresh_db, test_server, monkeypatch):
+    """Issue 7's end of the line: invoice paid → PDF → email job → the local mailbox."""
+    monkeypatch.delenv("RESEND_API_KEY", raising=False)
+    from sync.email import handlers as email_handlers
+
+    app_url = with_database(fresh_db, urlsplit(fresh_db).path.lstrip("/"), test_server.app_user)
+    with connect(fresh_db) as conn:
+        user = create_user(conn)
+        inv = pay_invoice(conn, user.id, "Grace Hopper")
+        conn.commit()
+    handlers = {
+        "billing.receipt": sync_billing.receipt_handler(app_url),
+        **email_handlers(app_url),
+    }
+    with Worker(app_url, handlers=handlers) as worker:
+        while worker.run_once():
+            pass
+    with connect(fresh_db) as conn:
+        mails = conn.execute(
+            "select * from ops.mailbox where to_address = %s and template = 'receipt'",
+            (user.email,),
+        ).fetchall()
+        statuses = {
+            r["topic"]: r["status"]
+            for r in conn.execute("select topic, status from ops.outbox").fetchall()
+        }
+    assert statuses["billing.receipt"] == "done" and statuses["email.send"] == "done"
+    [mail] = mails
+    assert inv["number"] in mail["subject"] and "15.00 USD" in mail["text_body"]
+    [attachment] = mail["attachments"]
+    assert attachment["filename"] == f"receipt-{inv['number']}.pdf"
+    pdf = base64.b64decode(attachment["content_base64"])
+    assert attachment["size"] == len(pdf) and pdf.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Grace Hopper" in text
