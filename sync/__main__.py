@@ -12,6 +12,7 @@ import os
 from flagship.target import resolve
 from sync import (
     billing,  # noqa: F401  (registers the billing.receipt handler)
+    ctf,
     email,
 )
 from sync.handlers import HANDLERS
@@ -24,7 +25,7 @@ def main() -> int:
     url = resolve().url
     worker = Worker(
         url,
-        handlers={**HANDLERS, **email.handlers(url)},
+        handlers={**HANDLERS, **email.handlers(url), **ctf.handlers(url)},
         batch_size=int(os.environ.get("SYNC_BATCH_SIZE", "10")),
         poll_interval=float(os.environ.get("SYNC_POLL_INTERVAL", "5")),
     )

@@ -53,6 +53,7 @@ class Worker:
         poll_interval: float = 5.0,
         stale_after: timedelta = timedelta(minutes=5),
         release_every: float = 60.0,
+        schedule_every: float = 15.0,
         backoff_base: float = 5.0,
         backoff_cap: float = 3600.0,
     ) -> None:
@@ -63,11 +64,13 @@ class Worker:
         self.poll_interval = poll_interval
         self.stale_after = stale_after
         self.release_every = release_every
+        self.schedule_every = schedule_every
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self._conn: psycopg.Connection | None = None
         self._stop = threading.Event()
         self._last_release: float | None = None
+        self._last_schedules: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Worker:
@@ -128,6 +131,7 @@ class Worker:
         """Claim one batch and process it; the number of jobs processed."""
         conn = self.connection()
         self._release_stale_if_due(conn)
+        self._run_schedules_if_due(conn)
         with conn.transaction():
             rows = conn.execute(
                 "select * from ops.claim_outbox(%s, %s)", (self.worker_id, self.batch_size)
@@ -228,3 +232,14 @@ class Worker:
         ).fetchone()["n"]
         if released:
             log.warning("released %s stale job(s) claimed by lost workers", released)
+
+    def _run_schedules_if_due(self, conn: psycopg.Connection) -> None:
+        """Periodic jobs (ops.schedules): the database decides which are due and who runs them."""
+        now = time.monotonic()
+        if self._last_schedules is not None and now - self._last_schedules < self.schedule_every:
+            return
+        self._last_schedules = now
+        with conn.transaction():
+            ran = conn.execute("select ops.run_due_schedules() as n").fetchone()["n"]
+        if ran:
+            log.info("ran %s scheduled job(s)", ran)

@@ -317,24 +317,76 @@ def test_contribution_workflow_and_ctf_handoff(db, scene):
 
 
 def test_ctf_writeup_visible_after_event_ends(db, scene):
+    """The publication time comes from the challenge's event, never from the author."""
+    event = db.execute(
+        "insert into ctf.events (slug, title, starts_at, ends_at)"
+        " values ('wu-test', 'Write-up test', now() - interval '1 day', now() + interval '1 day')"
+        " returning id"
+    ).fetchone()["id"]
+    challenge = db.execute(
+        "insert into ctf.challenges (event_id, title) values (%s, 'pwn1') returning id", (event,)
+    ).fetchone()["id"]
+    # The author claims the event already ended: ignored.
     wid = scalar(
         db,
         scene.owner,
-        "select api.save_contribution('writeup', 'Solving pwn1', 'steps', '{}', 'ctf:pwn1',"
-        " now() + interval '1 day')",
+        "select api.save_contribution('writeup', 'Solving pwn1', 'steps', '{}', %s,"
+        " now() - interval '1 day')",
+        (str(challenge),),
     )
     call(db, scene.owner, "select api.submit_contribution(%s)", (wid,))
     call(db, scene.admin, "select api.review_contribution(%s, 'approved')", (wid,))
     visible = "select count(*) from api.contributions where id = %s"
     assert scalar(db, "anon", visible, (wid,)) == 0
-    db.execute("select private.community_set_event_end('ctf:pwn1', now() - interval '1 minute')")
+    db.execute(
+        "update ctf.events set ends_at = now() - interval '1 minute' where id = %s", (event,)
+    )
     assert scalar(db, "anon", visible, (wid,)) == 1
+    with api_error(db, "community_challenge_unknown", "22023"):
+        call(
+            db,
+            scene.owner,
+            "select api.save_contribution('writeup', 'a', 'b', '{}', 'ctf:x', now())",
+        )
     with api_error(db, "invalid_argument"):
         call(
             db,
             scene.owner,
             "select api.save_contribution('article', 'a', 'b', '{}', 'ctf:x', null)",
         )
+
+
+def test_approved_proposal_becomes_a_hidden_practice_challenge(db, scene):
+    pid = scalar(
+        db,
+        scene.owner,
+        "select api.save_contribution('challenge_proposal', 'Heap feng shui', 'Exploit it.',"
+        ' \'{"category": "pwn", "difficulty": "4"}\', null, null)',
+    )
+    call(db, scene.owner, "select api.submit_contribution(%s)", (pid,))
+    call(db, scene.admin, "select api.review_contribution(%s, 'approved')", (pid,))
+    job = db.execute(
+        "select payload from ops.outbox where topic = 'community.challenge_proposal_approved'"
+        " and payload ->> 'contribution_id' = %s",
+        (str(pid),),
+    ).fetchone()
+    first = db.execute(
+        "select private.ctf_import_proposal(%s) as id", (json.dumps(job["payload"]),)
+    ).fetchone()["id"]
+    again = db.execute(
+        "select private.ctf_import_proposal(%s) as id", (json.dumps(job["payload"]),)
+    ).fetchone()["id"]
+    assert first == again
+    row = db.execute(
+        "select c.state, c.category, c.difficulty, e.slug, cc.description"
+        " from ctf.challenges c join ctf.events e on e.id = c.event_id"
+        " join ctf.challenge_contents cc on cc.challenge_id = c.id where c.id = %s",
+        (first,),
+    ).fetchone()
+    assert dict(row) == {
+        "state": "hidden", "category": "pwn", "difficulty": 4, "slug": "practice",
+        "description": "Exploit it.",
+    }  # fmt: skip
 
 
 # -- export and erasure ----------------------------------------------------------------------
