@@ -218,6 +218,9 @@ def run(bench: Bench, scale: float) -> None:
                    (select q.id::text from learning.quizzes as q
                     where q.course_id = e.course_id) as quiz
             from learning.enrollments as e
+            -- free courses: a generated learner holds no pro plan, and pro content follows
+            -- the plan (private.has_entitlement)
+            join learning.courses as fc on fc.id = e.course_id and fc.price_tier = 'free'
             order by md5(e.user_id::text || e.course_id::text)
             limit 1200
             """
