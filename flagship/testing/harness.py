@@ -282,3 +282,42 @@ def api_error(conn: psycopg.Connection, code: str | None, sqlstate: str | None =
 def denied(conn: psycopg.Connection):
     """Expect a privilege or RLS refusal (SQLSTATE 42501)."""
     return api_error(conn, None, "42501")
+
+
+ANY_HINT = frozenset({"*"})
+
+
+def matrix_outcome(
+    conn: psycopg.Connection,
+    who: User | str | None,
+    sql: str,
+    params: Any = None,
+    *,
+    count_rows: bool = False,
+    denied: frozenset[str | None] = frozenset({None}),
+) -> str:
+    """One cell of an RLS matrix: what `who` gets from `sql`, as a short word.
+
+    "yes"/"no": rows seen (count_rows: the query returns a column `n`) or changed;
+    "deny": SQLSTATE 42501 with a hint in `denied` (None = a bare privilege or policy refusal;
+    ANY_HINT = every 42501); "readonly": a view that cannot be written at all (55000);
+    otherwise the API error code (hint), or "error <state>". Always rolled back.
+    """
+    conn.execute("savepoint matrix_cell")
+    try:
+        with as_user(conn, who):
+            cur = conn.execute(sql, params)
+            if count_rows:
+                result = "yes" if cur.fetchone()["n"] > 0 else "no"
+            else:
+                result = "yes" if cur.rowcount != 0 else "no"
+    except psycopg.Error as exc:
+        state, hint = exc.diag.sqlstate, exc.diag.message_hint
+        if state == "42501" and (denied is ANY_HINT or hint in denied):
+            result = "deny"
+        elif state == "55000":
+            result = "readonly"
+        else:
+            result = hint or f"error {state}: {exc}"
+    conn.execute("rollback to savepoint matrix_cell")
+    return result

@@ -7,10 +7,9 @@ with 42501: no privilege or a policy violation), or an API error code.
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 
-from flagship.testing.harness import as_user
+from flagship.testing.harness import ANY_HINT, matrix_outcome
 
 ROLES = ["anon", "member", "owner", "moderator", "admin", "service_role"]
 
@@ -192,22 +191,12 @@ def scene(db, cast):
     return cast
 
 
+# 42501 refusals that count as "deny" in this matrix
+DENIED = ANY_HINT
+
+
 def outcome(db, who, sql, params, *, count_rows=False) -> str:
-    db.execute("savepoint cell")
-    try:
-        with as_user(db, who):
-            cur = db.execute(sql, params)
-            if count_rows:
-                result = "yes" if cur.fetchone()["n"] > 0 else "no"
-            else:
-                result = "yes" if cur.rowcount != 0 else "no"
-    except psycopg.Error as exc:
-        if exc.diag.sqlstate == "42501":
-            result = "deny"
-        else:
-            result = exc.diag.message_hint or f"error {exc.diag.sqlstate}: {exc}"
-    db.execute("rollback to savepoint cell")
-    return result
+    return matrix_outcome(db, who, sql, params, count_rows=count_rows, denied=DENIED)
 
 
 @pytest.mark.parametrize("role", ROLES)

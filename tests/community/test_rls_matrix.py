@@ -8,10 +8,9 @@ admin, service_role. Outcomes: "yes" (rows of the scene visible / the call worke
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 
-from flagship.testing.harness import as_user
+from flagship.testing.harness import matrix_outcome
 
 ROLES = ["anon", "member", "newbie", "owner", "participant", "moderator", "admin", "service_role"]
 
@@ -413,29 +412,12 @@ def params(scene) -> dict:
     return p
 
 
-def outcome(db, who, sql, args, *, count_rows=False) -> str:
-    db.execute("savepoint cell")
-    try:
-        with as_user(db, who):
-            cur = db.execute(sql, args)
-            if count_rows:
-                result = "yes" if cur.fetchone()["n"] > 0 else "no"
-            else:
-                result = "yes" if cur.rowcount != 0 else "no"
-    except psycopg.Error as exc:
-        if (exc.diag.sqlstate == "42501" and not exc.diag.message_hint) or (
-            exc.diag.sqlstate == "42501"
-            and exc.diag.message_hint
-            in (
-                "not_authenticated",
-                "forbidden",
-            )
-        ):
-            result = "deny"
-        else:
-            result = exc.diag.message_hint or f"error {exc.diag.sqlstate}: {exc}"
-    db.execute("rollback to savepoint cell")
-    return result
+# 42501 refusals that count as "deny" in this matrix
+DENIED = frozenset({None, "not_authenticated", "forbidden"})
+
+
+def outcome(db, who, sql, params, *, count_rows=False) -> str:
+    return matrix_outcome(db, who, sql, params, count_rows=count_rows, denied=DENIED)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -9,12 +9,11 @@ error code.
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 from ctfkit import build_scene, make_challenge, submit, val
 
 from flagship.database import connect
-from flagship.testing.harness import as_user
+from flagship.testing.harness import as_user, matrix_outcome
 
 ROLES = ["anon", "player", "teammate", "other", "organiser", "other_org", "admin", "service_role"]
 
@@ -384,24 +383,12 @@ def who(people, role):
     return role if role in ("anon", "service_role") else people[role]
 
 
-def outcome(db, caller, sql, params, *, count_rows=False) -> str:
-    db.execute("savepoint cell")
-    try:
-        with as_user(db, caller):
-            cur = db.execute(sql, params)
-            if count_rows:
-                result = "yes" if cur.fetchone()["n"] > 0 else "no"
-            else:
-                result = "yes" if cur.rowcount != 0 else "no"
-    except psycopg.Error as exc:
-        if exc.diag.sqlstate == "42501" and exc.diag.message_hint in (None, "forbidden"):
-            result = "deny" if exc.diag.message_hint is None else "forbidden"
-        elif exc.diag.sqlstate == "55000":  # a view that is not updatable at all
-            result = "readonly"
-        else:
-            result = exc.diag.message_hint or f"error {exc.diag.sqlstate}: {exc}"
-    db.execute("rollback to savepoint cell")
-    return result
+# 42501 refusals that count as "deny" in this matrix
+DENIED = frozenset({None})
+
+
+def outcome(db, who, sql, params, *, count_rows=False) -> str:
+    return matrix_outcome(db, who, sql, params, count_rows=count_rows, denied=DENIED)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 
-import psycopg
 import pytest
 from learning_helpers import correct_answers, make_scene, rpc
 
 from flagship.database import connect
-from flagship.testing.harness import as_user
+from flagship.testing.harness import matrix_outcome
 
 ROLES = ["anon", "stranger", "learner", "teacher", "other", "admin", "service_role"]
 
@@ -408,24 +407,12 @@ def world(mdb):
     return users, params
 
 
+# 42501 refusals that count as "deny" in this matrix
+DENIED = frozenset({None})
+
+
 def outcome(db, who, sql, params, *, count_rows=False) -> str:
-    db.execute("savepoint cell")
-    try:
-        with as_user(db, who):
-            cur = db.execute(sql, params)
-            if count_rows:
-                result = "yes" if cur.fetchone()["n"] > 0 else "no"
-            else:
-                result = "yes" if cur.rowcount != 0 else "no"
-    except psycopg.Error as exc:
-        if exc.diag.message_hint:
-            result = exc.diag.message_hint
-        elif exc.diag.sqlstate == "42501":
-            result = "deny"
-        else:
-            result = f"error {exc.diag.sqlstate}: {exc}"
-    db.execute("rollback to savepoint cell")
-    return result
+    return matrix_outcome(db, who, sql, params, count_rows=count_rows, denied=DENIED)
 
 
 @pytest.mark.parametrize("role", ROLES)
