@@ -160,7 +160,7 @@ $$;
 comment on function private.require_user() is
 'The signed-in caller''s id, or raise not_authenticated (42501, 401 for anon).';
 revoke execute on function private.require_user() from public;
-grant execute on function private.require_user() to authenticated, service_role;
+grant execute on function private.require_user() to anon, authenticated, service_role;
 
 create function private.require_permission(p_permission text) returns uuid
 language plpgsql stable

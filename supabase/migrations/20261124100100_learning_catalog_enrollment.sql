@@ -6,23 +6,6 @@
 -- and GIN indexes (under RLS it may not use non-leakproof operators such as @@ and @>).
 
 -- Shared helpers -------------------------------------------------------------------------
-create function private.learning_require_user() returns uuid
-language plpgsql stable
-set search_path = ''
-as $$
-declare
-    v_uid uuid := (select auth.uid());
-begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
-    return v_uid;
-end;
-$$;
-comment on function private.learning_require_user() is
-'The caller''s user id, or raise not_authenticated.';
-revoke execute on function private.learning_require_user() from public;
-
 create function private.learning_cache_headers(p_anon_max_age int) returns void
 language plpgsql
 set search_path = ''
@@ -463,7 +446,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.learning_require_user();
+    v_uid uuid := private.require_user();
     v_course learning.courses;
     v_existing learning.enrollments;
     v_staff boolean;
@@ -551,7 +534,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.learning_require_user();
+    v_uid uuid := private.require_user();
 begin
     update learning.enrollments set status = 'withdrawn', withdrawn_at = now()
     where user_id = v_uid and course_id = p_course_id and status in ('active', 'completed');
@@ -610,7 +593,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.learning_require_user();
+    v_uid uuid := private.require_user();
     v_lesson learning.lessons;
     v_lock text;
     v_new boolean;
@@ -680,7 +663,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.learning_require_user();
+    v_uid uuid := private.require_user();
     v_lesson learning.lessons;
 begin
     select * into v_lesson from learning.lessons as l where l.id = p_lesson_id;
@@ -886,7 +869,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.learning_require_user();
+    v_uid uuid := private.require_user();
     v_row learning.reviews;
 begin
     if p_rating is null or p_rating not between 1 and 5 then
@@ -925,7 +908,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.learning_require_user();
+    v_uid uuid := private.require_user();
 begin
     delete from learning.reviews where course_id = p_course_id and user_id = v_uid;
     if not found then
@@ -945,7 +928,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.learning_require_user();
+    v_uid uuid := private.require_user();
     v_row learning.reviews;
 begin
     select * into v_row from learning.reviews as r where r.id = p_review_id;

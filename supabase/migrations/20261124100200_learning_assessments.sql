@@ -401,7 +401,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.learning_require_user();
+    v_uid uuid := private.require_user();
     v_quiz learning.quizzes;
     v_result learning.quiz_results;
     v_open learning.attempts;
@@ -546,7 +546,7 @@ security definer
 set search_path = ''
 as $$
 begin
-    perform private.learning_require_user();
+    perform private.require_user();
     return private.learning_attempt_view(private.learning_own_attempt(p_attempt_id, false));
 end;
 $$;
@@ -564,7 +564,7 @@ as $$
 declare
     v_attempt learning.attempts;
 begin
-    perform private.learning_require_user();
+    perform private.require_user();
     v_attempt := private.learning_own_attempt(p_attempt_id, true);
     if v_attempt.status <> 'in_progress' then
         perform private.raise_error('learning_attempt_closed', 'The attempt is closed.', 'PT409');
@@ -604,7 +604,7 @@ declare
     v_result learning.quiz_results;
     v_late boolean;
 begin
-    perform private.learning_require_user();
+    perform private.require_user();
     v_attempt := private.learning_own_attempt(p_attempt_id, true);
     if v_attempt.status <> 'in_progress' then
         perform private.raise_error('learning_attempt_closed',
@@ -680,7 +680,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.learning_require_user();
+    v_uid uuid := private.require_user();
     v_attempt learning.attempts;
     v_reveal boolean;
 begin

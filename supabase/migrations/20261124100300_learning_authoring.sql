@@ -13,7 +13,7 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.learning_require_user();
+    v_uid uuid := private.require_user();
     v_role learning.staff_role;
 begin
     if p_course is null or not exists (select 1 from learning.courses as c where c.id = p_course)

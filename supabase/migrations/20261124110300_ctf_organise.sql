@@ -2,22 +2,6 @@
 -- argument validation helpers. Each definer function re-checks the caller first.
 
 -- Helpers ---------------------------------------------------------------------------------------
-create function private.ctf_require_user() returns uuid
-language plpgsql stable
-set search_path = ''
-as $$
-declare
-    v_uid uuid := (select auth.uid());
-begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
-    return v_uid;
-end;
-$$;
-comment on function private.ctf_require_user() is
-'The caller''s user id, or not_authenticated.';
-
 create function private.ctf_is_organiser(p_event uuid, p_user uuid) returns boolean
 language sql stable
 security definer
@@ -36,7 +20,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.ctf_require_user();
+    v_uid uuid := private.require_user();
 begin
     if p_event is null or not exists (select 1 from ctf.events where id = p_event) then
         perform private.raise_error('ctf_event_not_found', 'No such event.', 'PT404');
@@ -165,7 +149,6 @@ $$;
 comment on function private.ctf_enum_field(jsonb, text, text[]) is
 'A text field restricted to a list of values, or ctf_invalid.';
 
-revoke execute on function private.ctf_require_user() from public;
 revoke execute on function private.ctf_is_organiser(uuid, uuid) from public;
 revoke execute on function private.ctf_require_organiser(uuid) from public;
 revoke execute on function private.ctf_event_visible_to(ctf.events, uuid) from public;
@@ -566,7 +549,7 @@ as $$
 declare
     v_ch ctf.challenges;
 begin
-    perform private.ctf_require_user();
+    perform private.require_user();
     select * into v_ch from ctf.challenges where id = p_challenge;
     if v_ch.id is null then
         perform private.raise_error('ctf_challenge_not_found', 'No such challenge.', 'PT404');
@@ -692,7 +675,7 @@ as $$
 declare
     v_challenge uuid;
 begin
-    perform private.ctf_require_user();
+    perform private.require_user();
     select challenge_id into v_challenge from ctf.flags where id = p_flag_id;
     if v_challenge is null then
         perform private.raise_error('not_found', 'No such flag.', 'PT404');

@@ -85,7 +85,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.ctf_require_user();
+    v_uid uuid := private.require_user();
     v_ev ctf.events := private.ctf_event_for_join(p_event_id, v_uid);
     v_name text;
     v_team ctf.teams;
@@ -117,7 +117,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.ctf_require_user();
+    v_uid uuid := private.require_user();
     v_ev ctf.events := private.ctf_event_for_join(p_event_id, v_uid);
     v_team ctf.teams;
 begin
@@ -141,7 +141,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.ctf_require_user();
+    v_uid uuid := private.require_user();
     v_team ctf.teams;
     v_ev ctf.events;
     v_members int;
@@ -221,7 +221,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.ctf_require_user();
+    v_uid uuid := private.require_user();
     v_team ctf.teams;
 begin
     select * into v_team from ctf.teams where id = p_team_id;
@@ -242,7 +242,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.ctf_require_user();
+    v_uid uuid := private.require_user();
     v_part ctf.participants;
     v_team ctf.teams;
 begin
@@ -283,7 +283,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.ctf_require_user();
+    v_uid uuid := private.require_user();
     v_team ctf.teams;
 begin
     select * into v_team from ctf.teams where id = p_team_id for update;
@@ -316,7 +316,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.ctf_require_user();
+    v_uid uuid := private.require_user();
     v_team ctf.teams;
 begin
     select * into v_team from ctf.teams where id = p_team_id for update;
@@ -341,7 +341,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.ctf_require_user();
+    v_uid uuid := private.require_user();
     v_team ctf.teams;
 begin
     select * into v_team from ctf.teams where id = p_team_id;
@@ -381,7 +381,7 @@ as $$
 declare
     v_team ctf.teams;
 begin
-    perform private.ctf_require_user();
+    perform private.require_user();
     select * into v_team from ctf.teams where id = p_team_id;
     if v_team.id is null then
         perform private.raise_error('ctf_team_not_found', 'No such team.', 'PT404');

@@ -46,7 +46,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.ctf_require_user();
+    v_uid uuid := private.require_user();
     v_now timestamptz := now();
     v_ch ctf.challenges;
     v_ev ctf.events;
@@ -332,7 +332,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.ctf_require_user();
+    v_uid uuid := private.require_user();
     v_hint ctf.hints;
     v_ch ctf.challenges;
     v_ev ctf.events;
@@ -493,7 +493,7 @@ as $$
 declare
     v_award ctf.awards;
 begin
-    perform private.ctf_require_user();
+    perform private.require_user();
     select * into v_award from ctf.awards where id = p_award_id;
     if v_award.id is null then
         perform private.raise_error('not_found', 'No such award.', 'PT404');
@@ -525,7 +525,7 @@ as $$
 declare
     v_solve ctf.solves;
 begin
-    perform private.ctf_require_user();
+    perform private.require_user();
     select * into v_solve from ctf.solves where id = p_solve_id;
     if v_solve.id is null then
         perform private.raise_error('not_found', 'No such solve.', 'PT404');
@@ -579,7 +579,7 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := private.ctf_require_user();
+    v_uid uuid := private.require_user();
     v_ch ctf.challenges;
     v_ev ctf.events;
     v_part ctf.participants;
