@@ -528,6 +528,19 @@ learning_lesson_not_found, forbidden, conflict.';
 revoke execute on function api.delete_lesson(uuid) from public, anon;
 grant execute on function api.delete_lesson(uuid) to authenticated;
 
+create function private.learning_lists_all_once(p_given uuid[], p_existing uuid[])
+returns boolean
+language sql immutable
+set search_path = ''
+as $$
+    select p_given is not null
+        and array(select x from unnest(p_given) as x order by x)
+        = array(select x from unnest(p_existing) as x order by x)
+$$;
+comment on function private.learning_lists_all_once(uuid[], uuid[]) is
+'Does p_given name every id of p_existing exactly once (a new order for all of them)?';
+revoke execute on function private.learning_lists_all_once(uuid[], uuid[]) from public;
+
 create function api.reorder_modules(p_course_id uuid, p_module_ids uuid[]) returns void
 language plpgsql
 security definer
@@ -535,14 +548,9 @@ set search_path = ''
 as $$
 begin
     perform private.learning_require_staff(p_course_id);
-    if p_module_ids is null or cardinality(p_module_ids) <> (
-        select count(*) from learning.modules as m where m.course_id = p_course_id
-    ) or cardinality(p_module_ids) <> (select count(distinct x) from unnest(p_module_ids) as x)
-    or exists (
-        select 1 from unnest(p_module_ids) as x
-        where not exists (select 1 from learning.modules as m
-                          where m.id = x and m.course_id = p_course_id)
-    ) then
+    if not private.learning_lists_all_once(p_module_ids, array(
+        select m.id from learning.modules as m where m.course_id = p_course_id
+    )) then
         perform private.learning_field_error('p_module_ids',
             'p_module_ids lists every module of the course exactly once.');
     end if;
@@ -572,14 +580,9 @@ begin
         perform private.raise_error('learning_module_not_found', 'No such module.', 'PT404');
     end if;
     perform private.learning_require_staff(v_course);
-    if p_lesson_ids is null or cardinality(p_lesson_ids) <> (
-        select count(*) from learning.lessons as l where l.module_id = p_module_id
-    ) or cardinality(p_lesson_ids) <> (select count(distinct x) from unnest(p_lesson_ids) as x)
-    or exists (
-        select 1 from unnest(p_lesson_ids) as x
-        where not exists (select 1 from learning.lessons as l
-                          where l.id = x and l.module_id = p_module_id)
-    ) then
+    if not private.learning_lists_all_once(p_lesson_ids, array(
+        select l.id from learning.lessons as l where l.module_id = p_module_id
+    )) then
         perform private.learning_field_error('p_lesson_ids',
             'p_lesson_ids lists every lesson of the module exactly once.');
     end if;
