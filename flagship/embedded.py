@@ -91,7 +91,10 @@ class EmbeddedCluster:
     def _run(self, args: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
         kwargs: dict = {}
         if self._as_root():
-            kwargs["user"] = SYSTEM_USER
+            # Drop the group too: keeping root's group would deny what "others" may reach
+            # (a project checked out under a 0700 directory, as mktemp -d makes).
+            uid, gid = _ensure_system_user()
+            kwargs.update(user=uid, group=gid, extra_groups=[])
         return subprocess.run(
             args, capture_output=True, text=True, timeout=timeout, cwd=self.base_dir, **kwargs
         )
