@@ -43,7 +43,8 @@ set enable_seqscan = off
 as $$
 declare
     v_uid uuid := (select auth.uid());
-    v_staff boolean := private.is_staff() or (select auth.role()) = 'service_role';
+    v_staff boolean := private.jwt_has_permission('profiles.read_private')
+        or (select auth.role()) = 'service_role';
     v_query text := lower(btrim(p_query));
     v_after_score real;
     v_after_key text;

@@ -445,7 +445,7 @@ begin
                 -- the profiles_read policy: public, members-only to signed-in users, own, staff
                 'username', case when pr.visibility = 'public'
                     or (pr.visibility = 'members' and v_uid is not null)
-                    or pr.id = v_uid or private.holds_permission(v_uid, 'profiles.read_private')
+                    or pr.id = v_uid or private.user_has_permission(v_uid, 'profiles.read_private')
                     then pr.username end
             ) order by p.joined_at)
             from ctf.participants as p

@@ -68,7 +68,7 @@ create index api_keys_created_by_idx on accounts.api_keys (created_by);
 create index api_keys_rotated_from_idx on accounts.api_keys (rotated_from);
 alter table accounts.api_keys enable row level security;
 create policy api_keys_read on accounts.api_keys for select to authenticated
-using (owner_id = (select auth.uid()) or (select private.has_permission('platform.admin')));
+using (owner_id = (select auth.uid()) or (select private.jwt_has_permission('platform.admin')));
 -- Every column but the digest.
 grant select (
     id, owner_id, created_by, name, prefix, scopes, expires_at, revoked_at, rotated_from,
@@ -130,11 +130,8 @@ language plpgsql stable
 set search_path = ''
 as $$
 declare
-    v_uid uuid := (select auth.uid());
+    v_uid uuid := private.require_user();
 begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
     if coalesce((select auth.jwt()) ? 'api_key_id', false) then
         perform private.raise_error(
             'forbidden', 'API keys cannot manage keys or contact emails; sign in.', '42501'
@@ -281,7 +278,7 @@ declare
 begin
     select * into v_row from accounts.api_keys as k where k.id = p_id for update;
     if not found
-       or (v_row.owner_id <> v_uid and not private.holds_permission(v_uid, 'platform.admin')) then
+       or (v_row.owner_id <> v_uid and not private.user_has_permission(v_uid, 'platform.admin')) then
         perform private.raise_error('not_found', 'No such API key.', 'PT404');
     end if;
     return v_row;
