@@ -7,18 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from flagship.testing.harness import User, create_user, refresh
-
-
-def grant_roles(db, user: User, *roles: str) -> User:
-    """Give global roles directly (as the platform owner) and re-issue the user's claims."""
-    for role in roles:
-        db.execute(
-            "insert into accounts.user_roles (user_id, role) values (%s, %s)"
-            " on conflict do nothing",
-            (user.id, role),
-        )
-    return refresh(db, user)
+from flagship.testing.harness import User, create_user, grant_roles
 
 
 @dataclass
@@ -38,11 +27,22 @@ class Cast:
         return getattr(self, name)
 
 
-@pytest.fixture
-def cast(db) -> Cast:
+def make_cast(db) -> Cast:
+    """The five users, created in `db`'s transaction."""
     owner = create_user(db, username="owner_user", display_name="Owner")
     member = create_user(db, username="member_user")
     moderator = grant_roles(db, create_user(db, username="mod_user"), "moderator")
     admin = grant_roles(db, create_user(db, username="admin_user"), "admin")
     instructor = grant_roles(db, create_user(db, username="teach_user"), "instructor")
     return Cast(owner, member, moderator, admin, instructor)
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    return make_cast(db)
+
+
+@pytest.fixture(scope="module")
+def module_cast(module_db) -> Cast:
+    """The same users, created once for a module (in `module_db`)."""
+    return make_cast(module_db)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from flagship import config, migrate, tokens
 from flagship.database import as_caller, connect
@@ -218,6 +219,10 @@ def create_user(
     return User(user_id, email, claims_for(conn, user_id))
 
 
+# Who a test acts as: a User, "anon" (or None), "service_role", or raw JWT claims.
+Who = User | str | dict | None
+
+
 def claims_for(conn: psycopg.Connection, user_id: str) -> dict[str, Any]:
     """Claims for a user after the custom access token hook, read inside `conn`'s transaction."""
     row = conn.execute("select * from auth.users where id = %s", (user_id,)).fetchone()
@@ -245,15 +250,109 @@ def refresh(conn: psycopg.Connection, user: User) -> User:
     return User(user.id, user.email, claims_for(conn, user.id))
 
 
-def as_user(conn: psycopg.Connection, who: User | str | None, **request: Any):
-    """Act as a user, or as 'anon' / 'service_role' — the test-side face of `as_caller`."""
+def as_user(conn: psycopg.Connection, who: Who, **request: Any):
+    """Act as a user, or as 'anon' / 'service_role', or with raw JWT claims (a dict) — the
+    test-side face of `as_caller`."""
     if who is None or who == "anon":
         return as_caller(conn, {"role": "anon"}, **request)
     if who == "service_role":
         return as_caller(conn, {"role": "service_role"}, **request)
     if isinstance(who, User):
         return as_caller(conn, who.claims, **request)
+    if isinstance(who, dict):
+        return as_caller(conn, who, **request)
     raise TypeError(f"cannot act as {who!r}")
+
+
+def grant_roles(conn: psycopg.Connection, user: User, *roles: str) -> User:
+    """Give global roles directly (as the platform owner) and re-issue the user's claims."""
+    for role in roles:
+        conn.execute(
+            "insert into accounts.user_roles (user_id, role) values (%s, %s)"
+            " on conflict do nothing",
+            (user.id, role),
+        )
+    return refresh(conn, user)
+
+
+def query(
+    conn: psycopg.Connection,
+    who: User | str | dict | None,
+    sql: str,
+    params: Any = None,
+    **request: Any,
+) -> list[dict[str, Any]]:
+    """Run one statement as `who` (see as_user) and return all its rows ([] if none)."""
+    with as_user(conn, who, **request):
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+
+
+def one_row(
+    conn: psycopg.Connection,
+    who: User | str | dict | None,
+    sql: str,
+    params: Any = None,
+    **request: Any,
+) -> dict[str, Any] | None:
+    """The first row of a statement run as `who`, or None."""
+    rows = query(conn, who, sql, params, **request)
+    return rows[0] if rows else None
+
+
+def scalar(
+    conn: psycopg.Connection,
+    who: User | str | dict | None,
+    sql: str,
+    params: Any = None,
+    **request: Any,
+) -> Any:
+    """The first column of the first row, as `who` (uuids as text, as JSON would give them)."""
+    row = one_row(conn, who, sql, params, **request)
+    value = None if row is None else next(iter(row.values()))
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
+_SIGNATURES: dict[str, list[dict[str, str]]] = {}
+
+
+def _signatures(conn: psycopg.Connection, fn: str) -> list[dict[str, str]]:
+    """Input argument name -> type of each overload of `fn`, read from pg_catalog."""
+    if fn not in _SIGNATURES:
+        rows = conn.execute(
+            "select p.proargnames as names, p.proargmodes::text[] as modes,"
+            " array(select format_type(t, null) from unnest(p.proargtypes::oid[])"
+            " with ordinality u(t, i) order by i) as types"
+            " from pg_proc p where p.pronamespace::regnamespace::text || '.' || p.proname = %s",
+            (fn,),
+        ).fetchall()
+        found = []
+        for r in rows:
+            names = r["names"] or []
+            modes = r["modes"] or ["i"] * len(names)
+            inputs = [n for n, m in zip(names, modes, strict=True) if m in ("i", "b", "v")]
+            found.append(dict(zip(inputs, r["types"], strict=True)))
+        _SIGNATURES[fn] = found
+    return _SIGNATURES[fn]
+
+
+def rpc(conn: psycopg.Connection, who: Who, fn: str, **kwargs: Any) -> Any:
+    """Call `api.<fn>` (or `schema.fn`) with named arguments as `who`; returns its value.
+
+    Arguments are cast to the declared parameter types (read from pg_catalog), so dicts and
+    lists go to json/jsonb parameters as JSON and lists to array parameters as arrays.
+    """
+    name = fn if "." in fn else f"api.{fn}"
+    matches = [s for s in _signatures(conn, name) if set(kwargs) <= set(s)]
+    if len(matches) != 1:
+        raise TypeError(f"{name}({', '.join(kwargs)}): {len(matches)} matching functions")
+    types = matches[0]
+    args = ", ".join(f"{k} => %({k})s::{types[k]}" for k in kwargs)
+    params = {
+        k: Jsonb(v) if types[k] in ("json", "jsonb") and isinstance(v, (dict, list)) else v
+        for k, v in kwargs.items()
+    }
+    return one_row(conn, who, f"select {name}({args}) as r", params)["r"]
 
 
 @contextmanager

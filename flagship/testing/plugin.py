@@ -4,17 +4,23 @@ Fixtures
 - `test_server`: the throw-away server with the migrated template (session).
 - `db_url` / `app_db_url`: the session's clone, as superuser / as `postgres`.
 - `db`: a connection in a transaction that is rolled back after the test.
+- `module_db`: the same for a whole module (a scene built once; every test rolls back its own).
 - `fresh_db`: a clone of its own for tests that commit (concurrency, the worker).
 
-pgTAP: every `supabase/tests/*.sql` file is run with psql against the session clone while
-pytest collects, and each TAP line becomes a test item, so each assertion is reported.
+pgTAP: each `supabase/tests/*.sql` file is collected without touching a database — one item
+per assertion of its `plan(n)`, plus a `file` item (psql's exit status, plan vs. assertions
+run). The first of its items to run runs the file once with psql against the session clone;
+the TAP result is cached on the file for its other items.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -32,9 +38,25 @@ TAP_PLAN = re.compile(r"^1\.\.(?P<n>\d+)")
 
 
 def _server() -> TestServer:
+    """The server with a migrated template, and this process's session clone.
+
+    Under pytest-xdist every worker calls this: a lock in the state directory lets the first
+    start the server and build the template once per run (PYTEST_XDIST_TESTRUNUID); the
+    others reuse both. Each worker still works in a clone of its own.
+    """
     if "server" not in _STATE:
-        server = TestServer.start()
-        server.build_template()
+        run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+        config.STATE_DIR.mkdir(parents=True, exist_ok=True)
+        with (config.STATE_DIR / "test-db.lock").open("a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            server = TestServer.start()
+            marker = config.STATE_DIR / "test-db.template-run"
+            if run is None or not marker.exists() or marker.read_text() != run:
+                marker.unlink(missing_ok=True)
+                server.build_template()
+                if run is not None:
+                    marker.write_text(run)
+            fcntl.flock(lock, fcntl.LOCK_UN)
         _STATE["server"] = server
         _STATE["session_db"] = server.clone()
     return _STATE["server"]
@@ -72,6 +94,19 @@ def db(db_url: str) -> Iterator:
         conn.close()
 
 
+@pytest.fixture(scope="module")
+def module_db(db_url: str) -> Iterator:
+    """One superuser connection for a whole module, in a transaction that is rolled back at
+    its end: a scene built once, for tests that each work in a savepoint they roll back
+    (the RLS matrices)."""
+    conn = connect(db_url)
+    try:
+        yield conn
+    finally:
+        conn.rollback()
+        conn.close()
+
+
 @pytest.fixture
 def fresh_db(test_server: TestServer) -> Iterator[str]:
     """The superuser URL of a database of this test's own, dropped afterwards."""
@@ -89,72 +124,80 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path):
     return None
 
 
+PLAN_CALL = re.compile(r"\bplan\s*\(\s*(\d+)\s*\)", re.IGNORECASE)
+
+
+@dataclass
+class TapResult:
+    """What one run of a pgTAP file printed: assertions by number, and what went wrong."""
+
+    assertions: dict[int, tuple[re.Match, list[str]]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    diagnostics: list[str] = field(default_factory=list)
+
+
+def run_pgtap_file(url: str, path: Path) -> TapResult:
+    """Run one pgTAP file with psql and parse its TAP output."""
+    result = subprocess.run(
+        [
+            binary("psql"),
+            url,
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-P",
+            "pager=off",
+            "-f",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    tap, planned, last = TapResult(), None, None
+    for line in result.stdout.splitlines():
+        if plan := TAP_PLAN.match(line):
+            planned = int(plan["n"])
+        elif match := TAP_LINE.match(line):
+            last = int(match["n"])
+            tap.assertions[last] = (match, [])
+        elif line.startswith("#") and last is not None:
+            tap.assertions[last][1].append(line)
+        elif line.startswith("#"):
+            tap.diagnostics.append(line)
+    if result.returncode != 0:
+        tap.problems.append(f"psql exited {result.returncode}: {result.stderr.strip()[-2000:]}")
+    if planned is None:
+        tap.problems.append("no plan: the file must call plan(n) or no_plan()")
+    elif planned != len(tap.assertions):
+        tap.problems.append(f"planned {planned} assertions but ran {len(tap.assertions)}")
+    if not tap.assertions:
+        tap.problems.append("no assertions ran")
+    return tap
+
+
 class PgTapFile(pytest.File):
-    """One pgTAP file; its assertions become the items."""
+    """One pgTAP file: an item per planned assertion and one for the file as a whole."""
 
     def collect(self):
         if pgtap_sql() is None:
-            yield PgTapAssertion.from_parent(
-                self,
-                name="pgtap-missing",
-                ok=False,
-                detail="pgTAP is not installed: `make test` installs postgresql-15-pgtap "
-                "(Debian/Ubuntu), or set PGTAP_SQL to a standalone pgtap.sql",
-            )
+            yield PgTapAssertion.from_parent(self, name="pgtap-missing", number=None)
             return
-        server = _server()
-        url = server.app(_STATE["session_db"])
-        result = subprocess.run(
-            [
-                binary("psql"),
-                url,
-                "-X",
-                "-q",
-                "-t",
-                "-A",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-P",
-                "pager=off",
-                "-f",
-                str(self.path),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        planned, seen, diagnostics = None, [], []
-        for line in result.stdout.splitlines():
-            if plan := TAP_PLAN.match(line):
-                planned = int(plan["n"])
-            elif tap := TAP_LINE.match(line):
-                seen.append([tap, []])
-            elif line.startswith("#") and seen:
-                seen[-1][1].append(line)
-            elif line.startswith("#"):
-                diagnostics.append(line)
-        for tap, notes in seen:
-            desc = tap["desc"] or "(no description)"
-            yield PgTapAssertion.from_parent(
-                self,
-                name=f"{int(tap['n']):03d} {desc}",
-                ok=tap["ok"] == "ok" or bool(tap["directive"]),
-                detail="\n".join(notes),
-            )
-        problems = []
-        if result.returncode != 0:
-            problems.append(f"psql exited {result.returncode}: {result.stderr.strip()[-2000:]}")
-        if planned is None:
-            problems.append("no plan: the file must call plan(n) or no_plan()")
-        elif planned != len(seen):
-            problems.append(f"planned {planned} assertions but ran {len(seen)}")
-        if problems or not seen:
-            yield PgTapAssertion.from_parent(
-                self,
-                name="file",
-                ok=not problems and bool(seen),
-                detail="\n".join(problems + diagnostics) or "no assertions ran",
-            )
+        plan = PLAN_CALL.search(self.path.read_text())
+        for n in range(1, int(plan[1]) + 1 if plan else 1):
+            yield PgTapAssertion.from_parent(self, name=f"{n:03d}", number=n)
+        yield PgTapAssertion.from_parent(self, name="file", number=None)
+
+    def tap(self) -> TapResult:
+        """The file's TAP result, running it on first use."""
+        cached = getattr(self, "_tap", None)
+        if cached is None:
+            server = _server()
+            cached = self._tap = run_pgtap_file(server.app(_STATE["session_db"]), self.path)
+        return cached
 
 
 class PgTapFailure(Exception):
@@ -162,18 +205,37 @@ class PgTapFailure(Exception):
 
 
 class PgTapAssertion(pytest.Item):
-    def __init__(self, *, ok: bool, detail: str, **kwargs):
+    """One assertion of a pgTAP file (number n), or the file itself (number None)."""
+
+    def __init__(self, *, number: int | None, **kwargs):
         super().__init__(**kwargs)
-        self.ok = ok
-        self.detail = detail
+        self.number = number
+        self.description = ""
 
     def runtest(self) -> None:
-        if not self.ok:
-            raise PgTapFailure(self.detail)
+        if self.name == "pgtap-missing":
+            raise PgTapFailure(
+                "pgTAP is not installed: `make test` installs postgresql-15-pgtap "
+                "(Debian/Ubuntu), or set PGTAP_SQL to a standalone pgtap.sql"
+            )
+        tap = self.parent.tap()
+        if self.number is None:
+            if tap.problems:
+                raise PgTapFailure("\n".join(tap.problems + tap.diagnostics))
+            return
+        if self.number not in tap.assertions:
+            raise PgTapFailure(
+                f"assertion {self.number} did not run\n" + "\n".join(tap.problems + tap.diagnostics)
+            )
+        match, notes = tap.assertions[self.number]
+        self.description = match["desc"] or "(no description)"
+        self.user_properties.append(("pgtap", self.description))
+        if match["ok"] != "ok" and not match["directive"]:
+            raise PgTapFailure("\n".join(notes))
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, PgTapFailure):
-            return f"pgTAP: not ok {self.name}\n{self.detail}"
+            return f"pgTAP: not ok {self.name} {self.description}\n{excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self):

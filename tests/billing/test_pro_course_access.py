@@ -11,43 +11,48 @@ from fake_stripe import event
 
 from edge.app import PREFIX
 from flagship.database import connect
-from flagship.testing.harness import api_error, as_user, refresh
+from flagship.testing.harness import api_error, grant_roles, one_row, rpc
 
 
 def build_pro_course(billing_db) -> tuple[str, str]:
     """A published pro course with one lesson, authored through the learning RPCs."""
     teacher = new_user(billing_db)
     with connect(billing_db) as conn:
-        conn.execute(
-            "insert into accounts.user_roles (user_id, role) values (%s, 'instructor')",
-            (teacher.id,),
+        teacher = grant_roles(conn, teacher, "instructor")
+        course = rpc(
+            conn,
+            teacher,
+            "learning_create_course",
+            p_slug=f"red-team-{teacher.id[:8]}",
+            p_title="Red team ops",
+            p_price_tier="pro",
         )
-        teacher = refresh(conn, teacher)
-        with as_user(conn, teacher):
-            course = conn.execute(
-                "select api.learning_create_course(p_slug => %s, p_title => 'Red team ops',"
-                " p_price_tier => 'pro') as c",
-                (f"red-team-{teacher.id[:8]}",),
-            ).fetchone()["c"]
-            module = conn.execute(
-                "select api.learning_create_module(%s, 'Tradecraft') as m", (course["id"],)
-            ).fetchone()["m"]
-            lesson = conn.execute(
-                "select api.learning_create_lesson(%s, 'C2 basics', 'article', %s) as l",
-                (module, json.dumps({"body_md": "PRO-ONLY body"})),
-            ).fetchone()["l"]
-            conn.execute("select api.learning_publish_course(%s)", (course["id"],))
+        module = rpc(
+            conn, teacher, "learning_create_module", p_course_id=course["id"], p_title="Tradecraft"
+        )
+        lesson = rpc(
+            conn,
+            teacher,
+            "learning_create_lesson",
+            p_module_id=module,
+            p_title="C2 basics",
+            p_kind="article",
+            p_changes={"body_md": "PRO-ONLY body"},
+        )
+        rpc(conn, teacher, "learning_publish_course", p_course_id=course["id"])
         conn.commit()
     return course["id"], str(lesson)
 
 
 def learner_call(billing_db, learner, sql, params=(), code=None):
-    with connect(billing_db) as conn, as_user(conn, learner):
+    """One statement as the learner in a connection of its own, committed (the edge and the
+    webhooks in between need to see it); with `code`, expect that payment error instead."""
+    with connect(billing_db) as conn:
         if code:
             with api_error(conn, code, "PT402"):
-                conn.execute(sql, params)
+                one_row(conn, learner, sql, params)
             return None
-        row = conn.execute(sql, params).fetchone()
+        row = one_row(conn, learner, sql, params)
         conn.commit()
         return row
 
@@ -107,8 +112,6 @@ def test_pro_course_follows_the_subscription(stripe_env, client, admin_conn, bil
         (lesson_id,),
         code="learning_entitlement_required",
     )
-    with connect(billing_db) as conn, as_user(conn, learner):
-        outline = conn.execute(
-            "select api.learning_get_course_outline(p_course_id => %s) as o", (course_id,)
-        ).fetchone()["o"]
+    with connect(billing_db) as conn:
+        outline = rpc(conn, learner, "learning_get_course_outline", p_course_id=course_id)
     assert "PRO-ONLY" not in json.dumps(outline)

@@ -11,19 +11,7 @@ from typing import Any
 
 import pytest
 
-from flagship.testing.harness import User, as_user, create_user
-
-
-def call(db, who, sql: str, params: Any = None):
-    """Run one statement as `who` and return the first row (or None)."""
-    with as_user(db, who):
-        cur = db.execute(sql, params)
-        return cur.fetchone() if cur.description else None
-
-
-def scalar(db, who, sql: str, params: Any = None):
-    row = call(db, who, sql, params)
-    return None if row is None else next(iter(row.values()))
+from flagship.testing.harness import User, create_user, one_row, scalar
 
 
 def set_trust(db, user: User, level: int) -> None:
@@ -61,6 +49,17 @@ def new_category(db, admin: User, slug: str, read: str = "everyone", post: str =
 
 @pytest.fixture
 def scene(db, cast) -> Scene:
+    return build_scene(db, cast)
+
+
+@pytest.fixture(scope="module")
+def module_scene(module_db, module_cast) -> Scene:
+    """The same scene, built once for a module (in `module_db`)."""
+    return build_scene(module_db, module_cast)
+
+
+def build_scene(db, cast) -> Scene:
+    """The forum, the conversation and the moderation history, built in `db`'s transaction."""
     newbie = create_user(db, username="newbie_user")
     participant = create_user(db, username="partner_user")
     s = Scene(cast.owner, cast.member, newbie, participant, cast.moderator, cast.admin)
@@ -107,9 +106,11 @@ def scene(db, cast) -> Scene:
         "select api.community_create_thread(%s, 'Staff talk', 'Only for staff')",
         (ids["staff_cat"],),
     )
-    call(db, s.member, "select api.community_react(%s, 'like')", (ids["owner_post"],))
-    call(db, s.owner, "select api.community_edit_post(%s, 'Thanks a lot!')", (ids["owner_post"],))
-    call(db, s.owner, "select api.community_watch('category', %s, 'watching')", (ids["public"],))
+    one_row(db, s.member, "select api.community_react(%s, 'like')", (ids["owner_post"],))
+    one_row(
+        db, s.owner, "select api.community_edit_post(%s, 'Thanks a lot!')", (ids["owner_post"],)
+    )
+    one_row(db, s.owner, "select api.community_watch('category', %s, 'watching')", (ids["public"],))
     ids["message"] = scalar(
         db,
         s.owner,
@@ -125,7 +126,7 @@ def scene(db, cast) -> Scene:
         "select api.community_send_message(%s, 'Hi owner')",
         (ids["conversation"],),
     )
-    call(db, s.owner, "select api.community_block_user(%s)", (s.newbie.id,))
+    one_row(db, s.owner, "select api.community_block_user(%s)", (s.newbie.id,))
     # A flag by the member on the owner's post, and a moderation action about the owner.
     ids["flag"] = scalar(
         db,
@@ -150,14 +151,14 @@ def scene(db, cast) -> Scene:
         s.owner,
         "select api.community_save_contribution('article', 'Intro to ROP', 'Gadgets...')",
     )
-    call(db, s.owner, "select api.community_submit_contribution(%s)", (ids["article"],))
+    one_row(db, s.owner, "select api.community_submit_contribution(%s)", (ids["article"],))
     ids["draft"] = scalar(
         db,
         s.owner,
         "select api.community_save_contribution('challenge_proposal', 'Heap chall', 'tcache',"
         ' \'{"difficulty": "hard"}\')',
     )
-    call(
+    one_row(
         db,
         s.moderator,
         "select api.community_review_contribution(%s, 'changes_requested', 'Add a diagram')",

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from flagship.testing.harness import api_error, create_user
-
-from .conftest import call, scalar
+from flagship.testing.harness import api_error, create_user, one_row, scalar
 
 
 def count(db, sql, params=None):
@@ -16,23 +14,23 @@ def count(db, sql, params=None):
 
 def test_post_levels_and_pro_category(db, scene):
     with api_error(db, "community_cannot_post", "42501"):
-        call(
+        one_row(
             db,
             scene.member,
             "select api.community_create_thread(%s, 'Hi', 'x')",
             (scene.ids["announce"],),
         )
     with api_error(db, "not_found", "PT404"):  # pro: has_entitlement is false until payments
-        call(
+        one_row(
             db,
             scene.member,
             "select api.community_create_thread(%s, 'Hi', 'x')",
             (scene.ids["pro_cat"],),
         )
     with api_error(db, None, "42501"):  # anon may not even call it
-        call(db, "anon", "select api.community_create_post(%s, 'x')", (scene.ids["thread"],))
+        one_row(db, "anon", "select api.community_create_post(%s, 'x')", (scene.ids["thread"],))
     # Staff read and post in pro categories.
-    call(
+    one_row(
         db,
         scene.moderator,
         "select api.community_create_thread(%s, 'Pro tips', 'x')",
@@ -52,12 +50,12 @@ def test_post_levels_and_pro_category(db, scene):
 def test_reactions_once_and_consolidated_notification(db, scene):
     post = scene.ids["owner_post"]
     with api_error(db, "community_already_reacted", "PT409"):
-        call(db, scene.member, "select api.community_react(%s, 'love')", (post,))
+        one_row(db, scene.member, "select api.community_react(%s, 'love')", (post,))
     with api_error(db, "community_reaction_invalid"):
-        call(db, scene.newbie, "select api.community_react(%s, 'angry')", (post,))
+        one_row(db, scene.newbie, "select api.community_react(%s, 'angry')", (post,))
     others = [create_user(db, username=f"liker_{i}") for i in range(4)]
     for u in others:
-        call(db, u, "select api.community_react(%s, 'like')", (post,))
+        one_row(db, u, "select api.community_react(%s, 'like')", (post,))
     rows = db.execute(
         "select * from community.notifications where user_id = %s and kind = 'reaction'",
         (scene.owner.id,),
@@ -69,16 +67,16 @@ def test_reactions_once_and_consolidated_notification(db, scene):
     ).fetchone()
     assert p["reaction_count"] == 5 and p["reactions"] == {"like": 5}
     # Once read, a new reaction starts a new row.
-    call(db, scene.owner, "select api.community_mark_notifications_read()")
-    call(db, scene.participant, "select api.community_react(%s, 'celebrate')", (post,))
+    one_row(db, scene.owner, "select api.community_mark_notifications_read()")
+    one_row(db, scene.participant, "select api.community_react(%s, 'celebrate')", (post,))
     assert scalar(db, scene.owner, "select api.community_count_notifications()")["unread"] == 1
-    call(db, scene.member, "select api.community_unreact(%s)", (post,))
-    call(db, scene.member, "select api.community_react(%s, 'insightful')", (post,))
+    one_row(db, scene.member, "select api.community_unreact(%s)", (post,))
+    one_row(db, scene.member, "select api.community_react(%s, 'insightful')", (post,))
 
 
 def test_mentions_notify_and_storms_are_refused(db, scene):
     thread = scene.ids["thread"]
-    call(
+    one_row(
         db,
         scene.member,
         "select api.community_create_post(%s, 'Ping @newbie_user and @mod_user')",
@@ -94,10 +92,10 @@ def test_mentions_notify_and_storms_are_refused(db, scene):
     names = " ".join(f"@user{i:03d}x" for i in range(11))
     before = count(db, "select count(*) as n from community.posts")
     with api_error(db, "community_too_many_mentions", "22023"):
-        call(db, scene.member, "select api.community_create_post(%s, %s)", (thread, names))
+        one_row(db, scene.member, "select api.community_create_post(%s, %s)", (thread, names))
     assert count(db, "select count(*) as n from community.posts") == before
     # Mentioning someone who cannot read the category notifies nobody.
-    call(
+    one_row(
         db,
         scene.moderator,
         "select api.community_create_post(%s, 'hey @member_user')",
@@ -117,13 +115,13 @@ def test_mentions_notify_and_storms_are_refused(db, scene):
 def test_replies_watching_and_muting(db, scene):
     thread = scene.ids["thread"]
     # The owner watches their thread: a reply to their first post is a 'reply'.
-    call(
+    one_row(
         db,
         scene.newbie,
         "select api.community_create_post(%s, 'me too', %s)",
         (thread, scene.ids["post1"]),
     )
-    call(
+    one_row(
         db,
         scene.participant,
         "select api.community_create_post(%s, 'and me', %s)",
@@ -136,9 +134,9 @@ def test_replies_watching_and_muting(db, scene):
     ).fetchall()
     # member and participant: the owner blocked the newbie, who causes no notifications
     assert len(rows) == 1 and rows[0]["actor_count"] == 2
-    call(db, scene.owner, "select api.community_watch('thread', %s, 'muted')", (thread,))
-    call(db, scene.owner, "select api.community_mark_notifications_read()")
-    call(
+    one_row(db, scene.owner, "select api.community_watch('thread', %s, 'muted')", (thread,))
+    one_row(db, scene.owner, "select api.community_mark_notifications_read()")
+    one_row(
         db,
         scene.participant,
         "select api.community_create_post(%s, 'silent', %s)",
@@ -146,7 +144,7 @@ def test_replies_watching_and_muting(db, scene):
     )
     assert scalar(db, scene.owner, "select api.community_count_notifications()")["unread"] == 0
     with api_error(db, "invalid_argument"):
-        call(db, scene.owner, "select api.community_watch('thread', %s, 'loud')", (thread,))
+        one_row(db, scene.owner, "select api.community_watch('thread', %s, 'loud')", (thread,))
 
 
 def test_edit_history_solved_and_soft_delete(db, scene):
@@ -156,8 +154,8 @@ def test_edit_history_solved_and_soft_delete(db, scene):
     ).fetchall()
     assert revs == [{"revision": 1, "body": "Thanks!"}]
     with api_error(db, "forbidden"):
-        call(db, scene.member, "select api.community_edit_post(%s, 'mine now')", (post,))
-    call(
+        one_row(db, scene.member, "select api.community_edit_post(%s, 'mine now')", (post,))
+    one_row(
         db,
         scene.owner,
         "select api.community_edit_post(%s, 'New body', 'Stack canaries')",
@@ -169,7 +167,7 @@ def test_edit_history_solved_and_soft_delete(db, scene):
         "select title from api.community_forum_threads where id = %s",
         (scene.ids["thread"],),
     ) == ("Stack canaries")
-    call(
+    one_row(
         db,
         scene.owner,
         "select api.community_mark_solved(%s, %s)",
@@ -183,7 +181,7 @@ def test_edit_history_solved_and_soft_delete(db, scene):
         ).fetchone()["n"]
         == 1
     )
-    call(db, scene.owner, "select api.community_delete_post(%s)", (post,))
+    one_row(db, scene.owner, "select api.community_delete_post(%s)", (post,))
     assert (
         scalar(
             db, scene.owner, "select count(*) from api.community_forum_posts where id = %s", (post,)
@@ -199,16 +197,16 @@ def test_body_limits_links_and_rate_limits(db, scene):
     thread = scene.ids["thread"]
     before = count(db, "select count(*) as n from community.posts")
     with api_error(db, "text_too_long", "22023"):
-        call(
+        one_row(
             db, scene.member, "select api.community_create_post(%s, repeat('a', 20001))", (thread,)
         )
     with api_error(db, "invalid_argument"):
-        call(db, scene.member, "select api.community_create_post(%s, '   ')", (thread,))
+        one_row(db, scene.member, "select api.community_create_post(%s, '   ')", (thread,))
     links = " ".join(f"https://x{i}.example" for i in range(3))
     with api_error(db, "community_too_many_links"):  # trust 0: two links per post
-        call(db, scene.newbie, "select api.community_create_post(%s, %s)", (thread, links))
+        one_row(db, scene.newbie, "select api.community_create_post(%s, %s)", (thread, links))
     with api_error(db, "community_tag_invalid"):
-        call(
+        one_row(
             db,
             scene.member,
             "select api.community_create_thread(%s, 'T', 'B', '{BAD TAG}')",
@@ -217,20 +215,22 @@ def test_body_limits_links_and_rate_limits(db, scene):
     assert count(db, "select count(*) as n from community.posts") == before
     # Trust 0: three posts per 10 minutes, then 429 with retry_after.
     for i in range(3):
-        call(db, scene.newbie, "select api.community_create_post(%s, %s)", (thread, f"post {i}"))
+        one_row(db, scene.newbie, "select api.community_create_post(%s, %s)", (thread, f"post {i}"))
     with api_error(db, "rate_limited", "PT429"):
-        call(db, scene.newbie, "select api.community_create_post(%s, 'one too many')", (thread,))
+        one_row(db, scene.newbie, "select api.community_create_post(%s, 'one too many')", (thread,))
     # Trust 0: two new threads a day.
     fresh = create_user(db, username="fresh_user")
-    call(db, fresh, "select api.community_create_thread(%s, 'a', 'b')", (scene.ids["public"],))
-    call(db, fresh, "select api.community_create_thread(%s, 'c', 'd')", (scene.ids["public"],))
+    one_row(db, fresh, "select api.community_create_thread(%s, 'a', 'b')", (scene.ids["public"],))
+    one_row(db, fresh, "select api.community_create_thread(%s, 'c', 'd')", (scene.ids["public"],))
     with api_error(db, "rate_limited", "PT429"):
-        call(db, fresh, "select api.community_create_thread(%s, 'e', 'f')", (scene.ids["public"],))
+        one_row(
+            db, fresh, "select api.community_create_thread(%s, 'e', 'f')", (scene.ids["public"],)
+        )
 
 
 def test_trust_rises_with_activity_and_falls_with_upheld_flags(db, scene):
     user = create_user(db, username="climber")
-    call(db, user, "select api.community_record_visit()")
+    one_row(db, user, "select api.community_record_visit()")
     db.execute(
         "update community.members set days_visited = 12, posts_read = 150, likes_received = 6"
         " where user_id = %s",
@@ -248,7 +248,7 @@ def test_trust_rises_with_activity_and_falls_with_upheld_flags(db, scene):
 def test_listing_keyset_pagination_and_search(db, scene):
     cat = scene.ids["public"]
     for i in range(5):
-        call(
+        one_row(
             db,
             scene.moderator,
             "select api.community_create_thread(%s, %s, 'heap exploitation notes')",
@@ -276,7 +276,9 @@ def test_listing_keyset_pagination_and_search(db, scene):
     hits = db.execute("select * from api.community_search_forum('heap exploitation')").fetchall()
     assert len(hits) == 5 and "<b>" in hits[0]["snippet"]
     # Anon search never sees members-only or staff content.
-    with_anon = call(db, "anon", "select count(*) as n from api.community_search_forum('members')")
+    with_anon = one_row(
+        db, "anon", "select count(*) as n from api.community_search_forum('members')"
+    )
     assert with_anon["n"] == 0
     assert (
         scalar(db, scene.member, "select count(*) from api.community_search_forum('members talk')")
@@ -287,4 +289,4 @@ def test_listing_keyset_pagination_and_search(db, scene):
 @pytest.mark.parametrize("query", ["", "x", None])
 def test_search_validates(db, scene, query):
     with api_error(db, "invalid_argument"):
-        call(db, "anon", "select * from api.community_search_forum(%s)", (query,))
+        one_row(db, "anon", "select * from api.community_search_forum(%s)", (query,))

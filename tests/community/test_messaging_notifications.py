@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 
-from flagship.testing.harness import api_error, create_user
-
-from .conftest import call, scalar
+from flagship.testing.harness import api_error, create_user, one_row, scalar
 
 
 def n(db, sql, params=None):
@@ -23,19 +21,19 @@ def test_only_participants_read_and_write(db, scene):
     for outsider in (scene.member, scene.moderator, scene.admin):
         assert scalar(db, outsider, sql, (conv,)) == 0
         with api_error(db, "community_not_participant", "PT404"):
-            call(db, outsider, "select api.community_send_message(%s, 'let me in')", (conv,))
+            one_row(db, outsider, "select api.community_send_message(%s, 'let me in')", (conv,))
         with api_error(db, "community_not_participant"):
-            call(db, outsider, "select api.community_mark_conversation_read(%s)", (conv,))
+            one_row(db, outsider, "select api.community_mark_conversation_read(%s)", (conv,))
 
 
 def test_unread_counts_and_leaving(db, scene):
     conv = scene.ids["conversation"]
     # The owner has one unread message (the participant's reply).
     assert scalar(db, scene.owner, "select api.community_count_unread_messages()") == 1
-    call(db, scene.owner, "select api.community_mark_conversation_read(%s)", (conv,))
+    one_row(db, scene.owner, "select api.community_mark_conversation_read(%s)", (conv,))
     assert scalar(db, scene.owner, "select api.community_count_unread_messages()") == 0
-    call(db, scene.participant, "select api.community_send_message(%s, 'one')", (conv,))
-    call(db, scene.participant, "select api.community_send_message(%s, 'two')", (conv,))
+    one_row(db, scene.participant, "select api.community_send_message(%s, 'one')", (conv,))
+    one_row(db, scene.participant, "select api.community_send_message(%s, 'two')", (conv,))
     assert (
         scalar(
             db,
@@ -56,7 +54,7 @@ def test_unread_counts_and_leaving(db, scene):
         )
         == 1
     )
-    call(db, scene.owner, "select api.community_leave_conversation(%s)", (conv,))
+    one_row(db, scene.owner, "select api.community_leave_conversation(%s)", (conv,))
     assert (
         scalar(
             db,
@@ -67,9 +65,9 @@ def test_unread_counts_and_leaving(db, scene):
         == 0
     )
     with api_error(db, "community_not_participant"):
-        call(db, scene.owner, "select api.community_send_message(%s, 'back?')", (conv,))
+        one_row(db, scene.owner, "select api.community_send_message(%s, 'back?')", (conv,))
     # A new direct message brings the other person back.
-    call(db, scene.participant, "select api.community_send_message(%s, 'come back')", (conv,))
+    one_row(db, scene.participant, "select api.community_send_message(%s, 'come back')", (conv,))
     assert (
         scalar(
             db,
@@ -84,7 +82,7 @@ def test_unread_counts_and_leaving(db, scene):
 def test_blocking_stops_messages(db, scene):
     # The owner blocked the newbie in the scene.
     with api_error(db, "community_blocked", "42501"):
-        call(
+        one_row(
             db,
             scene.newbie,
             "select api.community_start_conversation(array[%s]::uuid[], 'hey')",
@@ -109,26 +107,28 @@ def test_blocking_stops_messages(db, scene):
     group = db.execute(
         "select conversation_id from community.messages where id = %s", (group_msg,)
     ).fetchone()["conversation_id"]
-    call(db, scene.member, "select api.community_add_participant(%s, %s)", (group, scene.newbie.id))
-    call(db, scene.newbie, "select api.community_send_message(%s, 'hi all')", (group,))
+    one_row(
+        db, scene.member, "select api.community_add_participant(%s, %s)", (group, scene.newbie.id)
+    )
+    one_row(db, scene.newbie, "select api.community_send_message(%s, 'hi all')", (group,))
     sql = "select count(*) from api.community_conversation_messages where conversation_id = %s"
     assert scalar(db, scene.owner, sql, (group,)) == 1
     assert scalar(db, scene.participant, sql, (group,)) == 2
     # allow_messages = nobody refuses members (staff may still write).
-    call(
+    one_row(
         db,
         scene.participant,
         "select api.accounts_update_my_settings(%s)",
         (json.dumps({"privacy": {"allow_messages": "nobody"}}),),
     )
     with api_error(db, "community_blocked"):
-        call(
+        one_row(
             db,
             scene.member,
             "select api.community_start_conversation(array[%s]::uuid[], 'hi')",
             (scene.participant.id,),
         )
-    call(
+    one_row(
         db,
         scene.moderator,
         "select api.community_start_conversation(array[%s]::uuid[], 'staff note')",
@@ -137,7 +137,7 @@ def test_blocking_stops_messages(db, scene):
     # Groups are small.
     many = [create_user(db, username=f"crowd_{i}").id for i in range(10)]
     with api_error(db, "community_conversation_full"):
-        call(
+        one_row(
             db,
             scene.member,
             "select api.community_start_conversation(%s::uuid[], 'party')",
@@ -229,7 +229,7 @@ def test_notify_for_other_domains_preferences_and_email(db, scene):
         >= 1
     )
     # Switching a category off in settings stops it.
-    call(
+    one_row(
         db,
         owner,
         "select api.accounts_update_my_settings(%s)",
@@ -291,29 +291,31 @@ def test_read_unread_and_read_all(db, scene):
         == 1
     )
     assert scalar(db, owner, "select api.community_count_notifications()")["unread"] == unread - 1
-    call(db, owner, "select api.community_mark_notification_unread(%s)", (first,))
+    one_row(db, owner, "select api.community_mark_notification_unread(%s)", (first,))
     assert scalar(db, owner, "select api.community_count_notifications()")["unread"] == unread
     with api_error(db, "not_found"):
-        call(db, scene.member, "select api.community_mark_notification_unread(%s)", (first,))
-    call(db, owner, "select api.community_mark_notifications_read()")
+        one_row(db, scene.member, "select api.community_mark_notification_unread(%s)", (first,))
+    one_row(db, owner, "select api.community_mark_notifications_read()")
     assert scalar(db, owner, "select api.community_count_notifications()")["unread"] == 0
 
 
 # -- contributions ---------------------------------------------------------------------------
 def test_contribution_workflow_and_ctf_handoff(db, scene):
     draft = scene.ids["draft"]
-    call(db, scene.owner, "select api.community_submit_contribution(%s)", (draft,))
+    one_row(db, scene.owner, "select api.community_submit_contribution(%s)", (draft,))
     with api_error(db, "community_transition_invalid", "PT409"):
-        call(db, scene.owner, "select api.community_submit_contribution(%s)", (draft,))
+        one_row(db, scene.owner, "select api.community_submit_contribution(%s)", (draft,))
     with api_error(db, "invalid_argument"):  # rejections need a reason
-        call(
+        one_row(
             db,
             scene.moderator,
             "select api.community_review_contribution(%s, 'rejected')",
             (draft,),
         )
-    call(db, scene.moderator, "select api.community_review_contribution(%s, 'in_review')", (draft,))
-    call(
+    one_row(
+        db, scene.moderator, "select api.community_review_contribution(%s, 'in_review')", (draft,)
+    )
+    one_row(
         db,
         scene.moderator,
         "select api.community_review_contribution(%s, 'approved', 'Great')",
@@ -345,9 +347,9 @@ def test_contribution_workflow_and_ctf_handoff(db, scene):
     own = scalar(
         db, scene.moderator, "select api.community_save_contribution('article', 'Mine', 'x')"
     )
-    call(db, scene.moderator, "select api.community_submit_contribution(%s)", (own,))
+    one_row(db, scene.moderator, "select api.community_submit_contribution(%s)", (own,))
     with api_error(db, "forbidden"):
-        call(
+        one_row(
             db, scene.moderator, "select api.community_review_contribution(%s, 'approved')", (own,)
         )
 
@@ -370,8 +372,8 @@ def test_ctf_writeup_visible_after_event_ends(db, scene):
         " now() - interval '1 day')",
         (str(challenge),),
     )
-    call(db, scene.owner, "select api.community_submit_contribution(%s)", (wid,))
-    call(db, scene.admin, "select api.community_review_contribution(%s, 'approved')", (wid,))
+    one_row(db, scene.owner, "select api.community_submit_contribution(%s)", (wid,))
+    one_row(db, scene.admin, "select api.community_review_contribution(%s, 'approved')", (wid,))
     visible = "select count(*) from api.community_contributions where id = %s"
     assert scalar(db, "anon", visible, (wid,)) == 0
     db.execute(
@@ -379,13 +381,13 @@ def test_ctf_writeup_visible_after_event_ends(db, scene):
     )
     assert scalar(db, "anon", visible, (wid,)) == 1
     with api_error(db, "community_challenge_unknown", "22023"):
-        call(
+        one_row(
             db,
             scene.owner,
             "select api.community_save_contribution('writeup', 'a', 'b', '{}', 'ctf:x', now())",
         )
     with api_error(db, "invalid_argument"):
-        call(
+        one_row(
             db,
             scene.owner,
             "select api.community_save_contribution('article', 'a', 'b', '{}', 'ctf:x', null)",
@@ -400,8 +402,8 @@ def test_approved_proposal_becomes_a_hidden_practice_challenge(db, scene):
         "'Exploit it.',"
         ' \'{"category": "pwn", "difficulty": "4"}\', null, null)',
     )
-    call(db, scene.owner, "select api.community_submit_contribution(%s)", (pid,))
-    call(db, scene.admin, "select api.community_review_contribution(%s, 'approved')", (pid,))
+    one_row(db, scene.owner, "select api.community_submit_contribution(%s)", (pid,))
+    one_row(db, scene.admin, "select api.community_review_contribution(%s, 'approved')", (pid,))
     job = db.execute(
         "select payload from ops.outbox where topic = 'community.challenge_proposal_approved'"
         " and payload ->> 'contribution_id' = %s",
@@ -432,7 +434,7 @@ def test_export_and_erasure(db, scene):
     section = export["community"]
     assert len(section["posts"]) == 3 and len(section["messages"]) == 1
     assert section["blocks"] == [scene.newbie.id]
-    call(db, scene.owner, "select api.accounts_delete_my_account('owner_user')")
+    one_row(db, scene.owner, "select api.accounts_delete_my_account('owner_user')")
     post = db.execute(
         "select author_id, body from community.posts where id = %s", (scene.ids["post1"],)
     ).fetchone()

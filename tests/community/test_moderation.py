@@ -3,9 +3,9 @@ review queue's optimistic versions; sanctions; appeals; statistics."""
 
 from __future__ import annotations
 
-from flagship.testing.harness import api_error, create_user
+from flagship.testing.harness import api_error, create_user, one_row, scalar
 
-from .conftest import call, scalar, set_trust
+from .conftest import set_trust
 
 
 def flaggers(db, n: int, level: int = 1):
@@ -21,14 +21,14 @@ def test_flag_auto_hide_decide_notify_audit(db, scene):
     # Trust-1 flags weigh 1.0; the threshold is 3.0: two flags do not hide, the third does.
     users = flaggers(db, 3)
     for u in users[:2]:
-        call(db, u, "select api.community_report('post', %s, 'spam')", (str(post),))
+        one_row(db, u, "select api.community_report('post', %s, 'spam')", (str(post),))
     assert (
         db.execute("select hidden_at from community.posts where id = %s", (post,)).fetchone()[
             "hidden_at"
         ]
         is None
     )
-    call(db, users[2], "select api.community_report('post', %s, 'abuse')", (str(post),))
+    one_row(db, users[2], "select api.community_report('post', %s, 'abuse')", (str(post),))
     item = db.execute(
         "select * from community.review_items where target_type = 'post' and target_id = %s",
         (str(post),),
@@ -56,7 +56,7 @@ def test_flag_auto_hide_decide_notify_audit(db, scene):
     assert "moderation.auto_hidden" in kinds
 
     # A moderator agrees at the version they saw.
-    queue = call(
+    queue = one_row(
         db, scene.moderator, "select * from api.community_review_queue where id = %s", (item["id"],)
     )
     assert queue["status"] == "pending" and len(queue["flags"]) == 3
@@ -110,13 +110,13 @@ def test_flag_auto_hide_decide_notify_audit(db, scene):
 def test_disagree_restores_auto_hidden_content(db, scene):
     post = scene.ids["reply"]
     for u in flaggers(db, 2, level=2):  # trust 2 flags weigh 1.5
-        call(db, u, "select api.community_report('post', %s, 'spam')", (str(post),))
+        one_row(db, u, "select api.community_report('post', %s, 'spam')", (str(post),))
     item = db.execute(
         "select id, version, auto_hidden from community.review_items where target_id = %s",
         (str(post),),
     ).fetchone()
     assert item["auto_hidden"]
-    call(
+    one_row(
         db,
         scene.moderator,
         "select api.community_decide_review(%s, 'disagree', %s)",
@@ -144,57 +144,57 @@ def test_optimistic_version_and_closed_items(db, scene):
         "select version from community.review_items where id = %s", (item,)
     ).fetchone()["version"]
     # Another flag arrives: the moderator's copy is stale.
-    call(
+    one_row(
         db,
         scene.newbie,
         "select api.community_report('post', %s, 'spam')",
         (str(scene.ids["owner_post"]),),
     )
     with api_error(db, "community_review_stale", "PT409"):
-        call(
+        one_row(
             db,
             scene.moderator,
             "select api.community_decide_review(%s, 'defer', %s)",
             (item, version),
         )
-    call(
+    one_row(
         db,
         scene.moderator,
         "select api.community_decide_review(%s, 'defer', %s)",
         (item, version + 1),
     )
     with api_error(db, "community_review_closed", "PT409"):
-        call(
+        one_row(
             db,
             scene.admin,
             "select api.community_decide_review(%s, 'agree', %s)",
             (item, version + 2),
         )
     with api_error(db, "invalid_argument"):
-        call(db, scene.admin, "select api.community_decide_review(%s, 'maybe', 1)", (item,))
+        one_row(db, scene.admin, "select api.community_decide_review(%s, 'maybe', 1)", (item,))
 
 
 def test_flag_abuse_cases(db, scene):
     post = str(scene.ids["owner_post"])
     with api_error(db, "community_flag_own", "22023"):
-        call(db, scene.owner, "select api.community_report('post', %s, 'spam')", (post,))
+        one_row(db, scene.owner, "select api.community_report('post', %s, 'spam')", (post,))
     with api_error(db, "community_already_flagged", "PT409"):
-        call(db, scene.member, "select api.community_report('post', %s, 'abuse')", (post,))
+        one_row(db, scene.member, "select api.community_report('post', %s, 'abuse')", (post,))
     with api_error(db, "community_flag_message_required"):
-        call(db, scene.newbie, "select api.community_report('post', %s, 'other')", (post,))
+        one_row(db, scene.newbie, "select api.community_report('post', %s, 'other')", (post,))
     with api_error(db, "community_flag_reason_invalid"):
-        call(
+        one_row(
             db,
             scene.newbie,
             "select api.community_report('user', %s, 'off_topic')",
             (scene.owner.id,),
         )
     with api_error(db, "community_flag_reason_invalid"):
-        call(db, scene.newbie, "select api.community_report('post', %s, 'nonsense')", (post,))
+        one_row(db, scene.newbie, "select api.community_report('post', %s, 'nonsense')", (post,))
     with api_error(db, "not_found"):
-        call(db, scene.newbie, "select api.community_report('post', '999999999', 'spam')")
+        one_row(db, scene.newbie, "select api.community_report('post', '999999999', 'spam')")
     with api_error(db, "not_found"):  # a staff-only thread is invisible to members
-        call(
+        one_row(
             db,
             scene.newbie,
             "select api.community_report('thread', %s, 'spam')",
@@ -209,14 +209,14 @@ def test_flag_abuse_cases(db, scene):
     )
     # A message of a conversation one is not in cannot be flagged (or even confirmed).
     with api_error(db, "not_found"):
-        call(
+        one_row(
             db,
             scene.member,
             "select api.community_report('message', %s, 'spam')",
             (str(scene.ids["message"]),),
         )
     # Flagging a user with a message reason works; users are never auto-hidden.
-    call(
+    one_row(
         db,
         scene.newbie,
         "select api.community_report('user', %s, 'other', 'Sends spam')",
@@ -235,9 +235,11 @@ def test_silence_and_suspend(db, scene):
         (owner.id,),
     )
     with api_error(db, "community_silenced", "42501"):
-        call(db, owner, "select api.community_create_post(%s, 'let me talk')", (thread,))
+        one_row(db, owner, "select api.community_create_post(%s, 'let me talk')", (thread,))
     with api_error(db, "community_silenced"):
-        call(db, owner, "select api.community_send_message(%s, 'hi')", (scene.ids["conversation"],))
+        one_row(
+            db, owner, "select api.community_send_message(%s, 'hi')", (scene.ids["conversation"],)
+        )
     # Silenced members may still read and flag.
     assert (
         scalar(db, owner, "select count(*) from api.community_list_thread_posts(%s)", (thread,)) > 0
@@ -261,15 +263,15 @@ def test_silence_and_suspend(db, scene):
     )
     # Appeal granted: the silence is lifted.
     appeal = scalar(db, owner, "select api.community_appeal(%s, 'I was provoked')", (action,))
-    call(
+    one_row(
         db,
         scene.moderator,
         "select api.community_decide_appeal(%s, true, 'Fair enough')",
         (appeal,),
     )
-    call(db, owner, "select api.community_create_post(%s, 'thanks')", (thread,))
+    one_row(db, owner, "select api.community_create_post(%s, 'thanks')", (thread,))
 
-    call(
+    one_row(
         db,
         scene.admin,
         "select api.community_moderate('suspend', 'user', %s, 'Ban evasion', now() + interval "
@@ -282,25 +284,25 @@ def test_silence_and_suspend(db, scene):
     assert banned is not None
     # Their still-valid token no longer works for any community call.
     with api_error(db, "community_suspended", "42501"):
-        call(db, scene.member, "select api.community_create_post(%s, 'x')", (thread,))
+        one_row(db, scene.member, "select api.community_create_post(%s, 'x')", (thread,))
     with api_error(db, "community_suspended"):
-        call(
+        one_row(
             db,
             scene.member,
             "select api.community_report('post', %s, 'spam')",
             (str(scene.ids["post1"]),),
         )
     with api_error(db, "community_suspended"):
-        call(db, scene.member, "select api.community_record_visit()")
+        one_row(db, scene.member, "select api.community_record_visit()")
     with api_error(db, "invalid_argument"):
-        call(
+        one_row(
             db,
             scene.moderator,
             "select api.community_moderate('suspend', 'user', %s, 'x y z')",
             (owner.id,),
         )
     with api_error(db, "invalid_argument"):
-        call(
+        one_row(
             db,
             scene.moderator,
             "select api.community_moderate('lock', 'post', %s, 'reason')",
@@ -310,28 +312,28 @@ def test_silence_and_suspend(db, scene):
 
 def test_lock_move_and_pin(db, scene):
     thread = scene.ids["thread"]
-    call(
+    one_row(
         db,
         scene.moderator,
         "select api.community_moderate('lock', 'thread', %s, 'Resolved')",
         (str(thread),),
     )
     with api_error(db, "community_thread_locked", "PT423"):
-        call(db, scene.member, "select api.community_create_post(%s, 'late')", (thread,))
+        one_row(db, scene.member, "select api.community_create_post(%s, 'late')", (thread,))
     with api_error(db, "community_thread_locked"):
-        call(
+        one_row(
             db,
             scene.owner,
             "select api.community_edit_post(%s, 'changed')",
             (scene.ids["owner_post"],),
         )
-    call(
+    one_row(
         db,
         scene.moderator,
         "select api.community_create_post(%s, 'staff may still post')",
         (thread,),
     )
-    call(
+    one_row(
         db,
         scene.moderator,
         "select api.community_moderate('move', 'thread', %s, 'Wrong place', null, %s)",
@@ -359,7 +361,7 @@ def test_moderation_stats(db, scene):
     version = db.execute(
         "select version from community.review_items where id = %s", (item,)
     ).fetchone()["version"]
-    call(
+    one_row(
         db, scene.moderator, "select api.community_decide_review(%s, 'defer', %s)", (item, version)
     )
     stats = scalar(db, scene.moderator, "select api.community_get_moderation_stats()")

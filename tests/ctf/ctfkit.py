@@ -8,39 +8,16 @@ Time is controlled by setting the event's rows (starts_at, ends_at, freeze_at), 
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
-from flagship.testing.harness import User, as_user, create_user, refresh
+from flagship.testing.harness import User, create_user, grant_roles, scalar
 
-
-def grant_roles(db, user: User, *roles: str) -> User:
-    for role in roles:
-        db.execute(
-            "insert into accounts.user_roles (user_id, role) values (%s, %s)"
-            " on conflict do nothing",
-            (user.id, role),
-        )
-    return refresh(db, user)
-
-
-def q(db, who, sql: str, params: Any = None) -> list[dict]:
-    """Run SQL as `who` (a User, 'anon' or 'service_role') and return all rows."""
-    with as_user(db, who, headers={"x-forwarded-for": "203.0.113.7, 10.0.0.1"}):
-        cur = db.execute(sql, params)
-        return cur.fetchall() if cur.description else []
-
-
-def val(db, who, sql: str, params: Any = None):
-    """The first column of the first row, as `who`."""
-    rows = q(db, who, sql, params)
-    value = next(iter(rows[0].values())) if rows else None
-    return str(value) if isinstance(value, uuid.UUID) else value
+# Flag attempts record the client IP from the request headers, as PostgREST passes them.
+CLIENT = {"x-forwarded-for": "203.0.113.7, 10.0.0.1"}
 
 
 def submit(db, who, challenge: str, flag: str) -> dict:
-    return val(db, who, "select api.ctf_submit(%s, %s)", (challenge, flag))
+    return scalar(db, who, "select api.ctf_submit(%s, %s)", (challenge, flag), headers=CLIENT)
 
 
 @dataclass
@@ -68,19 +45,19 @@ class Scene:
 
 def make_challenge(db, organiser, event: str, fields: dict, flags=(("static", "flag{x}"),)) -> str:
     body = {"state": "visible", **fields}
-    cid = val(
+    cid = scalar(
         db,
         organiser,
         "select api.ctf_save_challenge(%s, %s::jsonb)",
         (event, json.dumps(body)),
     )
     for kind, content in flags:
-        val(db, organiser, "select api.ctf_add_flag(%s, %s, %s)", (cid, kind, content))
+        scalar(db, organiser, "select api.ctf_add_flag(%s, %s, %s)", (cid, kind, content))
     return cid
 
 
 def make_team(db, who, event: str, name: str) -> tuple[str, str]:
-    r = val(db, who, "select api.ctf_create_team(%s, %s)", (event, name))
+    r = scalar(db, who, "select api.ctf_create_team(%s, %s)", (event, name))
     return r["team_id"], r["invite_code"]
 
 
@@ -99,7 +76,7 @@ def build_scene(db) -> Scene:
     teammate = create_user(db, username="mate_a")
     other_player = create_user(db, username="player_b")
     outsider = create_user(db, username="outsider")
-    event = val(
+    event = scalar(
         db,
         organiser,
         "select api.ctf_create_event(%s::jsonb)",
@@ -116,14 +93,14 @@ def build_scene(db) -> Scene:
         ),
     )
     set_event(db, event, starts_at="now() - interval '1 hour'", ends_at="now() + interval '1 day'")
-    other_event = val(
+    other_event = scalar(
         db,
         other_organiser,
         "select api.ctf_create_event(%s::jsonb)",
         (json.dumps({"slug": "other-ctf", "title": "Other CTF"}),),
     )
     team_a, invite_a = make_team(db, player, event, "Alpha")
-    val(db, teammate, "select api.ctf_join_team(%s)", (invite_a,))
+    scalar(db, teammate, "select api.ctf_join_team(%s)", (invite_a,))
     team_b, _ = make_team(db, other_player, event, "Bravo")
     challenge = make_challenge(
         db,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import random
 import threading
 
-from ctfkit import build_scene, create_user, make_challenge, make_team, set_event
+from ctfkit import build_scene, make_challenge, make_team, set_event
 
 from flagship.database import connect
-from flagship.testing.harness import as_user
+from flagship.testing.harness import create_user, scalar
 
 
 def run_parallel(url, jobs):
@@ -37,10 +37,8 @@ def run_parallel(url, jobs):
 
 def submit_as(user, challenge, flag):
     def job(conn):
-        with conn.transaction(), as_user(conn, user):
-            return conn.execute("select api.ctf_submit(%s, %s) as r", (challenge, flag)).fetchone()[
-                "r"
-            ]
+        with conn.transaction():
+            return scalar(conn, user, "select api.ctf_submit(%s, %s) as r", (challenge, flag))
 
     return job
 
@@ -135,13 +133,9 @@ def test_concurrent_dynamic_solves_do_not_deadlock(fresh_db):
         def job(conn):
             out = []
             for c in order:
-                with conn.transaction(), as_user(conn, user):
+                with conn.transaction():
                     i = challenges.index(c)
-                    out.append(
-                        conn.execute(
-                            "select api.ctf_submit(%s, %s) as r", (c, f"dyn{{{i}}}")
-                        ).fetchone()["r"]["status"]
-                    )
+                    out.append(submit_as(user, c, f"dyn{{{i}}}")(conn)["status"])
             return out
 
         return job

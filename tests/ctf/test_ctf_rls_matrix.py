@@ -9,100 +9,209 @@ error code.
 
 from __future__ import annotations
 
-import pytest
-from ctfkit import build_scene, make_challenge, submit, val
+from functools import partial
 
-from flagship.database import connect
-from flagship.testing.harness import as_user, matrix_outcome
+import pytest
+from ctfkit import build_scene, make_challenge, submit
+
+from flagship.testing.harness import as_user, scalar
+from flagship.testing.matrix import REFUSED_OR_READONLY, Matrix
 
 ROLES = ["anon", "player", "teammate", "other", "organiser", "other_org", "admin", "service_role"]
-
-
-def row(*outcomes):
-    assert len(outcomes) == len(ROLES)
-    return dict(zip(ROLES, outcomes, strict=True))
-
-
-ALL = row(*["yes"] * 8)
-DENY = row(*["deny"] * 8)
+# 42501 refusals without an API code count as "deny"; a write may also meet a read-only view
+M = Matrix(["ctf"], ROLES, write_refused=REFUSED_OR_READONLY)
+ALL = M.same("yes")
+DENY = M.same("deny")
 # team A's private things: own team, organisers of the event and admins (+ service_role)
-TEAM = row("deny", "yes", "yes", "no", "yes", "no", "yes", "yes")
-TEAM_ANON_NO = row("no", "yes", "yes", "no", "yes", "no", "yes", "yes")
-ORGS = row("deny", "no", "no", "no", "yes", "no", "yes", "yes")
+TEAM = M.cells(
+    anon="deny",
+    player="yes",
+    teammate="yes",
+    other="no",
+    organiser="yes",
+    other_org="no",
+    admin="yes",
+    service_role="yes",
+)
+TEAM_ANON_NO = M.cells(
+    anon="no",
+    player="yes",
+    teammate="yes",
+    other="no",
+    organiser="yes",
+    other_org="no",
+    admin="yes",
+    service_role="yes",
+)
+ORGS = M.cells(
+    anon="deny",
+    player="no",
+    teammate="no",
+    other="no",
+    organiser="yes",
+    other_org="no",
+    admin="yes",
+    service_role="yes",
+)
 # organiser RPCs
-ORG_RPC = row(
-    "deny",
-    "ctf_not_organiser",
-    "ctf_not_organiser",
-    "ctf_not_organiser",
-    "yes",
-    "ctf_not_organiser",
-    "yes",
-    "deny",
+ORG_RPC = M.cells(
+    anon="deny",
+    player="ctf_not_organiser",
+    teammate="ctf_not_organiser",
+    other="ctf_not_organiser",
+    organiser="yes",
+    other_org="ctf_not_organiser",
+    admin="yes",
+    service_role="deny",
 )
 
-SELECT = {
-    "ctf.events": ("id = %(event)s", ALL),
-    "ctf.brackets": ("event_id = %(event)s", ALL),
-    "ctf.organisers": ("event_id = %(event)s", ALL),
-    "ctf.teams": ("id = %(team_a)s", row(*["yes"] * 8)),
-    "ctf.participants": ("team_id = %(team_a)s", ALL),
-    "ctf.challenges": ("id = %(challenge)s", ALL),
-    "ctf.challenge_contents": (
-        "challenge_id = %(challenge)s",
-        row("no", "yes", "yes", "yes", "yes", "no", "yes", "yes"),
+M.select("ctf.events", "id = %(event)s", ALL)
+M.select("ctf.brackets", "event_id = %(event)s", ALL)
+M.select("ctf.organisers", "event_id = %(event)s", ALL)
+M.select("ctf.teams", "id = %(team_a)s", M.same("yes"))
+M.select("ctf.participants", "team_id = %(team_a)s", ALL)
+M.select("ctf.challenges", "id = %(challenge)s", ALL)
+M.select(
+    "ctf.challenge_contents",
+    "challenge_id = %(challenge)s",
+    M.cells(
+        anon="no",
+        player="yes",
+        teammate="yes",
+        other="yes",
+        organiser="yes",
+        other_org="no",
+        admin="yes",
+        service_role="yes",
     ),
-    "ctf.challenge_writeups": ("challenge_id = %(challenge)s", TEAM_ANON_NO),
-    "ctf.challenge_prerequisites": ("challenge_id = %(needs)s", ALL),
-    "ctf.challenge_files": (
-        "challenge_id = %(challenge)s",
-        row("deny", "yes", "yes", "yes", "yes", "no", "yes", "yes"),
+)
+M.select("ctf.challenge_writeups", "challenge_id = %(challenge)s", TEAM_ANON_NO)
+M.select("ctf.challenge_prerequisites", "challenge_id = %(needs)s", ALL)
+M.select(
+    "ctf.challenge_files",
+    "challenge_id = %(challenge)s",
+    M.cells(
+        anon="deny",
+        player="yes",
+        teammate="yes",
+        other="yes",
+        organiser="yes",
+        other_org="no",
+        admin="yes",
+        service_role="yes",
     ),
-    "ctf.flags": ("true", DENY),
-    "ctf.hints": ("id = %(hint)s", ALL),
-    "ctf.hint_contents": ("hint_id = %(hint)s", TEAM_ANON_NO),
-    "ctf.hint_unlocks": ("team_id = %(team_a)s", TEAM),
-    "ctf.solves": ("team_id = %(team_a)s", ALL),
-    "ctf.submissions": ("team_id = %(team_a)s", TEAM),
-    "ctf.flag_progress": ("team_id = %(team_a)s", TEAM),
-    "ctf.sharing_reports": ("event_id = %(event)s", ORGS),
-    "ctf.awards": ("team_id = %(team_a)s", ALL),
-    "ctf.feedback": (
-        "user_id = %(player)s",
-        row("deny", "yes", "no", "no", "yes", "no", "yes", "yes"),
+)
+M.select("ctf.flags", "true", DENY)
+M.select("ctf.hints", "id = %(hint)s", ALL)
+M.select("ctf.hint_contents", "hint_id = %(hint)s", TEAM_ANON_NO)
+M.select("ctf.hint_unlocks", "team_id = %(team_a)s", TEAM)
+M.select("ctf.solves", "team_id = %(team_a)s", ALL)
+M.select("ctf.submissions", "team_id = %(team_a)s", TEAM)
+M.select("ctf.flag_progress", "team_id = %(team_a)s", TEAM)
+M.select("ctf.sharing_reports", "event_id = %(event)s", ORGS)
+M.select("ctf.awards", "team_id = %(team_a)s", ALL)
+M.select(
+    "ctf.feedback",
+    "user_id = %(player)s",
+    M.cells(
+        anon="deny",
+        player="yes",
+        teammate="no",
+        other="no",
+        organiser="yes",
+        other_org="no",
+        admin="yes",
+        service_role="yes",
     ),
-    "ctf.user_attempts": ("true", row(*["deny"] * 7, "yes")),
-    "ctf.team_attempts": ("true", row(*["deny"] * 7, "yes")),
-    "ctf.standings": ("team_id = %(team_a)s", ALL),
-    "ctf.standings_frozen": ("team_id = %(team_a)s", ALL),
-    "api.ctf_events": ("id = %(event)s", ALL),
-    "api.ctf_brackets": ("event_id = %(event)s", ALL),
-    "api.ctf_organisers": ("event_id = %(event)s", ALL),
-    "api.ctf_teams": ("id = %(team_a)s", ALL),
-    "api.ctf_team_members": ("team_id = %(team_a)s", ALL),
-    "api.ctf_challenges": ("id = %(challenge)s", ALL),
-    "api.ctf_challenges#content": (
-        "id = %(challenge)s and description is not null",
-        row("no", "yes", "yes", "yes", "yes", "no", "yes", "yes"),
+)
+M.select(
+    "ctf.user_attempts",
+    "true",
+    M.cells(
+        anon="deny",
+        player="deny",
+        teammate="deny",
+        other="deny",
+        organiser="deny",
+        other_org="deny",
+        admin="deny",
+        service_role="yes",
     ),
-    "api.ctf_challenge_files": (
-        "challenge_id = %(challenge)s",
-        row("deny", "yes", "yes", "yes", "yes", "no", "yes", "yes"),
+)
+M.select(
+    "ctf.team_attempts",
+    "true",
+    M.cells(
+        anon="deny",
+        player="deny",
+        teammate="deny",
+        other="deny",
+        organiser="deny",
+        other_org="deny",
+        admin="deny",
+        service_role="yes",
     ),
-    "api.ctf_hints": ("id = %(hint)s", ALL),
-    "api.ctf_hints#content": ("id = %(hint)s and content is not null", TEAM_ANON_NO),
-    "api.ctf_submissions": ("team_id = %(team_a)s", TEAM),
-    "api.ctf_solves": ("team_id = %(team_a)s", ALL),
-    "api.ctf_awards": ("team_id = %(team_a)s", ALL),
-    "api.ctf_challenge_stats": ("challenge_id = %(challenge)s", ALL),
-    "api.ctf_feedback_summary": (
-        "challenge_id = %(challenge)s",
-        row("deny", "yes", "no", "no", "yes", "no", "yes", "yes"),
+)
+M.select("ctf.standings", "team_id = %(team_a)s", ALL)
+M.select("ctf.standings_frozen", "team_id = %(team_a)s", ALL)
+M.select("api.ctf_events", "id = %(event)s", ALL)
+M.select("api.ctf_brackets", "event_id = %(event)s", ALL)
+M.select("api.ctf_organisers", "event_id = %(event)s", ALL)
+M.select("api.ctf_teams", "id = %(team_a)s", ALL)
+M.select("api.ctf_team_members", "team_id = %(team_a)s", ALL)
+M.select("api.ctf_challenges", "id = %(challenge)s", ALL)
+M.select(
+    "api.ctf_challenges",
+    "id = %(challenge)s and description is not null",
+    M.cells(
+        anon="no",
+        player="yes",
+        teammate="yes",
+        other="yes",
+        organiser="yes",
+        other_org="no",
+        admin="yes",
+        service_role="yes",
     ),
-    "api.ctf_sharing_reports": ("event_id = %(event)s", ORGS),
-}
+    label="content",
+)
+M.select(
+    "api.ctf_challenge_files",
+    "challenge_id = %(challenge)s",
+    M.cells(
+        anon="deny",
+        player="yes",
+        teammate="yes",
+        other="yes",
+        organiser="yes",
+        other_org="no",
+        admin="yes",
+        service_role="yes",
+    ),
+)
+M.select("api.ctf_hints", "id = %(hint)s", ALL)
+M.select("api.ctf_hints", "id = %(hint)s and content is not null", TEAM_ANON_NO, label="content")
+M.select("api.ctf_submissions", "team_id = %(team_a)s", TEAM)
+M.select("api.ctf_solves", "team_id = %(team_a)s", ALL)
+M.select("api.ctf_awards", "team_id = %(team_a)s", ALL)
+M.select("api.ctf_challenge_stats", "challenge_id = %(challenge)s", ALL)
+M.select(
+    "api.ctf_feedback_summary",
+    "challenge_id = %(challenge)s",
+    M.cells(
+        anon="deny",
+        player="yes",
+        teammate="no",
+        other="no",
+        organiser="yes",
+        other_org="no",
+        admin="yes",
+        service_role="yes",
+    ),
+)
+M.select("api.ctf_sharing_reports", "event_id = %(event)s", ORGS)
 
-TABLES = [k for k in SELECT if k.startswith("ctf.")]
+TABLES = [o for o in M.objects("select") if o.startswith("ctf.")]
 VIEWS_WRITABLE = ["api.ctf_events", "api.ctf_teams", "api.ctf_challenges", "api.ctf_hints"]
 
 
@@ -118,196 +227,246 @@ def write_sql(db, obj: str, action: str) -> str:
     return f"delete from {obj}"
 
 
-EXECUTE = {
-    "api.ctf_create_event": (
-        'select api.ctf_create_event(\'{"slug": "m-x", "title": "M"}\')',
-        row("deny", "forbidden", "forbidden", "forbidden", "yes", "yes", "yes", "deny"),
+for _obj in TABLES + VIEWS_WRITABLE:
+    for _action in ("insert", "update", "delete"):
+        M.write(_obj, _action, partial(write_sql, obj=_obj, action=_action))
+
+
+M.execute(
+    "api.ctf_create_event",
+    'select api.ctf_create_event(\'{"slug": "m-x", "title": "M"}\')',
+    M.cells(
+        anon="deny",
+        player="forbidden",
+        teammate="forbidden",
+        other="forbidden",
+        organiser="yes",
+        other_org="yes",
+        admin="yes",
+        service_role="deny",
     ),
-    "api.ctf_update_event": (
-        'select api.ctf_update_event(%(event)s, \'{"description": "x"}\')',
-        ORG_RPC,
+)
+M.execute(
+    "api.ctf_update_event",
+    'select api.ctf_update_event(%(event)s, \'{"description": "x"}\')',
+    ORG_RPC,
+)
+M.execute("api.ctf_create_bracket", "select api.ctf_create_bracket(%(event)s, 'pro')", ORG_RPC)
+M.execute(
+    "api.ctf_set_organiser", "select api.ctf_set_organiser(%(event)s, %(player)s, true)", ORG_RPC
+)
+M.execute(
+    "api.ctf_save_challenge",
+    'select api.ctf_save_challenge(%(event)s, \'{"title": "m"}\')',
+    ORG_RPC,
+)
+M.execute("api.ctf_add_flag", "select api.ctf_add_flag(%(challenge)s, 'static', 'x')", ORG_RPC)
+M.execute("api.ctf_remove_flag", "select api.ctf_remove_flag(%(flag)s)", ORG_RPC)
+M.execute("api.ctf_list_flags", "select api.ctf_list_flags(%(challenge)s)", ORG_RPC)
+M.execute(
+    "api.ctf_list_team_flags", "select api.ctf_list_team_flags(%(challenge)s, %(team_a)s)", ORG_RPC
+)
+M.execute("api.ctf_add_hint", "select api.ctf_add_hint(%(challenge)s, 'more')", ORG_RPC)
+M.execute("api.ctf_add_file", "select api.ctf_add_file(%(challenge)s, 'b.bin', %(path)s)", ORG_RPC)
+M.execute(
+    "api.ctf_register",
+    "select api.ctf_register(%(practice)s)",
+    M.cells(
+        anon="deny",
+        player="yes",
+        teammate="yes",
+        other="yes",
+        organiser="yes",
+        other_org="yes",
+        admin="yes",
+        service_role="deny",
     ),
-    "api.ctf_create_bracket": ("select api.ctf_create_bracket(%(event)s, 'pro')", ORG_RPC),
-    "api.ctf_set_organiser": ("select api.ctf_set_organiser(%(event)s, %(player)s, true)", ORG_RPC),
-    "api.ctf_save_challenge": (
-        'select api.ctf_save_challenge(%(event)s, \'{"title": "m"}\')',
-        ORG_RPC,
+)
+M.execute(
+    "api.ctf_create_team",
+    "select api.ctf_create_team(%(event)s, 'Newcomers')",
+    M.cells(
+        anon="deny",
+        player="ctf_already_registered",
+        teammate="ctf_already_registered",
+        other="ctf_already_registered",
+        organiser="yes",
+        other_org="yes",
+        admin="yes",
+        service_role="deny",
     ),
-    "api.ctf_add_flag": ("select api.ctf_add_flag(%(challenge)s, 'static', 'x')", ORG_RPC),
-    "api.ctf_remove_flag": ("select api.ctf_remove_flag(%(flag)s)", ORG_RPC),
-    "api.ctf_list_flags": ("select api.ctf_list_flags(%(challenge)s)", ORG_RPC),
-    "api.ctf_list_team_flags": (
-        "select api.ctf_list_team_flags(%(challenge)s, %(team_a)s)",
-        ORG_RPC,
+)
+M.execute(
+    "api.ctf_join_team",
+    "select api.ctf_join_team(%(invite)s)",
+    M.cells(
+        anon="deny",
+        player="ctf_already_registered",
+        teammate="ctf_already_registered",
+        other="ctf_already_registered",
+        organiser="yes",
+        other_org="yes",
+        admin="yes",
+        service_role="deny",
     ),
-    "api.ctf_add_hint": ("select api.ctf_add_hint(%(challenge)s, 'more')", ORG_RPC),
-    "api.ctf_add_file": ("select api.ctf_add_file(%(challenge)s, 'b.bin', %(path)s)", ORG_RPC),
-    "api.ctf_register": (
-        "select api.ctf_register(%(practice)s)",
-        row(*(["deny"] + ["yes"] * 6 + ["deny"])),
+)
+M.execute(
+    "api.ctf_get_team_invite_code",
+    "select api.ctf_get_team_invite_code(%(team_a)s)",
+    M.cells(
+        anon="deny",
+        player="yes",
+        teammate="yes",
+        other="ctf_not_team_member",
+        organiser="yes",
+        other_org="ctf_not_team_member",
+        admin="yes",
+        service_role="deny",
     ),
-    "api.ctf_create_team": (
-        "select api.ctf_create_team(%(event)s, 'Newcomers')",
-        row(
-            "deny",
-            "ctf_already_registered",
-            "ctf_already_registered",
-            "ctf_already_registered",
-            "yes",
-            "yes",
-            "yes",
-            "deny",
-        ),
+)
+M.execute(
+    "api.ctf_leave_team",
+    "select api.ctf_leave_team(%(event)s)",
+    M.cells(
+        anon="deny",
+        player="ctf_captain_must_transfer",
+        teammate="yes",
+        other="yes",
+        organiser="ctf_not_registered",
+        other_org="ctf_not_registered",
+        admin="ctf_not_registered",
+        service_role="deny",
     ),
-    "api.ctf_join_team": (
-        "select api.ctf_join_team(%(invite)s)",
-        row(
-            "deny",
-            "ctf_already_registered",
-            "ctf_already_registered",
-            "ctf_already_registered",
-            "yes",
-            "yes",
-            "yes",
-            "deny",
-        ),
+)
+M.execute(
+    "api.ctf_kick_member",
+    "select api.ctf_kick_member(%(team_a)s, %(teammate)s)",
+    M.cells(
+        anon="deny",
+        player="yes",
+        teammate="ctf_not_captain",
+        other="ctf_not_captain",
+        organiser="yes",
+        other_org="ctf_not_captain",
+        admin="yes",
+        service_role="deny",
     ),
-    "api.ctf_get_team_invite_code": (
-        "select api.ctf_get_team_invite_code(%(team_a)s)",
-        row(
-            "deny", "yes", "yes", "ctf_not_team_member", "yes", "ctf_not_team_member", "yes", "deny"
-        ),
+)
+M.execute(
+    "api.ctf_transfer_captaincy",
+    "select api.ctf_transfer_captaincy(%(team_a)s, %(teammate)s)",
+    M.cells(
+        anon="deny",
+        player="yes",
+        teammate="ctf_not_captain",
+        other="ctf_not_captain",
+        organiser="ctf_not_captain",
+        other_org="ctf_not_captain",
+        admin="ctf_not_captain",
+        service_role="deny",
     ),
-    "api.ctf_leave_team": (
-        "select api.ctf_leave_team(%(event)s)",
-        row(
-            "deny",
-            "ctf_captain_must_transfer",
-            "yes",
-            "yes",
-            "ctf_not_registered",
-            "ctf_not_registered",
-            "ctf_not_registered",
-            "deny",
-        ),
+)
+M.execute(
+    "api.ctf_rename_team",
+    "select api.ctf_rename_team(%(team_a)s, 'Renamed')",
+    M.cells(
+        anon="deny",
+        player="yes",
+        teammate="ctf_not_captain",
+        other="ctf_not_captain",
+        organiser="yes",
+        other_org="ctf_not_captain",
+        admin="yes",
+        service_role="deny",
     ),
-    "api.ctf_kick_member": (
-        "select api.ctf_kick_member(%(team_a)s, %(teammate)s)",
-        row(
-            "deny",
-            "yes",
-            "ctf_not_captain",
-            "ctf_not_captain",
-            "yes",
-            "ctf_not_captain",
-            "yes",
-            "deny",
-        ),
+)
+M.execute(
+    "api.ctf_moderate_team", "select api.ctf_moderate_team(%(team_b)s, true, null, 'x')", ORG_RPC
+)
+M.execute(
+    "api.ctf_ban_participant",
+    "select api.ctf_ban_participant(%(event)s, %(teammate)s, true, 'x')",
+    ORG_RPC,
+)
+M.execute(
+    "api.ctf_submit",
+    "select api.ctf_submit(%(second)s, 'flag{two}')",
+    M.cells(
+        anon="deny",
+        player="yes",
+        teammate="yes",
+        other="yes",
+        organiser="ctf_not_registered",
+        other_org="ctf_not_registered",
+        admin="ctf_not_registered",
+        service_role="deny",
     ),
-    "api.ctf_transfer_captaincy": (
-        "select api.ctf_transfer_captaincy(%(team_a)s, %(teammate)s)",
-        row("deny", "yes", *["ctf_not_captain"] * 5, "deny"),
+)
+M.execute(
+    "api.ctf_unlock_hint",
+    "select api.ctf_unlock_hint(%(hint2)s)",
+    M.cells(
+        anon="deny",
+        player="yes",
+        teammate="yes",
+        other="yes",
+        organiser="ctf_not_registered",
+        other_org="ctf_not_registered",
+        admin="ctf_not_registered",
+        service_role="deny",
     ),
-    "api.ctf_rename_team": (
-        "select api.ctf_rename_team(%(team_a)s, 'Renamed')",
-        row(
-            "deny",
-            "yes",
-            "ctf_not_captain",
-            "ctf_not_captain",
-            "yes",
-            "ctf_not_captain",
-            "yes",
-            "deny",
-        ),
+)
+M.execute(
+    "api.ctf_grant_award", "select api.ctf_grant_award(%(event)s, %(team_a)s, 5, 'x')", ORG_RPC
+)
+M.execute("api.ctf_remove_award", "select api.ctf_remove_award(%(award)s, 'x')", ORG_RPC)
+M.execute("api.ctf_delete_solve", "select api.ctf_delete_solve(%(solve)s, 'x')", ORG_RPC)
+M.execute("api.ctf_recompute_standings", "select api.ctf_recompute_standings(%(event)s)", ORG_RPC)
+M.execute(
+    "api.ctf_give_feedback",
+    "select api.ctf_give_feedback(%(challenge)s, 4)",
+    M.cells(
+        anon="deny",
+        player="yes",
+        teammate="yes",
+        other="ctf_feedback_not_allowed",
+        organiser="ctf_not_registered",
+        other_org="ctf_not_registered",
+        admin="ctf_not_registered",
+        service_role="deny",
     ),
-    "api.ctf_moderate_team": ("select api.ctf_moderate_team(%(team_b)s, true, null, 'x')", ORG_RPC),
-    "api.ctf_ban_participant": (
-        "select api.ctf_ban_participant(%(event)s, %(teammate)s, true, 'x')",
-        ORG_RPC,
-    ),
-    "api.ctf_submit": (
-        "select api.ctf_submit(%(second)s, 'flag{two}')",
-        row(
-            "deny",
-            "yes",
-            "yes",
-            "yes",
-            "ctf_not_registered",
-            "ctf_not_registered",
-            "ctf_not_registered",
-            "deny",
-        ),
-    ),
-    "api.ctf_unlock_hint": (
-        "select api.ctf_unlock_hint(%(hint2)s)",
-        row(
-            "deny",
-            "yes",
-            "yes",
-            "yes",
-            "ctf_not_registered",
-            "ctf_not_registered",
-            "ctf_not_registered",
-            "deny",
-        ),
-    ),
-    "api.ctf_grant_award": ("select api.ctf_grant_award(%(event)s, %(team_a)s, 5, 'x')", ORG_RPC),
-    "api.ctf_remove_award": ("select api.ctf_remove_award(%(award)s, 'x')", ORG_RPC),
-    "api.ctf_delete_solve": ("select api.ctf_delete_solve(%(solve)s, 'x')", ORG_RPC),
-    "api.ctf_recompute_standings": ("select api.ctf_recompute_standings(%(event)s)", ORG_RPC),
-    "api.ctf_give_feedback": (
-        "select api.ctf_give_feedback(%(challenge)s, 4)",
-        row(
-            "deny",
-            "yes",
-            "yes",
-            "ctf_feedback_not_allowed",
-            "ctf_not_registered",
-            "ctf_not_registered",
-            "ctf_not_registered",
-            "deny",
-        ),
-    ),
-    "api.ctf_export_event": ("select api.ctf_export_event(%(event)s)", ORG_RPC),
-    "api.ctf_get_scoreboard": ("select * from api.ctf_get_scoreboard(%(event)s)", ALL),
-    "api.ctf_list_challenges": ("select * from api.ctf_list_challenges(%(event)s)", ALL),
-    "api.ctf_get_team_page": ("select api.ctf_get_team_page(%(team_a)s)", ALL),
-    "api.ctf_get_score_graph": ("select api.ctf_get_score_graph(%(event)s)", ALL),
-    "api.ctf_get_ctftime_feed": ("select api.ctf_get_ctftime_feed(%(event)s)", ALL),
-    "private.ctf_recompute_event": ("select private.ctf_recompute_event(%(event)s)", DENY),
-    "private.ctf_standings_mismatches": (
-        "select private.ctf_standings_mismatches(%(event)s)",
-        DENY,
-    ),
-    "private.ctf_freeze_guard": ("select private.ctf_freeze_guard(%(event)s)", DENY),
-    "private.ctf_apply_award": (
-        "select private.ctf_apply_award(%(event)s, %(team_a)s, 1000)",
-        DENY,
-    ),
-    "private.ctf_team_flag_text": (
-        "select private.ctf_team_flag_text('\\x00', '%%s', %(team_a)s)",
-        DENY,
-    ),
-    "private.ctf_recompute_team": (
-        "select private.ctf_recompute_team(%(event)s, %(team_a)s)",
-        DENY,
-    ),
-    "private.ctf_export_user": ("select private.ctf_export_user(%(player)s)", DENY),
-    "private.ctf_erase_user": ("select private.ctf_erase_user(%(player)s)", DENY),
-}
+)
+M.execute("api.ctf_export_event", "select api.ctf_export_event(%(event)s)", ORG_RPC)
+M.execute("api.ctf_get_scoreboard", "select * from api.ctf_get_scoreboard(%(event)s)", ALL)
+M.execute("api.ctf_list_challenges", "select * from api.ctf_list_challenges(%(event)s)", ALL)
+M.execute("api.ctf_get_team_page", "select api.ctf_get_team_page(%(team_a)s)", ALL)
+M.execute("api.ctf_get_score_graph", "select api.ctf_get_score_graph(%(event)s)", ALL)
+M.execute("api.ctf_get_ctftime_feed", "select api.ctf_get_ctftime_feed(%(event)s)", ALL)
+M.execute("private.ctf_recompute_event", "select private.ctf_recompute_event(%(event)s)", DENY)
+M.execute(
+    "private.ctf_standings_mismatches", "select private.ctf_standings_mismatches(%(event)s)", DENY
+)
+M.execute("private.ctf_freeze_guard", "select private.ctf_freeze_guard(%(event)s)", DENY)
+M.execute(
+    "private.ctf_apply_award", "select private.ctf_apply_award(%(event)s, %(team_a)s, 1000)", DENY
+)
+M.execute(
+    "private.ctf_team_flag_text",
+    "select private.ctf_team_flag_text('\\x00', '%%s', %(team_a)s)",
+    DENY,
+)
+M.execute(
+    "private.ctf_recompute_team", "select private.ctf_recompute_team(%(event)s, %(team_a)s)", DENY
+)
+M.execute("private.ctf_export_user", "select private.ctf_export_user(%(player)s)", DENY)
+M.execute("private.ctf_erase_user", "select private.ctf_erase_user(%(player)s)", DENY)
 
 
 @pytest.fixture(scope="module")
-def scene(db_url):
-    """Team A has something in every CTF object. Built once per module in a transaction that
-    is never committed; every cell runs in a savepoint that is rolled back."""
-    db = connect(db_url)
-    try:
-        yield (db, *fill(db, build_scene(db)))
-    finally:
-        db.rollback()
-        db.close()
+def scene(module_db):
+    """Team A has something in every CTF object. Built once per module; every cell runs in a
+    savepoint that is rolled back."""
+    return (module_db, *fill(module_db, build_scene(module_db)))
 
 
 def fill(db, ctf):
@@ -324,7 +483,7 @@ def fill(db, ctf):
     ids["practice"] = str(
         db.execute("select id from ctf.events where slug = 'practice'").fetchone()["id"]
     )
-    val(
+    scalar(
         db,
         o,
         "select api.ctf_save_challenge(%s, %s::jsonb, %s)",
@@ -347,19 +506,21 @@ def fill(db, ctf):
             "id"
         ]
     )
-    ids["hint"] = val(db, o, "select api.ctf_add_hint(%s, 'hint text')", (ctf.challenge,))
-    ids["hint2"] = val(db, o, "select api.ctf_add_hint(%s, 'hint two')", (ids["second"],))
+    ids["hint"] = scalar(db, o, "select api.ctf_add_hint(%s, 'hint text')", (ctf.challenge,))
+    ids["hint2"] = scalar(db, o, "select api.ctf_add_hint(%s, 'hint two')", (ids["second"],))
     ids["path"] = f"{ctf.event}/{ctf.challenge}/a.bin"
-    val(db, o, "select api.ctf_add_file(%s, 'a.bin', %s)", (ctf.challenge, ids["path"]))
+    scalar(db, o, "select api.ctf_add_file(%s, 'a.bin', %s)", (ctf.challenge, ids["path"]))
     submit(db, ctf.player, ctf.challenge, "wrong")
     submit(db, ctf.player, ctf.challenge, "flag{one}")
     submit(db, ctf.player, multi, "m{1}")
-    val(db, ctf.player, "select api.ctf_unlock_hint(%s)", (ids["hint"],))
-    val(db, ctf.player, "select api.ctf_give_feedback(%s, 5, 'nice')", (ctf.challenge,))
-    ids["award"] = val(
+    scalar(db, ctf.player, "select api.ctf_unlock_hint(%s)", (ids["hint"],))
+    scalar(db, ctf.player, "select api.ctf_give_feedback(%s, 5, 'nice')", (ctf.challenge,))
+    ids["award"] = scalar(
         db, o, "select api.ctf_grant_award(%s, %s, 10, 'x')", (ctf.event, ctf.team_a)
     )
-    flag_a = val(db, o, "select api.ctf_list_team_flags(%s, %s)", (shared, ctf.team_a))[0]["flag"]
+    flag_a = scalar(db, o, "select api.ctf_list_team_flags(%s, %s)", (shared, ctf.team_a))[0][
+        "flag"
+    ]
     submit(db, ctf.other_player, shared, flag_a)
     ids["solve"] = db.execute(
         "select id from ctf.solves where team_id = %s", (ctf.team_a,)
@@ -386,64 +547,26 @@ def who(people, role):
     return role if role in ("anon", "service_role") else people[role]
 
 
-# 42501 refusals that count as "deny" in this matrix
-DENIED = frozenset({None})
-
-
-def outcome(db, who, sql, params, *, count_rows=False) -> str:
-    return matrix_outcome(db, who, sql, params, count_rows=count_rows, denied=DENIED)
-
-
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("obj", sorted(SELECT))
-def test_select(scene, obj, role):
+@M.parametrize("select")
+def test_select(scene, cell):
     db, ids, people = scene
-    where, expected = SELECT[obj]
-    sql = f"select count(*) as n from {obj.split('#')[0]} where {where}"
-    assert outcome(db, who(people, role), sql, ids, count_rows=True) == expected[role]
+    cell.check(db, who(people, cell.role), ids)
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("action", ["insert", "update", "delete"])
-@pytest.mark.parametrize("obj", TABLES + VIEWS_WRITABLE)
-def test_write(scene, obj, action, role):
+@M.parametrize("write")
+def test_write(scene, cell):
     db, ids, people = scene
-    got = outcome(db, who(people, role), write_sql(db, obj, action), ids)
-    assert got in ("deny", "no", "readonly"), f"{role} could {action} {obj}: {got}"
+    cell.check(db, who(people, cell.role), ids)
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("fn", sorted(EXECUTE))
-def test_execute(scene, fn, role):
+@M.parametrize("execute")
+def test_execute(scene, cell):
     db, ids, people = scene
-    sql, expected = EXECUTE[fn]
-    assert outcome(db, who(people, role), sql, ids) == expected[role]
+    cell.check(db, who(people, cell.role), ids)
 
 
 def test_matrix_covers_every_ctf_object(db):
-    tables = {
-        r["o"]
-        for r in db.execute(
-            "select 'ctf.' || relname as o from pg_class where relnamespace = 'ctf'::regnamespace"
-            " and relkind = 'r'"
-        )
-    }
-    views = {
-        r["o"]
-        for r in db.execute(
-            "select 'api.' || relname as o from pg_class where relnamespace = 'api'::regnamespace"
-            " and relkind = 'v' and relname like 'ctf%%'"
-        )
-    }
-    functions = {
-        r["o"]
-        for r in db.execute(
-            "select 'api.' || proname as o from pg_proc where pronamespace = 'api'::regnamespace"
-            " and proname like 'ctf%%'"
-        )
-    }
-    covered = {k.split("#")[0] for k in SELECT} | set(EXECUTE)
-    assert sorted((tables | views | functions) - covered) == []
+    assert M.uncovered(db) == []
 
 
 @pytest.mark.parametrize("role", ROLES)

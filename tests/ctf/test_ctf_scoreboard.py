@@ -6,13 +6,15 @@ import json
 import random
 
 import pytest
-from ctfkit import create_user, make_challenge, make_team, q, set_event, submit, val
+from ctfkit import make_challenge, make_team, set_event, submit
+
+from flagship.testing.harness import create_user, query, scalar
 
 
 def board(db, who, event, bracket=None):
     return [
         (b["team_name"], b["score"])
-        for b in q(db, who, "select * from api.ctf_get_scoreboard(%s, %s)", (event, bracket))
+        for b in query(db, who, "select * from api.ctf_get_scoreboard(%s, %s)", (event, bracket))
     ]
 
 
@@ -29,27 +31,27 @@ def test_ties_broken_by_time_and_brackets(db, ctf):
     backdate(db, ctf.team_a, 10)
     backdate(db, ctf.team_b, 5)
     # moving rows by hand is exactly what the recompute is for
-    assert val(db, ctf.organiser, "select api.ctf_recompute_standings(%s)", (ctf.event,)) == 2
+    assert scalar(db, ctf.organiser, "select api.ctf_recompute_standings(%s)", (ctf.event,)) == 2
     assert board(db, "anon", ctf.event) == [("Alpha", 100), ("Bravo", 100)]
     student = db.execute(
         "select id::text as id from ctf.brackets where name = 'student'"
     ).fetchone()["id"]
     db.execute("update ctf.teams set bracket_id = %s where id = %s", (student, ctf.team_b))
-    val(db, ctf.organiser, "select api.ctf_recompute_standings(%s)", (ctf.event,))
+    scalar(db, ctf.organiser, "select api.ctf_recompute_standings(%s)", (ctf.event,))
     assert board(db, "anon", ctf.event, student) == [("Bravo", 100)]
-    page = val(db, "anon", "select api.ctf_get_team_page(%s)", (ctf.team_b,))
+    page = scalar(db, "anon", "select api.ctf_get_team_page(%s)", (ctf.team_b,))
     assert page["position"] == 2 and page["score"] == 100 and len(page["solves"]) == 1
     assert [m["username"] for m in page["members"]] == [None]  # members-only profile
-    page = val(db, ctf.player, "select api.ctf_get_team_page(%s)", (ctf.team_b,))
+    page = scalar(db, ctf.player, "select api.ctf_get_team_page(%s)", (ctf.team_b,))
     assert [m["username"] for m in page["members"]] == ["player_b"]
-    feed = val(db, "anon", "select api.ctf_get_ctftime_feed(%s)", (ctf.event,))
+    feed = scalar(db, "anon", "select api.ctf_get_ctftime_feed(%s)", (ctf.event,))
     assert feed == {
         "standings": [
             {"pos": 1, "team": "Alpha", "score": 100},
             {"pos": 2, "team": "Bravo", "score": 100},
         ]
     }
-    stats = q(
+    stats = query(
         db,
         "anon",
         "select * from api.ctf_challenge_stats where challenge_id = %s",
@@ -64,7 +66,7 @@ def test_freeze(db, ctf):
     )
     submit(db, ctf.player, ctf.challenge, "flag{one}")
     backdate(db, ctf.team_a, 30)
-    val(db, ctf.organiser, "select api.ctf_recompute_standings(%s)", (ctf.event,))
+    scalar(db, ctf.organiser, "select api.ctf_recompute_standings(%s)", (ctf.event,))
     set_event(db, ctf.event, freeze_at="now() - interval '1 minute'")
     # frozen, but nothing changed yet: everyone sees the same standings
     assert board(db, "anon", ctf.event) == [("Alpha", 100)]
@@ -79,13 +81,15 @@ def test_freeze(db, ctf):
     assert board(db, ctf.admin, ctf.event) == [("Bravo", 200), ("Alpha", 100)]
     # the post-freeze solve is hidden from other teams, shown to its own team
     sql = "select count(*) as n from api.ctf_solves where event_id = %s"
-    assert q(db, "anon", sql, (ctf.event,))[0]["n"] == 1
-    assert q(db, ctf.other_player, sql, (ctf.event,))[0]["n"] == 2
-    assert q(db, "anon", "select count(*) as n from ctf.standings")[0]["n"] == 0
-    graph = val(db, "anon", "select api.ctf_get_score_graph(%s)", (ctf.event,))
+    assert query(db, "anon", sql, (ctf.event,))[0]["n"] == 1
+    assert query(db, ctf.other_player, sql, (ctf.event,))[0]["n"] == 2
+    assert query(db, "anon", "select count(*) as n from ctf.standings")[0]["n"] == 0
+    graph = scalar(db, "anon", "select api.ctf_get_score_graph(%s)", (ctf.event,))
     assert [g["team"] for g in graph] == ["Alpha"] and graph[0]["points"][-1]["score"] == 100
     # moving the freeze discards the snapshot
-    val(db, ctf.organiser, "select api.ctf_update_event(%s, '{\"freeze_at\": null}')", (ctf.event,))
+    scalar(
+        db, ctf.organiser, "select api.ctf_update_event(%s, '{\"freeze_at\": null}')", (ctf.event,)
+    )
     assert board(db, "anon", ctf.event) == [("Bravo", 200), ("Alpha", 100)]
 
 
@@ -125,7 +129,7 @@ def test_incremental_equals_recompute(db, ctf, seed):
         for i, c in enumerate(challenges)
     }
     hints = [
-        val(db, ctf.organiser, "select api.ctf_add_hint(%s, 'h', %s)", (c, rng.choice([0, 10])))
+        scalar(db, ctf.organiser, "select api.ctf_add_hint(%s, 'h', %s)", (c, rng.choice([0, 10])))
         for c in challenges
     ]
     awards: list[int] = []
@@ -174,7 +178,7 @@ def test_incremental_equals_recompute(db, ctf, seed):
             attempt(submit, db, who, c, "nope")
         elif op == "award" and team_of(who):
             awards.append(
-                val(
+                scalar(
                     db,
                     ctf.organiser,
                     "select api.ctf_grant_award(%s, %s, %s, 'r')",
@@ -182,28 +186,28 @@ def test_incremental_equals_recompute(db, ctf, seed):
                 )
             )
         elif op == "unaward" and awards:
-            val(
+            scalar(
                 db,
                 ctf.organiser,
                 "select api.ctf_remove_award(%s, 'r')",
                 (awards.pop(rng.randrange(len(awards))),),
             )
         elif op == "hint":
-            attempt(val, db, who, "select api.ctf_unlock_hint(%s)", (rng.choice(hints),))
+            attempt(scalar, db, who, "select api.ctf_unlock_hint(%s)", (rng.choice(hints),))
         elif op == "leave":
-            attempt(val, db, who, "select api.ctf_leave_team(%s)", (ctf.event,))
+            attempt(scalar, db, who, "select api.ctf_leave_team(%s)", (ctf.event,))
         elif op == "join" and not team_of(who):
             code = db.execute(
                 "select invite_code from ctf.teams where event_id = %s order by random() limit 1",
                 (ctf.event,),
             ).fetchone()["invite_code"]
-            attempt(val, db, who, "select api.ctf_join_team(%s)", (code,))
+            attempt(scalar, db, who, "select api.ctf_join_team(%s)", (code,))
         elif op in ("ban", "hide") and team_of(who):
             flag = rng.random() < 0.6
             args = (team_of(who), flag, None) if op == "ban" else (team_of(who), None, flag)
-            val(db, ctf.organiser, "select api.ctf_moderate_team(%s, %s, %s, 'r')", args)
+            scalar(db, ctf.organiser, "select api.ctf_moderate_team(%s, %s, %s, 'r')", args)
         elif op == "edit":
-            val(
+            scalar(
                 db,
                 ctf.organiser,
                 "select api.ctf_save_challenge(%s, %s::jsonb, %s)",
@@ -219,10 +223,10 @@ def test_incremental_equals_recompute(db, ctf, seed):
                 (ctf.event,),
             ).fetchone()
             if solve:
-                val(db, ctf.organiser, "select api.ctf_delete_solve(%s, 'r')", (solve["id"],))
+                scalar(db, ctf.organiser, "select api.ctf_delete_solve(%s, 'r')", (solve["id"],))
         mismatches = db.execute(
             "select private.ctf_standings_mismatches(%s) as m", (ctf.event,)
         ).fetchone()["m"]
         assert mismatches == [], f"step {step} ({op}): {mismatches}"
     assert db.execute("select count(*) as n from ctf.solves").fetchone()["n"] > 0
-    assert val(db, ctf.organiser, "select api.ctf_recompute_standings(%s)", (ctf.event,)) == 0
+    assert scalar(db, ctf.organiser, "select api.ctf_recompute_standings(%s)", (ctf.event,)) == 0

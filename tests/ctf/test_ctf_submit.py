@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from ctfkit import make_challenge, q, set_event, submit, val
+from ctfkit import make_challenge, set_event, submit
 
-from flagship.testing.harness import api_error, as_user
+from flagship.testing.harness import api_error, as_user, query, scalar
 
 
 def counts(db, challenge):
@@ -94,22 +94,22 @@ def test_team_flags_and_sharing(db, ctf):
     cid = make_challenge(
         db, ctf.organiser, ctf.event, {"title": "per team"}, [("team", "flag{%s}")]
     )
-    flag_a = val(db, ctf.organiser, "select api.ctf_list_team_flags(%s, %s)", (cid, ctf.team_a))[0][
-        "flag"
-    ]
-    flag_b = val(db, ctf.organiser, "select api.ctf_list_team_flags(%s, %s)", (cid, ctf.team_b))[0][
-        "flag"
-    ]
+    flag_a = scalar(db, ctf.organiser, "select api.ctf_list_team_flags(%s, %s)", (cid, ctf.team_a))[
+        0
+    ]["flag"]
+    flag_b = scalar(db, ctf.organiser, "select api.ctf_list_team_flags(%s, %s)", (cid, ctf.team_b))[
+        0
+    ]["flag"]
     assert flag_a != flag_b and flag_a.startswith("flag{") and len(flag_a) == 38
     # team B submits team A's flag: refused and reported
     r = submit(db, ctf.other_player, cid, flag_a)
     assert r["status"] == "shared_flag" and r["code"] == "ctf_flag_shared"
     c = counts(db, cid)
     assert (c["subs"], c["solves"], c["reports"]) == (1, 0, 1)
-    report = q(db, ctf.organiser, "select * from api.ctf_sharing_reports")[0]
+    report = query(db, ctf.organiser, "select * from api.ctf_sharing_reports")[0]
     assert str(report["owner_team_id"]) == ctf.team_a
     assert str(report["submitter_team_id"]) == ctf.team_b
-    assert q(db, ctf.other_player, "select * from api.ctf_sharing_reports") == []
+    assert query(db, ctf.other_player, "select * from api.ctf_sharing_reports") == []
     assert submit(db, ctf.other_player, cid, flag_b)["status"] == "correct"
     assert submit(db, ctf.player, cid, flag_a)["status"] == "correct"
 
@@ -125,7 +125,7 @@ def test_all_flags_partial_progress(db, ctf):
     r = submit(db, ctf.player, cid, "part{1}")
     assert r["status"] == "partial" and (r["flags_found"], r["flags_total"]) == (1, 2)
     assert submit(db, ctf.teammate, cid, "part{1}")["status"] == "partial"
-    assert q(db, ctf.teammate, "select count(*) as n from ctf.flag_progress")[0]["n"] == 1
+    assert query(db, ctf.teammate, "select count(*) as n from ctf.flag_progress")[0]["n"] == 1
     assert submit(db, ctf.teammate, cid, "part{2}")["status"] == "correct"
 
 
@@ -151,7 +151,7 @@ def test_dynamic_value_reapplied_to_every_solver(db, ctf):
     assert score(db, ctf.team_a) == 495 and score(db, ctf.team_b) == 450
     no_mismatch(db, ctf.event)
     # editing the challenge recomputes every solver (CTFd leaves values stale)
-    val(
+    scalar(
         db,
         ctf.organiser,
         "select api.ctf_save_challenge(%s, %s::jsonb, %s)",
@@ -160,18 +160,20 @@ def test_dynamic_value_reapplied_to_every_solver(db, ctf):
     assert score(db, ctf.team_b) == 400 and score(db, ctf.team_a) == 440
     no_mismatch(db, ctf.event)
     # banning team B: its solve no longer counts, value back to 500 for team A
-    val(
+    scalar(
         db, ctf.organiser, "select api.ctf_moderate_team(%s, true, null, 'cheating')", (ctf.team_b,)
     )
     assert score(db, ctf.team_a) == 550
-    assert val(db, "anon", "select count(*) from api.ctf_get_scoreboard(%s)", (ctf.event,)) == 1
-    val(db, ctf.organiser, "select api.ctf_moderate_team(%s, false, null, 'appeal')", (ctf.team_b,))
+    assert scalar(db, "anon", "select count(*) from api.ctf_get_scoreboard(%s)", (ctf.event,)) == 1
+    scalar(
+        db, ctf.organiser, "select api.ctf_moderate_team(%s, false, null, 'appeal')", (ctf.team_b,)
+    )
     assert score(db, ctf.team_a) == 440
     # deleting a solve: value goes back up
     solve = db.execute(
         "select id from ctf.solves where challenge_id = %s and team_id = %s", (cid, ctf.team_b)
     ).fetchone()["id"]
-    val(db, ctf.organiser, "select api.ctf_delete_solve(%s, 'invalid')", (solve,))
+    scalar(db, ctf.organiser, "select api.ctf_delete_solve(%s, 'invalid')", (solve,))
     assert score(db, ctf.team_a) == 550 and score(db, ctf.team_b) == 0
     no_mismatch(db, ctf.event)
 
@@ -250,11 +252,11 @@ def test_refused_challenges(db, ctf):
     with api_error(db, "ctf_prerequisites_unmet", "PT403"):
         submit(db, ctf.player, needs, "flag{x}")
     # the locked one is listed anonymised, without content
-    row = q(db, ctf.player, "select * from api.ctf_challenges where id = %s", (needs,))[0]
+    row = query(db, ctf.player, "select * from api.ctf_challenges where id = %s", (needs,))[0]
     assert row["locked"] and row["title"] is None and row["description"] is None
     submit(db, ctf.player, ctf.challenge, "flag{one}")
     assert submit(db, ctf.player, needs, "flag{x}")["status"] == "correct"
-    row = q(db, ctf.player, "select * from api.ctf_challenges where id = %s", (needs,))[0]
+    row = query(db, ctf.player, "select * from api.ctf_challenges where id = %s", (needs,))[0]
     assert not row["locked"] and row["title"] == "needs" and row["solved"]
     assert counts(db, hidden)["subs"] == 0 and counts(db, locked)["subs"] == 0
 
@@ -263,7 +265,7 @@ def test_abuse_cases(db, ctf):
     before = counts(db, ctf.challenge)
     # for another team
     with api_error(db, "ctf_not_team_member", "PT403"):
-        val(
+        scalar(
             db,
             ctf.player,
             "select api.ctf_submit(%s, 'flag{one}', %s)",
@@ -278,7 +280,7 @@ def test_abuse_cases(db, ctf):
     with api_error(db, None, "42501"):
         submit(db, "anon", ctf.challenge, "flag{one}")
     # banned account; its team-mate may still play
-    val(
+    scalar(
         db,
         ctf.organiser,
         "select api.ctf_ban_participant(%s, %s, true, 'abuse')",
@@ -300,7 +302,7 @@ def test_regex_bombs(db, ctf):
     rx = make_challenge(db, ctf.organiser, ctf.event, {"title": "rx"}, [("regex", "a+b")])
     for pattern in ["(a+)+$", "(a|aa)*b\\1", "(?=a)a", "([a-z]*)*x", "x" * 201, "("]:
         with api_error(db, "ctf_regex_unsafe", "22023"):
-            val(db, ctf.organiser, "select api.ctf_add_flag(%s, 'regex', %s)", (rx, pattern))
+            scalar(db, ctf.organiser, "select api.ctf_add_flag(%s, 'regex', %s)", (rx, pattern))
     # input is bounded before the regex sees it
     with api_error(db, "ctf_flag_too_long", "22023"):
         submit(db, ctf.player, rx, "a" * 5000 + "!")
@@ -311,17 +313,17 @@ def test_regex_bombs(db, ctf):
 def test_flags_never_readable(db, ctf):
     for who in ("anon", ctf.player, ctf.organiser, ctf.admin, "service_role"):
         with api_error(db, None, "42501"):
-            q(db, who, "select * from ctf.flags")
-    flags = val(db, ctf.organiser, "select api.ctf_list_flags(%s)", (ctf.challenge,))
+            query(db, who, "select * from ctf.flags")
+    flags = scalar(db, ctf.organiser, "select api.ctf_list_flags(%s)", (ctf.challenge,))
     assert set(flags[0]) == {"id", "kind", "label", "pattern", "template"}
     with api_error(db, "ctf_not_organiser", "PT403"):
-        val(db, ctf.player, "select api.ctf_list_flags(%s)", (ctf.challenge,))
+        scalar(db, ctf.player, "select api.ctf_list_flags(%s)", (ctf.challenge,))
     with api_error(db, "ctf_not_organiser", "PT403"):
-        val(
+        scalar(
             db,
             ctf.other_organiser,
             "select api.ctf_list_team_flags(%s, %s)",
             (ctf.challenge, ctf.team_a),
         )
-    export = json.dumps(val(db, ctf.organiser, "select api.ctf_export_event(%s)", (ctf.event,)))
+    export = json.dumps(scalar(db, ctf.organiser, "select api.ctf_export_event(%s)", (ctf.event,)))
     assert "flag{one}" not in export and "invite_code" not in export and "digest" not in export

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from edge.app import create_app
 from edge.settings import EdgeSettings
 from flagship import config, tokens
-from flagship.database import as_caller, connect
-from flagship.testing.harness import User, create_user, refresh
+from flagship.database import connect
+from flagship.testing.harness import User, create_user, grant_roles, one_row
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -35,12 +35,7 @@ def make_client(url: str, **overrides) -> TestClient:
 
 def new_user(admin_url: str, *roles: str, **kwargs) -> User:
     with connect(admin_url) as conn:
-        user = create_user(conn, **kwargs)
-        for role in roles:
-            conn.execute(
-                "insert into accounts.user_roles (user_id, role) values (%s, %s)", (user.id, role)
-            )
-        user = refresh(conn, user)
+        user = grant_roles(conn, create_user(conn, **kwargs), *roles)
         conn.commit()
     return user
 
@@ -56,10 +51,8 @@ def bearer(token: str) -> dict[str, str]:
 
 def call_as(admin_url: str, user: User | dict, sql: str, params=()) -> dict:
     """Run one statement as a caller (as PostgREST would) and commit."""
-    claims = user.claims if isinstance(user, User) else user
     with connect(admin_url) as conn:
-        with as_caller(conn, claims):
-            row = conn.execute(sql, params).fetchone()
+        row = one_row(conn, user, sql, params)
         conn.commit()
     return row
 

@@ -1,5 +1,4 @@
-"""Learning test helpers: RPC calls as a user, and a published course built through the
-authoring RPCs.
+"""Learning test helpers: a published course built through the authoring RPCs.
 
 The course ("Web Security 101", owned by `teacher`) has two modules:
   module 1: intro (article, preview), headers (video, 600 s)
@@ -9,42 +8,9 @@ The course ("Web Security 101", owned by `teacher`) has two modules:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any
 
-from flagship.testing.harness import User, as_user, create_user, refresh
-
-
-def grant_roles(db, user: User, *roles: str) -> User:
-    for role in roles:
-        db.execute(
-            "insert into accounts.user_roles (user_id, role) values (%s, %s)"
-            " on conflict do nothing",
-            (user.id, role),
-        )
-    return refresh(db, user)
-
-
-def call(db, who, sql: str, params: Any = None):
-    """Run one statement as `who` and return the first row (or None)."""
-    with as_user(db, who):
-        cur = db.execute(sql, params)
-        return cur.fetchone() if cur.description else None
-
-
-def rpc(db, who, fn: str, **kwargs):
-    """Call api.<fn>(name => value, ...) as `who`; jsonb arguments given as dicts/lists."""
-    ids = {k for k, v in kwargs.items() if k.endswith("_ids") or k == "p_required"}
-    args = ", ".join(f"{k} => %({k})s" + ("::uuid[]" if k in ids else "") for k in kwargs)
-    params = {
-        k: json.dumps(v) if isinstance(v, (dict, list)) and k not in ids else v
-        for k, v in kwargs.items()
-    }
-    with as_user(db, who):
-        row = db.execute(f"select api.{fn}({args}) as r", params).fetchone()
-    return row["r"]
-
+from flagship.testing.harness import User, create_user, grant_roles, rpc
 
 QUESTIONS = [
     {

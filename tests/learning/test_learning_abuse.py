@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from learning_helpers import correct_answers, rpc
+from learning_helpers import correct_answers
 
-from flagship.testing.harness import api_error, as_user, denied
+from flagship.testing.harness import api_error, as_user, denied, rpc
 
 
 def counts(db, user_id):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from learning_helpers import call, correct_answers, rpc
+from learning_helpers import correct_answers
 
-from flagship.testing.harness import api_error, as_user, denied
+from flagship.testing.harness import api_error, as_user, denied, one_row, rpc
 
 KEY_MARKERS = ("correct", "accepted", "numeric_answer", "explanation", "tolerance")
 
@@ -275,7 +275,7 @@ def test_overdue_sweep(db, scene):
     with as_user(db, "service_role"):
         n = db.execute("select private.learning_close_all_overdue() as n").fetchone()["n"]
     assert n == 1
-    row = call(
+    row = one_row(
         db, s.learner, "select status from api.learning_my_quiz_attempts where id = %s", (a["id"],)
     )
     assert row["status"] == "auto_submitted"

@@ -3,9 +3,9 @@ and an anonymous visitor verifies it."""
 
 from __future__ import annotations
 
-from learning_helpers import call, correct_answers, rpc
+from learning_helpers import correct_answers
 
-from flagship.testing.harness import as_user
+from flagship.testing.harness import as_user, one_row, rpc
 
 
 def test_learner_journey(db, scene):
@@ -49,14 +49,14 @@ def test_learner_journey(db, scene):
     assert result["quiz_passed"] is True
 
     # The course is complete and the certificate issued (once), with an outbox job.
-    enr = call(
+    enr = one_row(
         db,
         s.learner,
         "select * from api.learning_my_enrollments where course_id = %s",
         (s.course_id,),
     )
     assert enr["status"] == "completed" and enr["progress_pct"] == 100
-    cert = call(db, s.learner, "select * from api.learning_my_certificates")
+    cert = one_row(db, s.learner, "select * from api.learning_my_certificates")
     assert cert["status"] == "valid" and cert["holder_name"] == "Lea Learner"
     job = db.execute(
         "select payload from ops.outbox where topic = 'certificate.issued' and dedupe_key = %s",
@@ -93,7 +93,7 @@ def test_learner_journey(db, scene):
         "select reason from ops.audit_log where action = 'learning.certificate_revoked'"
     ).fetchone()
     assert audit["reason"] == "academic misconduct"
-    history = call(
+    history = one_row(
         db,
         s.learner,
         "select array_agg(status::text order by id) as h from api.learning_certificate_history",
