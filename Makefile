@@ -3,8 +3,10 @@
 
 VENV := .venv
 BIN := $(VENV)/bin
-# pytest workers: the suite shares one server, so two processes fit two cores.
-PYTEST_ARGS ?=
+# pytest workers: they share one server and template (each works in clones of its own),
+# so two processes fit two cores; a file stays on one worker so its module-wide scene is
+# built once. `make test PYTEST_ARGS=...` replaces this.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 up: ## run database, edge service and sync worker on the embedded default
 	@scripts/bootstrap.sh

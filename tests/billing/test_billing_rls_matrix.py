@@ -329,8 +329,29 @@ class Scene:
                                                  "team_owner", "admin")}  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def module_scene(module_db) -> Scene:
+    return build_scene(module_db)
+
+
 @pytest.fixture
-def scene(db) -> Scene:
+def db(module_db, module_scene):
+    """This module's tests share one scene, built once: each test runs in a savepoint of the
+    module's connection that is rolled back afterwards."""
+    module_db.execute("savepoint module_test")
+    try:
+        yield module_db
+    finally:
+        module_db.execute("rollback to savepoint module_test")
+
+
+@pytest.fixture
+def scene(db, module_scene) -> Scene:
+    return module_scene
+
+
+def build_scene(db) -> Scene:
+    """A Pro subscriber, a team of three seats with one holder, an invoice, a webhook event."""
     s = Scene(
         member=create_user(db),
         subscriber=create_user(db),
