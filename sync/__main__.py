@@ -14,7 +14,7 @@ from sync import (
     billing,  # noqa: F401  (registers the billing.receipt handler)
     ctf,
     email,
-    render,
+    render,  # noqa: F401  (registers the content.render handler)
 )
 from sync.handlers import HANDLERS
 from sync.worker import Worker
@@ -26,7 +26,7 @@ def main() -> int:
     url = resolve().url
     worker = Worker(
         url,
-        handlers={**HANDLERS, **email.handlers(url), **ctf.handlers(url), **render.handlers(url)},
+        handlers={**HANDLERS, **email.handlers(url), **ctf.handlers(url)},
         batch_size=int(os.environ.get("SYNC_BATCH_SIZE", "10")),
         poll_interval=float(os.environ.get("SYNC_POLL_INTERVAL", "5")),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from edge.observability import logger
 from flagship.database import connect
-from sync.handlers import Handler, Job
+from sync.handlers import Handler, Job, register
 from sync.markup import render_markdown
 
 TOPIC = "content.render"
@@ -41,4 +41,13 @@ class Render:
 
 
 def handlers(url: str) -> dict[str, Handler]:
+    """The handler for the database at `url` (tests, or a worker given its handlers)."""
     return {TOPIC: Render(url)}
+
+
+@register(TOPIC)
+def render_content(job: Job) -> None:
+    """The registered handler: the target database resolved as `python -m sync` does."""
+    from flagship.target import resolve
+
+    Render(resolve().url)(job)

@@ -646,10 +646,7 @@ begin
         perform private.raise_error('invalid_argument', 'p_level is 0..4, or null to unlock.',
             '22023', jsonb_build_object('field', 'p_level'));
     end if;
-    if p_reason is null or char_length(btrim(p_reason)) not between 3 and 500 then
-        perform private.raise_error('invalid_argument', 'A reason (3-500 characters) is required.',
-            '22023', jsonb_build_object('field', 'p_reason'));
-    end if;
+    perform private.community_check_reason(p_reason); -- (defined with moderation)
     if not exists (select 1 from auth.users where id = p_user_id) then
         perform private.raise_error('user_not_found', 'No such user.', 'PT404');
     end if;

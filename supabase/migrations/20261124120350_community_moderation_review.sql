@@ -20,8 +20,7 @@ begin
             '22023', jsonb_build_object('field', 'p_decision'));
     end if;
     if char_length(p_note) > 1000 then
-        perform private.raise_error('invalid_argument', 'p_note is at most 1000 characters.',
-            '22023', jsonb_build_object('field', 'p_note'));
+        perform private.arg_error('p_note', 'p_note is at most 1000 characters.');
     end if;
     v_status := case p_decision when 'agree' then 'agreed' when 'disagree' then 'disagreed'
                                 else 'deferred' end;

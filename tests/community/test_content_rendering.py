@@ -17,8 +17,9 @@ from flagship.testing.harness import (
     refresh,
     with_database,
 )
+from sync.handlers import HANDLERS
 from sync.markup import URL_SCHEMES, render_markdown
-from sync.render import handlers
+from sync.render import handlers, render_content
 from sync.worker import Worker
 
 XSS = [
@@ -154,6 +155,12 @@ def test_markdown_still_renders():
     # Raw HTML is text, not markup; a javascript: link keeps its text but loses its link.
     assert render_markdown("<b>x</b>") == "<p>&lt;b&gt;x&lt;/b&gt;</p>\n"
     assert "href" not in render_markdown("[click](javascript:alert(1))")
+
+
+def test_python_m_sync_delivers_render_jobs():
+    import sync.__main__  # noqa: F401  (what `python -m sync` imports)
+
+    assert HANDLERS["content.render"] is render_content
 
 
 # -- end to end: database → worker → api --------------------------------------------------
