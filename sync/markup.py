@@ -45,7 +45,11 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("
 
 def render_markdown(text: str) -> str:
     """Sanitised HTML for a markdown text (the same input always gives the same output)."""
-    html = _markdown.render(text or "")
+    return sanitize(_markdown.render(text or ""))
+
+
+def sanitize(html: str) -> str:
+    """Keep only the allow-listed tags, attributes and URL schemes of an HTML fragment."""
     return nh3.clean(
         html,
         tags=set(TAGS),

@@ -18,7 +18,7 @@ from flagship.testing.harness import (
     with_database,
 )
 from sync.handlers import HANDLERS
-from sync.markup import URL_SCHEMES, render_markdown
+from sync.markup import URL_SCHEMES, render_markdown, sanitize
 from sync.render import handlers, render_content
 from sync.worker import Worker
 
@@ -130,8 +130,14 @@ def audit(html: str) -> Audit:
 def test_rendered_output_has_no_script_capable_construct(text):
     html = render_markdown(text)
     assert audit(html).problems == [], html
-    # The sanitiser is idempotent on its own output: nothing left for a second pass to fix.
-    assert render_markdown(text) == html
+    # The output is a fixed point of the sanitiser: nothing left for a second pass to strip.
+    assert sanitize(html) == html
+
+
+@pytest.mark.parametrize("text", XSS)
+def test_the_sanitiser_alone_stops_raw_html(text):
+    """Second layer: even raw HTML that reached nh3 unescaped comes out inert."""
+    assert audit(sanitize(text)).problems == []
 
 
 def test_markdown_still_renders():
