@@ -106,17 +106,25 @@ def test_exchange_gives_a_token_postgrest_and_the_database_accept(client, admin_
             " private.has_scope('ctf:challenges:write') as no"
         ).fetchone()
     assert row == {"uid": owner.id, "yes": True, "no": False}
-    me = client.get(f"{PREFIX}/me", headers=bearer(body["access_token"])).json()
-    assert me["via_api_key"] == key["id"] and me["scopes"] == ["learning:progress:read"]
-    # An exchanged token cannot manage keys.
+    # /me needs profile:read: without it, no account (and no email).
+    refused = client.get(f"{PREFIX}/me", headers=bearer(body["access_token"]))
+    assert refused.status_code == 403 and refused.json()["code"] == "scope_missing"
+    assert refused.json()["details"]["scope"] == "profile:read"
+    assert owner.email not in refused.text
+    reader = create_key(admin_url, owner, ["learning:progress:read", "profile:read"])
+    token = exchange(client, reader["key"]).json()["access_token"]
+    me = client.get(f"{PREFIX}/me", headers=bearer(token)).json()
+    assert me["via_api_key"] == reader["id"]
+    assert me["scopes"] == ["learning:progress:read", "profile:read"]
+    # An exchanged token cannot manage keys (session-only object).
     err = sql_error(
         admin_url, claims, "select api.accounts_create_api_key('x', array['profile:read'])"
     )
-    assert err.diag.message_hint == "forbidden"
+    assert err.diag.message_hint == "scope_missing"
 
 
 def test_key_used_directly_and_last_use_recorded(client, admin_url, admin, owner):
-    key = create_key(admin_url, owner)
+    key = create_key(admin_url, owner, ["profile:read"])
     for headers in ({"X-Api-Key": key["key"]}, bearer(key["key"])):
         response = client.get(f"{PREFIX}/me", headers=headers)
         assert response.status_code == 200, response.text
@@ -191,7 +199,7 @@ def test_rotation_overlap_then_old_key_stops(client, admin_url, admin, owner):
 def test_per_key_rate_limit(app_url, admin_url, owner):
     from edge_helpers import make_client
 
-    key = create_key(admin_url, owner)
+    key = create_key(admin_url, owner, ["profile:read"])
     token = exchange_token = None
     with make_client(app_url, rate_api_key=(2, 60.0)) as c:
         exchange_token = c.post(f"{PREFIX}/api-keys/token", json={"api_key": key["key"]}).json()
