@@ -46,7 +46,7 @@ set search_path = ''
 as $$
 declare
     v_text text := p_value #>> '{}';
-    v_type text := jsonb_typeof(p_value);
+    v_type text := coalesce(jsonb_typeof(p_value), 'null');  -- SQL null counts as null
 begin
     if p_field not in ('slug', 'title', 'summary', 'description', 'level', 'tags',
                        'estimated_hours', 'language', 'price_tier', 'cover_path', 'sequential')
