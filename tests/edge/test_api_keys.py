@@ -209,3 +209,22 @@ def test_per_key_rate_limit(app_url, admin_url, owner):
         response = c.get(f"{PREFIX}/me", headers=bearer(token))
         body = assert_error(response, 429, "rate_limited")
         assert int(response.headers["retry-after"]) == body["details"]["retry_after"] >= 1
+
+
+def test_revoking_a_key_stops_its_exchanged_tokens_at_once(client, admin_url, owner):
+    """A token exchanged before the key was revoked (or expired) is refused on its next use,
+    not when the token itself expires."""
+    key = create_key(admin_url, owner, ["profile:read"])
+    token = exchange(client, key["key"]).json()["access_token"]
+    assert client.get(f"{PREFIX}/me", headers=bearer(token)).status_code == 200
+    call_as(admin_url, owner, "select api.accounts_revoke_api_key(%s) as r", (key["id"],))
+    assert_error(client.get(f"{PREFIX}/me", headers=bearer(token)), 401, "edge_api_key_revoked")
+    rotated = create_key(admin_url, owner, ["profile:read"])
+    token = exchange(client, rotated["key"]).json()["access_token"]
+    call_as(
+        admin_url,
+        owner,
+        "select api.accounts_rotate_api_key(%s, interval '0') as k",
+        (rotated["id"],),
+    )
+    assert_error(client.get(f"{PREFIX}/me", headers=bearer(token)), 401, "edge_api_key_expired")
