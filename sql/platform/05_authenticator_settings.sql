@@ -1,5 +1,6 @@
 -- Supabase platform contract: `postgres` may set PostgREST's settings on `authenticator`.
--- probe: select has_parameter_privilege('postgres', 'pgrst.db_pre_request', 'set') and exists (select from pg_auth_members as m where m.roleid = 'authenticator'::regrole and m.member = 'postgres'::regrole and m.admin_option)
+-- probe: select has_parameter_privilege('postgres', 'pgrst.db_pre_request', 'set')
+-- (this file grants that together with ADMIN OPTION on authenticator, in one transaction)
 --
 -- On Supabase the project's `postgres` role can run `alter role authenticator set pgrst.…`
 -- (PostgREST reads its db-pre-request function from there). Since PostgreSQL 16 a CREATEROLE

@@ -431,5 +431,10 @@ revoke execute on function private.pre_request() from public;
 grant execute on function private.pre_request() to anon, authenticated, service_role;
 
 -- PostgREST reads its settings from the authenticator role (hosted Supabase as well).
-alter role authenticator set pgrst.db_pre_request = 'private.pre_request';
-notify pgrst, 'reload config';
+-- (In a block: sqlfluff cannot parse the dotted setting name.)
+do $pgrst$
+begin
+    alter role authenticator set pgrst.db_pre_request = 'private.pre_request';
+    perform pg_notify('pgrst', 'reload config');
+end
+$pgrst$;
