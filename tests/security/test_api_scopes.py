@@ -238,3 +238,20 @@ def test_a_deleted_key_or_a_forged_key_id_is_refused(db, owner, keys):
     assert hint(outcome(db, {**token, "api_key_id": "x"}, None, path="/ctf_teams")) == (
         "edge_api_key_invalid"
     )
+
+
+def test_as_caller_runs_the_pre_request_function_the_database_names(db_url):
+    """as_caller reads pgrst.db_pre_request from the authenticator role, as PostgREST does;
+    where none is set (or the function does not exist there) it runs none."""
+    from flagship.database import connect, pre_request_function
+
+    with connect(db_url) as conn:
+        assert pre_request_function(conn) == "private.pre_request"
+    with connect(db_url) as conn:
+        conn.execute("alter role authenticator reset pgrst.db_pre_request")
+        assert pre_request_function(conn) is None
+        conn.rollback()
+    with connect(db_url) as conn:
+        conn.execute("alter role authenticator set pgrst.db_pre_request = 'private.no_such_fn'")
+        assert pre_request_function(conn) is None
+        conn.rollback()
