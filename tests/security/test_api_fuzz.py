@@ -1,9 +1,10 @@
 """Property-based fuzzing of every api function: generated, well-typed arguments (read from
-pg_proc), called as anon, a member and an admin. Every refusal must carry a catalogued code
-(the hint is in ops.error_codes, with that SQLSTATE) or be a bare privilege refusal (42501
-without a hint); anything else — an internal error, an undefined object, a raw cast, range or
-constraint error, a timeout — is a bug. Bounded and deterministic: 8 examples per function
-and caller set, derandomized, no shrinking, each call in a savepoint of one transaction."""
+pg_proc), called as anon, a member, an admin and an admin's API key token. Every refusal must
+carry a catalogued code (the hint is in ops.error_codes, with that SQLSTATE) or be a bare
+privilege refusal (42501 without a hint); anything else — an internal error, an undefined
+object, a raw cast, range or constraint error, a timeout — is a bug. Bounded and
+deterministic: 8 examples per function, derandomized, no shrinking, each call in a savepoint
+of one transaction."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 from psycopg.types.json import Jsonb
+from scopekit import create_key, key_claims
 
 from flagship.database import as_caller, connect
 from flagship.testing.harness import User, create_user, refresh
@@ -173,8 +175,14 @@ def fuzz_db(db_url) -> Iterator[tuple[psycopg.Connection, dict[str, Any], set[tu
             (r["code"], r["sqlstate"])
             for r in conn.execute("select code, sqlstate from ops.error_codes")
         }
-        callers: dict[str, Any] = {"anon": None, "member": member, "admin": admin}
         ids = [member.id, admin.id, *world(conn, admin)]
+        key = create_key(conn, admin, ["ctf:play", "learning:courses:write", "profile:read"])
+        callers: dict[str, Any] = {
+            "anon": None,
+            "member": member,
+            "admin": admin,
+            "admin's API key": key_claims(admin, key),
+        }
         yield conn, callers, catalogue, ids
     finally:
         conn.rollback()
@@ -198,7 +206,9 @@ def world(conn: psycopg.Connection, admin: User) -> list[str]:
     return [str(course), str(module), str(lesson), str(event)]
 
 
-def claims_of(who: User | None) -> dict[str, Any]:
+def claims_of(who: User | dict | None) -> dict[str, Any]:
+    if isinstance(who, dict):
+        return who
     return who.claims if who is not None else {"role": "anon"}
 
 
