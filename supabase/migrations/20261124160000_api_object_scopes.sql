@@ -11,7 +11,7 @@
 --   hosted PostgREST reads it; flagship.database.as_caller runs it too). It reads
 --   request.path (`/rpc/<fn>` or `/<view>`, with or without `/rest/v1`) and request.method.
 -- * private.require_calling_scope(), called by private.require_user(): the same check for
---   the outermost api function on the call stack, so a definer RPC reached any other way
+--   every api function on the call stack, so a definer RPC reached any other way
 --   (from SQL, through a view) still checks. Definer RPCs that do not call require_user call
 --   private.require_scope('api.<fn>') at their top.
 -- Both read the key's live state by api_key_id: a revoked or expired key (or one whose
@@ -358,40 +358,45 @@ as $$
 declare
     v_stack text;
     v_object text;
+    v_found boolean := false;
 begin
     if not coalesce((select auth.jwt()) ? 'api_key_id', false) then
         return;
     end if;
     get diagnostics v_stack = pg_context;
-    -- The outermost api function on the stack (the last one listed) is the one called.
-    select 'api.' || m[1] into v_object
-    from regexp_matches(v_stack, 'function api\.([a-z0-9_]+)\(', 'g') with ordinality as t (m, n)
-    order by t.n desc
-    limit 1;
-    if v_object is null then
-        -- A SQL-language api function names itself without its schema.
-        select 'api.' || m[1] into v_object
-        from regexp_matches(v_stack, 'SQL function "([a-z0-9_]+)"', 'g') with ordinality
-            as t (m, n)
-        where exists (
-            select 1 from pg_proc as p
-            where p.pronamespace = 'api'::regnamespace and p.proname = m[1]
-        )
-        order by t.n desc
-        limit 1;
-    end if;
-    if v_object is null then
+    -- Every api function on the stack, outermost first: a key needs the scope of each (one
+    -- api function calling another must not lend the inner one the outer one's scope).
+    -- plpgsql frames name the function with its schema; SQL-language ones without it.
+    for v_object in
+        select o.object from (
+            select 'api.' || m[1] as object, t.n
+            from regexp_matches(v_stack, 'function api\.([a-z0-9_]+)\(', 'g')
+                with ordinality as t (m, n)
+            union all
+            select 'api.' || m[1], t.n
+            from regexp_matches(v_stack, 'SQL function "([a-z0-9_]+)"', 'g')
+                with ordinality as t (m, n)
+            where exists (
+                select 1 from pg_proc as p
+                where p.pronamespace = 'api'::regnamespace and p.proname = m[1]
+            )
+        ) as o
+        group by o.object
+        order by max(o.n) desc
+    loop
+        v_found := true;
+        perform private.require_scope(v_object);
+    end loop;
+    if not v_found then
         -- Not inside an api function (a view's query or a policy): pre_request checked the
         -- object named by the request path; only the key's live state is left to check.
         perform private.require_live_api_key();
-        return;
     end if;
-    perform private.require_scope(v_object);
 end;
 $$;
 comment on function private.require_calling_scope() is
-'For key tokens: private.require_scope for the outermost api function on the call stack
-(read from PG_CONTEXT). Called by private.require_user, so every RPC that needs a user
+'For key tokens: private.require_scope for every api function on the call stack (read from
+PG_CONTEXT), outermost first. Called by private.require_user, so every RPC that needs a user
 checks the key''s scope however it was reached.';
 revoke execute on function private.require_calling_scope() from public;
 grant execute on function private.require_calling_scope() to anon, authenticated, service_role;

@@ -255,3 +255,22 @@ def test_as_caller_runs_the_pre_request_function_the_database_names(db_url):
         conn.execute("alter role authenticator set pgrst.db_pre_request = 'private.no_such_fn'")
         assert pre_request_function(conn) is None
         conn.rollback()
+
+
+def test_an_api_function_calling_another_needs_both_scopes(db, keys):
+    """api.ctf_get_ctftime_feed calls api.ctf_get_scoreboard; an api function that calls a
+    session-only one must not lend it its own scope."""
+    db.execute(
+        "create function api.zz_outer() returns void language plpgsql security definer"
+        " set search_path = '' as $$ begin perform api.accounts_delete_my_account('x'); end $$;"
+        " grant execute on function api.zz_outer() to authenticated;"
+        " insert into accounts.api_object_scopes (object, kind, access, scope)"
+        " values ('api.zz_outer', 'function', 'scope', 'profile:read')"
+    )
+    token = keys("profile:read")
+    err = outcome(db, token, "select api.zz_outer()", path="/rpc/zz_outer")
+    assert hint(err) == "scope_missing"
+    assert json.loads(err.diag.message_detail) == {
+        "object": "api.accounts_delete_my_account",
+        "scope": None,
+    }
