@@ -176,6 +176,24 @@ comment on view api.ctf_hints is
 'Hints of the challenges you may see: title and cost always; content only once your team
 unlocked it (api.ctf_unlock_hint), or for organisers.';
 
+create function private.ctf_submission_ip(p_submission bigint, p_event uuid) returns inet
+language sql stable
+security definer
+set search_path = ''
+as $$
+    select case
+        when (select auth.role()) = 'service_role'
+            or p_event in (select private.ctf_organised_events())
+            then (select s.ip from ctf.submissions as s where s.id = p_submission)
+    end
+$$;
+comment on function private.ctf_submission_ip(bigint, uuid) is
+'The client IP of a submission, for the organisers of its event (and the platform backend)
+only: they investigate flag sharing and multi-accounting. Null for everyone else, teammates
+included (the ip column is not granted to clients).';
+revoke execute on function private.ctf_submission_ip(bigint, uuid) from public;
+grant execute on function private.ctf_submission_ip(bigint, uuid) to authenticated, service_role;
+
 create view api.ctf_submissions with (security_invoker = true) as
 select
     s.id,
@@ -185,11 +203,12 @@ select
     s.user_id,
     s.result,
     s.correct,
-    s.ip,
+    private.ctf_submission_ip(s.id, s.event_id) as ip,
     s.submitted_at
 from ctf.submissions as s;
 comment on view api.ctf_submissions is
-'Flag attempts: your own and your team''s; all of an event for its organisers.';
+'Flag attempts: your own and your team''s; all of an event for its organisers. ip is shown to
+the event''s organisers only (abuse investigation), never to teammates.';
 
 create view api.ctf_solves with (security_invoker = true) as
 select

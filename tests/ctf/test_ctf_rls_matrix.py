@@ -72,6 +72,8 @@ SELECT = {
         row("deny", "yes", "no", "no", "yes", "no", "yes", "yes"),
     ),
     "ctf.user_attempts": ("true", row(*["deny"] * 7, "yes")),
+    "ctf.account_bans": ("true", row(*["deny"] * 7, "yes")),
+    "ctf.team_kicks": ("true", row(*["deny"] * 7, "yes")),
     "ctf.team_attempts": ("true", row(*["deny"] * 7, "yes")),
     "ctf.standings": ("team_id = %(team_a)s", ALL),
     "ctf.standings_frozen": ("team_id = %(team_a)s", ALL),
@@ -184,7 +186,7 @@ EXECUTE = {
             "deny",
             "ctf_captain_must_transfer",
             "yes",
-            "yes",
+            "ctf_membership_locked",
             "ctf_not_registered",
             "ctf_not_registered",
             "ctf_not_registered",
@@ -203,6 +205,23 @@ EXECUTE = {
             "yes",
             "deny",
         ),
+    ),
+    "api.ctf_reinvite_member": (
+        "select api.ctf_reinvite_member(%(team_a)s, %(teammate)s)",
+        row(
+            "deny",
+            "yes",
+            "ctf_not_captain",
+            "ctf_not_captain",
+            "yes",
+            "ctf_not_captain",
+            "yes",
+            "deny",
+        ),
+    ),
+    "api.ctf_rotate_team_invite_code": (
+        "select api.ctf_rotate_team_invite_code(%(team_a)s)",
+        row("deny", "yes", *["ctf_not_captain"] * 5, "deny"),
     ),
     "api.ctf_transfer_captaincy": (
         "select api.ctf_transfer_captaincy(%(team_a)s, %(teammate)s)",
@@ -364,6 +383,15 @@ def fill(db, ctf):
     ids["solve"] = db.execute(
         "select id from ctf.solves where team_id = %s", (ctf.team_a,)
     ).fetchone()["id"]
+    # a ban and a kick (of an account outside the matrix roles)
+    db.execute(
+        "insert into ctf.account_bans (event_id, user_id) values (%s, %s)",
+        (ctf.event, ctf.outsider.id),
+    )
+    db.execute(
+        "insert into ctf.team_kicks (team_id, user_id) values (%s, %s)",
+        (ctf.team_b, ctf.outsider.id),
+    )
     # a frozen snapshot, to test ctf.standings_frozen
     db.execute(
         "insert into ctf.standings_frozen select event_id, team_id, bracket_id, ranked,"
