@@ -3,9 +3,9 @@
 -- matching (static, case-insensitive, regex, per-team), recording (submission row, solve,
 -- scoring, first blood, activity, outbox).
 --
--- Lock order, shared with every other path: counter rows (account, then team) -> event (only
--- when the freeze snapshot is due) -> challenge -> standings rows in team order. Counter rows
--- are only ever locked here, first, so the order holds.
+-- Lock order, shared with every other path: counters (account, then team: transaction
+-- advisory locks on their keys) -> event (only when the freeze snapshot is due) -> challenge
+-- -> standings rows in team order. Counters are only ever locked here, first.
 
 -- Guards ----------------------------------------------------------------------------------------
 create function private.ctf_submit_guard(
@@ -85,17 +85,14 @@ as $$
 declare
     v_ua ctf.user_attempts;
 begin
-    -- The upsert locks the counter row (and opens a new window when the last one passed):
-    -- parallel submissions of one account on one challenge are checked one after another.
-    insert into ctf.user_attempts as u (challenge_id, user_id, window_start, wrong_in_window)
-    values (p_challenge, p_uid, p_now, 0)
-    on conflict (challenge_id, user_id) do update set
-        window_start = case when u.window_start <= p_now - interval '1 minute' then p_now
-                            else u.window_start end,
-        wrong_in_window = case when u.window_start <= p_now - interval '1 minute' then 0
-                               else u.wrong_in_window end
-    returning * into v_ua;
-    if v_ua.wrong_in_window >= p_per_minute then
+    -- Lock the counter's key for the transaction (the row may not exist yet, and a write
+    -- would cost every submission): parallel submissions of one account on one challenge
+    -- are checked and counted one after another. Two-key advisory locks are our own space.
+    perform pg_advisory_xact_lock(hashtext('ctf.user_attempts ' || p_challenge::text),
+                                  hashtext(p_uid::text));
+    select * into v_ua from ctf.user_attempts where challenge_id = p_challenge and user_id = p_uid;
+    if v_ua.window_start > p_now - interval '1 minute'
+        and v_ua.wrong_in_window >= p_per_minute then
         perform private.raise_error('rate_limited', 'Too many wrong flags; slow down.', 'PT429',
             jsonb_build_object('retry_after', greatest(1, ceil(extract(epoch from
                 v_ua.window_start + interval '1 minute' - p_now)))::int, 'scope', 'account'));
@@ -103,9 +100,10 @@ begin
 end;
 $$;
 comment on function private.ctf_take_account_attempt(uuid, uuid, int, timestamptz) is
-'Submit phase 2a: lock the account''s counter row for the challenge and refuse (rate_limited,
-scope account) when the event''s wrong_per_minute is used up. Check and later count happen
-under the same row lock, so parallel guesses cannot overrun the limit.';
+'Submit phase 2a: lock the account''s counter for the challenge (a transaction advisory lock
+on its key) and refuse (rate_limited, scope account) when the event''s wrong_per_minute is
+used up. Check and later count happen under the same lock, so parallel guesses cannot
+overrun the limit.';
 revoke execute on function private.ctf_take_account_attempt(uuid, uuid, int, timestamptz)
 from public;
 
@@ -122,21 +120,17 @@ begin
     if p_ch.max_attempts is null then
         return;
     end if;
-    insert into ctf.team_attempts as a (challenge_id, team_id, wrong_total, window_start,
-                                        wrong_in_window)
-    values (p_ch.id, p_team, 0, p_now, 0)
-    on conflict (challenge_id, team_id) do update set
-        window_start = case when a.window_start <= p_now - p_ch.attempt_window then p_now
-                            else a.window_start end,
-        wrong_in_window = case when a.window_start <= p_now - p_ch.attempt_window then 0
-                               else a.wrong_in_window end
-    returning * into v_ta;
-    if p_ch.attempt_window is null and v_ta.wrong_total >= p_ch.max_attempts then
+    perform pg_advisory_xact_lock(hashtext('ctf.team_attempts ' || p_ch.id::text),
+                                  hashtext(p_team::text));
+    select * into v_ta from ctf.team_attempts where challenge_id = p_ch.id and team_id = p_team;
+    if p_ch.attempt_window is null and coalesce(v_ta.wrong_total, 0) >= p_ch.max_attempts then
         perform private.raise_error('ctf_attempts_exhausted',
             'Your team has no attempts left on this challenge.', 'PT403',
             jsonb_build_object('max_attempts', p_ch.max_attempts));
     end if;
-    if p_ch.attempt_window is not null and v_ta.wrong_in_window >= p_ch.max_attempts then
+    if p_ch.attempt_window is not null
+        and v_ta.window_start > p_now - p_ch.attempt_window
+        and v_ta.wrong_in_window >= p_ch.max_attempts then
         perform private.raise_error('rate_limited', 'No attempts left in this window.', 'PT429',
             jsonb_build_object('retry_after', greatest(1, ceil(extract(epoch from
                 v_ta.window_start + p_ch.attempt_window - p_now)))::int,
@@ -145,10 +139,32 @@ begin
 end;
 $$;
 comment on function private.ctf_take_team_attempt(ctf.challenges, uuid, timestamptz) is
-'Submit phase 2b: for challenges with max_attempts, lock the team''s counter row and refuse
+'Submit phase 2b: for challenges with max_attempts, lock the team''s counter (advisory, on its
+key) and refuse
 (ctf_attempts_exhausted, or rate_limited scope challenge within attempt_window) when no
 attempt is left. At most max_attempts wrong flags are ever evaluated, in parallel too.';
 revoke execute on function private.ctf_take_team_attempt(ctf.challenges, uuid, timestamptz)
+from public;
+
+create function private.ctf_count_account_attempt(
+    p_challenge uuid, p_uid uuid, p_now timestamptz
+) returns void
+language sql
+security definer
+set search_path = ''
+as $$
+    insert into ctf.user_attempts as u (challenge_id, user_id, window_start, wrong_in_window)
+    values (p_challenge, p_uid, p_now, 1)
+    on conflict (challenge_id, user_id) do update set
+        window_start = case when u.window_start <= p_now - interval '1 minute' then p_now
+                            else u.window_start end,
+        wrong_in_window = case when u.window_start <= p_now - interval '1 minute' then 1
+                               else u.wrong_in_window + 1 end
+$$;
+comment on function private.ctf_count_account_attempt(uuid, uuid, timestamptz) is
+'Count one attempt against the account''s per-minute limit on the challenge (a new window
+when the last one passed). Called under the lock of private.ctf_take_account_attempt.';
+revoke execute on function private.ctf_count_account_attempt(uuid, uuid, timestamptz)
 from public;
 
 create function private.ctf_count_wrong(
@@ -161,8 +177,7 @@ as $$
 declare
     v_ta ctf.team_attempts;
 begin
-    update ctf.user_attempts set wrong_in_window = wrong_in_window + 1
-    where challenge_id = p_ch.id and user_id = p_uid;
+    perform private.ctf_count_account_attempt(p_ch.id, p_uid, p_now);
     insert into ctf.team_attempts as a (challenge_id, team_id, wrong_total, window_start,
                                         wrong_in_window)
     values (p_ch.id, p_team, 1, p_now, 1)
@@ -182,7 +197,7 @@ begin
 end;
 $$;
 comment on function private.ctf_count_wrong(ctf.challenges, uuid, uuid, timestamptz) is
-'Count an evaluated wrong flag on the (already locked) counter rows; returns the attempts
+'Count an evaluated wrong flag on the (already locked) counters; returns the attempts
 left for challenges with max_attempts, else null.';
 revoke execute on function private.ctf_count_wrong(ctf.challenges, uuid, uuid, timestamptz)
 from public;
@@ -445,8 +460,7 @@ begin
     perform private.ctf_take_account_attempt(v_ch.id, v_uid, v_ev.wrong_per_minute, v_now);
     if exists (select 1 from ctf.solves where challenge_id = v_ch.id and team_id = v_team.id) then
         -- Not evaluated, but counted against the per-minute limit (each one writes a row).
-        update ctf.user_attempts set wrong_in_window = wrong_in_window + 1
-        where challenge_id = v_ch.id and user_id = v_uid;
+        perform private.ctf_count_account_attempt(v_ch.id, v_uid, v_now);
         perform private.ctf_record_submission(v_ch, v_team.id, v_uid, 'already_solved', false);
         return jsonb_build_object('status', 'already_solved', 'correct', false,
             'already_solved', true);

@@ -434,8 +434,11 @@ begin
         perform private.raise_error('ctf_team_not_found', 'No such team.', 'PT404');
     end if;
     -- Other teams see solves and awards as of the freeze, and the frozen standings.
-    v_cut := private.ctf_freeze_cut(v_ev, p_team_id);
-    if private.ctf_sees_frozen(v_ev.id) then
+    -- (both rules only apply once freeze_at has passed: skip the calls before)
+    if v_ev.freeze_at <= now() then
+        v_cut := private.ctf_freeze_cut(v_ev, p_team_id);
+    end if;
+    if v_ev.freeze_at <= now() and private.ctf_sees_frozen(v_ev.id) then
         select f.score, f.solve_count, f.last_score_at, f.ranked into v_row
         from ctf.standings_frozen as f
         where f.event_id = v_ev.id and f.team_id = p_team_id;
