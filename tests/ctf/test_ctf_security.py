@@ -210,3 +210,15 @@ def test_new_players_in_a_kicked_members_place(db, ctf):
     newcomer = create_user(db, username="newcomer")
     val(db, newcomer, "select api.ctf_join_team(%s)", (ctf.invite_a,))
     assert newcomer.id in members(db, ctf.team_a)
+
+
+def test_a_team_without_captain_has_no_captain_rights(db, ctf):
+    """captain_id null (the captain's account was removed): members gain no captain rights."""
+    db.execute("update ctf.teams set captain_id = null where id = %s", (ctf.team_a,))
+    with api_error(db, "ctf_not_captain", "PT403"):
+        val(db, ctf.teammate, "select api.ctf_kick_member(%s, %s)", (ctf.team_a, ctf.player.id))
+    with api_error(db, "ctf_not_captain", "PT403"):
+        val(db, ctf.teammate, "select api.ctf_rename_team(%s, 'Mine')", (ctf.team_a,))
+    with api_error(db, "ctf_not_captain", "PT403"):
+        val(db, ctf.teammate, "select api.ctf_rotate_team_invite_code(%s)", (ctf.team_a,))
+    assert members(db, ctf.team_a) == {ctf.player.id, ctf.teammate.id}
