@@ -190,6 +190,13 @@ class Matrix:
         """The objects with at least one case (of `kind`), sorted, each once."""
         return sorted({c.obj for c in self.cases.values() if kind in (None, c.kind)})
 
+    def outcome(
+        self, conn: psycopg.Connection, who: Any, sql: str, params: Any = None, **kw: Any
+    ) -> str:
+        """The outcome word of any statement for `who`, by this matrix's rules (rolled back);
+        for tests that check a rule against the matrix's vocabulary outside a case."""
+        return matrix_outcome(conn, who, sql, params, denied=self.denied, **kw)
+
     # -- pytest ----------------------------------------------------------------------------
     def parametrize(self, kind: str):
         """`@M.parametrize("select")`: one test item per case × role, argument `cell`."""

@@ -130,6 +130,12 @@ M.select(
 )
 M.select("ops.schedules", "true", M.same("deny"))
 
+# What an API key needs per api object (public reference data), and the render targets
+# (read by the definer render functions only).
+M.select("accounts.api_object_scopes", "true", M.same("yes"))
+M.select("api.accounts_api_object_scopes", "true", M.same("yes"))
+M.select("ops.render_targets", "true", M.same("deny"))
+
 # Writes aimed at the owner's rows. Clients have no write grants on any accounts object:
 # every change goes through an RPC.
 M.write(
@@ -349,6 +355,30 @@ M.write(
 )
 M.write("ops.schedules", "update", "update ops.schedules set enabled = false", M.same("deny"))
 M.write("ops.schedules", "delete", "delete from ops.schedules", M.same("deny"))
+
+M.write(
+    "accounts.api_object_scopes",
+    "insert",
+    "insert into accounts.api_object_scopes (object, kind, access)"
+    " values ('api.accounts_delete_user', 'function', 'any_key')",
+    M.same("deny"),
+)
+M.write(
+    "accounts.api_object_scopes",
+    "update",
+    "update accounts.api_object_scopes set access = 'any_key', scope = null",
+    M.same("deny"),
+)
+M.write(
+    "accounts.api_object_scopes", "delete", "delete from accounts.api_object_scopes", M.same("deny")
+)
+M.write(
+    "ops.render_targets",
+    "update",
+    "update ops.render_targets set html_column = source_column",
+    M.same("deny"),
+)
+M.write("ops.render_targets", "delete", "delete from ops.render_targets", M.same("deny"))
 
 # RPCs: a representative call and its outcome per role.
 M.execute(

@@ -5,8 +5,8 @@ flagship.testing, and test modules use them instead of keeping copies of their o
   (flagship.testing.harness.grant_roles does it);
 - no helper function calls `as_user` / `as_caller` (query, one_row, scalar and rpc in the
   harness do; tests themselves may use `with as_user(...)` inline);
-- no module calls `matrix_outcome` or builds a positional `ROLES` / `row()` matrix by hand:
-  RLS matrices are `flagship.testing.matrix.Matrix` objects, and each asserts its coverage.
+- no module calls `matrix_outcome` or builds positional `row()` cells by hand, and every
+  `*rls_matrix*` module is a `flagship.testing.matrix.Matrix` that asserts its coverage.
 """
 
 from __future__ import annotations
@@ -78,15 +78,8 @@ def _problems(path: Path) -> list[str]:
             found.append(f"builds matrix rows by hand (use flagship.testing.matrix): {where}")
     if "matrix_outcome" in flagship:
         found.append("calls matrix_outcome directly (use flagship.testing.matrix.Matrix)")
-    assigns = {
-        t.id
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        for t in node.targets
-        if isinstance(t, ast.Name)
-    }
     uses_matrix = "Matrix" in flagship
-    if ("ROLES" in assigns or "rls_matrix" in path.name) and not uses_matrix:
+    if "rls_matrix" in path.name and not uses_matrix:
         found.append("an RLS matrix without flagship.testing.matrix")
     if uses_matrix and ".uncovered(" not in path.read_text():
         found.append("an RLS matrix that does not assert its coverage (M.uncovered(db) == [])")
