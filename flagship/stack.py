@@ -19,7 +19,7 @@ import httpx
 import psycopg
 
 from flagship import config, tokens
-from flagship.cli import CliError, bootstrap_database
+from flagship.bootstrap import CliError, bootstrap_database
 from flagship.database import connect
 from flagship.target import Target
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 
 from edge import dberrors
 from edge.auth import api_keys
-from edge.auth.deps import Caller, as_caller, client_ip, require_user
+from edge.auth.deps import CurrentCaller, as_caller, client_ip
+from edge.deps import Db, Settings
 from edge.errors import ApiError, ErrorBody
 from edge.middleware import request_id_of
 
@@ -65,17 +66,22 @@ class TokenResponse(BaseModel):
 )
 def exchange(
     request: Request,
+    db: Db,
+    settings: Settings,
     body: ExchangeRequest | None = None,
     x_api_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> TokenResponse:
     key = (body.api_key if body else None) or x_api_key
     if not key:
         raise ApiError(401, "edge_api_key_invalid", "Send an API key (body api_key or X-Api-Key).")
-    settings = request.app.state.edge
-    try:
-        grant = api_keys.authenticate(
-            request.app.state.db, key, client_ip(request), request_id_of(request.scope)
+    if settings.jwt_secret is None:
+        raise ApiError(
+            503,
+            "edge_api_key_exchange_unavailable",
+            "No JWT_SECRET is configured, so no token can be minted; send the API key itself.",
         )
+    try:
+        grant = api_keys.authenticate(db, key, client_ip(request), request_id_of(request.scope))
     except psycopg.Error as exc:
         raise dberrors.to_api_error(exc) or exc from None
     claims = api_keys.claims_for(grant, settings)
@@ -119,8 +125,8 @@ class Me(BaseModel):
     ),
     responses=AUTH_ERRORS,
 )
-def me(request: Request, caller: Annotated[Caller, Depends(require_user)]) -> Me:
-    with as_caller(request, caller, request.app.state.db) as conn:
+def me(request: Request, caller: CurrentCaller, db: Db) -> Me:
+    with as_caller(request, caller, db) as conn:
         account = conn.execute("select api.accounts_get_my_account() as a").fetchone()["a"]
     return Me(
         user_id=caller.user_id or "",

@@ -9,8 +9,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
-from edge.email.catalog import KINDS
-from edge.email.money import money
+from mail.catalog import KINDS
+from mail.money import money
 
 TEMPLATES = Path(__file__).parent / "templates"
 _html = Environment(
