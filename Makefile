@@ -1,5 +1,5 @@
 # The two commands of the quick start, and a few conveniences around them.
-.PHONY: up test lint fmt lock clean bootstrap
+.PHONY: up test lint audit fmt lock clean bootstrap
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,10 +10,15 @@ up: ## run database, edge service and sync worker on the embedded default
 	@scripts/bootstrap.sh
 	@$(BIN)/flagship up
 
-test: ## every check: lint (sqlfluff + ruff), pgTAP files and pytest
+test: ## every check: lint (sqlfluff + ruff), supply chain audit, pgTAP files and pytest
 	@scripts/bootstrap.sh --with-pgtap
 	@$(BIN)/flagship lint
+	@$(BIN)/flagship audit
 	@$(BIN)/pytest $(PYTEST_ARGS)
+
+audit: ## secret scan, bandit and pip-audit (requirements.lock against PyPI)
+	@scripts/bootstrap.sh
+	@$(BIN)/flagship audit
 
 lint:
 	@scripts/bootstrap.sh

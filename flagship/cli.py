@@ -170,6 +170,13 @@ def cmd_lint(args: argparse.Namespace) -> None:
         raise CliError("lint failed")
 
 
+def cmd_audit(args: argparse.Namespace) -> None:
+    from flagship.audit import run_audit
+
+    if not run_audit(dependencies_too=not args.no_pip_audit):
+        raise CliError("audit failed")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from flagship import bench
     from flagship.bench.runner import Bench
@@ -258,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lint", help="sqlfluff and ruff")
     p.add_argument("--fix", action="store_true", help="apply automatic fixes")
     p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("audit", help="supply chain: secret scan, bandit, pip-audit")
+    p.add_argument(
+        "--no-pip-audit", action="store_true", help="skip the dependency audit (needs PyPI)"
+    )
+    p.set_defaults(func=cmd_audit)
     return parser
 
 

@@ -21,7 +21,7 @@ PLATFORM_DIR = ROOT / "sql" / "platform"
 # The same development secret `supabase start` uses, so tokens minted here also work
 # against a local Supabase stack. Never used when JWT_SECRET is set, and never in production
 # (FLAGSHIP_ENV=production): it is public.
-LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # noqa: S105
+LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # noqa: S105  # nosec B105
 
 # Supabase's local Postgres port; the embedded server uses it for its socket name and,
 # when TCP is requested, for its loopback listener.

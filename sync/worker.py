@@ -160,7 +160,7 @@ class Worker:
     def backoff(self, attempts: int) -> float:
         """Seconds before retry number `attempts`: doubling, capped, half of it random."""
         ceiling = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (jitter, not secrets)
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (jitter, not secrets)  # nosec B311
 
     # -- one job -----------------------------------------------------------------------------
     def _process(self, conn: psycopg.Connection, job: Job) -> None:

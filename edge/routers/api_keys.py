@@ -41,8 +41,8 @@ class TokenResponse(BaseModel):
         "json_schema_extra": {
             "examples": [
                 {
-                    "access_token": "eyJhbGciOiJIUzI1NiIs...",
-                    "token_type": "bearer",
+                    "access_token": "eyJhbGciOiJIUzI1NiIs...",  # nosec B105
+                    "token_type": "bearer",  # nosec B105
                     "expires_in": 900,
                     "expires_at": 1795000000,
                     "scopes": ["ctf:challenges:write"],

@@ -64,8 +64,8 @@ class HookPayload(BaseModel):
                 {
                     "user": {"id": "0d4f2a9e-1c3b-4e5f-8a7b-9c0d1e2f3a4b", "email": "a@b.test"},
                     "email_data": {
-                        "token": "123456",
-                        "token_hash": "pkce_abc",
+                        "token": "123456",  # nosec B105
+                        "token_hash": "pkce_abc",  # nosec B105
                         "redirect_to": "http://127.0.0.1:3000/welcome",
                         "email_action_type": "signup",
                         "site_url": "http://127.0.0.1:3000",
