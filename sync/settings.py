@@ -40,13 +40,13 @@ def link_secret(env: Mapping[str, str]) -> str:
     """The secret unsubscribe links are signed with (the edge verifies with the same one).
 
     EMAIL_LINK_SECRET, else JWT_SECRET; the public development secret only on the embedded
-    default, never with FLAGSHIP_ENV=production.
+    default, never with FLAGSHIP_ENV=production or JWT_JWKS_URL (as the edge decides).
     """
     secret = env.get("EMAIL_LINK_SECRET") or env.get("JWT_SECRET") or ""
-    if env.get("FLAGSHIP_ENV") == "production":
+    if env.get("FLAGSHIP_ENV") == "production" or env.get("JWT_JWKS_URL"):
         if not secret or secret == config.LOCAL_JWT_SECRET:
             raise config.ConfigError(
-                "FLAGSHIP_ENV=production needs EMAIL_LINK_SECRET or JWT_SECRET (a real one)"
+                "production configurations need EMAIL_LINK_SECRET or JWT_SECRET (a real one)"
             )
         return secret
     return secret or config.LOCAL_JWT_SECRET

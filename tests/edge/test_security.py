@@ -38,6 +38,7 @@ from flagship import config
 from flagship.config import ConfigError
 from flagship.database import connect
 from mail.unsubscribe import make_token
+from sync.settings import WorkerSettings
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -159,6 +160,35 @@ def test_python_m_edge_refuses_production_without_secrets(app_url):
     )
     assert done.returncode == 2, done.stderr
     assert "JWT_SECRET" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"FLAGSHIP_ENV": "production"},
+        {"FLAGSHIP_ENV": "production", "JWT_SECRET": config.LOCAL_JWT_SECRET},
+        {"FLAGSHIP_ENV": "production", "EMAIL_LINK_SECRET": config.LOCAL_JWT_SECRET},
+    ],
+)
+def test_the_worker_never_signs_links_with_the_public_secret_in_production(env):
+    with pytest.raises(ConfigError):
+        WorkerSettings.from_env({"DATABASE_URL": "postgresql://unused", **env})
+    real = WorkerSettings.from_env(
+        {
+            "DATABASE_URL": "postgresql://unused",
+            "FLAGSHIP_ENV": "production",
+            "JWT_SECRET": "r" * 40,
+        }
+    )
+    assert real.mail.link_secret == "r" * 40
+
+
+def test_python_m_sync_needs_database_url():
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    done = subprocess.run(
+        [sys.executable, "-m", "sync"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "DATABASE_URL" in done.stderr
 
 
 def test_a_non_uuid_subject_is_401_not_500(client, user):
