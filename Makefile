@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # pytest workers: the suite shares one server, so two processes fit two cores.
 PYTEST_ARGS ?=
+# `flagship audit` options; `--no-pip-audit` skips the dependency audit where PyPI is out of reach.
+AUDIT_ARGS ?=
 
 up: ## run database, edge service and sync worker on the embedded default
 	@scripts/bootstrap.sh
@@ -13,12 +15,12 @@ up: ## run database, edge service and sync worker on the embedded default
 test: ## every check: lint (sqlfluff + ruff), supply chain audit, pgTAP files and pytest
 	@scripts/bootstrap.sh --with-pgtap
 	@$(BIN)/flagship lint
-	@$(BIN)/flagship audit
+	@$(BIN)/flagship audit $(AUDIT_ARGS)
 	@$(BIN)/pytest $(PYTEST_ARGS)
 
 audit: ## secret scan, bandit and pip-audit (requirements.lock against PyPI)
 	@scripts/bootstrap.sh
-	@$(BIN)/flagship audit
+	@$(BIN)/flagship audit $(AUDIT_ARGS)
 
 lint:
 	@scripts/bootstrap.sh
