@@ -2,7 +2,8 @@
 
 Settings are read once here (EdgeSettings.from_env) and injected (edge.deps); the database
 URL comes from the caller or DATABASE_URL (`flagship up` passes the embedded server's). The
-edge imports no dev tooling (embedded server, migrator, CLI): see tests/guards/test_import_boundaries.py.
+edge imports no dev tooling (embedded server, migrator, CLI): see
+tests/guards/test_import_boundaries.py.
 """
 
 from __future__ import annotations

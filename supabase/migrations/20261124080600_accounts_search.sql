@@ -50,6 +50,7 @@ declare
     v_after_key text;
     v_after_id uuid;
 begin
+    perform private.require_scope('api.accounts_search_users');  -- API key scope
     if p_limit is null or p_limit not between 1 and 100 then
         perform private.raise_error('invalid_argument', 'p_limit is between 1 and 100.', '22023',
             jsonb_build_object('field', 'p_limit'));
