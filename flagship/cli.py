@@ -10,33 +10,11 @@ from collections.abc import Callable
 
 from flagship import config
 
+# Shared with flagship.stack, in their own module so that the CLI and the stack do not
+# import each other.
+from flagship.bootstrap import CliError, _target, bootstrap_database
 
-class CliError(RuntimeError):
-    """A failure reported as one line on stderr with exit status 1."""
-
-
-def _target():
-    from flagship.target import resolve
-
-    return resolve()
-
-
-def bootstrap_database(*, tcp: bool = False, seed: bool = True, quiet: bool = False) -> object:
-    """Start (or reach) the database, apply platform, migrations and optionally the seed."""
-    from flagship import migrate
-
-    target = _target()
-    if target.cluster is not None:
-        target.cluster.start(tcp=tcp)
-    platform = migrate.apply_platform(target.admin_url)
-    applied = migrate.migrate(target.url)
-    if seed:
-        migrate.seed(target.url)
-    if not quiet:
-        if platform:
-            print(f"platform contract applied: {', '.join(platform)}")
-        print(f"migrations applied: {len(applied)}" + (" (up to date)" if not applied else ""))
-    return target
+__all__ = ["CliError", "bootstrap_database", "main"]
 
 
 # -- db ------------------------------------------------------------------------------------
@@ -192,6 +170,13 @@ def cmd_lint(args: argparse.Namespace) -> None:
         raise CliError("lint failed")
 
 
+def cmd_audit(args: argparse.Namespace) -> None:
+    from flagship.audit import run_audit
+
+    if not run_audit(dependencies_too=not args.no_pip_audit):
+        raise CliError("audit failed")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from flagship import bench
     from flagship.bench.runner import Bench
@@ -280,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lint", help="sqlfluff and ruff")
     p.add_argument("--fix", action="store_true", help="apply automatic fixes")
     p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("audit", help="supply chain: secret scan, bandit, pip-audit")
+    p.add_argument(
+        "--no-pip-audit", action="store_true", help="skip the dependency audit (needs PyPI)"
+    )
+    p.set_defaults(func=cmd_audit)
     return parser
 
 

@@ -25,6 +25,9 @@ API_SEARCH_PATH = "api, public, extensions"
 _PRE_REQUEST: weakref.WeakKeyDictionary[psycopg.Connection, str | None] = (
     weakref.WeakKeyDictionary()
 )
+# The one header SQL reads the client's address from (private.ctf_client_ip). Only the
+# edge/gateway set it, through `client_ip=` below; a client-supplied one is always dropped.
+CLIENT_IP_HEADER = "x-flagship-client-ip"
 
 
 def connect(url: str, *, autocommit: bool = False, **kwargs: Any) -> psycopg.Connection:
@@ -61,9 +64,12 @@ def as_caller(
     method: str = "POST",
     path: str = "",
     headers: Mapping[str, str] | None = None,
+    client_ip: str | None = None,
 ) -> Iterator[psycopg.Connection]:
     """Run the block as the API caller described by `claims` (None means anonymous).
 
+    `client_ip` is the address the service resolved (trusted proxies only); it reaches SQL
+    as the `x-flagship-client-ip` request header, which callers cannot set themselves.
     Must be used inside a transaction; the settings are transaction-local, and are reset on
     exit so that one test transaction can act as several callers in turn. `path` is the
     PostgREST path (`/rpc/<fn>`, `/<view>`) or an edge route; empty means SQL run directly
@@ -74,6 +80,9 @@ def as_caller(
     if role not in API_ROLES:
         raise ValueError(f"not an API role: {role!r}")
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    lowered.pop(CLIENT_IP_HEADER, None)
+    if client_ip:
+        lowered[CLIENT_IP_HEADER] = client_ip
     if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE and conn.autocommit:
         raise RuntimeError("as_caller needs a transaction (autocommit is on)")
     conn.execute(

@@ -19,7 +19,7 @@ import httpx
 import psycopg
 
 from flagship import config, tokens
-from flagship.cli import CliError, bootstrap_database
+from flagship.bootstrap import CliError, bootstrap_database
 from flagship.database import connect
 from flagship.target import Target
 
@@ -87,7 +87,7 @@ def seeded_users(admin_url: str) -> list[tuple[str, str]]:
         username = "p.username" if has_profiles else "null::text"
         join = "left join accounts.profiles p on p.id = u.id" if has_profiles else ""
         rows = conn.execute(
-            f"select u.id::text as id, u.email, {username} as username from auth.users u {join}"
+            f"select u.id::text as id, u.email, {username} as username from auth.users u {join}"  # nosec B608
             f" order by u.created_at, u.id limit {USER_TOKENS_LIMIT}"
         ).fetchall()
     users = []

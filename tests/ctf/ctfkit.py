@@ -12,12 +12,16 @@ from dataclasses import dataclass, field
 
 from flagship.testing.harness import User, create_user, grant_roles, scalar
 
-# Flag attempts record the client IP from the request headers, as PostgREST passes them.
-CLIENT = {"x-forwarded-for": "203.0.113.7, 10.0.0.1"}
+# Flag attempts record the client IP the edge resolved; a client-written X-Forwarded-For (or
+# a forged x-flagship-client-ip) must be ignored.
+CLIENT = {
+    "headers": {"x-forwarded-for": "198.51.100.9", "x-flagship-client-ip": "198.51.100.10"},
+    "client_ip": "203.0.113.7",
+}
 
 
 def submit(db, who, challenge: str, flag: str) -> dict:
-    return scalar(db, who, "select api.ctf_submit(%s, %s)", (challenge, flag), headers=CLIENT)
+    return scalar(db, who, "select api.ctf_submit(%s, %s)", (challenge, flag), **CLIENT)
 
 
 @dataclass
