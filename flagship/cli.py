@@ -173,7 +173,7 @@ def cmd_lint(args: argparse.Namespace) -> None:
 def cmd_audit(args: argparse.Namespace) -> None:
     from flagship.audit import run_audit
 
-    if not run_audit(dependencies_too=not args.no_pip_audit):
+    if not run_audit(dependencies_too=not args.no_pip_audit, strict=args.strict):
         raise CliError("audit failed")
 
 
@@ -269,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", help="supply chain: secret scan, bandit, pip-audit")
     p.add_argument(
         "--no-pip-audit", action="store_true", help="skip the dependency audit (needs PyPI)"
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail when the vulnerability data cannot be reached (default: say NOT AUDITED)",
     )
     p.set_defaults(func=cmd_audit)
     return parser
