@@ -71,9 +71,7 @@ class KongError(Exception):
         return {"message": self.message}
 
 
-def check_apikey(
-    headers: Mapping[str, str], query: Mapping[str, str], keys: ProjectKeys
-) -> str:
+def check_apikey(headers: Mapping[str, str], query: Mapping[str, str], keys: ProjectKeys) -> str:
     """The role of the request's project key, or KongError 401 as Kong's key-auth plugin."""
     key = headers.get("apikey") or query.get("apikey")
     if not key:
@@ -123,7 +121,7 @@ class JwtChecker:
 
 def _message(token: str, reason: str) -> str:
     if token.count(".") != 2 or reason == "malformed":
-        return "Expected 3 parts in JWT; got %d" % (token.count(".") + 1)
+        return f"Expected 3 parts in JWT; got {token.count('.') + 1}"
     if reason == "InvalidSignatureError":
         return "JWSError JWSInvalidSignature"
     if reason in ("DecodeError",):
