@@ -83,13 +83,25 @@ def check_apikey(headers: Mapping[str, str], query: Mapping[str, str], keys: Pro
 
 
 class JwtError(Exception):
-    """The bearer token is not acceptable; `expired` tells an expired one from a bad one."""
+    """The bearer token is not acceptable, with PostgREST's code and message for it.
 
-    def __init__(self, message: str, *, expired: bool = False, reason: str = "") -> None:
+    `code` is PGRST301 (the token cannot be decoded or verified) or PGRST303 (its claims
+    are not acceptable: expired, wrong audience ...); `expired` tells expiry apart.
+    """
+
+    def __init__(self, message: str, *, code: str = "PGRST301", reason: str = "") -> None:
         super().__init__(message)
         self.message = message
-        self.expired = expired
+        self.code = code
         self.reason = reason
+
+    @property
+    def expired(self) -> bool:
+        return self.reason == "expired"
+
+    @property
+    def www_authenticate(self) -> str:
+        return f'Bearer error="invalid_token", error_description="{self.message}"'
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:
@@ -99,7 +111,7 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
         return None
     scheme, _, token = value.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise JwtError("Authorization header must be 'Bearer <token>'", reason="scheme")
+        raise JwtError("Empty JWT is sent in Authorization header", reason="scheme")
     return token.strip()
 
 
@@ -110,20 +122,31 @@ class JwtChecker:
         self.verifier = TokenVerifier(edge)
 
     def claims(self, token: str) -> dict[str, Any]:
+        """The verified claims, or JwtError with PostgREST's code and message."""
+        if token.count(".") != 2:
+            raise JwtError(f"Expected 3 parts in JWT; got {token.count('.') + 1}", reason="parts")
         try:
             return self.verifier.verify(token)
         except ApiError as exc:
             if exc.code == "edge_token_expired":
-                raise JwtError("JWT expired", expired=True, reason="expired") from exc
+                raise JwtError("JWT expired", code="PGRST303", reason="expired") from exc
             reason = (exc.details or {}).get("reason", "invalid")
-            raise JwtError(_message(token, reason), reason=reason) from exc
+            code, message = REASONS.get(reason, ("PGRST301", "JWT couldn't be decoded"))
+            raise JwtError(message, code=code, reason=reason) from exc
 
 
-def _message(token: str, reason: str) -> str:
-    if token.count(".") != 2 or reason == "malformed":
-        return f"Expected 3 parts in JWT; got {token.count('.') + 1}"
-    if reason == "InvalidSignatureError":
-        return "JWSError JWSInvalidSignature"
-    if reason in ("DecodeError",):
-        return "JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts)"
-    return f"JWT invalid ({reason})"
+# TokenVerifier's reasons → PostgREST's JWT error (code, message).
+REASONS = {
+    "malformed": ("PGRST301", "JWT couldn't be decoded"),
+    "algorithm not allowed": ("PGRST301", "Wrong or unsupported encoding algorithm"),
+    "unknown signing key": ("PGRST301", "No suitable key or wrong key type"),
+    "InvalidSignatureError": ("PGRST301", "JWT cryptographic operation failed"),
+    "DecodeError": ("PGRST301", "JWT couldn't be decoded"),
+    "ImmatureSignatureError": ("PGRST303", "JWT not yet valid"),
+    "InvalidIssuedAtError": ("PGRST303", "JWT issued at future"),
+    "MissingRequiredClaimError": ("PGRST303", "Parsing claims failed"),
+    "audience": ("PGRST303", "JWT not in audience"),
+    "issuer": ("PGRST303", "Parsing claims failed"),
+    "subject": ("PGRST303", "Parsing claims failed"),
+    "role not allowed": ("PGRST303", "Parsing claims failed"),
+}
