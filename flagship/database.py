@@ -33,11 +33,21 @@ def as_caller(
     method: str = "POST",
     path: str = "/rpc",
     headers: Mapping[str, str] | None = None,
+    cookies: Mapping[str, str] | None = None,
+    search_path: str = API_SEARCH_PATH,
+    role_settings: Mapping[str, str] | None = None,
+    pre_request: tuple[str, str] | None = None,
+    reset: bool = True,
 ) -> Iterator[psycopg.Connection]:
     """Run the block as the API caller described by `claims` (None means anonymous).
 
-    Must be used inside a transaction; the settings are transaction-local, and are reset on
-    exit so that one test transaction can act as several callers in turn.
+    Must be used inside a transaction; the settings are transaction-local. As PostgREST
+    does, one statement sets the search path, the role, `request.jwt.claims`,
+    `request.method`, `request.path`, `request.headers`, `request.cookies` and the role's
+    own settings (`role_settings`, e.g. its statement_timeout, which SET ROLE alone would
+    not apply); then the pre-request function `(schema, name)` runs if one is given. With
+    `reset` (the default) the settings are reset on exit so that one test transaction can
+    act as several callers in turn; the gateway, which commits right after, skips it.
     """
     claims = dict(claims or {"role": "anon"})
     role = claims.setdefault("role", "anon")
@@ -46,28 +56,36 @@ def as_caller(
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE and conn.autocommit:
         raise RuntimeError("as_caller needs a transaction (autocommit is on)")
+    extra = sql.SQL("").join(
+        sql.SQL(", set_config({}, {}, true)").format(sql.Literal(k), sql.Literal(v))
+        for k, v in (role_settings or {}).items()
+    )
     conn.execute(
-        """
-        select set_config('search_path', %(search_path)s, true),
-               set_config('request.jwt.claims', %(claims)s, true),
-               set_config('request.method', %(method)s, true),
-               set_config('request.path', %(path)s, true),
-               set_config('request.headers', %(headers)s, true),
-               set_config('request.cookies', '{}', true)
-        """,
+        sql.SQL(
+            "select set_config('search_path', %(search_path)s, true),"
+            " set_config('role', %(role)s, true),"
+            " set_config('request.jwt.claims', %(claims)s, true),"
+            " set_config('request.method', %(method)s, true),"
+            " set_config('request.path', %(path)s, true),"
+            " set_config('request.headers', %(headers)s, true),"
+            " set_config('request.cookies', %(cookies)s, true){}"
+        ).format(extra),
         {
-            "search_path": API_SEARCH_PATH,
+            "search_path": search_path,
+            "role": role,
             "claims": json.dumps(claims),
             "method": method,
             "path": path,
             "headers": json.dumps(lowered),
+            "cookies": json.dumps(dict(cookies or {})),
         },
     )
-    conn.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
+    if pre_request is not None:
+        conn.execute(sql.SQL("select {}.{}()").format(*map(sql.Identifier, pre_request)))
     try:
         yield conn
     finally:
-        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+        if reset and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
             conn.execute("reset role")
             conn.execute(
                 "select set_config('request.jwt.claims', '', true),"
