@@ -69,7 +69,8 @@ class EdgeSettings:
             resend_api_key=env("RESEND_API_KEY") or None,
             resend_api_url=env("RESEND_API_URL", "https://api.resend.com"),
             resend_webhook_secret=env("RESEND_WEBHOOK_SECRET") or None,
-            send_email_hook_secret=env("SEND_EMAIL_HOOK_SECRET") or None,
+            send_email_hook_secret=env("SEND_EMAIL_HOOK_SECRET")
+            or (config.LOCAL_SEND_EMAIL_HOOK_SECRET if base.database_url is None else None),
             email_from=env("EMAIL_FROM", "Flagship <no-reply@flagship.local>"),
             public_url=env("EDGE_PUBLIC_URL", "http://127.0.0.1:54321").rstrip("/"),
             supabase_url=env("SUPABASE_URL", "http://127.0.0.1:54321").rstrip("/"),
