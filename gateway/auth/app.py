@@ -7,9 +7,11 @@ config (`gateway.config.GatewayConfig`), whose `toml` holds supabase/config.toml
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,6 +26,7 @@ from gateway.auth.http import Services, endpoint
 from gateway.auth.mail import Mailer
 from gateway.keys import JwtChecker
 
+AUTH_ROLE = "supabase_auth_admin"
 ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/health", routes.health),
     ("GET", "/settings", routes.settings_view),
@@ -57,23 +60,18 @@ async def _method(request: Request, exc: Exception) -> JSONResponse:
 
 
 def auth_pool(pool: ConnectionPool) -> ConnectionPool:
-    """`pool` when its role may act as supabase_auth_admin, else a pool that logs in as it.
+    """`pool` when it logs in as supabase_auth_admin, else a pool of that role (not opened).
 
     Supabase Auth connects as `supabase_auth_admin`, which owns the auth schema; `postgres`
-    is not a member of it (as on Supabase). AUTH_DATABASE_URL names the connection
-    explicitly (the embedded server lets the role in over its socket).
+    is not a member of it (as on Supabase), so the gateway's own pool cannot be used.
+    AUTH_DATABASE_URL names the connection; by default it is the pool's server and database
+    with the user replaced (the embedded server lets the role in over its socket).
     """
     explicit = os.environ.get("AUTH_DATABASE_URL")
-    if explicit:
-        return ConnectionPool(explicit, min_size=1, max_size=4, open=True, name="auth")
-    with pool.connection() as conn:
-        allowed = conn.execute(
-            "select pg_has_role(current_user, 'supabase_auth_admin', 'member')"
-        ).fetchone()[0]
-    if allowed:
+    if not explicit and conninfo_to_dict(pool.conninfo).get("user") == AUTH_ROLE:
         return pool
-    conninfo = make_conninfo(pool.conninfo, user="supabase_auth_admin", password="")
-    return ConnectionPool(conninfo, min_size=1, max_size=4, open=True, name="auth")
+    conninfo = explicit or make_conninfo(pool.conninfo, user=AUTH_ROLE, password="")
+    return ConnectionPool(conninfo, min_size=1, max_size=5, open=False, name="auth", timeout=5.0)
 
 
 def create_auth_app(
@@ -81,15 +79,14 @@ def create_auth_app(
 ) -> Starlette:
     """The /auth/v1 ASGI app; `auth_settings` replaces what config.toml says (tests)."""
     auth = auth_settings or from_gateway(settings)
-    pool_in = pool
-    own = pool = auth_pool(pool)
+    own = auth_pool(pool)
     limiter = make_limiter(auth.redis_url)
     edge = getattr(settings, "edge", None)
     if edge is None:
         raise TypeError("create_auth_app needs the gateway config (with .edge and .settings)")
     services = Services(
         settings=auth,
-        pool=pool,
+        pool=own,
         limiter=limiter,
         mailer=Mailer(auth, limiter),
         jwt=JwtChecker(edge),
@@ -98,10 +95,22 @@ def create_auth_app(
         Route(path, endpoint(services, handler), methods=[method], name=f"{method} {path}")
         for method, path, handler in ROUTES
     ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # A pool per startup: a closed pool cannot be reopened (tests restart apps).
+        if services.pool is not pool:
+            services.pool = auth_pool(pool)
+            services.pool.open(wait=False)
+        try:
+            yield
+        finally:
+            services.mailer.close()
+            if services.pool is not pool:
+                services.pool.close()
+
     app = Starlette(
-        routes=table,
-        exception_handlers={404: _not_found, 405: _method},
-        on_shutdown=[services.mailer.close, *([own.close] if own is not pool_in else [])],
+        routes=table, exception_handlers={404: _not_found, 405: _method}, lifespan=lifespan
     )
     app.state.auth = services
     return app

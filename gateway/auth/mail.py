@@ -49,10 +49,12 @@ class Mailer:
     def __init__(self, settings: AuthSettings, limiter) -> None:
         self.settings = settings
         self.limiter = limiter
-        self.client = httpx.Client(timeout=TIMEOUT)
+        self.client: httpx.Client | None = None
 
     def close(self) -> None:
-        self.client.close()
+        if self.client is not None:
+            self.client.close()
+            self.client = None
 
     def _check_limit(self) -> None:
         # As Supabase Auth: zero means no email at all; with confirmations off (autoconfirm)
@@ -97,6 +99,8 @@ class Mailer:
             "webhook-timestamp": str(stamp),
             "webhook-signature": webhooks.sign(settings.send_email_secret, webhook_id, stamp, body),
         }
+        if self.client is None:
+            self.client = httpx.Client(timeout=TIMEOUT)
         try:
             response = self.client.post(settings.send_email_uri, content=body, headers=headers)
         except httpx.HTTPError as exc:
