@@ -309,7 +309,11 @@ def parse_logic(op: str, text: str, negate: bool, context: str) -> Logic:
             raise parse_error(
                 f"failed to parse logic tree ({context})", f'unexpected "{part}" expecting "."'
             )
-        children.append(parse_operation(parse_field(name, context), rest, context))
+        leaf = parse_operation(parse_field(name, context), rest, context)
+        value = leaf.value
+        if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+            leaf.value = value[1:-1]  # values in logic trees may be double-quoted
+        children.append(leaf)
     if not children:
         raise parse_error(f"failed to parse logic tree ({context})", "empty logic tree")
     return Logic(op, children, negate)
