@@ -112,6 +112,11 @@ to anon, authenticated, service_role;
 grant usage on all sequences in schema rest_conformance to anon, authenticated, service_role;
 grant execute on all functions in schema rest_conformance to anon, authenticated, service_role;
 
+create table rest_conformance.vault (id integer primary key);
+insert into rest_conformance.vault values (1);
+revoke all on rest_conformance.vault from anon, authenticated;
+grant select on rest_conformance.vault to service_role;
+
 do $$
 begin
     execute format(

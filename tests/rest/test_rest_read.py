@@ -85,12 +85,15 @@ def test_logic_trees(rest):
 def test_select_columns_aliases_casts_and_json_paths(rest):
     r = rest.get(
         "/authors",
-        params={"select": "id,full:name,score::text,data->>city,town:data->city,k:data->n->k",
-                "id": "eq.1"},
+        params={
+            "select": "id,full:name,score::text,data->>city,town:data->city,k:data->n->k",
+            "id": "eq.1",
+        },
     )
     assert r.status_code == 200, r.text
-    assert r.json() == [{"id": 1, "full": "Ada", "score": "10.5", "city": "London",
-                         "town": "London", "k": 1}]
+    assert r.json() == [
+        {"id": 1, "full": "Ada", "score": "10.5", "city": "London", "town": "London", "k": 1}
+    ]
 
 
 def test_order_with_nulls(rest):
@@ -113,8 +116,9 @@ def test_limit_offset_and_range_header(rest):
 
 @pytest.mark.parametrize("mode", ["exact", "planned", "estimated"])
 def test_counts_and_content_range(rest, mode):
-    r = rest.get("/authors", params={"order": "id", "limit": 2},
-                 headers={"Prefer": f"count={mode}"})
+    r = rest.get(
+        "/authors", params={"order": "id", "limit": 2}, headers={"Prefer": f"count={mode}"}
+    )
     assert r.status_code == 206, r.text
     start, total = r.headers["content-range"].split("/")
     assert start == "0-1"
@@ -150,8 +154,11 @@ def test_single_object(rest):
 
 
 def test_csv(rest):
-    r = rest.get("/authors", params={"select": "id,name,active", "order": "id", "limit": 2},
-                 headers={"Accept": "text/csv"})
+    r = rest.get(
+        "/authors",
+        params={"select": "id,name,active", "order": "id", "limit": 2},
+        headers={"Accept": "text/csv"},
+    )
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     assert r.text == "id,name,active\n1,Ada,true\n2,Bob,false"
@@ -176,8 +183,13 @@ def test_views_read_like_tables(rest):
 
 
 def test_parse_errors_are_pgrst100(rest):
-    for params in ({"id": "eqq.1"}, {"id": "1"}, {"or": "id.eq.1"}, {"order": "id.sideways"},
-                   {"select": "id,(name"}):
+    for params in (
+        {"id": "eqq.1"},
+        {"id": "1"},
+        {"or": "id.eq.1"},
+        {"order": "id.sideways"},
+        {"select": "id,(name"},
+    ):
         r = rest.get("/authors", params=params)
         assert r.status_code == 400, (params, r.text)
         body = r.json()
@@ -216,17 +228,27 @@ def test_schema_profiles(rest, gateway):
 def test_embedding_many_to_one_and_one_to_many(rest):
     r = rest.get("/books", params={"select": "title,authors(name)", "id": "eq.1"})
     assert r.json() == [{"title": "The cats of London", "authors": {"name": "Ada"}}]
-    r = rest.get("/authors", params={
-        "select": "name,books(title)", "id": "in.(1,3)", "order": "id",
-        "books.order": "title.desc", "books.limit": "1"})
-    assert r.json() == [{"name": "Ada", "books": [{"title": "The cats of London"}]},
-                        {"name": "Cy", "books": []}]
+    r = rest.get(
+        "/authors",
+        params={
+            "select": "name,books(title)",
+            "id": "in.(1,3)",
+            "order": "id",
+            "books.order": "title.desc",
+            "books.limit": "1",
+        },
+    )
+    assert r.json() == [
+        {"name": "Ada", "books": [{"title": "The cats of London"}]},
+        {"name": "Cy", "books": []},
+    ]
     r = rest.get("/authors", params={"select": "id,books!inner(id)", "books.year": "gt.2000"})
     assert r.json() == [{"id": 4, "books": [{"id": 4}]}]
     r = rest.get("/authors", params={"select": "id,books(id)", "books": "is.null"})
     assert [row["id"] for row in r.json()] == [3]
-    r = rest.get("/authors", params={"select": "id,writer:books(id)", "writer": "not.is.null",
-                                     "order": "id"})
+    r = rest.get(
+        "/authors", params={"select": "id,writer:books(id)", "writer": "not.is.null", "order": "id"}
+    )
     assert [row["id"] for row in r.json()] == [1, 2, 4]
 
 
@@ -266,8 +288,10 @@ def test_missing_apikey_is_refused_as_kong(gateway):
 def test_openapi(gateway):
     import httpx
 
-    r = httpx.get(f"{gateway.url}/rest/v1/", headers={"apikey": gateway.anon_key,
-                                                      "Accept-Profile": "rest_conformance"})
+    r = httpx.get(
+        f"{gateway.url}/rest/v1/",
+        headers={"apikey": gateway.anon_key, "Accept-Profile": "rest_conformance"},
+    )
     assert r.status_code == 200
     doc = r.json()
     assert doc["swagger"] == "2.0"
