@@ -6,7 +6,8 @@ A refresh revokes the presented token and issues its child (`parent`). A revoked
 accepted again only as the parent of the session's active token (the client lost the
 answer: the active token is returned) or within `refresh_token_reuse_interval` seconds of
 its revocation; any other reuse revokes every token of the session and answers
-`refresh_token_already_used`, as Supabase Auth does.
+`refresh_token_already_used`, as Supabase Auth does (and, unlike it, none of those tokens
+is then accepted within the reuse interval).
 """
 
 from __future__ import annotations
@@ -182,10 +183,14 @@ def refresh(cur: Cursor, settings: AuthSettings, refresh_token: str) -> dict[str
             seconds=settings.refresh_token_reuse_interval
         ):
             if settings.refresh_token_rotation:
+                # Dated a reuse interval back, so no token of the family can be reused
+                # "within the interval" afterwards (Supabase Auth stamps now(), which lets
+                # the active token refresh again for the interval).
                 cur.execute(
-                    "update auth.refresh_tokens set revoked = true, updated_at = now()"
+                    "update auth.refresh_tokens set revoked = true,"
+                    " updated_at = now() - make_interval(secs => %s + 1)"
                     " where session_id = %s and revoked = false",
-                    (session["id"],),
+                    (settings.refresh_token_reuse_interval, session["id"]),
                 )
             raise ReuseDetected()
     if issued is None:
