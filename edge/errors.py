@@ -1,6 +1,6 @@
 """One error shape for every failure: `{code, message, details, request_id}`.
 
-`code` is a stable machine-readable string (the same vocabulary as `api.error_codes` where
+`code` is a stable machine-readable string (the same vocabulary as `api.ops_error_codes` where
 the meaning is the same), `message` is for humans, `details` is an object or null, and
 `request_id` matches the `X-Request-Id` response header so a report can be traced in logs.
 """

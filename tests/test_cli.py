@@ -75,7 +75,7 @@ def test_token_works_against_the_database_like_the_tests(fresh_db):
     )
     assert claims["sub"] == user.id and claims["user_roles"] == ["member", "moderator"]
     with connect(fresh_db) as conn, as_caller(conn, claims):
-        me = conn.execute("select api.get_my_account() as a").fetchone()["a"]
+        me = conn.execute("select api.accounts_get_my_account() as a").fetchone()["a"]
         assert me["profile"]["username"] == "cli_user" and me["roles"] == ["member", "moderator"]
 
     anon = flagship("token", "--role", "anon", env={"DATABASE_URL": fresh_db})

@@ -114,12 +114,14 @@ class Me(BaseModel):
 @router.get(
     "/me",
     summary="The caller's account, read from the database as the caller",
-    description="Runs `api.get_my_account()` with the caller's role and claims (RLS applies).",
+    description=(
+        "Runs `api.accounts_get_my_account()` with the caller's role and claims (RLS applies)."
+    ),
     responses=AUTH_ERRORS,
 )
 def me(request: Request, caller: Annotated[Caller, Depends(require_user)]) -> Me:
     with as_caller(request, caller, request.app.state.db) as conn:
-        account = conn.execute("select api.get_my_account() as a").fetchone()["a"]
+        account = conn.execute("select api.accounts_get_my_account() as a").fetchone()["a"]
     return Me(
         user_id=caller.user_id or "",
         role=caller.role,

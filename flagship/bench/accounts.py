@@ -73,27 +73,27 @@ def run(bench: Bench, scale: float) -> None:
         bench.measure(
             "search_users text",
             lambda i: call(
-                "select * from api.search_users(p_query => %s)", (rng.choice(names)[:7],)
+                "select * from api.accounts_search_users(p_query => %s)", (rng.choice(names)[:7],)
             ),
             calls=200,
         )
         bench.measure(
             "search_users filters",
             lambda i: call(
-                "select * from api.search_users(p_country => %s, p_skill => %s)",
+                "select * from api.accounts_search_users(p_country => %s, p_skill => %s)",
                 (rng.choice(COUNTRIES), rng.choice(SKILLS)),
             ),
             calls=200,
         )
         bench.measure(
             "get_my_account",
-            lambda i: call("select api.get_my_account()", user=ids[i % 500]),
+            lambda i: call("select api.accounts_get_my_account()", user=ids[i % 500]),
             calls=300,
         )
         bench.measure(
             "update_my_settings",
             lambda i: call(
-                "select api.update_my_settings(%s)",
+                "select api.accounts_update_my_settings(%s)",
                 (json.dumps({"theme": rng.choice(["dark", "light"])}),),
                 user=ids[i % 500],
             ),

@@ -234,7 +234,7 @@ def run(bench: Bench, scale: float) -> None:
         bench.measure(
             "category listing (latest)",
             lambda i: call(
-                "select * from api.list_threads(%s, 'latest')",
+                "select * from api.community_list_threads(%s, 'latest')",
                 (1 + i % 16,),
                 user=ids[i % len(ids)],
             ),
@@ -243,12 +243,14 @@ def run(bench: Bench, scale: float) -> None:
         cursors = {}
         for c in range(1, 17):
             cursors[c] = call(
-                "select next_cursor from api.list_threads(%s, 'latest')", (c,), user=ids[0]
+                "select next_cursor from api.community_list_threads(%s, 'latest')",
+                (c,),
+                user=ids[0],
             )[-1]["next_cursor"]
         bench.measure(
             "category listing (next page)",
             lambda i: call(
-                "select * from api.list_threads(%s, 'latest', null, %s)",
+                "select * from api.community_list_threads(%s, 'latest', null, %s)",
                 (1 + i % 16, cursors[1 + i % 16]),
                 user=ids[i % len(ids)],
             ),
@@ -256,13 +258,15 @@ def run(bench: Bench, scale: float) -> None:
         )
         bench.measure(
             "category listing (top, all)",
-            lambda i: call("select * from api.list_threads(null, 'top')", user=ids[i % len(ids)]),
+            lambda i: call(
+                "select * from api.community_list_threads(null, 'top')", user=ids[i % len(ids)]
+            ),
             calls=200,
         )
         bench.measure(
             "thread page",
             lambda i: call(
-                "select * from api.thread_posts(%s, %s, 20)",
+                "select * from api.community_list_thread_posts(%s, %s, 20)",
                 (thread_ids[i % len(thread_ids)], (i % 2) * 20),
                 user=ids[i % len(ids)],
             ),
@@ -271,14 +275,15 @@ def run(bench: Bench, scale: float) -> None:
         bench.measure(
             "thread page (anon)",
             lambda i: call(
-                "select * from api.thread_posts(%s)", (thread_ids[(i * 7) % len(thread_ids)],)
+                "select * from api.community_list_thread_posts(%s)",
+                (thread_ids[(i * 7) % len(thread_ids)],),
             ),
             calls=200,
         )
         bench.measure(
             "post creation",
             lambda i: call(
-                "select api.create_post(%s, %s)",
+                "select api.community_create_post(%s, %s)",
                 (
                     thread_ids[(i * 13) % len(thread_ids)],
                     f"benchmark reply {i} about {rng.choice(WORDS)} and {rng.choice(WORDS)}",
@@ -289,13 +294,16 @@ def run(bench: Bench, scale: float) -> None:
         )
         bench.measure(
             "unread count",
-            lambda i: call("select api.notification_counts()", user=ids[(i * 3) % len(ids)]),
+            lambda i: call(
+                "select api.community_count_notifications()", user=ids[(i * 3) % len(ids)]
+            ),
             calls=300,
         )
         bench.measure(
             "notification list",
             lambda i: call(
-                "select * from api.notifications order by updated_at desc, id desc limit 20",
+                "select * from api.community_notifications order by updated_at desc, id desc "
+                "limit 20",
                 user=ids[(i * 5) % len(ids)],
             ),
             calls=200,
@@ -303,7 +311,7 @@ def run(bench: Bench, scale: float) -> None:
         bench.measure(
             "search",
             lambda i: call(
-                "select * from api.search_forum(%s)",
+                "select * from api.community_search_forum(%s)",
                 (f"{word()} {word()}",),
                 user=ids[i % len(ids)],
             ),
@@ -311,7 +319,9 @@ def run(bench: Bench, scale: float) -> None:
         )
         bench.measure(
             "search (one word)",
-            lambda i: call("select * from api.search_forum(%s)", (word(),), user=ids[i % len(ids)]),
+            lambda i: call(
+                "select * from api.community_search_forum(%s)", (word(),), user=ids[i % len(ids)]
+            ),
             calls=100,
         )
         with conn.transaction(), as_caller(conn, {"role": "authenticated", "sub": str(ids[0])}):

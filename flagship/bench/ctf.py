@@ -191,7 +191,7 @@ def run(bench: Bench, scale: float) -> None:
                 return conn.execute(sql, params).fetchall()
 
         def top100(i):
-            call("select * from api.ctf_scoreboard(%s)", (event,))
+            call("select * from api.ctf_get_scoreboard(%s)", (event,))
 
         small = bench.measure("scoreboard top 100 (10% subs)", top100, calls=200)
         generate_submissions(conn, event, submissions - submissions // 10, submissions // 10)
@@ -265,14 +265,14 @@ def run(bench: Bench, scale: float) -> None:
         bench.measure(
             "team page",
             lambda i: call(
-                "select api.ctf_team_page(%s)", (rng.choice(team_ids),), rng.choice(users)[0]
+                "select api.ctf_get_team_page(%s)", (rng.choice(team_ids),), rng.choice(users)[0]
             ),
             calls=300,
         )
         bench.measure(
             "challenge list",
             lambda i: call(
-                "select id, title, value, solved, locked from api.ctf_challenge_list(%s)",
+                "select id, title, value, solved, locked from api.ctf_list_challenges(%s)",
                 (event,),
                 rng.choice(users)[0],
             ),

@@ -3,7 +3,7 @@
 Starts `python -m edge` as a subprocess on a free 127.0.0.1 port against a fresh migrated
 database, then drives it from several threads with httpx for a bounded number of requests:
 `GET /functions/v1/health` (no database) and `GET /functions/v1/me` (a user JWT verified,
-then `api.get_my_account()` run as that user in one transaction). Reports p50/p95 per
+then `api.accounts_get_my_account()` run as that user in one transaction). Reports p50/p95 per
 endpoint and overall requests/second.
 """
 

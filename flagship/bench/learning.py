@@ -236,24 +236,25 @@ def run(bench: Bench, scale: float) -> None:
             sort = rng.choice(["newest", "popular", "rating"])
             kind = i % 4
             if kind == 0:
-                call("select * from api.list_courses(p_sort => %s)", (sort,))
+                call("select * from api.learning_list_courses(p_sort => %s)", (sort,))
             elif kind == 1:
                 call(
-                    "select * from api.list_courses(p_tag => %s, p_level => 'beginner',"
+                    "select * from api.learning_list_courses(p_tag => %s, p_level => 'beginner',"
                     " p_sort => %s)",
                     (rng.choice(TAGS), sort),
                 )
             elif kind == 2:
                 call(
-                    "select * from api.list_courses(p_query => %s, p_sort => %s)",
+                    "select * from api.learning_list_courses(p_query => %s, p_sort => %s)",
                     (rng.choice(WORDS), sort),
                 )
             else:
                 first = call(
-                    "select * from api.list_courses(p_sort => %s, p_tier => 'free')", (sort,)
+                    "select * from api.learning_list_courses(p_sort => %s, p_tier => 'free')",
+                    (sort,),
                 )
                 call(
-                    "select * from api.list_courses(p_sort => %s, p_tier => 'free',"
+                    "select * from api.learning_list_courses(p_sort => %s, p_tier => 'free',"
                     " p_cursor => %s)",
                     (sort, first[-1]["next_cursor"]),
                 )
@@ -262,13 +263,17 @@ def run(bench: Bench, scale: float) -> None:
 
         def outline(i):
             row = enrolled[i % len(enrolled)]
-            call("select api.get_course_outline(p_course_id => %s)", (row["c"],), user=row["u"])
+            call(
+                "select api.learning_get_course_outline(p_course_id => %s)",
+                (row["c"],),
+                user=row["u"],
+            )
 
         bench.measure("get_course_outline (enrolled)", outline, calls=400)
         bench.measure(
             "get_course_outline (anon)",
             lambda i: call(
-                "select api.get_course_outline(p_course_id => %s)",
+                "select api.learning_get_course_outline(p_course_id => %s)",
                 (enrolled[i % len(enrolled)]["c"],),
             ),
             calls=200,
@@ -279,7 +284,7 @@ def run(bench: Bench, scale: float) -> None:
 
         def complete(i):
             user, lesson = todo[i % len(todo)]
-            call("select api.complete_lesson(%s)", (lesson,), user=user)
+            call("select api.learning_complete_lesson(%s)", (lesson,), user=user)
 
         bench.measure("complete_lesson", complete, calls=min(600, len(todo)), warmup=5)
 
@@ -288,7 +293,9 @@ def run(bench: Bench, scale: float) -> None:
 
         def start(i):
             row = quizzes[i % len(quizzes)]
-            attempt = call("select api.start_attempt(%s) as a", (row["quiz"],), user=row["u"])
+            attempt = call(
+                "select api.learning_start_attempt(%s) as a", (row["quiz"],), user=row["u"]
+            )
             started.append((row["u"], attempt[0]["a"]))
 
         bench.measure("start_attempt", start, calls=min(400, len(quizzes)), warmup=5)
@@ -297,7 +304,7 @@ def run(bench: Bench, scale: float) -> None:
             user, attempt = started[i % len(started)]
             answers = {q["id"]: rng.choice(q["options"])["id"] for q in attempt["questions"]}
             call(
-                "select api.submit_attempt(%s, %s::jsonb)",
+                "select api.learning_submit_attempt(%s, %s::jsonb)",
                 (attempt["id"], json.dumps(answers)),
                 user=user,
             )

@@ -18,7 +18,7 @@ grant usage on schema private to anon, authenticated, service_role;
 create schema if not exists ops;
 comment on schema ops is
 'Operations: audit log, transactional outbox, rate-limit counters, error catalogue.';
--- anon and authenticated read ops.error_codes through the api.error_codes invoker view.
+-- anon and authenticated read ops.error_codes through the api.ops_error_codes invoker view.
 grant usage on schema ops to anon, authenticated, service_role;
 
 -- Every error the API raises is listed here: a stable code (in the error hint), the
@@ -44,16 +44,16 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
 ('conflict', 'PT409', 409, 'The change conflicts with the current state.'),
 ('rate_limited', 'PT429', 429, 'Too many calls; retry after details.retry_after seconds.');
 
-create view api.error_codes with (security_invoker = true) as
+create view api.ops_error_codes with (security_invoker = true) as
 select
     code,
     sqlstate,
     http_status,
     description
 from ops.error_codes;
-comment on view api.error_codes is
+comment on view api.ops_error_codes is
 'The API error catalogue: code (in the error hint), SQLSTATE, HTTP status and meaning.';
-grant select on api.error_codes to anon, authenticated, service_role;
+grant select on api.ops_error_codes to anon, authenticated, service_role;
 
 -- The one way SQL raises an API error: message for humans, code in the hint,
 -- machine-readable details as JSON in the detail field.

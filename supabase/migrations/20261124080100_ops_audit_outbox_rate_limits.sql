@@ -15,7 +15,7 @@ create table ops.audit_log (
 );
 comment on table ops.audit_log is
 'Append-only record of privileged actions (who, what, on which object, why). Rows are never
-updated or deleted; admins read it through api.audit_log.';
+updated or deleted; admins read it through api.ops_audit_log.';
 create index audit_log_actor_idx on ops.audit_log (actor_id, occurred_at desc);
 create index audit_log_target_idx on ops.audit_log (target_type, target_id, occurred_at desc);
 create index audit_log_time_idx on ops.audit_log (occurred_at desc);

@@ -51,7 +51,8 @@ create table accounts.user_roles (
 create index user_roles_role_idx on accounts.user_roles (role);
 create index user_roles_granted_by_idx on accounts.user_roles (granted_by);
 comment on table accounts.user_roles is
-'Roles each user holds. Changed only through api.grant_role / api.revoke_role (audited).';
+'Roles each user holds. Changed only through api.accounts_grant_role / api.accounts_revoke_role
+(audited).';
 
 insert into accounts.roles (name, description, rank) values
 ('member', 'Every signed-up user.', 10),
@@ -246,7 +247,7 @@ using (true);
 grant select on accounts.roles to supabase_auth_admin;
 
 -- API ---------------------------------------------------------------------------------------
-create view api.roles with (security_invoker = true) as
+create view api.accounts_roles with (security_invoker = true) as
 select
     r.name,
     r.description,
@@ -259,20 +260,20 @@ select
         '{}'::text[]
     ) as permissions
 from accounts.roles as r;
-comment on view api.roles is 'The global roles and the permissions each grants.';
-grant select on api.roles to anon, authenticated, service_role;
+comment on view api.accounts_roles is 'The global roles and the permissions each grants.';
+grant select on api.accounts_roles to anon, authenticated, service_role;
 
-create view api.user_roles with (security_invoker = true) as
+create view api.accounts_user_roles with (security_invoker = true) as
 select
     ur.user_id,
     ur.role,
     ur.granted_at
 from accounts.user_roles as ur;
-comment on view api.user_roles is
+comment on view api.accounts_user_roles is
 'Roles held: your own, or everyone''s for moderators and admins.';
-grant select on api.user_roles to authenticated, service_role;
+grant select on api.accounts_user_roles to authenticated, service_role;
 
-create function api.grant_role(p_user_id uuid, p_role text, p_reason text default null)
+create function api.accounts_grant_role(p_user_id uuid, p_role text, p_reason text default null)
 returns void
 language plpgsql
 security definer
@@ -301,12 +302,12 @@ begin
     end if;
 end;
 $$;
-comment on function api.grant_role(uuid, text, text) is
+comment on function api.accounts_grant_role(uuid, text, text) is
 'Admin: grant a global role (idempotent; audited). Needs roles.manage, checked against the
 tables. Errors: not_authenticated, forbidden, invalid_argument, role_unknown, user_not_found.
 The new role reaches the JWT at the next token refresh.';
 
-create function api.revoke_role(p_user_id uuid, p_role text, p_reason text default null)
+create function api.accounts_revoke_role(p_user_id uuid, p_role text, p_reason text default null)
 returns void
 language plpgsql
 security definer
@@ -345,12 +346,12 @@ begin
         jsonb_build_object('role', p_role), p_reason);
 end;
 $$;
-comment on function api.revoke_role(uuid, text, text) is
+comment on function api.accounts_revoke_role(uuid, text, text) is
 'Admin: revoke a global role (audited). Needs roles.manage. Errors: not_authenticated,
 forbidden, invalid_argument, role_unknown, role_protected (member, last admin),
 role_not_held.';
 
-revoke execute on function api.grant_role(uuid, text, text) from public, anon;
-revoke execute on function api.revoke_role(uuid, text, text) from public, anon;
-grant execute on function api.grant_role(uuid, text, text) to authenticated;
-grant execute on function api.revoke_role(uuid, text, text) to authenticated;
+revoke execute on function api.accounts_grant_role(uuid, text, text) from public, anon;
+revoke execute on function api.accounts_revoke_role(uuid, text, text) from public, anon;
+grant execute on function api.accounts_grant_role(uuid, text, text) to authenticated;
+grant execute on function api.accounts_revoke_role(uuid, text, text) to authenticated;

@@ -3,7 +3,7 @@
 -- A profile is the public face of a user. Its visibility decides who may read it:
 -- public (everyone, anon included), members (signed-in users), private (the owner).
 -- Staff (profiles.read_private) see all. The contact email stays in auth.users and is
--- returned only to its owner (api.get_my_account) and to admins.
+-- returned only to its owner (api.accounts_get_my_account) and to admins.
 
 insert into ops.error_codes (code, sqlstate, http_status, description) values
 (
@@ -31,7 +31,7 @@ create table accounts.profiles (
 );
 comment on table accounts.profiles is
 'One profile per auth user, created by a trigger at sign-up. Username unique
-case-insensitively. Read through api.profiles; changed through api.update_my_profile.';
+case-insensitively. Read through api.accounts_profiles; changed through api.accounts_update_my_profile.';
 create unique index profiles_username_key on accounts.profiles (lower(username));
 create index profiles_country_idx on accounts.profiles (country) where country is not null;
 create index profiles_skills_idx on accounts.profiles using gin (skills);
@@ -153,7 +153,7 @@ create policy avatars_delete on storage.objects for delete to authenticated
 using (bucket_id = 'avatars' and owner_id = (select auth.uid())::text);
 
 -- API ---------------------------------------------------------------------------------------
-create view api.profiles with (security_invoker = true) as
+create view api.accounts_profiles with (security_invoker = true) as
 select
     p.id,
     p.username,
@@ -165,10 +165,10 @@ select
     p.visibility,
     p.created_at
 from accounts.profiles as p;
-comment on view api.profiles is
+comment on view api.accounts_profiles is
 'Profiles the caller may see (public; members-only when signed in; own; all for staff).
-No email: see api.get_my_account.';
-grant select on api.profiles to anon, authenticated, service_role;
+No email: see api.accounts_get_my_account.';
+grant select on api.accounts_profiles to anon, authenticated, service_role;
 
 create function private.validate_profile_field(p_field text, p_value jsonb) returns void
 language plpgsql immutable
@@ -227,7 +227,7 @@ comment on function private.validate_profile_field(text, jsonb) is
 revoke execute on function private.validate_profile_field(text, jsonb) from public;
 grant execute on function private.validate_profile_field(text, jsonb) to authenticated;
 
-create function api.update_my_profile(p_changes jsonb) returns api.profiles
+create function api.accounts_update_my_profile(p_changes jsonb) returns api.accounts_profiles
 language plpgsql
 security definer
 set search_path = ''
@@ -235,7 +235,7 @@ as $$
 declare
     v_uid uuid := private.require_user();
     v_key text;
-    v_row api.profiles;
+    v_row api.accounts_profiles;
 begin
     if p_changes is null or jsonb_typeof(p_changes) <> 'object' or p_changes = '{}' then
         perform private.raise_error('invalid_argument',
@@ -274,26 +274,26 @@ begin
     exception when unique_violation then
         perform private.raise_error('username_taken', 'That username is taken.', 'PT409');
     end;
-    select * into v_row from api.profiles where id = v_uid;
+    select * into v_row from api.accounts_profiles where id = v_uid;
     return v_row;
 end;
 $$;
-comment on function api.update_my_profile(jsonb) is
+comment on function api.accounts_update_my_profile(jsonb) is
 'Change fields of your own profile: {"username","display_name","bio","country","skills",
 "visibility"}; a key set to null clears an optional field. Errors: not_authenticated,
 invalid_argument, profile_invalid (details.field), username_invalid, username_taken.
 Definer because clients have no update grant on the table: this function is the one way in.';
-revoke execute on function api.update_my_profile(jsonb) from public, anon;
-grant execute on function api.update_my_profile(jsonb) to authenticated;
+revoke execute on function api.accounts_update_my_profile(jsonb) from public, anon;
+grant execute on function api.accounts_update_my_profile(jsonb) to authenticated;
 
-create function api.set_my_avatar(p_path text) returns api.profiles
+create function api.accounts_set_my_avatar(p_path text) returns api.accounts_profiles
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
     v_uid uuid := private.require_user();
-    v_row api.profiles;
+    v_row api.accounts_profiles;
 begin
     if p_path is not null and (
         (storage.foldername(p_path))[1] is distinct from v_uid::text
@@ -306,15 +306,15 @@ begin
             jsonb_build_object('field', 'avatar_path'));
     end if;
     update accounts.profiles set avatar_path = p_path where id = v_uid;
-    select * into v_row from api.profiles where id = v_uid;
+    select * into v_row from api.accounts_profiles where id = v_uid;
     return v_row;
 end;
 $$;
-comment on function api.set_my_avatar(text) is
+comment on function api.accounts_set_my_avatar(text) is
 'Point your profile at an uploaded avatar (avatars/<your id>/...), or clear it with null.
 Errors: not_authenticated, profile_invalid.';
-revoke execute on function api.set_my_avatar(text) from public, anon;
-grant execute on function api.set_my_avatar(text) to authenticated;
+revoke execute on function api.accounts_set_my_avatar(text) from public, anon;
+grant execute on function api.accounts_set_my_avatar(text) to authenticated;
 
 -- Roles are badges: anyone who may see a profile may see its roles.
 alter policy user_roles_read on accounts.user_roles
@@ -326,6 +326,6 @@ using (
 create policy user_roles_read_anon on accounts.user_roles for select to anon
 using (exists (select 1 from accounts.profiles as p where p.id = user_roles.user_id));
 grant select on accounts.user_roles to anon;
-grant select on api.user_roles to anon;
-comment on view api.user_roles is
+grant select on api.accounts_user_roles to anon;
+comment on view api.accounts_user_roles is
 'Roles held by the users whose profiles you may see (roles are public badges).';

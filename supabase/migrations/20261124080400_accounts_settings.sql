@@ -18,7 +18,7 @@ create table accounts.settings (
     updated_at timestamptz not null default now()
 );
 comment on table accounts.settings is
-'Per-user overrides of private.default_settings(); read merged via api.get_my_settings.';
+'Per-user overrides of private.default_settings(); read merged via api.accounts_get_my_settings.';
 alter table accounts.settings enable row level security;
 create policy settings_read_own on accounts.settings for select to authenticated
 using (user_id = (select auth.uid()));
@@ -173,7 +173,7 @@ comment on function private.user_settings(uuid) is
 email). Definer: a user''s settings are private to them.';
 revoke execute on function private.user_settings(uuid) from public;
 
-create function api.get_my_settings() returns jsonb
+create function api.accounts_get_my_settings() returns jsonb
 language plpgsql stable
 set search_path = ''
 as $$
@@ -186,10 +186,10 @@ begin
     );
 end;
 $$;
-comment on function api.get_my_settings() is
+comment on function api.accounts_get_my_settings() is
 'Your effective settings (defaults merged with your changes). Errors: not_authenticated.';
 
-create function api.update_my_settings(p_changes jsonb) returns jsonb
+create function api.accounts_update_my_settings(p_changes jsonb) returns jsonb
 language plpgsql
 security definer
 set search_path = ''
@@ -208,11 +208,11 @@ begin
     return private.user_settings(v_uid);
 end;
 $$;
-comment on function api.update_my_settings(jsonb) is
+comment on function api.accounts_update_my_settings(jsonb) is
 'Change some of your settings (a partial object, merged deeply) and return all of them.
 Errors: not_authenticated, invalid_argument, settings_invalid (details.path).';
 
-revoke execute on function api.get_my_settings() from public, anon;
-revoke execute on function api.update_my_settings(jsonb) from public, anon;
-grant execute on function api.get_my_settings(), api.update_my_settings(jsonb)
+revoke execute on function api.accounts_get_my_settings() from public, anon;
+revoke execute on function api.accounts_update_my_settings(jsonb) from public, anon;
+grant execute on function api.accounts_get_my_settings(), api.accounts_update_my_settings(jsonb)
 to authenticated;

@@ -191,7 +191,7 @@ comment on function private.recompute_stats(uuid) is
 current_streak is the length of the latest run of consecutive active days.';
 revoke execute on function private.recompute_stats(uuid) from public;
 
-create view api.my_activity with (security_invoker = true) as
+create view api.accounts_my_activity with (security_invoker = true) as
 select
     a.id,
     a.verb,
@@ -201,11 +201,11 @@ select
     a.xp,
     a.occurred_at
 from accounts.activity as a;
-comment on view api.my_activity is
+comment on view api.accounts_my_activity is
 'Your own activity stream, newest first by id (keyset: id < last seen id).';
-grant select on api.my_activity to authenticated, service_role;
+grant select on api.accounts_my_activity to authenticated, service_role;
 
-create view api.profile_stats with (security_invoker = true) as
+create view api.accounts_profile_stats with (security_invoker = true) as
 select
     s.user_id,
     s.xp,
@@ -214,6 +214,6 @@ select
     s.longest_streak,
     s.last_active_on
 from accounts.stats as s;
-comment on view api.profile_stats is
+comment on view api.accounts_profile_stats is
 'XP and streaks of the profiles you may see, unless their owner hides activity.';
-grant select on api.profile_stats to anon, authenticated, service_role;
+grant select on api.accounts_profile_stats to anon, authenticated, service_role;

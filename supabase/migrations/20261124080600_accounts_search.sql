@@ -10,7 +10,7 @@ using gin (lower(username) extensions.gin_trgm_ops);
 create index profiles_display_name_trgm_idx on accounts.profiles
 using gin (lower(display_name) extensions.gin_trgm_ops);
 
-create function api.search_users(
+create function api.accounts_search_users(
     p_query text default null,
     p_skill text default null,
     p_country text default null,
@@ -141,10 +141,10 @@ begin
         pg.sort_key, pg.id;
 end;
 $$;
-comment on function api.search_users(text, text, text, text, text, int) is
+comment on function api.accounts_search_users(text, text, text, text, text, int) is
 'Find people: fuzzy text match on username and display name (pg_trgm), filters by skill,
 country and role, keyset pagination (pass the last row''s next_cursor as p_cursor). Only
 profiles the caller may see are returned. Errors: invalid_argument, role_unknown,
 cursor_invalid.';
-grant execute on function api.search_users(text, text, text, text, text, int)
+grant execute on function api.accounts_search_users(text, text, text, text, text, int)
 to anon, authenticated, service_role;

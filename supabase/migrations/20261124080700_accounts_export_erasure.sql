@@ -20,7 +20,7 @@ create table accounts.data_providers (
 );
 comment on table accounts.data_providers is
 'Per-domain functions that export (uuid -> jsonb) and erase/anonymise (uuid -> void) a
-user''s data; used by api.export_my_data and account deletion.';
+user''s data; used by api.accounts_export_my_data and account deletion.';
 alter table accounts.data_providers enable row level security;
 
 create function private.export_accounts(p_user uuid) returns jsonb
@@ -107,7 +107,7 @@ stored files and send the goodbye email.';
 revoke execute on function private.erase_user(uuid, text) from public;
 
 -- API ---------------------------------------------------------------------------------------
-create function api.get_my_account() returns jsonb
+create function api.accounts_get_my_account() returns jsonb
 language plpgsql stable
 security definer
 set search_path = ''
@@ -120,7 +120,7 @@ begin
             'id', u.id,
             'email', u.email,
             'email_confirmed_at', u.email_confirmed_at,
-            'profile', (select to_jsonb(p) from api.profiles as p where p.id = v_uid),
+            'profile', (select to_jsonb(p) from api.accounts_profiles as p where p.id = v_uid),
             'roles', coalesce((
                 select jsonb_agg(ur.role order by r.rank) from accounts.user_roles as ur
                 join accounts.roles as r on r.name = ur.role where ur.user_id = v_uid
@@ -133,13 +133,13 @@ begin
     );
 end;
 $$;
-comment on function api.get_my_account() is
+comment on function api.accounts_get_my_account() is
 'Your account: email (visible only to you and admins), profile, roles, settings, stats.
 Definer because the email lives in auth.users. Errors: not_authenticated.';
-revoke execute on function api.get_my_account() from public, anon;
-grant execute on function api.get_my_account() to authenticated;
+revoke execute on function api.accounts_get_my_account() from public, anon;
+grant execute on function api.accounts_get_my_account() to authenticated;
 
-create function api.admin_get_user(p_user_id uuid) returns jsonb
+create function api.accounts_get_user(p_user_id uuid) returns jsonb
 language plpgsql stable
 security definer
 set search_path = ''
@@ -161,13 +161,13 @@ begin
     );
 end;
 $$;
-comment on function api.admin_get_user(uuid) is
+comment on function api.accounts_get_user(uuid) is
 'Admin: one user with their email. Needs users.read_email (checked against the tables).
 Errors: not_authenticated, forbidden, user_not_found.';
-revoke execute on function api.admin_get_user(uuid) from public, anon;
-grant execute on function api.admin_get_user(uuid) to authenticated;
+revoke execute on function api.accounts_get_user(uuid) from public, anon;
+grant execute on function api.accounts_get_user(uuid) to authenticated;
 
-create function api.export_my_data() returns jsonb
+create function api.accounts_export_my_data() returns jsonb
 language plpgsql stable
 security definer
 set search_path = ''
@@ -178,13 +178,13 @@ begin
     return private.export_user(v_uid);
 end;
 $$;
-comment on function api.export_my_data() is
+comment on function api.accounts_export_my_data() is
 'A JSON export of everything Flagship keeps about you (one section per domain).
 Errors: not_authenticated.';
-revoke execute on function api.export_my_data() from public, anon;
-grant execute on function api.export_my_data() to authenticated;
+revoke execute on function api.accounts_export_my_data() from public, anon;
+grant execute on function api.accounts_export_my_data() to authenticated;
 
-create function api.delete_my_account(p_confirm text) returns void
+create function api.accounts_delete_my_account(p_confirm text) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -207,14 +207,14 @@ begin
     perform private.erase_user(v_uid, 'requested by the user');
 end;
 $$;
-comment on function api.delete_my_account(text) is
+comment on function api.accounts_delete_my_account(text) is
 'Delete your account for good: authored content is anonymised, personal data deleted.
 p_confirm must be your username. Errors: not_authenticated, confirmation_mismatch,
 role_protected (last admin).';
-revoke execute on function api.delete_my_account(text) from public, anon;
-grant execute on function api.delete_my_account(text) to authenticated;
+revoke execute on function api.accounts_delete_my_account(text) from public, anon;
+grant execute on function api.accounts_delete_my_account(text) to authenticated;
 
-create function api.admin_delete_user(p_user_id uuid, p_reason text) returns void
+create function api.accounts_delete_user(p_user_id uuid, p_reason text) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -228,7 +228,7 @@ begin
     end if;
     if p_user_id = v_actor then
         perform private.raise_error('invalid_argument',
-            'Use api.delete_my_account to delete your own account.', '22023');
+            'Use api.accounts_delete_my_account to delete your own account.', '22023');
     end if;
     if not exists (select 1 from auth.users where id = p_user_id) then
         perform private.raise_error('user_not_found', 'No such user.', 'PT404');
@@ -236,13 +236,13 @@ begin
     perform private.erase_user(p_user_id, p_reason);
 end;
 $$;
-comment on function api.admin_delete_user(uuid, text) is
+comment on function api.accounts_delete_user(uuid, text) is
 'Admin: delete a user with a reason (audited). Needs platform.admin. Errors:
 not_authenticated, forbidden, invalid_argument, user_not_found.';
-revoke execute on function api.admin_delete_user(uuid, text) from public, anon;
-grant execute on function api.admin_delete_user(uuid, text) to authenticated;
+revoke execute on function api.accounts_delete_user(uuid, text) from public, anon;
+grant execute on function api.accounts_delete_user(uuid, text) to authenticated;
 
-create view api.audit_log with (security_invoker = true) as
+create view api.ops_audit_log with (security_invoker = true) as
 select
     a.id,
     a.occurred_at,
@@ -255,8 +255,8 @@ select
     a.details,
     a.request_id
 from ops.audit_log as a;
-comment on view api.audit_log is 'Admin: the audit log (needs audit.read in the JWT).';
+comment on view api.ops_audit_log is 'Admin: the audit log (needs audit.read in the JWT).';
 create policy audit_log_read on ops.audit_log for select to authenticated
 using ((select private.has_permission('audit.read')));
 grant select on ops.audit_log to authenticated, service_role;
-grant select on api.audit_log to authenticated, service_role;
+grant select on api.ops_audit_log to authenticated, service_role;

@@ -249,7 +249,7 @@ create table learning.lesson_contents (
 );
 comment on table learning.lesson_contents is
 'Lesson bodies (markdown) and attachment paths in the private course-content bucket.
-No client grants: delivered by api.get_course_outline / api.get_lesson, which return them
+No client grants: delivered by api.learning_get_course_outline / api.learning_get_lesson, which return them
 only to enrolled learners and staff (preview lessons to everyone).';
 create trigger lesson_contents_touch before update on learning.lesson_contents
 for each row execute function private.touch_updated_at();
@@ -331,7 +331,7 @@ create table learning.questions (
 );
 comment on table learning.questions is
 'The question bank of a quiz (no answers here). Staff read it; learners get the questions
-of their own attempt through api.get_attempt.';
+of their own attempt through api.learning_get_attempt.';
 create index questions_quiz_idx on learning.questions (quiz_id, position);
 create index questions_course_idx on learning.questions (course_id);
 create trigger questions_touch before update on learning.questions
@@ -403,7 +403,7 @@ create table learning.attempts (
 comment on table learning.attempts is
 'Quiz attempts: the drawn questions and option order of this attempt, the deadline (time
 limit with accommodations, capped by the due date), answers saved so far, and the grade.
-A learner reads their own through api.my_quiz_attempts; staff read their course''s.';
+A learner reads their own through api.learning_my_quiz_attempts; staff read their course''s.';
 create index attempts_user_idx on learning.attempts (user_id, quiz_id);
 create index attempts_course_idx on learning.attempts (course_id);
 create unique index attempts_one_open_idx on learning.attempts (quiz_id, user_id)
@@ -422,7 +422,7 @@ create table learning.attempt_answers (
 );
 comment on table learning.attempt_answers is
 'Graded answers. Per-question correctness hints at the key, so learners do not read this
-table: staff do (item difficulty); learners see it through api.get_attempt_review, which
+table: staff do (item difficulty); learners see it through api.learning_get_attempt_review, which
 applies the reveal policy.';
 create index attempt_answers_question_idx on learning.attempt_answers (question_id);
 

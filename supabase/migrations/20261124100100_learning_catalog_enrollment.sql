@@ -1,7 +1,8 @@
 -- learning: catalog listing, course outline and lesson delivery, enrollment, progress,
 -- completion and certificates, reviews.
 --
--- The hot paths (api.list_courses, api.get_course_outline, api.complete_lesson) are definer
+-- The hot paths (api.learning_list_courses, api.learning_get_course_outline,
+-- api.learning_complete_lesson) are definer
 -- functions that apply the visibility rules themselves, so the planner can use the partial
 -- and GIN indexes (under RLS it may not use non-leakproof operators such as @@ and @>).
 
@@ -108,7 +109,7 @@ the completion rules hold (which fires certificate issuance). Returns whether co
 revoke execute on function private.learning_refresh_progress(uuid, uuid) from public;
 
 -- Catalog ----------------------------------------------------------------------------------
-create function api.list_courses(
+create function api.learning_list_courses(
     p_query text default null,
     p_level text default null,
     p_tag text default null,
@@ -222,17 +223,20 @@ begin
     limit p_limit;
 end;
 $$;
-comment on function api.list_courses(text, text, text, text, text, text, int) is
+comment on function api.learning_list_courses(text, text, text, text, text, text, int) is
 'The course catalog (published courses). Filters: p_query (full-text, web search syntax),
 p_level (beginner|intermediate|advanced), p_tag, p_tier (free|pro). p_sort: newest (default),
 popular (enrollments), rating. Keyset pagination: pass the last row''s next_cursor as
 p_cursor; p_limit 1-100. Anonymous responses carry Cache-Control: public, max-age=60.
 Errors: invalid_argument, cursor_invalid.';
-revoke execute on function api.list_courses(text, text, text, text, text, text, int) from public;
-grant execute on function api.list_courses(text, text, text, text, text, text, int)
+revoke execute on function api.learning_list_courses(text, text, text, text, text, text, int)
+from public;
+grant execute on function api.learning_list_courses(text, text, text, text, text, text, int)
 to anon, authenticated, service_role;
 
-create function api.get_course_outline(p_course_id uuid default null, p_slug text default null)
+create function api.learning_get_course_outline(
+    p_course_id uuid default null, p_slug text default null
+)
 returns jsonb
 language plpgsql stable
 -- Definer: lesson bodies live in a table clients cannot read; this function returns them
@@ -351,16 +355,17 @@ begin
     );
 end;
 $$;
-comment on function api.get_course_outline(uuid, text) is
+comment on function api.learning_get_course_outline(uuid, text) is
 'A course with its staff, prerequisites, modules and lessons (pass p_course_id or p_slug).
 Lesson bodies (body_md, attachments) are included only for enrolled learners and course
 staff, and for preview lessons; enrolled learners also get completion, resume positions and
 locked_reason per lesson. Anonymous responses are publicly cacheable (60 s).
 Errors: invalid_argument, learning_course_not_found.';
-revoke execute on function api.get_course_outline(uuid, text) from public;
-grant execute on function api.get_course_outline(uuid, text) to anon, authenticated, service_role;
+revoke execute on function api.learning_get_course_outline(uuid, text) from public;
+grant execute on function api.learning_get_course_outline(uuid, text)
+to anon, authenticated, service_role;
 
-create function api.get_lesson(p_lesson_id uuid) returns jsonb
+create function api.learning_get_lesson(p_lesson_id uuid) returns jsonb
 language plpgsql stable
 -- Definer: reads lesson_contents, which clients cannot; applies enrollment and locks.
 security definer
@@ -429,16 +434,16 @@ begin
     );
 end;
 $$;
-comment on function api.get_lesson(uuid) is
+comment on function api.learning_get_lesson(uuid) is
 'One lesson with its body (markdown) and attachment paths (course-content bucket), for
 enrolled learners (once unlocked), course staff, and anyone for preview lessons.
 Errors: learning_lesson_not_found, not_authenticated, learning_not_enrolled,
 learning_lesson_locked (details.reason).';
-revoke execute on function api.get_lesson(uuid) from public;
-grant execute on function api.get_lesson(uuid) to anon, authenticated, service_role;
+revoke execute on function api.learning_get_lesson(uuid) from public;
+grant execute on function api.learning_get_lesson(uuid) to anon, authenticated, service_role;
 
 -- Enrollment -------------------------------------------------------------------------------
-create function api.enroll(p_course_id uuid) returns jsonb
+create function api.learning_enroll(p_course_id uuid) returns jsonb
 language plpgsql
 -- Definer: clients have no write grant on enrollments; this function checks visibility,
 -- entitlement (private.has_entitlement) and prerequisites first.
@@ -519,16 +524,16 @@ begin
         'enrolled_at', v_row.enrolled_at, 'progress_pct', v_row.progress_pct);
 end;
 $$;
-comment on function api.enroll(uuid) is
+comment on function api.learning_enroll(uuid) is
 'Enroll in a course. Free courses: anyone signed in; pro courses: only with the pro
 entitlement (private.has_entitlement). Prerequisite courses must be completed. Enrolling
 again after unenrolling resumes the earlier progress. Errors: not_authenticated,
 learning_course_not_found, learning_already_enrolled, learning_course_closed,
 learning_entitlement_required (PT402), learning_prerequisites_unmet (details.missing).';
-revoke execute on function api.enroll(uuid) from public, anon;
-grant execute on function api.enroll(uuid) to authenticated;
+revoke execute on function api.learning_enroll(uuid) from public, anon;
+grant execute on function api.learning_enroll(uuid) to authenticated;
 
-create function api.unenroll(p_course_id uuid) returns void
+create function api.learning_unenroll(p_course_id uuid) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -548,11 +553,11 @@ begin
         '{}', 0);
 end;
 $$;
-comment on function api.unenroll(uuid) is
+comment on function api.learning_unenroll(uuid) is
 'Leave a course. Progress, attempts and any certificate are kept; enrolling again resumes.
 Errors: not_authenticated, learning_not_enrolled.';
-revoke execute on function api.unenroll(uuid) from public, anon;
-grant execute on function api.unenroll(uuid) to authenticated;
+revoke execute on function api.learning_unenroll(uuid) from public, anon;
+grant execute on function api.learning_unenroll(uuid) to authenticated;
 
 -- Progress ---------------------------------------------------------------------------------
 create function private.learning_require_enrollment(p_user uuid, p_course uuid)
@@ -585,7 +590,7 @@ comment on function private.learning_require_enrollment(uuid, uuid) is
 also a current pro plan, or raise learning_entitlement_required (PT402).';
 revoke execute on function private.learning_require_enrollment(uuid, uuid) from public;
 
-create function api.complete_lesson(p_lesson_id uuid) returns jsonb
+create function api.learning_complete_lesson(p_lesson_id uuid) returns jsonb
 language plpgsql
 -- Definer: writes lesson_progress and enrollments (no client grants), after checking
 -- enrollment, lesson kind and locks.
@@ -647,16 +652,16 @@ begin
     );
 end;
 $$;
-comment on function api.complete_lesson(uuid) is
+comment on function api.learning_complete_lesson(uuid) is
 'Mark a lesson completed (idempotent: completing it again changes nothing and earns no XP).
 Earns 10 XP; recomputes course progress; completing the last required lesson completes the
 course and issues the certificate. Quiz lessons complete by passing their quiz.
 Errors: not_authenticated, learning_lesson_not_found, learning_not_enrolled,
 learning_quiz_not_passed, learning_lesson_locked (details.reason).';
-revoke execute on function api.complete_lesson(uuid) from public, anon;
-grant execute on function api.complete_lesson(uuid) to authenticated;
+revoke execute on function api.learning_complete_lesson(uuid) from public, anon;
+grant execute on function api.learning_complete_lesson(uuid) to authenticated;
 
-create function api.save_video_position(p_lesson_id uuid, p_position_seconds int)
+create function api.learning_save_video_position(p_lesson_id uuid, p_position_seconds int)
 returns void
 language plpgsql
 security definer
@@ -683,12 +688,12 @@ begin
     set position_seconds = excluded.position_seconds, updated_at = now();
 end;
 $$;
-comment on function api.save_video_position(uuid, int) is
+comment on function api.learning_save_video_position(uuid, int) is
 'Remember where the learner stopped in a video (resume position, seconds). Frequent and
 not an achievement, so it writes no activity. Errors: not_authenticated,
 learning_lesson_not_found, invalid_argument, learning_not_enrolled.';
-revoke execute on function api.save_video_position(uuid, int) from public, anon;
-grant execute on function api.save_video_position(uuid, int) to authenticated;
+revoke execute on function api.learning_save_video_position(uuid, int) from public, anon;
+grant execute on function api.learning_save_video_position(uuid, int) to authenticated;
 
 -- Certificates -----------------------------------------------------------------------------
 create function private.learning_new_certificate_code() returns text
@@ -744,7 +749,7 @@ on learning.enrollments for each row
 when (old.completed_at is null and new.completed_at is not null)
 execute function private.learning_issue_certificate();
 
-create function api.verify_certificate(p_code text) returns jsonb
+create function api.learning_verify_certificate(p_code text) returns jsonb
 language plpgsql stable
 -- Definer: anonymous visitors verify a certificate without any read access to the table.
 security definer
@@ -774,12 +779,13 @@ begin
     return v_result;
 end;
 $$;
-comment on function api.verify_certificate(text) is
+comment on function api.learning_verify_certificate(text) is
 'Public certificate check (anon allowed): holder name, course, issue date and status
 (valid or revoked) for a verification code FLG-XXXXXXXXXXXXXXXXXXXXXXXX.
 Errors: learning_certificate_not_found.';
-revoke execute on function api.verify_certificate(text) from public;
-grant execute on function api.verify_certificate(text) to anon, authenticated, service_role;
+revoke execute on function api.learning_verify_certificate(text) from public;
+grant execute on function api.learning_verify_certificate(text)
+to anon, authenticated, service_role;
 
 create function private.learning_set_certificate_status(
     p_code text, p_status learning.certificate_status, p_reason text
@@ -832,7 +838,7 @@ revoke execute on function private.learning_set_certificate_status(
     text, learning.certificate_status, text
 ) from public;
 
-create function api.revoke_certificate(p_code text, p_reason text) returns jsonb
+create function api.learning_revoke_certificate(p_code text, p_reason text) returns jsonb
 language sql
 -- Definer: the admin check (private.require_permission) is inside the helper.
 security definer
@@ -840,29 +846,29 @@ set search_path = ''
 as $$
     select private.learning_set_certificate_status(p_code, 'revoked', p_reason)
 $$;
-comment on function api.revoke_certificate(text, text) is
+comment on function api.learning_revoke_certificate(text, text) is
 'Admin: revoke a certificate (needs platform.admin, checked against the tables), with a
 reason (3-500 characters); audited and kept in its history. Errors: not_authenticated,
 forbidden, invalid_argument, learning_certificate_not_found, learning_certificate_revoked.';
-revoke execute on function api.revoke_certificate(text, text) from public, anon;
-grant execute on function api.revoke_certificate(text, text) to authenticated;
+revoke execute on function api.learning_revoke_certificate(text, text) from public, anon;
+grant execute on function api.learning_revoke_certificate(text, text) to authenticated;
 
-create function api.reinstate_certificate(p_code text, p_reason text) returns jsonb
+create function api.learning_reinstate_certificate(p_code text, p_reason text) returns jsonb
 language sql
 security definer
 set search_path = ''
 as $$
     select private.learning_set_certificate_status(p_code, 'valid', p_reason)
 $$;
-comment on function api.reinstate_certificate(text, text) is
+comment on function api.learning_reinstate_certificate(text, text) is
 'Admin: make a revoked certificate valid again, with a reason; audited. Errors:
 not_authenticated, forbidden, invalid_argument, learning_certificate_not_found,
 learning_certificate_valid.';
-revoke execute on function api.reinstate_certificate(text, text) from public, anon;
-grant execute on function api.reinstate_certificate(text, text) to authenticated;
+revoke execute on function api.learning_reinstate_certificate(text, text) from public, anon;
+grant execute on function api.learning_reinstate_certificate(text, text) to authenticated;
 
 -- Reviews ----------------------------------------------------------------------------------
-create function api.review_course(p_course_id uuid, p_rating int, p_body text default '')
+create function api.learning_review_course(p_course_id uuid, p_rating int, p_body text default '')
 returns jsonb
 language plpgsql
 security definer
@@ -895,14 +901,14 @@ begin
         'rating', v_row.rating, 'body', v_row.body, 'updated_at', v_row.updated_at);
 end;
 $$;
-comment on function api.review_course(uuid, int, text) is
+comment on function api.learning_review_course(uuid, int, text) is
 'Rate (1-5) and review a course you are enrolled in; calling again edits your review.
 The course''s rating aggregate is kept current. Errors: not_authenticated,
 invalid_argument, learning_course_not_found, learning_not_enrolled.';
-revoke execute on function api.review_course(uuid, int, text) from public, anon;
-grant execute on function api.review_course(uuid, int, text) to authenticated;
+revoke execute on function api.learning_review_course(uuid, int, text) from public, anon;
+grant execute on function api.learning_review_course(uuid, int, text) to authenticated;
 
-create function api.delete_my_review(p_course_id uuid) returns void
+create function api.learning_delete_my_review(p_course_id uuid) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -917,12 +923,12 @@ begin
     end if;
 end;
 $$;
-comment on function api.delete_my_review(uuid) is
+comment on function api.learning_delete_my_review(uuid) is
 'Delete your review of a course. Errors: not_authenticated, learning_review_not_found.';
-revoke execute on function api.delete_my_review(uuid) from public, anon;
-grant execute on function api.delete_my_review(uuid) to authenticated;
+revoke execute on function api.learning_delete_my_review(uuid) from public, anon;
+grant execute on function api.learning_delete_my_review(uuid) to authenticated;
 
-create function api.reply_to_review(p_review_id uuid, p_body text) returns jsonb
+create function api.learning_reply_to_review(p_review_id uuid, p_body text) returns jsonb
 language plpgsql
 security definer
 set search_path = ''
@@ -953,8 +959,8 @@ begin
         'reply_by', v_row.reply_by, 'replied_at', v_row.replied_at);
 end;
 $$;
-comment on function api.reply_to_review(uuid, text) is
+comment on function api.learning_reply_to_review(uuid, text) is
 'Course staff: reply to a review (null removes the reply). Errors: not_authenticated,
 learning_review_not_found, forbidden, invalid_argument.';
-revoke execute on function api.reply_to_review(uuid, text) from public, anon;
-grant execute on function api.reply_to_review(uuid, text) to authenticated;
+revoke execute on function api.learning_reply_to_review(uuid, text) from public, anon;
+grant execute on function api.learning_reply_to_review(uuid, text) to authenticated;

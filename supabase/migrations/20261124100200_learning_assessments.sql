@@ -1,8 +1,8 @@
 -- learning: quiz attempts, server-side grading, reveal policy.
 --
--- A learner never receives an answer key except through api.get_attempt_review once the
+-- A learner never receives an answer key except through api.learning_get_attempt_review once the
 -- quiz's reveal policy allows it. Questions reach learners only as part of their own
--- attempt (api.get_attempt), in that attempt's drawn and shuffled order.
+-- attempt (api.learning_get_attempt), in that attempt's drawn and shuffled order.
 --
 -- Answers (p_answers) are a JSON object {question_id: response}:
 --   single_choice   "option-uuid"            multiple_choice ["option-uuid", ...]
@@ -394,7 +394,7 @@ saved answers, deadline; never a key.';
 revoke execute on function private.learning_attempt_view(learning.attempts) from public;
 
 -- API ------------------------------------------------------------------------------------------
-create function api.start_attempt(p_quiz_id uuid) returns jsonb
+create function api.learning_start_attempt(p_quiz_id uuid) returns jsonb
 language plpgsql
 -- Definer: draws questions from the bank (which learners cannot read) and writes attempts.
 security definer
@@ -503,7 +503,7 @@ begin
     return private.learning_attempt_view(v_attempt);
 end;
 $$;
-comment on function api.start_attempt(uuid) is
+comment on function api.learning_start_attempt(uuid) is
 'Start (or resume) an attempt at a quiz. Questions are drawn from the bank (draw_count)
 and shuffled per attempt, options too; the deadline is the time limit plus the learner''s
 extra time, capped by the quiz due date. An overdue open attempt is first closed per the
@@ -511,8 +511,8 @@ overdue policy. Returns the attempt (questions without keys). Errors: not_authen
 learning_quiz_not_found, learning_not_enrolled, learning_lesson_locked, learning_quiz_closed,
 learning_attempt_limit_reached, learning_attempt_wait (details.retry_after),
 learning_quiz_incomplete.';
-revoke execute on function api.start_attempt(uuid) from public, anon;
-grant execute on function api.start_attempt(uuid) to authenticated;
+revoke execute on function api.learning_start_attempt(uuid) from public, anon;
+grant execute on function api.learning_start_attempt(uuid) to authenticated;
 
 create function private.learning_own_attempt(p_attempt_id uuid, p_lock boolean)
 returns learning.attempts
@@ -540,7 +540,7 @@ comment on function private.learning_own_attempt(uuid, boolean) is
 learner''s attempt id is indistinguishable from a missing one.';
 revoke execute on function private.learning_own_attempt(uuid, boolean) from public;
 
-create function api.get_attempt(p_attempt_id uuid) returns jsonb
+create function api.learning_get_attempt(p_attempt_id uuid) returns jsonb
 language plpgsql stable
 security definer
 set search_path = ''
@@ -550,13 +550,13 @@ begin
     return private.learning_attempt_view(private.learning_own_attempt(p_attempt_id, false));
 end;
 $$;
-comment on function api.get_attempt(uuid) is
+comment on function api.learning_get_attempt(uuid) is
 'Your attempt: its questions and options in this attempt''s order, saved answers, deadline
 and server time (never the keys). Errors: not_authenticated, learning_attempt_not_found.';
-revoke execute on function api.get_attempt(uuid) from public, anon;
-grant execute on function api.get_attempt(uuid) to authenticated;
+revoke execute on function api.learning_get_attempt(uuid) from public, anon;
+grant execute on function api.learning_get_attempt(uuid) to authenticated;
 
-create function api.save_answers(p_attempt_id uuid, p_answers jsonb) returns jsonb
+create function api.learning_save_answers(p_attempt_id uuid, p_answers jsonb) returns jsonb
 language plpgsql
 security definer
 set search_path = ''
@@ -582,19 +582,19 @@ begin
         v_attempt.saved_answers, 'deadline_at', v_attempt.deadline_at, 'server_time', now());
 end;
 $$;
-comment on function api.save_answers(uuid, jsonb) is
+comment on function api.learning_save_answers(uuid, jsonb) is
 'Save answers of an open attempt (merged into earlier saves) before its deadline; with the
 auto_submit policy, what is saved is graded when time runs out. Errors: not_authenticated,
 learning_attempt_not_found, learning_attempt_closed, learning_attempt_expired,
 learning_answer_invalid, learning_option_mismatch, learning_payload_too_large.';
-revoke execute on function api.save_answers(uuid, jsonb) from public, anon;
-grant execute on function api.save_answers(uuid, jsonb) to authenticated;
+revoke execute on function api.learning_save_answers(uuid, jsonb) from public, anon;
+grant execute on function api.learning_save_answers(uuid, jsonb) to authenticated;
 
-create function api.submit_attempt(p_attempt_id uuid, p_answers jsonb default null)
+create function api.learning_submit_attempt(p_attempt_id uuid, p_answers jsonb default null)
 returns jsonb
 language plpgsql
 -- Definer: grading reads the answer keys; the caller only gets the grade (and the keys
--- later, per the reveal policy, through api.get_attempt_review).
+-- later, per the reveal policy, through api.learning_get_attempt_review).
 security definer
 set search_path = ''
 as $$
@@ -639,7 +639,7 @@ begin
     );
 end;
 $$;
-comment on function api.submit_attempt(uuid, jsonb) is
+comment on function api.learning_submit_attempt(uuid, jsonb) is
 'Submit an attempt with its final answers (merged over saved ones) and get the grade:
 score (0-100, partial credit), passed, the quiz grade by its grading method, attempts left.
 After the deadline: auto_submit quizzes grade the answers saved in time (late = true);
@@ -647,8 +647,8 @@ refuse quizzes raise learning_attempt_expired and the attempt closes with 0.
 Errors: not_authenticated, learning_attempt_not_found, learning_attempt_closed,
 learning_attempt_expired, learning_answer_invalid, learning_option_mismatch,
 learning_payload_too_large.';
-revoke execute on function api.submit_attempt(uuid, jsonb) from public, anon;
-grant execute on function api.submit_attempt(uuid, jsonb) to authenticated;
+revoke execute on function api.learning_submit_attempt(uuid, jsonb) from public, anon;
+grant execute on function api.learning_submit_attempt(uuid, jsonb) to authenticated;
 
 create function private.learning_reveal_allowed(p_attempt learning.attempts) returns boolean
 language sql stable
@@ -672,7 +672,7 @@ comment on function private.learning_reveal_allowed(learning.attempts) is
 'Does the quiz''s reveal policy let the attempt''s learner see correct answers now?';
 revoke execute on function private.learning_reveal_allowed(learning.attempts) from public;
 
-create function api.get_attempt_review(p_attempt_id uuid) returns jsonb
+create function api.learning_get_attempt_review(p_attempt_id uuid) returns jsonb
 language plpgsql stable
 -- Definer: reads answer keys, returning them only when the reveal policy allows (or to
 -- course staff).
@@ -726,10 +726,10 @@ begin
     );
 end;
 $$;
-comment on function api.get_attempt_review(uuid) is
+comment on function api.learning_get_attempt_review(uuid) is
 'Review a closed attempt. Your responses and the total score always; per-question marks,
 correct answers and explanations only when the quiz''s reveal policy allows (never, after
 passing, after the last attempt, after the due date). Course staff see everything.
 Errors: not_authenticated, learning_attempt_not_found, conflict (attempt still open).';
-revoke execute on function api.get_attempt_review(uuid) from public, anon;
-grant execute on function api.get_attempt_review(uuid) to authenticated;
+revoke execute on function api.learning_get_attempt_review(uuid) from public, anon;
+grant execute on function api.learning_get_attempt_review(uuid) to authenticated;

@@ -52,7 +52,7 @@ comment on function private.learning_field_error(text, text) is
 'Raise invalid_argument naming the offending field.';
 revoke execute on function private.learning_field_error(text, text) from public;
 
--- Validate a course field; keys of api.update_course's p_changes.
+-- Validate a course field; keys of api.learning_update_course's p_changes.
 create function private.learning_check_course_field(p_field text, p_value jsonb) returns void
 language plpgsql
 set search_path = ''
@@ -114,7 +114,7 @@ comment on function private.learning_check_course_field(text, jsonb) is
 'Validate one field of a course change; raises invalid_argument with details.field.';
 revoke execute on function private.learning_check_course_field(text, jsonb) from public;
 
-create function api.create_course(
+create function api.learning_create_course(
     p_slug text,
     p_title text,
     p_summary text default '',
@@ -155,15 +155,15 @@ begin
     return jsonb_build_object('id', v_id, 'slug', p_slug, 'status', 'draft');
 end;
 $$;
-comment on function api.create_course(text, text, text, text, text, text) is
+comment on function api.learning_create_course(text, text, text, text, text, text) is
 'Create a draft course you own. Needs courses.author. Errors: not_authenticated, forbidden,
 invalid_argument (details.field), learning_slug_taken, rate_limited (30 per hour).';
-revoke execute on function api.create_course(text, text, text, text, text, text)
+revoke execute on function api.learning_create_course(text, text, text, text, text, text)
 from public, anon;
-grant execute on function api.create_course(text, text, text, text, text, text)
+grant execute on function api.learning_create_course(text, text, text, text, text, text)
 to authenticated;
 
-create function api.update_course(p_course_id uuid, p_changes jsonb) returns jsonb
+create function api.learning_update_course(p_course_id uuid, p_changes jsonb) returns jsonb
 language plpgsql
 security definer
 set search_path = ''
@@ -213,16 +213,16 @@ begin
     return (select to_jsonb(c) - 'search' from learning.courses as c where c.id = p_course_id);
 end;
 $$;
-comment on function api.update_course(uuid, jsonb) is
+comment on function api.learning_update_course(uuid, jsonb) is
 'Course staff (owner, co-instructor): change course fields {slug, title, summary,
 description, level, tags, estimated_hours, language, price_tier, cover_path, sequential}.
-Status changes through api.publish_course / api.archive_course. Errors: not_authenticated,
+Status changes through api.learning_publish_course / api.learning_archive_course. Errors: not_authenticated,
 learning_course_not_found, forbidden, invalid_argument (details.field), learning_slug_taken,
 learning_payload_too_large.';
-revoke execute on function api.update_course(uuid, jsonb) from public, anon;
-grant execute on function api.update_course(uuid, jsonb) to authenticated;
+revoke execute on function api.learning_update_course(uuid, jsonb) from public, anon;
+grant execute on function api.learning_update_course(uuid, jsonb) to authenticated;
 
-create function api.set_course_staff(p_course_id uuid, p_user_id uuid, p_role text)
+create function api.learning_set_course_staff(p_course_id uuid, p_user_id uuid, p_role text)
 returns void
 language plpgsql
 security definer
@@ -256,15 +256,15 @@ begin
         jsonb_build_object('user_id', p_user_id, 'role', p_role, 'by', v_actor));
 end;
 $$;
-comment on function api.set_course_staff(uuid, uuid, text) is
+comment on function api.learning_set_course_staff(uuid, uuid, text) is
 'Course owner: give a user a staff role (owner, co_instructor, ta) or remove it (null).
 A course keeps at least one owner. Audited. Errors: not_authenticated,
 learning_course_not_found, forbidden, invalid_argument, user_not_found, conflict.';
-revoke execute on function api.set_course_staff(uuid, uuid, text) from public, anon;
-grant execute on function api.set_course_staff(uuid, uuid, text) to authenticated;
+revoke execute on function api.learning_set_course_staff(uuid, uuid, text) from public, anon;
+grant execute on function api.learning_set_course_staff(uuid, uuid, text) to authenticated;
 
 -- Modules and lessons ---------------------------------------------------------------------------
-create function api.create_module(
+create function api.learning_create_module(
     p_course_id uuid, p_title text, p_unlock_at timestamptz default null
 ) returns uuid
 language plpgsql
@@ -290,13 +290,13 @@ begin
     return v_id;
 end;
 $$;
-comment on function api.create_module(uuid, text, timestamptz) is
+comment on function api.learning_create_module(uuid, text, timestamptz) is
 'Course staff: append a module (optionally unlocking at p_unlock_at). Returns its id.
 Errors: not_authenticated, learning_course_not_found, forbidden, invalid_argument.';
-revoke execute on function api.create_module(uuid, text, timestamptz) from public, anon;
-grant execute on function api.create_module(uuid, text, timestamptz) to authenticated;
+revoke execute on function api.learning_create_module(uuid, text, timestamptz) from public, anon;
+grant execute on function api.learning_create_module(uuid, text, timestamptz) to authenticated;
 
-create function api.update_module(p_module_id uuid, p_changes jsonb) returns void
+create function api.learning_update_module(p_module_id uuid, p_changes jsonb) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -333,11 +333,11 @@ begin
     where m.id = p_module_id;
 end;
 $$;
-comment on function api.update_module(uuid, jsonb) is
+comment on function api.learning_update_module(uuid, jsonb) is
 'Course staff: change a module''s title and/or unlock_at (null clears it). Errors:
 not_authenticated, learning_module_not_found, forbidden, invalid_argument.';
-revoke execute on function api.update_module(uuid, jsonb) from public, anon;
-grant execute on function api.update_module(uuid, jsonb) to authenticated;
+revoke execute on function api.learning_update_module(uuid, jsonb) from public, anon;
+grant execute on function api.learning_update_module(uuid, jsonb) to authenticated;
 
 create function private.learning_check_lesson_changes(p_course uuid, p_changes jsonb)
 returns void
@@ -426,7 +426,7 @@ comment on function private.learning_apply_lesson_changes(uuid, jsonb) is
 'Apply validated lesson changes to lessons and lesson_contents.';
 revoke execute on function private.learning_apply_lesson_changes(uuid, jsonb) from public;
 
-create function api.create_lesson(
+create function api.learning_create_lesson(
     p_module_id uuid, p_title text, p_kind text, p_changes jsonb default '{}'
 ) returns uuid
 language plpgsql
@@ -467,15 +467,15 @@ begin
     return v_id;
 end;
 $$;
-comment on function api.create_lesson(uuid, text, text, jsonb) is
+comment on function api.learning_create_lesson(uuid, text, text, jsonb) is
 'Course staff: append a lesson (article, video, lab, quiz) to a module, with optional
-fields as in api.update_lesson. A quiz lesson gets a quiz with default settings
-(api.configure_quiz). Returns its id. Errors: not_authenticated, learning_module_not_found,
+fields as in api.learning_update_lesson. A quiz lesson gets a quiz with default settings
+(api.learning_configure_quiz). Returns its id. Errors: not_authenticated, learning_module_not_found,
 forbidden, invalid_argument (details.field), learning_payload_too_large.';
-revoke execute on function api.create_lesson(uuid, text, text, jsonb) from public, anon;
-grant execute on function api.create_lesson(uuid, text, text, jsonb) to authenticated;
+revoke execute on function api.learning_create_lesson(uuid, text, text, jsonb) from public, anon;
+grant execute on function api.learning_create_lesson(uuid, text, text, jsonb) to authenticated;
 
-create function api.update_lesson(p_lesson_id uuid, p_changes jsonb) returns void
+create function api.learning_update_lesson(p_lesson_id uuid, p_changes jsonb) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -492,14 +492,14 @@ begin
     perform private.learning_apply_lesson_changes(p_lesson_id, p_changes);
 end;
 $$;
-comment on function api.update_lesson(uuid, jsonb) is
+comment on function api.learning_update_lesson(uuid, jsonb) is
 'Course staff: change lesson fields {title, is_preview, is_required, duration_seconds,
 body_md, attachments (paths <course_id>/... in course-content)}. Errors: not_authenticated,
 learning_lesson_not_found, forbidden, invalid_argument, learning_payload_too_large.';
-revoke execute on function api.update_lesson(uuid, jsonb) from public, anon;
-grant execute on function api.update_lesson(uuid, jsonb) to authenticated;
+revoke execute on function api.learning_update_lesson(uuid, jsonb) from public, anon;
+grant execute on function api.learning_update_lesson(uuid, jsonb) to authenticated;
 
-create function api.delete_lesson(p_lesson_id uuid) returns void
+create function api.learning_delete_lesson(p_lesson_id uuid) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -522,11 +522,11 @@ begin
     delete from learning.lessons where id = p_lesson_id;
 end;
 $$;
-comment on function api.delete_lesson(uuid) is
+comment on function api.learning_delete_lesson(uuid) is
 'Course staff: delete a lesson nobody has completed yet. Errors: not_authenticated,
 learning_lesson_not_found, forbidden, conflict.';
-revoke execute on function api.delete_lesson(uuid) from public, anon;
-grant execute on function api.delete_lesson(uuid) to authenticated;
+revoke execute on function api.learning_delete_lesson(uuid) from public, anon;
+grant execute on function api.learning_delete_lesson(uuid) to authenticated;
 
 create function private.learning_lists_all_once(p_given uuid[], p_existing uuid[])
 returns boolean
@@ -541,7 +541,7 @@ comment on function private.learning_lists_all_once(uuid[], uuid[]) is
 'Does p_given name every id of p_existing exactly once (a new order for all of them)?';
 revoke execute on function private.learning_lists_all_once(uuid[], uuid[]) from public;
 
-create function api.reorder_modules(p_course_id uuid, p_module_ids uuid[]) returns void
+create function api.learning_reorder_modules(p_course_id uuid, p_module_ids uuid[]) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -561,13 +561,13 @@ begin
     where m.id = o.id;
 end;
 $$;
-comment on function api.reorder_modules(uuid, uuid[]) is
+comment on function api.learning_reorder_modules(uuid, uuid[]) is
 'Course staff: set the order of a course''s modules (every module id exactly once).
 Errors: not_authenticated, learning_course_not_found, forbidden, invalid_argument.';
-revoke execute on function api.reorder_modules(uuid, uuid[]) from public, anon;
-grant execute on function api.reorder_modules(uuid, uuid[]) to authenticated;
+revoke execute on function api.learning_reorder_modules(uuid, uuid[]) from public, anon;
+grant execute on function api.learning_reorder_modules(uuid, uuid[]) to authenticated;
 
-create function api.reorder_lessons(p_module_id uuid, p_lesson_ids uuid[]) returns void
+create function api.learning_reorder_lessons(p_module_id uuid, p_lesson_ids uuid[]) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -593,14 +593,14 @@ begin
     where l.id = o.id;
 end;
 $$;
-comment on function api.reorder_lessons(uuid, uuid[]) is
+comment on function api.learning_reorder_lessons(uuid, uuid[]) is
 'Course staff: set the order of a module''s lessons (every lesson id exactly once).
 Errors: not_authenticated, learning_module_not_found, forbidden, invalid_argument.';
-revoke execute on function api.reorder_lessons(uuid, uuid[]) from public, anon;
-grant execute on function api.reorder_lessons(uuid, uuid[]) to authenticated;
+revoke execute on function api.learning_reorder_lessons(uuid, uuid[]) from public, anon;
+grant execute on function api.learning_reorder_lessons(uuid, uuid[]) to authenticated;
 
 -- Prerequisites -------------------------------------------------------------------------------
-create function api.set_course_prerequisites(p_course_id uuid, p_required uuid[])
+create function api.learning_set_course_prerequisites(p_course_id uuid, p_required uuid[])
 returns void
 language plpgsql
 security definer
@@ -634,14 +634,14 @@ begin
     select distinct p_course_id, r from unnest(p_required) as r;
 end;
 $$;
-comment on function api.set_course_prerequisites(uuid, uuid[]) is
+comment on function api.learning_set_course_prerequisites(uuid, uuid[]) is
 'Course staff: replace the courses a learner must have completed before enrolling.
 Errors: not_authenticated, learning_course_not_found, forbidden, invalid_argument
 (unknown/draft course, itself, cycle).';
-revoke execute on function api.set_course_prerequisites(uuid, uuid[]) from public, anon;
-grant execute on function api.set_course_prerequisites(uuid, uuid[]) to authenticated;
+revoke execute on function api.learning_set_course_prerequisites(uuid, uuid[]) from public, anon;
+grant execute on function api.learning_set_course_prerequisites(uuid, uuid[]) to authenticated;
 
-create function api.set_module_prerequisites(p_module_id uuid, p_required uuid[])
+create function api.learning_set_module_prerequisites(p_module_id uuid, p_required uuid[])
 returns void
 language plpgsql
 security definer
@@ -680,15 +680,15 @@ begin
     select distinct p_module_id, r from unnest(p_required) as r;
 end;
 $$;
-comment on function api.set_module_prerequisites(uuid, uuid[]) is
+comment on function api.learning_set_module_prerequisites(uuid, uuid[]) is
 'Course staff: replace the modules whose lessons must all be completed before this
 module''s lessons unlock. Errors: not_authenticated, learning_module_not_found, forbidden,
 invalid_argument (other course, itself, cycle).';
-revoke execute on function api.set_module_prerequisites(uuid, uuid[]) from public, anon;
-grant execute on function api.set_module_prerequisites(uuid, uuid[]) to authenticated;
+revoke execute on function api.learning_set_module_prerequisites(uuid, uuid[]) from public, anon;
+grant execute on function api.learning_set_module_prerequisites(uuid, uuid[]) to authenticated;
 
 -- Quizzes ----------------------------------------------------------------------------------------
-create function api.configure_quiz(p_quiz_id uuid, p_settings jsonb) returns jsonb
+create function api.learning_configure_quiz(p_quiz_id uuid, p_settings jsonb) returns jsonb
 language plpgsql
 security definer
 set search_path = ''
@@ -790,14 +790,14 @@ begin
     return (select to_jsonb(q) from learning.quizzes as q where q.id = p_quiz_id);
 end;
 $$;
-comment on function api.configure_quiz(uuid, jsonb) is
+comment on function api.learning_configure_quiz(uuid, jsonb) is
 'Course staff: quiz settings {passing_score, max_attempts, wait_seconds, grading_method
 (highest|last|first|average), time_limit_seconds, overdue_policy (auto_submit|refuse),
 shuffle_questions, shuffle_options, draw_count, reveal_policy (never|after_passing|
 after_last_attempt|after_due_date), due_at}. Errors: not_authenticated,
 learning_quiz_not_found, forbidden, invalid_argument (details.field).';
-revoke execute on function api.configure_quiz(uuid, jsonb) from public, anon;
-grant execute on function api.configure_quiz(uuid, jsonb) to authenticated;
+revoke execute on function api.learning_configure_quiz(uuid, jsonb) from public, anon;
+grant execute on function api.learning_configure_quiz(uuid, jsonb) to authenticated;
 
 -- A question's key problem, or null when the question can be graded.
 create function private.learning_key_problem(p_question uuid) returns text
@@ -831,7 +831,7 @@ comment on function private.learning_key_problem(uuid) is
 'Why a question cannot be graded (missing or inconsistent key), or null.';
 revoke execute on function private.learning_key_problem(uuid) from public;
 
-create function api.upsert_question(p_quiz_id uuid, p_question jsonb) returns uuid
+create function api.learning_save_question(p_quiz_id uuid, p_question jsonb) returns uuid
 language plpgsql
 -- Definer: writes the answer key, which no client role can touch.
 security definer
@@ -980,7 +980,7 @@ true_false, short_text, numeric or ordering.');
     return v_id;
 end;
 $$;
-comment on function api.upsert_question(uuid, jsonb) is
+comment on function api.learning_save_question(uuid, jsonb) is
 'Course staff: add a question to a quiz''s bank, or replace one ({"id": ...}), with its
 answer key. p_question: {kind, prompt, points?, explanation?, options: [{label, correct?}]
 (choice kinds; for ordering, list options in the correct order), answer (true_false:
@@ -988,10 +988,10 @@ boolean; numeric: number), tolerance?, accepted_answers (short_text), case_sensi
 Replacing a question replaces its options. Errors: not_authenticated,
 learning_quiz_not_found, learning_question_not_found, forbidden, invalid_argument
 (details.field), learning_quiz_incomplete (inconsistent key), learning_payload_too_large.';
-revoke execute on function api.upsert_question(uuid, jsonb) from public, anon;
-grant execute on function api.upsert_question(uuid, jsonb) to authenticated;
+revoke execute on function api.learning_save_question(uuid, jsonb) from public, anon;
+grant execute on function api.learning_save_question(uuid, jsonb) to authenticated;
 
-create function api.delete_question(p_question_id uuid) returns void
+create function api.learning_delete_question(p_question_id uuid) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -1012,13 +1012,13 @@ begin
     delete from learning.questions where id = p_question_id;
 end;
 $$;
-comment on function api.delete_question(uuid) is
+comment on function api.learning_delete_question(uuid) is
 'Course staff: remove a question from the bank (not while an open attempt contains it).
 Errors: not_authenticated, learning_question_not_found, forbidden, conflict.';
-revoke execute on function api.delete_question(uuid) from public, anon;
-grant execute on function api.delete_question(uuid) to authenticated;
+revoke execute on function api.learning_delete_question(uuid) from public, anon;
+grant execute on function api.learning_delete_question(uuid) to authenticated;
 
-create function api.get_quiz_for_authoring(p_quiz_id uuid) returns jsonb
+create function api.learning_get_quiz_for_authoring(p_quiz_id uuid) returns jsonb
 language plpgsql stable
 -- Definer: returns the answer keys, to course staff only.
 security definer
@@ -1048,14 +1048,14 @@ begin
     ), '[]'));
 end;
 $$;
-comment on function api.get_quiz_for_authoring(uuid) is
+comment on function api.learning_get_quiz_for_authoring(uuid) is
 'Course owner or co-instructor: a quiz with its whole bank, options and answer keys.
 Errors: not_authenticated, learning_quiz_not_found, forbidden.';
-revoke execute on function api.get_quiz_for_authoring(uuid) from public, anon;
-grant execute on function api.get_quiz_for_authoring(uuid) to authenticated;
+revoke execute on function api.learning_get_quiz_for_authoring(uuid) from public, anon;
+grant execute on function api.learning_get_quiz_for_authoring(uuid) to authenticated;
 
 -- Publishing -----------------------------------------------------------------------------------
-create function api.publish_course(p_course_id uuid) returns jsonb
+create function api.learning_publish_course(p_course_id uuid) returns jsonb
 language plpgsql
 security definer
 set search_path = ''
@@ -1097,15 +1097,15 @@ begin
     return jsonb_build_object('id', p_course_id, 'status', 'published');
 end;
 $$;
-comment on function api.publish_course(uuid) is
+comment on function api.learning_publish_course(uuid) is
 'Course staff: publish (or re-publish) a course after validation: at least one lesson,
 every quiz has questions, every question a consistent answer key. Errors:
 not_authenticated, learning_course_not_found, forbidden, learning_course_empty,
 learning_quiz_incomplete (details.problems).';
-revoke execute on function api.publish_course(uuid) from public, anon;
-grant execute on function api.publish_course(uuid) to authenticated;
+revoke execute on function api.learning_publish_course(uuid) from public, anon;
+grant execute on function api.learning_publish_course(uuid) to authenticated;
 
-create function api.archive_course(p_course_id uuid) returns jsonb
+create function api.learning_archive_course(p_course_id uuid) returns jsonb
 language plpgsql
 security definer
 set search_path = ''
@@ -1116,13 +1116,13 @@ begin
     return jsonb_build_object('id', p_course_id, 'status', 'archived');
 end;
 $$;
-comment on function api.archive_course(uuid) is
+comment on function api.learning_archive_course(uuid) is
 'Course owner: archive a course (out of the catalog; enrolled learners keep access; no new
 enrollments). Errors: not_authenticated, learning_course_not_found, forbidden.';
-revoke execute on function api.archive_course(uuid) from public, anon;
-grant execute on function api.archive_course(uuid) to authenticated;
+revoke execute on function api.learning_archive_course(uuid) from public, anon;
+grant execute on function api.learning_archive_course(uuid) to authenticated;
 
-create function api.set_accommodation(
+create function api.learning_set_accommodation(
     p_course_id uuid, p_user_id uuid, p_extra_time_pct int, p_note text default null
 ) returns void
 language plpgsql
@@ -1155,9 +1155,9 @@ begin
         jsonb_build_object('user_id', p_user_id, 'extra_time_pct', p_extra_time_pct));
 end;
 $$;
-comment on function api.set_accommodation(uuid, uuid, int, text) is
+comment on function api.learning_set_accommodation(uuid, uuid, int, text) is
 'Course staff (TAs too): give an enrolled learner extra time on timed quizzes
 (p_extra_time_pct 0-400, null removes). Audited. Errors: not_authenticated,
 learning_course_not_found, forbidden, invalid_argument, learning_not_enrolled.';
-revoke execute on function api.set_accommodation(uuid, uuid, int, text) from public, anon;
-grant execute on function api.set_accommodation(uuid, uuid, int, text) to authenticated;
+revoke execute on function api.learning_set_accommodation(uuid, uuid, int, text) from public, anon;
+grant execute on function api.learning_set_accommodation(uuid, uuid, int, text) to authenticated;

@@ -2,7 +2,7 @@
 -- apply), staff analytics, and the data provider for export and account deletion.
 
 -- Catalog views ------------------------------------------------------------------------------
-create view api.courses with (security_invoker = true) as
+create view api.learning_courses with (security_invoker = true) as
 select
     c.id,
     c.slug,
@@ -24,12 +24,12 @@ select
     c.created_at,
     c.updated_at
 from learning.courses as c;
-comment on view api.courses is
+comment on view api.learning_courses is
 'Courses you may see: published ones; drafts of courses you teach; archived ones you are
-enrolled in; all for admins. For the catalog with search and paging use api.list_courses.';
-grant select on api.courses to anon, authenticated, service_role;
+enrolled in; all for admins. For the catalog with search and paging use api.learning_list_courses.';
+grant select on api.learning_courses to anon, authenticated, service_role;
 
-create view api.course_modules with (security_invoker = true) as
+create view api.learning_course_modules with (security_invoker = true) as
 select
     m.id,
     m.course_id,
@@ -37,10 +37,10 @@ select
     m.title,
     m.unlock_at
 from learning.modules as m;
-comment on view api.course_modules is 'Modules of the courses you may see.';
-grant select on api.course_modules to anon, authenticated, service_role;
+comment on view api.learning_course_modules is 'Modules of the courses you may see.';
+grant select on api.learning_course_modules to anon, authenticated, service_role;
 
-create view api.course_lessons with (security_invoker = true) as
+create view api.learning_course_lessons with (security_invoker = true) as
 select
     l.id,
     l.course_id,
@@ -52,29 +52,29 @@ select
     l.is_required,
     l.duration_seconds
 from learning.lessons as l;
-comment on view api.course_lessons is
-'Lessons of the courses you may see, without bodies (see api.get_lesson).';
-grant select on api.course_lessons to anon, authenticated, service_role;
+comment on view api.learning_course_lessons is
+'Lessons of the courses you may see, without bodies (see api.learning_get_lesson).';
+grant select on api.learning_course_lessons to anon, authenticated, service_role;
 
-create view api.course_staff with (security_invoker = true) as
+create view api.learning_course_staff with (security_invoker = true) as
 select
     s.course_id,
     s.user_id,
     s.role
 from learning.course_staff as s;
-comment on view api.course_staff is 'Who teaches the courses you may see.';
-grant select on api.course_staff to anon, authenticated, service_role;
+comment on view api.learning_course_staff is 'Who teaches the courses you may see.';
+grant select on api.learning_course_staff to anon, authenticated, service_role;
 
-create view api.course_prerequisites with (security_invoker = true) as
+create view api.learning_course_prerequisites with (security_invoker = true) as
 select
     p.course_id,
     p.requires_course_id
 from learning.course_prerequisites as p;
-comment on view api.course_prerequisites is
+comment on view api.learning_course_prerequisites is
 'Courses to complete before enrolling in a course.';
-grant select on api.course_prerequisites to anon, authenticated, service_role;
+grant select on api.learning_course_prerequisites to anon, authenticated, service_role;
 
-create view api.quizzes with (security_invoker = true) as
+create view api.learning_quizzes with (security_invoker = true) as
 select
     q.id,
     q.course_id,
@@ -89,10 +89,11 @@ select
     q.reveal_policy,
     q.due_at
 from learning.quizzes as q;
-comment on view api.quizzes is 'Quiz rules (no questions, no keys) of the courses you may see.';
-grant select on api.quizzes to anon, authenticated, service_role;
+comment on view api.learning_quizzes is
+'Quiz rules (no questions, no keys) of the courses you may see.';
+grant select on api.learning_quizzes to anon, authenticated, service_role;
 
-create view api.course_reviews with (security_invoker = true) as
+create view api.learning_course_reviews with (security_invoker = true) as
 select
     r.id,
     r.course_id,
@@ -105,12 +106,12 @@ select
     r.created_at,
     r.updated_at
 from learning.reviews as r;
-comment on view api.course_reviews is
+comment on view api.learning_course_reviews is
 'Reviews of the courses you may see (user_id null: the author deleted their account).';
-grant select on api.course_reviews to anon, authenticated, service_role;
+grant select on api.learning_course_reviews to anon, authenticated, service_role;
 
 -- The learner's own data -----------------------------------------------------------------------
-create view api.my_enrollments with (security_invoker = true) as
+create view api.learning_my_enrollments with (security_invoker = true) as
 select
     e.course_id,
     c.slug,
@@ -124,10 +125,10 @@ select
 from learning.enrollments as e
 inner join learning.courses as c on e.course_id = c.id
 where e.user_id = (select auth.uid());
-comment on view api.my_enrollments is 'Your enrollments with progress.';
-grant select on api.my_enrollments to authenticated, service_role;
+comment on view api.learning_my_enrollments is 'Your enrollments with progress.';
+grant select on api.learning_my_enrollments to authenticated, service_role;
 
-create view api.my_lesson_progress with (security_invoker = true) as
+create view api.learning_my_lesson_progress with (security_invoker = true) as
 select
     p.course_id,
     p.lesson_id,
@@ -136,10 +137,10 @@ select
     p.updated_at
 from learning.lesson_progress as p
 where p.user_id = (select auth.uid());
-comment on view api.my_lesson_progress is 'Your lesson completions and resume positions.';
-grant select on api.my_lesson_progress to authenticated, service_role;
+comment on view api.learning_my_lesson_progress is 'Your lesson completions and resume positions.';
+grant select on api.learning_my_lesson_progress to authenticated, service_role;
 
-create view api.my_quiz_attempts with (security_invoker = true) as
+create view api.learning_my_quiz_attempts with (security_invoker = true) as
 select
     a.id,
     a.quiz_id,
@@ -153,12 +154,12 @@ select
     a.passed
 from learning.attempts as a
 where a.user_id = (select auth.uid());
-comment on view api.my_quiz_attempts is
-'Your quiz attempts and their scores (questions through api.get_attempt, answers through
-api.get_attempt_review).';
-grant select on api.my_quiz_attempts to authenticated, service_role;
+comment on view api.learning_my_quiz_attempts is
+'Your quiz attempts and their scores (questions through api.learning_get_attempt, answers through
+api.learning_get_attempt_review).';
+grant select on api.learning_my_quiz_attempts to authenticated, service_role;
 
-create view api.my_quiz_results with (security_invoker = true) as
+create view api.learning_my_quiz_results with (security_invoker = true) as
 select
     r.quiz_id,
     r.course_id,
@@ -169,10 +170,10 @@ select
     r.last_submitted_at
 from learning.quiz_results as r
 where r.user_id = (select auth.uid());
-comment on view api.my_quiz_results is 'Your grade per quiz (by its grading method).';
-grant select on api.my_quiz_results to authenticated, service_role;
+comment on view api.learning_my_quiz_results is 'Your grade per quiz (by its grading method).';
+grant select on api.learning_my_quiz_results to authenticated, service_role;
 
-create view api.my_certificates with (security_invoker = true) as
+create view api.learning_my_certificates with (security_invoker = true) as
 select
     c.id,
     c.code,
@@ -185,11 +186,11 @@ select
     c.status_reason
 from learning.certificates as c
 where c.user_id = (select auth.uid());
-comment on view api.my_certificates is
-'Your certificates; share the code, anyone can check it with api.verify_certificate.';
-grant select on api.my_certificates to authenticated, service_role;
+comment on view api.learning_my_certificates is
+'Your certificates; share the code, anyone can check it with api.learning_verify_certificate.';
+grant select on api.learning_my_certificates to authenticated, service_role;
 
-create view api.certificate_history with (security_invoker = true) as
+create view api.learning_certificate_history with (security_invoker = true) as
 select
     e.id,
     e.certificate_id,
@@ -198,12 +199,12 @@ select
     e.actor_id,
     e.occurred_at
 from learning.certificate_events as e;
-comment on view api.certificate_history is
+comment on view api.learning_certificate_history is
 'Status history of certificates you may see (your own; your courses''; all for admins).';
-grant select on api.certificate_history to authenticated, service_role;
+grant select on api.learning_certificate_history to authenticated, service_role;
 
 -- Staff views -----------------------------------------------------------------------------------
-create view api.course_roster with (security_invoker = true) as
+create view api.learning_course_roster with (security_invoker = true) as
 select
     e.course_id,
     e.user_id,
@@ -226,12 +227,12 @@ left join learning.accommodations as a on e.course_id = a.course_id and e.user_i
 where
     private.learning_is_staff(e.course_id) or (select private.has_permission('platform.admin'))
     or (select auth.role()) = 'service_role';
-comment on view api.course_roster is
+comment on view api.learning_course_roster is
 'Staff: learners of the courses you teach, with progress, quizzes passed and extra time.
 (Profile fields follow profile visibility.)';
-grant select on api.course_roster to authenticated, service_role;
+grant select on api.learning_course_roster to authenticated, service_role;
 
-create view api.course_attempts with (security_invoker = true) as
+create view api.learning_course_attempts with (security_invoker = true) as
 select
     a.id,
     a.quiz_id,
@@ -248,10 +249,10 @@ from learning.attempts as a
 where
     private.learning_is_staff(a.course_id) or (select private.has_permission('platform.admin'))
     or (select auth.role()) = 'service_role';
-comment on view api.course_attempts is 'Staff: quiz attempts in the courses you teach.';
-grant select on api.course_attempts to authenticated, service_role;
+comment on view api.learning_course_attempts is 'Staff: quiz attempts in the courses you teach.';
+grant select on api.learning_course_attempts to authenticated, service_role;
 
-create view api.course_enrollment_stats with (security_invoker = true) as
+create view api.learning_course_enrollment_stats with (security_invoker = true) as
 select
     e.course_id,
     (date_trunc('day', e.enrolled_at at time zone 'UTC'))::date as day,
@@ -263,12 +264,12 @@ where
     private.learning_is_staff(e.course_id) or (select private.has_permission('platform.admin'))
     or (select auth.role()) = 'service_role'
 group by e.course_id, (date_trunc('day', e.enrolled_at at time zone 'UTC'))::date;
-comment on view api.course_enrollment_stats is
+comment on view api.learning_course_enrollment_stats is
 'Staff analytics: enrollments per course and UTC day (and how many of them completed or
 withdrew since).';
-grant select on api.course_enrollment_stats to authenticated, service_role;
+grant select on api.learning_course_enrollment_stats to authenticated, service_role;
 
-create view api.course_lesson_funnel with (security_invoker = true) as
+create view api.learning_course_lesson_funnel with (security_invoker = true) as
 select
     l.course_id,
     l.id as lesson_id,
@@ -289,12 +290,12 @@ inner join learning.modules as m on l.module_id = m.id
 where
     private.learning_is_staff(l.course_id) or (select private.has_permission('platform.admin'))
     or (select auth.role()) = 'service_role';
-comment on view api.course_lesson_funnel is
+comment on view api.learning_course_lesson_funnel is
 'Staff analytics: per lesson (in course order), how many learners completed it out of all
 enrollments: where learners drop off.';
-grant select on api.course_lesson_funnel to authenticated, service_role;
+grant select on api.learning_course_lesson_funnel to authenticated, service_role;
 
-create view api.quiz_item_difficulty with (security_invoker = true) as
+create view api.learning_quiz_item_difficulty with (security_invoker = true) as
 select
     q.course_id,
     q.quiz_id,
@@ -310,12 +311,12 @@ where
     private.learning_is_staff(q.course_id) or (select private.has_permission('platform.admin'))
     or (select auth.role()) = 'service_role'
 group by q.course_id, q.quiz_id, q.id, q.kind, q.prompt;
-comment on view api.quiz_item_difficulty is
+comment on view api.learning_quiz_item_difficulty is
 'Staff analytics: per question, how many graded answers, facility (mean share of points,
 0 = hard, 1 = easy) and the share fully correct.';
-grant select on api.quiz_item_difficulty to authenticated, service_role;
+grant select on api.learning_quiz_item_difficulty to authenticated, service_role;
 
-create view api.course_accommodations with (security_invoker = true) as
+create view api.learning_course_accommodations with (security_invoker = true) as
 select
     a.course_id,
     a.user_id,
@@ -323,9 +324,9 @@ select
     a.note,
     a.updated_at
 from learning.accommodations as a;
-comment on view api.course_accommodations is
+comment on view api.learning_course_accommodations is
 'Extra time on timed quizzes: your own, or your learners'' if you teach the course.';
-grant select on api.course_accommodations to authenticated, service_role;
+grant select on api.learning_course_accommodations to authenticated, service_role;
 
 -- Data export and erasure ---------------------------------------------------------------------
 create function private.export_learning(p_user uuid) returns jsonb

@@ -153,7 +153,7 @@ comment on table ctf.teams is
 'A team of an event (solo = a participant of an individual-mode event). Solves stay with
 the team when members leave. banned/hidden teams are left out of standings and of the solve
 counts that drive dynamic values. invite_code is secret: no client may select that column;
-members read it through api.ctf_team_invite_code.';
+members read it through api.ctf_get_team_invite_code.';
 create unique index teams_event_name_key on ctf.teams (event_id, lower(btrim(name)));
 create index teams_captain_idx on ctf.teams (captain_id);
 create index teams_bracket_idx on ctf.teams (bracket_id);

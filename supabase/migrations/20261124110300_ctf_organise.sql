@@ -711,7 +711,7 @@ comment on function api.ctf_list_flags(uuid) is
 template of team flags). Static flags are digests and are never shown. Errors:
 not_authenticated, ctf_challenge_not_found, ctf_not_organiser.';
 
-create function api.ctf_team_flags(p_challenge_id uuid, p_team_id uuid) returns jsonb
+create function api.ctf_list_team_flags(p_challenge_id uuid, p_team_id uuid) returns jsonb
 language plpgsql stable
 security definer
 set search_path = ''
@@ -730,7 +730,7 @@ begin
     ), '[]'::jsonb);
 end;
 $$;
-comment on function api.ctf_team_flags(uuid, uuid) is
+comment on function api.ctf_list_team_flags(uuid, uuid) is
 'Organisers: the per-team flags of a challenge for one team (to deploy its instance).
 Errors: not_authenticated, ctf_challenge_not_found, ctf_not_organiser, ctf_team_not_found.';
 
@@ -825,12 +825,12 @@ revoke execute on function api.ctf_save_challenge(uuid, jsonb, uuid) from public
 revoke execute on function api.ctf_add_flag(uuid, text, text, text) from public, anon;
 revoke execute on function api.ctf_remove_flag(uuid) from public, anon;
 revoke execute on function api.ctf_list_flags(uuid) from public, anon;
-revoke execute on function api.ctf_team_flags(uuid, uuid) from public, anon;
+revoke execute on function api.ctf_list_team_flags(uuid, uuid) from public, anon;
 revoke execute on function api.ctf_add_hint(uuid, text, int, text, uuid) from public, anon;
 revoke execute on function api.ctf_add_file(uuid, text, text) from public, anon;
 grant execute on function api.ctf_create_event(jsonb), api.ctf_update_event(uuid, jsonb),
 api.ctf_create_bracket(uuid, text), api.ctf_set_organiser(uuid, uuid, boolean),
 api.ctf_save_challenge(uuid, jsonb, uuid), api.ctf_add_flag(uuid, text, text, text),
-api.ctf_remove_flag(uuid), api.ctf_list_flags(uuid), api.ctf_team_flags(uuid, uuid),
+api.ctf_remove_flag(uuid), api.ctf_list_flags(uuid), api.ctf_list_team_flags(uuid, uuid),
 api.ctf_add_hint(uuid, text, int, text, uuid), api.ctf_add_file(uuid, text, text)
 to authenticated;

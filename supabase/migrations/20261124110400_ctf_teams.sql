@@ -215,7 +215,7 @@ comment on function private.ctf_my_membership(uuid, uuid) is
 'The team, if the user is a member; else ctf_not_team_member.';
 revoke execute on function private.ctf_my_membership(uuid, uuid) from public;
 
-create function api.ctf_team_invite_code(p_team_id uuid) returns text
+create function api.ctf_get_team_invite_code(p_team_id uuid) returns text
 language plpgsql stable
 security definer
 set search_path = ''
@@ -232,7 +232,7 @@ begin
     return v_team.invite_code;
 end;
 $$;
-comment on function api.ctf_team_invite_code(uuid) is
+comment on function api.ctf_get_team_invite_code(uuid) is
 'The invite code of your team (or any team, for its event''s organisers). Errors:
 not_authenticated, ctf_not_team_member.';
 
@@ -432,7 +432,7 @@ ctf_event_not_found, ctf_not_organiser, ctf_not_registered.';
 revoke execute on function api.ctf_register(uuid, uuid) from public, anon;
 revoke execute on function api.ctf_create_team(uuid, text, uuid) from public, anon;
 revoke execute on function api.ctf_join_team(text) from public, anon;
-revoke execute on function api.ctf_team_invite_code(uuid) from public, anon;
+revoke execute on function api.ctf_get_team_invite_code(uuid) from public, anon;
 revoke execute on function api.ctf_leave_team(uuid) from public, anon;
 revoke execute on function api.ctf_kick_member(uuid, uuid) from public, anon;
 revoke execute on function api.ctf_transfer_captaincy(uuid, uuid) from public, anon;
@@ -440,7 +440,7 @@ revoke execute on function api.ctf_rename_team(uuid, text) from public, anon;
 revoke execute on function api.ctf_moderate_team(uuid, boolean, boolean, text) from public, anon;
 revoke execute on function api.ctf_ban_participant(uuid, uuid, boolean, text) from public, anon;
 grant execute on function api.ctf_register(uuid, uuid), api.ctf_create_team(uuid, text, uuid),
-api.ctf_join_team(text), api.ctf_team_invite_code(uuid), api.ctf_leave_team(uuid),
+api.ctf_join_team(text), api.ctf_get_team_invite_code(uuid), api.ctf_leave_team(uuid),
 api.ctf_kick_member(uuid, uuid), api.ctf_transfer_captaincy(uuid, uuid),
 api.ctf_rename_team(uuid, text), api.ctf_moderate_team(uuid, boolean, boolean, text),
 api.ctf_ban_participant(uuid, uuid, boolean, text)

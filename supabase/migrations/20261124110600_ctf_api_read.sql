@@ -63,7 +63,7 @@ select
 from ctf.teams as t;
 comment on view api.ctf_teams is
 'Teams of the events you may see (hidden teams only to their members and organisers). Invite
-codes are not here: see api.ctf_team_invite_code.';
+codes are not here: see api.ctf_get_team_invite_code.';
 
 create view api.ctf_team_members with (security_invoker = true) as
 select
@@ -300,7 +300,7 @@ organiser)?';
 revoke execute on function private.ctf_sees_frozen(uuid) from public;
 grant execute on function private.ctf_sees_frozen(uuid) to anon, authenticated, service_role;
 
-create function api.ctf_scoreboard(
+create function api.ctf_get_scoreboard(
     p_event_id uuid, p_bracket_id uuid default null, p_limit int default 100, p_offset int default 0
 ) returns table (
     pos bigint, team_id uuid, team_name text, bracket_id uuid, score bigint, solve_count int,
@@ -362,7 +362,7 @@ begin
     end if;
 end;
 $$;
-comment on function api.ctf_scoreboard(uuid, uuid, int, int) is
+comment on function api.ctf_get_scoreboard(uuid, uuid, int, int) is
 'Standings of an event (optionally one bracket): position, team, score, solves, and the time
 the score was reached (ties go to whoever got there first). Teams that never scored, hidden
 and banned teams are left out. While frozen, non-organisers see the standings as of
@@ -370,7 +370,7 @@ freeze_at; organisers see live. Reads the incrementally kept standings through a
 never the submissions. p_limit 1-10000 (default 100). Definer so that the visibility rules
 are checked once per call rather than per row; events the caller cannot see return nothing.';
 
-create function api.ctf_team_page(p_team_id uuid) returns jsonb
+create function api.ctf_get_team_page(p_team_id uuid) returns jsonb
 language plpgsql stable
 security definer
 set search_path = ''
@@ -469,13 +469,13 @@ begin
     );
 end;
 $$;
-comment on function api.ctf_team_page(uuid) is
+comment on function api.ctf_get_team_page(uuid) is
 'A team''s page: team, members, score, position, solves (points at current values) and
 awards, as the caller may see them (frozen for non-organisers during the freeze). Definer so
 that the visibility rules are checked once per call instead of once per row (the same rules
 as the policies). Errors: ctf_team_not_found.';
 
-create function api.ctf_challenge_list(p_event_id uuid) returns table (
+create function api.ctf_list_challenges(p_event_id uuid) returns table (
     id uuid,
     title text,
     category text,
@@ -549,13 +549,13 @@ begin
     order by c.position, c.id;
 end;
 $$;
-comment on function api.ctf_challenge_list(uuid) is
+comment on function api.ctf_list_challenges(uuid) is
 'The challenge board of an event in one call (the fast path of api.ctf_challenges): the same
 visibility and anonymisation rules, evaluated once per call. description and connection_info
 are set once the challenge is open to your team. Definer so that the rules are not re-planned
 per row through nested policies. Errors: ctf_event_not_found.';
 
-create function api.ctf_score_graph(
+create function api.ctf_get_score_graph(
     p_event_id uuid, p_top int default 10, p_bracket_id uuid default null
 ) returns jsonb
 language sql stable
@@ -563,7 +563,7 @@ set search_path = ''
 as $$
     with top as (
         select b.pos, b.team_id, b.team_name
-        from api.ctf_scoreboard(p_event_id, p_bracket_id, least(greatest(p_top, 1), 50), 0) as b
+        from api.ctf_get_scoreboard(p_event_id, p_bracket_id, least(greatest(p_top, 1), 50), 0) as b
     ),
     frozen as (
         select case when private.ctf_sees_frozen(p_event_id)
@@ -595,20 +595,20 @@ as $$
     ) order by top.pos), '[]'::jsonb)
     from top
 $$;
-comment on function api.ctf_score_graph(uuid, int, uuid) is
+comment on function api.ctf_get_score_graph(uuid, int, uuid) is
 'Score over time of the top p_top teams (1-50, default 10): for each, [{at, score}] from its
 solves (at current values) and awards, cut at the freeze for non-organisers.';
 
-create function api.ctf_ctftime_feed(p_event_id uuid) returns jsonb
+create function api.ctf_get_ctftime_feed(p_event_id uuid) returns jsonb
 language sql stable
 set search_path = ''
 as $$
     select jsonb_build_object('standings', coalesce(jsonb_agg(jsonb_build_object(
         'pos', b.pos, 'team', b.team_name, 'score', b.score
     ) order by b.pos), '[]'::jsonb))
-    from api.ctf_scoreboard(p_event_id, null, 10000, 0) as b
+    from api.ctf_get_scoreboard(p_event_id, null, 10000, 0) as b
 $$;
-comment on function api.ctf_ctftime_feed(uuid) is
+comment on function api.ctf_get_ctftime_feed(uuid) is
 'The event''s standings in CTFtime''s scoreboard feed format:
 {"standings": [{"pos": 1, "team": "...", "score": 1234}, ...]} (frozen for non-organisers
 during the freeze).';
@@ -673,15 +673,15 @@ texts or invite codes), teams and members, solves, awards, standings. Definer be
 every team, including hidden ones. Errors: not_authenticated, ctf_event_not_found,
 ctf_not_organiser.';
 
-revoke execute on function api.ctf_scoreboard(uuid, uuid, int, int) from public;
-revoke execute on function api.ctf_team_page(uuid) from public;
-revoke execute on function api.ctf_challenge_list(uuid) from public;
-revoke execute on function api.ctf_score_graph(uuid, int, uuid) from public;
-revoke execute on function api.ctf_ctftime_feed(uuid) from public;
+revoke execute on function api.ctf_get_scoreboard(uuid, uuid, int, int) from public;
+revoke execute on function api.ctf_get_team_page(uuid) from public;
+revoke execute on function api.ctf_list_challenges(uuid) from public;
+revoke execute on function api.ctf_get_score_graph(uuid, int, uuid) from public;
+revoke execute on function api.ctf_get_ctftime_feed(uuid) from public;
 revoke execute on function api.ctf_export_event(uuid) from public, anon;
-grant execute on function api.ctf_scoreboard(uuid, uuid, int, int), api.ctf_team_page(uuid),
-api.ctf_challenge_list(uuid),
-api.ctf_score_graph(uuid, int, uuid), api.ctf_ctftime_feed(uuid)
+grant execute on function api.ctf_get_scoreboard(uuid, uuid, int, int), api.ctf_get_team_page(uuid),
+api.ctf_list_challenges(uuid),
+api.ctf_get_score_graph(uuid, int, uuid), api.ctf_get_ctftime_feed(uuid)
 to anon, authenticated, service_role;
 grant execute on function api.ctf_export_event(uuid) to authenticated;
 

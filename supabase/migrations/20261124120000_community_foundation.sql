@@ -504,7 +504,7 @@ revoke execute on function private.community_enqueue_digests(interval) from publ
 grant execute on function private.community_enqueue_digests(interval) to service_role;
 
 -- API: notifications ----------------------------------------------------------------------
-create view api.notifications with (security_invoker = true) as
+create view api.community_notifications with (security_invoker = true) as
 select
     n.id,
     n.kind,
@@ -519,12 +519,12 @@ select
     n.created_at,
     n.updated_at
 from community.notifications as n;
-comment on view api.notifications is
+comment on view api.community_notifications is
 'Your notifications (order by updated_at desc, id desc). actor_count > 1 means a
 consolidated row ("5 people liked your post"); actor_ids holds the latest 10 actors.';
-grant select on api.notifications to authenticated, service_role;
+grant select on api.community_notifications to authenticated, service_role;
 
-create function api.notification_counts() returns jsonb
+create function api.community_count_notifications() returns jsonb
 language sql stable
 set search_path = ''
 as $$
@@ -535,12 +535,12 @@ as $$
         )
     )
 $$;
-comment on function api.notification_counts() is
+comment on function api.community_count_notifications() is
 '{"unread": n}: your unread notifications (served by a partial index).';
-revoke execute on function api.notification_counts() from public, anon;
-grant execute on function api.notification_counts() to authenticated;
+revoke execute on function api.community_count_notifications() from public, anon;
+grant execute on function api.community_count_notifications() to authenticated;
 
-create function api.mark_notifications_read(p_ids bigint[] default null) returns int
+create function api.community_mark_notifications_read(p_ids bigint[] default null) returns int
 language plpgsql
 security definer
 set search_path = ''
@@ -562,13 +562,13 @@ begin
     return v_count;
 end;
 $$;
-comment on function api.mark_notifications_read(bigint[]) is
+comment on function api.community_mark_notifications_read(bigint[]) is
 'Mark your notifications read: the given ids, or all of them (read-all) when p_ids is null.
 Returns how many changed. Errors: not_authenticated, invalid_argument.';
-revoke execute on function api.mark_notifications_read(bigint[]) from public, anon;
-grant execute on function api.mark_notifications_read(bigint[]) to authenticated;
+revoke execute on function api.community_mark_notifications_read(bigint[]) from public, anon;
+grant execute on function api.community_mark_notifications_read(bigint[]) to authenticated;
 
-create function api.mark_notification_unread(p_id bigint) returns void
+create function api.community_mark_notification_unread(p_id bigint) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -595,10 +595,10 @@ begin
     update community.notifications set read_at = null where id = p_id;
 end;
 $$;
-comment on function api.mark_notification_unread(bigint) is
+comment on function api.community_mark_notification_unread(bigint) is
 'Mark one of your notifications unread again. Errors: not_authenticated, not_found.';
-revoke execute on function api.mark_notification_unread(bigint) from public, anon;
-grant execute on function api.mark_notification_unread(bigint) to authenticated;
+revoke execute on function api.community_mark_notification_unread(bigint) from public, anon;
+grant execute on function api.community_mark_notification_unread(bigint) to authenticated;
 
 -- API: members, trust, blocks --------------------------------------------------------------
 create view api.community_members with (security_invoker = true) as
@@ -616,10 +616,10 @@ from community.members as m
 inner join community.trust_levels as t on m.trust_level = t.level;
 comment on view api.community_members is
 'Community badges of members: trust level, counts, and current sanctions (public, like a
-badge; the reasons are in api.moderation_actions).';
+badge; the reasons are in api.community_moderation_actions).';
 grant select on api.community_members to anon, authenticated, service_role;
 
-create view api.trust_levels with (security_invoker = true) as
+create view api.community_trust_levels with (security_invoker = true) as
 select
     t.level,
     t.name,
@@ -633,11 +633,11 @@ select
     t.min_likes_received,
     t.max_upheld_flags
 from community.trust_levels as t;
-comment on view api.trust_levels is
+comment on view api.community_trust_levels is
 'The trust levels, their limits and what it takes to reach each.';
-grant select on api.trust_levels to anon, authenticated, service_role;
+grant select on api.community_trust_levels to anon, authenticated, service_role;
 
-create function api.record_visit() returns jsonb
+create function api.community_record_visit() returns jsonb
 language plpgsql
 security definer
 set search_path = ''
@@ -656,14 +656,16 @@ begin
     return jsonb_build_object('trust_level', v_level);
 end;
 $$;
-comment on function api.record_visit() is
+comment on function api.community_record_visit() is
 'Call when the app opens: counts a visited day (once per day), updates last seen (digests
 are emailed only to members away for a day) and recomputes your trust level.
 Errors: not_authenticated, community_suspended.';
-revoke execute on function api.record_visit() from public, anon;
-grant execute on function api.record_visit() to authenticated;
+revoke execute on function api.community_record_visit() from public, anon;
+grant execute on function api.community_record_visit() to authenticated;
 
-create function api.set_trust_level(p_user_id uuid, p_level int, p_reason text) returns void
+create function api.community_set_trust_level(
+    p_user_id uuid, p_level int, p_reason text
+) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -688,21 +690,21 @@ begin
         jsonb_build_object('level', p_level), p_reason);
 end;
 $$;
-comment on function api.set_trust_level(uuid, int, text) is
+comment on function api.community_set_trust_level(uuid, int, text) is
 'Moderator: set and lock a member''s trust level (4 = leader is only granted this way).
 Audited. Errors: not_authenticated, forbidden, invalid_argument, user_not_found.';
-revoke execute on function api.set_trust_level(uuid, int, text) from public, anon;
-grant execute on function api.set_trust_level(uuid, int, text) to authenticated;
+revoke execute on function api.community_set_trust_level(uuid, int, text) from public, anon;
+grant execute on function api.community_set_trust_level(uuid, int, text) to authenticated;
 
-create view api.my_blocks with (security_invoker = true) as
+create view api.community_my_blocks with (security_invoker = true) as
 select
     b.blocked_id,
     b.created_at
 from community.blocks as b;
-comment on view api.my_blocks is 'Users you blocked.';
-grant select on api.my_blocks to authenticated, service_role;
+comment on view api.community_my_blocks is 'Users you blocked.';
+grant select on api.community_my_blocks to authenticated, service_role;
 
-create function api.block_user(p_user_id uuid) returns void
+create function api.community_block_user(p_user_id uuid) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -721,14 +723,14 @@ begin
     on conflict do nothing;
 end;
 $$;
-comment on function api.block_user(uuid) is
+comment on function api.community_block_user(uuid) is
 'Block a user: their direct messages to you are refused (community_blocked), their group
 messages hidden from you, and they cause you no notifications. Idempotent.
 Errors: not_authenticated, invalid_argument, user_not_found.';
-revoke execute on function api.block_user(uuid) from public, anon;
-grant execute on function api.block_user(uuid) to authenticated;
+revoke execute on function api.community_block_user(uuid) from public, anon;
+grant execute on function api.community_block_user(uuid) to authenticated;
 
-create function api.unblock_user(p_user_id uuid) returns void
+create function api.community_unblock_user(p_user_id uuid) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -741,7 +743,7 @@ begin
     where blocker_id = (select auth.uid()) and blocked_id = p_user_id;
 end;
 $$;
-comment on function api.unblock_user(uuid) is
+comment on function api.community_unblock_user(uuid) is
 'Unblock a user (idempotent). Errors: not_authenticated.';
-revoke execute on function api.unblock_user(uuid) from public, anon;
-grant execute on function api.unblock_user(uuid) to authenticated;
+revoke execute on function api.community_unblock_user(uuid) from public, anon;
+grant execute on function api.community_unblock_user(uuid) to authenticated;

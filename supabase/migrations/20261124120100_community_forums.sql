@@ -551,7 +551,7 @@ revoke execute on function private.community_insert_post(
 ) from public;
 
 -- API: categories ---------------------------------------------------------------------------
-create view api.forum_categories with (security_invoker = true) as
+create view api.community_forum_categories with (security_invoker = true) as
 select
     c.id,
     c.slug,
@@ -564,12 +564,12 @@ select
     c.post_count,
     c.last_activity_at
 from community.categories as c;
-comment on view api.forum_categories is
+comment on view api.community_forum_categories is
 'Categories you may read (order by position). read_level / post_level tell who may read
 and post.';
-grant select on api.forum_categories to anon, authenticated, service_role;
+grant select on api.community_forum_categories to anon, authenticated, service_role;
 
-create function api.save_category(
+create function api.community_save_category(
     p_slug text,
     p_name text,
     p_description text default null,
@@ -617,15 +617,16 @@ begin
     return v_id;
 end;
 $$;
-comment on function api.save_category(text, text, text, text, text, int) is
+comment on function api.community_save_category(text, text, text, text, text, int) is
 'Staff: create or update (by slug) a category with its read and post levels. Audited.
 Errors: not_authenticated, forbidden, invalid_argument.';
-revoke execute on function api.save_category(text, text, text, text, text, int)
+revoke execute on function api.community_save_category(text, text, text, text, text, int)
 from public, anon;
-grant execute on function api.save_category(text, text, text, text, text, int) to authenticated;
+grant execute on function api.community_save_category(text, text, text, text, text, int)
+to authenticated;
 
 -- API: threads and posts --------------------------------------------------------------------
-create function api.create_thread(
+create function api.community_create_thread(
     p_category_id int, p_title text, p_body text, p_tags text[] default '{}'
 ) returns bigint
 language plpgsql
@@ -666,16 +667,16 @@ begin
     return v_thread.id;
 end;
 $$;
-comment on function api.create_thread(int, text, text, text[]) is
+comment on function api.community_create_thread(int, text, text, text[]) is
 'Start a thread (its body is post 1). @mentions notify; category watchers are notified.
 Errors: not_authenticated, community_suspended, community_silenced, not_found (category),
 community_cannot_post, invalid_argument, community_body_too_long, community_tag_invalid,
 community_too_many_links, community_too_many_mentions, rate_limited (threads per day and
 posts per 10 minutes of your trust level).';
-revoke execute on function api.create_thread(int, text, text, text[]) from public, anon;
-grant execute on function api.create_thread(int, text, text, text[]) to authenticated;
+revoke execute on function api.community_create_thread(int, text, text, text[]) from public, anon;
+grant execute on function api.community_create_thread(int, text, text, text[]) to authenticated;
 
-create function api.create_post(
+create function api.community_create_post(
     p_thread_id bigint,
     p_body text,
     p_reply_to_post_id bigint default null,
@@ -730,17 +731,19 @@ begin
     return v_post.id;
 end;
 $$;
-comment on function api.create_post(bigint, text, bigint, bigint[]) is
+comment on function api.community_create_post(bigint, text, bigint, bigint[]) is
 'Post in a thread, optionally replying to a post of it and quoting posts you may see
 (the frontend renders quotes; quoted authors are notified). @username mentions notify
 (at most 10 per post). Errors: not_authenticated, community_suspended, community_silenced,
 not_found (thread or quoted post), community_cannot_post, community_thread_locked,
 invalid_argument, community_body_too_long, community_too_many_links,
 community_too_many_mentions, rate_limited.';
-revoke execute on function api.create_post(bigint, text, bigint, bigint[]) from public, anon;
-grant execute on function api.create_post(bigint, text, bigint, bigint[]) to authenticated;
+revoke execute on function api.community_create_post(bigint, text, bigint, bigint[])
+from public, anon;
+grant execute on function api.community_create_post(bigint, text, bigint, bigint[])
+to authenticated;
 
-create function api.edit_post(p_post_id bigint, p_body text, p_title text default null)
+create function api.community_edit_post(p_post_id bigint, p_body text, p_title text default null)
 returns void
 language plpgsql
 security definer
@@ -785,15 +788,16 @@ begin
     end if;
 end;
 $$;
-comment on function api.edit_post(bigint, text, text) is
-'Edit your post (staff: any post); the previous text is kept in api.post_revisions. p_title
+comment on function api.community_edit_post(bigint, text, text) is
+'Edit your post (staff: any post); the previous text is kept in api.community_post_revisions.
+p_title
 renames the thread (post 1 only). Errors: not_authenticated, community_suspended,
 community_silenced, not_found, forbidden, community_thread_locked, invalid_argument,
 community_body_too_long, community_too_many_links, community_too_many_mentions.';
-revoke execute on function api.edit_post(bigint, text, text) from public, anon;
-grant execute on function api.edit_post(bigint, text, text) to authenticated;
+revoke execute on function api.community_edit_post(bigint, text, text) from public, anon;
+grant execute on function api.community_edit_post(bigint, text, text) to authenticated;
 
-create function api.delete_post(p_post_id bigint) returns void
+create function api.community_delete_post(p_post_id bigint) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -804,7 +808,7 @@ declare
 begin
     if v_post.author_id is distinct from v_member.user_id then
         perform private.raise_error('forbidden',
-            'Only the author deletes a post this way; staff use api.moderate.', '42501');
+            'Only the author deletes a post this way; staff use api.community_moderate.', '42501');
     end if;
     update community.posts set deleted_at = now() where id = p_post_id;
     if v_post.post_number = 1 then
@@ -812,13 +816,13 @@ begin
     end if;
 end;
 $$;
-comment on function api.delete_post(bigint) is
+comment on function api.community_delete_post(bigint) is
 'Delete your own post (soft: staff still see it; deleting post 1 deletes the thread).
 Errors: not_authenticated, community_suspended, not_found, forbidden.';
-revoke execute on function api.delete_post(bigint) from public, anon;
-grant execute on function api.delete_post(bigint) to authenticated;
+revoke execute on function api.community_delete_post(bigint) from public, anon;
+grant execute on function api.community_delete_post(bigint) to authenticated;
 
-create function api.react(p_post_id bigint, p_kind text) returns void
+create function api.community_react(p_post_id bigint, p_kind text) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -863,15 +867,15 @@ begin
     end if;
 end;
 $$;
-comment on function api.react(bigint, text) is
+comment on function api.community_react(bigint, text) is
 'React to a post (like, love, laugh, insightful, celebrate): one reaction per member per
 post; the author gets one consolidated notification per post. Errors: not_authenticated,
 community_suspended, community_silenced, not_found, community_reaction_invalid,
 invalid_argument (own post), community_already_reacted.';
-revoke execute on function api.react(bigint, text) from public, anon;
-grant execute on function api.react(bigint, text) to authenticated;
+revoke execute on function api.community_react(bigint, text) from public, anon;
+grant execute on function api.community_react(bigint, text) to authenticated;
 
-create function api.unreact(p_post_id bigint) returns void
+create function api.community_unreact(p_post_id bigint) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -898,12 +902,12 @@ begin
     where user_id = v_post.author_id;
 end;
 $$;
-comment on function api.unreact(bigint) is
+comment on function api.community_unreact(bigint) is
 'Remove your reaction from a post. Errors: not_authenticated, community_suspended, not_found.';
-revoke execute on function api.unreact(bigint) from public, anon;
-grant execute on function api.unreact(bigint) to authenticated;
+revoke execute on function api.community_unreact(bigint) from public, anon;
+grant execute on function api.community_unreact(bigint) to authenticated;
 
-create function api.mark_solved(p_thread_id bigint, p_post_id bigint) returns void
+create function api.community_mark_solved(p_thread_id bigint, p_post_id bigint) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -936,14 +940,16 @@ begin
     end if;
 end;
 $$;
-comment on function api.mark_solved(bigint, bigint) is
+comment on function api.community_mark_solved(bigint, bigint) is
 'Mark a reply as the thread''s answer (null clears it); thread author or staff. Errors:
 not_authenticated, community_suspended, community_silenced, not_found, forbidden,
 invalid_argument.';
-revoke execute on function api.mark_solved(bigint, bigint) from public, anon;
-grant execute on function api.mark_solved(bigint, bigint) to authenticated;
+revoke execute on function api.community_mark_solved(bigint, bigint) from public, anon;
+grant execute on function api.community_mark_solved(bigint, bigint) to authenticated;
 
-create function api.watch(p_target_type text, p_target_id bigint, p_level text) returns void
+create function api.community_watch(
+    p_target_type text, p_target_id bigint, p_level text
+) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -976,14 +982,14 @@ begin
     end if;
 end;
 $$;
-comment on function api.watch(text, bigint, text) is
+comment on function api.community_watch(text, bigint, text) is
 'Set your watch level for a thread or a category: watching (every new post), tracking,
 normal (replies and mentions), muted (nothing). Errors: not_authenticated,
 community_suspended, invalid_argument, not_found.';
-revoke execute on function api.watch(text, bigint, text) from public, anon;
-grant execute on function api.watch(text, bigint, text) to authenticated;
+revoke execute on function api.community_watch(text, bigint, text) from public, anon;
+grant execute on function api.community_watch(text, bigint, text) to authenticated;
 
-create view api.my_watches with (security_invoker = true) as
+create view api.community_my_watches with (security_invoker = true) as
 select
     'thread' as target_type,
     w.thread_id as target_id,
@@ -997,10 +1003,10 @@ select
     cw.level,
     cw.updated_at
 from community.category_watches as cw;
-comment on view api.my_watches is 'Your watch levels for threads and categories.';
-grant select on api.my_watches to authenticated, service_role;
+comment on view api.community_my_watches is 'Your watch levels for threads and categories.';
+grant select on api.community_my_watches to authenticated, service_role;
 
-create function api.mark_thread_read(p_thread_id bigint, p_post_number int) returns void
+create function api.community_mark_thread_read(p_thread_id bigint, p_post_number int) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -1025,14 +1031,14 @@ begin
     perform private.community_recompute_trust(v_member.user_id);
 end;
 $$;
-comment on function api.mark_thread_read(bigint, int) is
+comment on function api.community_mark_thread_read(bigint, int) is
 'Record that you read a thread up to a post number (unread counts; posts read count toward
 trust). Errors: not_authenticated, community_suspended, not_found.';
-revoke execute on function api.mark_thread_read(bigint, int) from public, anon;
-grant execute on function api.mark_thread_read(bigint, int) to authenticated;
+revoke execute on function api.community_mark_thread_read(bigint, int) from public, anon;
+grant execute on function api.community_mark_thread_read(bigint, int) to authenticated;
 
 -- API: reading ------------------------------------------------------------------------------
-create view api.forum_threads with (security_invoker = true) as
+create view api.community_forum_threads with (security_invoker = true) as
 select
     t.id,
     t.category_id,
@@ -1052,11 +1058,11 @@ select
     t.last_poster_id,
     t.created_at
 from community.threads as t;
-comment on view api.forum_threads is
-'Threads you may read. For pages use api.list_threads (keyset pagination).';
-grant select on api.forum_threads to anon, authenticated, service_role;
+comment on view api.community_forum_threads is
+'Threads you may read. For pages use api.community_list_threads (keyset pagination).';
+grant select on api.community_forum_threads to anon, authenticated, service_role;
 
-create view api.forum_posts with (security_invoker = true) as
+create view api.community_forum_posts with (security_invoker = true) as
 select
     p.id,
     p.thread_id,
@@ -1074,11 +1080,11 @@ select
     p.created_at,
     p.updated_at
 from community.posts as p;
-comment on view api.forum_posts is
-'Posts you may read. For a thread page use api.thread_posts.';
-grant select on api.forum_posts to anon, authenticated, service_role;
+comment on view api.community_forum_posts is
+'Posts you may read. For a thread page use api.community_list_thread_posts.';
+grant select on api.community_forum_posts to anon, authenticated, service_role;
 
-create view api.post_revisions with (security_invoker = true) as
+create view api.community_post_revisions with (security_invoker = true) as
 select
     r.post_id,
     r.revision,
@@ -1087,21 +1093,21 @@ select
     r.editor_id,
     r.created_at
 from community.post_revisions as r;
-comment on view api.post_revisions is
+comment on view api.community_post_revisions is
 'Edit history of posts you may read: the text before each edit.';
-grant select on api.post_revisions to anon, authenticated, service_role;
+grant select on api.community_post_revisions to anon, authenticated, service_role;
 
-create view api.post_reactions with (security_invoker = true) as
+create view api.community_post_reactions with (security_invoker = true) as
 select
     r.post_id,
     r.user_id,
     r.kind,
     r.created_at
 from community.reactions as r;
-comment on view api.post_reactions is 'Who reacted how to posts you may read.';
-grant select on api.post_reactions to anon, authenticated, service_role;
+comment on view api.community_post_reactions is 'Who reacted how to posts you may read.';
+grant select on api.community_post_reactions to anon, authenticated, service_role;
 
-create function api.list_threads(
+create function api.community_list_threads(
     p_category_id int default null,
     p_order text default 'latest',
     p_tag text default null,
@@ -1221,17 +1227,17 @@ begin
         pg.id desc;
 end;
 $$;
-comment on function api.list_threads(int, text, text, text, int) is
+comment on function api.community_list_threads(int, text, text, text, int) is
 'A page of threads you may read: in a category (pinned first) or across categories, by
 latest activity (p_order = latest) or score (top), optionally with a tag. Pass the last
 row''s next_cursor as p_cursor for the next page (keyset pagination).
 last_read_post_number vs post_count gives unread posts. Errors: invalid_argument,
 cursor_invalid.';
-revoke execute on function api.list_threads(int, text, text, text, int) from public;
-grant execute on function api.list_threads(int, text, text, text, int)
+revoke execute on function api.community_list_threads(int, text, text, text, int) from public;
+grant execute on function api.community_list_threads(int, text, text, text, int)
 to anon, authenticated, service_role;
 
-create function api.thread_posts(
+create function api.community_list_thread_posts(
     p_thread_id bigint, p_after_post_number int default 0, p_limit int default 20
 )
 returns table (
@@ -1275,13 +1281,14 @@ begin
     limit p_limit;
 end;
 $$;
-comment on function api.thread_posts(bigint, int, int) is
+comment on function api.community_list_thread_posts(bigint, int, int) is
 'A page of a thread''s posts you may read, in order, after post number p_after_post_number
 (keyset), with your own reaction. Errors: invalid_argument, not_found.';
-revoke execute on function api.thread_posts(bigint, int, int) from public;
-grant execute on function api.thread_posts(bigint, int, int) to anon, authenticated, service_role;
+revoke execute on function api.community_list_thread_posts(bigint, int, int) from public;
+grant execute on function api.community_list_thread_posts(bigint, int, int)
+to anon, authenticated, service_role;
 
-create function api.search_forum(
+create function api.community_search_forum(
     p_query text, p_category_id int default null, p_limit int default 20, p_offset int default 0
 )
 returns table (
@@ -1363,11 +1370,11 @@ begin
     order by r.rank desc, r.id desc;
 end;
 $$;
-comment on function api.search_forum(text, int, int, int) is
+comment on function api.community_search_forum(text, int, int, int) is
 'Full-text search (English stemming, web-search syntax: "quoted phrase", -not, or) over
 thread titles and post bodies you may read, best first among the 1,000 newest matches,
 with a highlighted snippet.
 Pages by p_offset (at most 500). Errors: invalid_argument.';
-revoke execute on function api.search_forum(text, int, int, int) from public;
-grant execute on function api.search_forum(text, int, int, int)
+revoke execute on function api.community_search_forum(text, int, int, int) from public;
+grant execute on function api.community_search_forum(text, int, int, int)
 to anon, authenticated, service_role;

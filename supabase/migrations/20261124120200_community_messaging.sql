@@ -156,7 +156,7 @@ revoke execute on function private.community_post_message(community.members, big
 from public;
 
 -- API ---------------------------------------------------------------------------------------
-create function api.start_conversation(
+create function api.community_start_conversation(
     p_user_ids uuid[], p_body text, p_title text default null
 ) returns bigint
 language plpgsql
@@ -219,16 +219,16 @@ begin
     return private.community_post_message(v_member, v_id, p_body);
 end;
 $$;
-comment on function api.start_conversation(uuid[], text, text) is
+comment on function api.community_start_conversation(uuid[], text, text) is
 'Message one member (reusing your direct conversation with them) or start a group (up to
 10 people with you) with a first message; returns the message id (the conversation is in
-api.my_conversations). Errors: not_authenticated, community_suspended, community_silenced,
+api.community_my_conversations). Errors: not_authenticated, community_suspended, community_silenced,
 invalid_argument, community_conversation_full, user_not_found, community_blocked,
 community_body_too_long, rate_limited.';
-revoke execute on function api.start_conversation(uuid[], text, text) from public, anon;
-grant execute on function api.start_conversation(uuid[], text, text) to authenticated;
+revoke execute on function api.community_start_conversation(uuid[], text, text) from public, anon;
+grant execute on function api.community_start_conversation(uuid[], text, text) to authenticated;
 
-create function api.send_message(p_conversation_id bigint, p_body text) returns bigint
+create function api.community_send_message(p_conversation_id bigint, p_body text) returns bigint
 language plpgsql
 security definer
 set search_path = ''
@@ -255,16 +255,16 @@ begin
     return private.community_post_message(v_member, p_conversation_id, p_body);
 end;
 $$;
-comment on function api.send_message(bigint, text) is
+comment on function api.community_send_message(bigint, text) is
 'Write in a conversation you are in. In a direct conversation the other person must accept
 your messages (not blocked); in a group, members who blocked you do not see your messages.
 Errors: not_authenticated, community_suspended, community_silenced,
 community_not_participant, community_blocked, invalid_argument, community_body_too_long,
 rate_limited.';
-revoke execute on function api.send_message(bigint, text) from public, anon;
-grant execute on function api.send_message(bigint, text) to authenticated;
+revoke execute on function api.community_send_message(bigint, text) from public, anon;
+grant execute on function api.community_send_message(bigint, text) to authenticated;
 
-create function api.add_participant(p_conversation_id bigint, p_user_id uuid) returns void
+create function api.community_add_participant(p_conversation_id bigint, p_user_id uuid) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -296,14 +296,14 @@ begin
     on conflict (conversation_id, user_id) do update set left_at = null, joined_at = now();
 end;
 $$;
-comment on function api.add_participant(bigint, uuid) is
+comment on function api.community_add_participant(bigint, uuid) is
 'Add a member to a group conversation you are in. Errors: not_authenticated,
 community_suspended, community_silenced, community_not_participant, user_not_found,
 community_blocked, community_conversation_full.';
-revoke execute on function api.add_participant(bigint, uuid) from public, anon;
-grant execute on function api.add_participant(bigint, uuid) to authenticated;
+revoke execute on function api.community_add_participant(bigint, uuid) from public, anon;
+grant execute on function api.community_add_participant(bigint, uuid) to authenticated;
 
-create function api.leave_conversation(p_conversation_id bigint) returns void
+create function api.community_leave_conversation(p_conversation_id bigint) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -322,14 +322,14 @@ begin
     end if;
 end;
 $$;
-comment on function api.leave_conversation(bigint) is
+comment on function api.community_leave_conversation(bigint) is
 'Leave a conversation: you no longer read it or receive its messages (a new direct message
 from the other person brings you back, unless you block them). Errors: not_authenticated,
 community_not_participant.';
-revoke execute on function api.leave_conversation(bigint) from public, anon;
-grant execute on function api.leave_conversation(bigint) to authenticated;
+revoke execute on function api.community_leave_conversation(bigint) from public, anon;
+grant execute on function api.community_leave_conversation(bigint) to authenticated;
 
-create function api.mark_conversation_read(
+create function api.community_mark_conversation_read(
     p_conversation_id bigint, p_message_id bigint default null
 ) returns void
 language plpgsql
@@ -357,13 +357,13 @@ begin
       and read_at is null;
 end;
 $$;
-comment on function api.mark_conversation_read(bigint, bigint) is
+comment on function api.community_mark_conversation_read(bigint, bigint) is
 'Mark a conversation read up to a message (default: its latest), and its notification.
 Errors: not_authenticated, community_not_participant.';
-revoke execute on function api.mark_conversation_read(bigint, bigint) from public, anon;
-grant execute on function api.mark_conversation_read(bigint, bigint) to authenticated;
+revoke execute on function api.community_mark_conversation_read(bigint, bigint) from public, anon;
+grant execute on function api.community_mark_conversation_read(bigint, bigint) to authenticated;
 
-create view api.my_conversations with (security_invoker = true) as
+create view api.community_my_conversations with (security_invoker = true) as
 select
     c.id,
     c.kind,
@@ -381,11 +381,11 @@ select
 from community.conversations as c
 inner join community.conversation_participants as me
     on c.id = me.conversation_id and me.user_id = (select auth.uid());
-comment on view api.my_conversations is
+comment on view api.community_my_conversations is
 'Your conversations with unread counts (messages of people you blocked do not count).';
-grant select on api.my_conversations to authenticated, service_role;
+grant select on api.community_my_conversations to authenticated, service_role;
 
-create view api.conversation_participants with (security_invoker = true) as
+create view api.community_conversation_participants with (security_invoker = true) as
 select
     p.conversation_id,
     p.user_id,
@@ -394,11 +394,11 @@ select
     p.left_at,
     p.last_read_message_id
 from community.conversation_participants as p;
-comment on view api.conversation_participants is
+comment on view api.community_conversation_participants is
 'Participants of your conversations (and how far each read: read receipts).';
-grant select on api.conversation_participants to authenticated, service_role;
+grant select on api.community_conversation_participants to authenticated, service_role;
 
-create view api.conversation_messages with (security_invoker = true) as
+create view api.community_conversation_messages with (security_invoker = true) as
 select
     m.id,
     m.conversation_id,
@@ -408,16 +408,17 @@ select
     m.hidden_at is not null as hidden,
     m.created_at
 from community.messages as m;
-comment on view api.conversation_messages is
+comment on view api.community_conversation_messages is
 'Messages of your conversations (page with id < last seen, order by id desc).';
-grant select on api.conversation_messages to authenticated, service_role;
+grant select on api.community_conversation_messages to authenticated, service_role;
 
-create function api.unread_message_count() returns bigint
+create function api.community_count_unread_messages() returns bigint
 language sql stable
 set search_path = ''
 as $$
-    select coalesce(sum(c.unread_count), 0)::bigint from api.my_conversations as c
+    select coalesce(sum(c.unread_count), 0)::bigint from api.community_my_conversations as c
 $$;
-comment on function api.unread_message_count() is 'Unread messages over all your conversations.';
-revoke execute on function api.unread_message_count() from public, anon;
-grant execute on function api.unread_message_count() to authenticated;
+comment on function api.community_count_unread_messages() is
+'Unread messages over all your conversations.';
+revoke execute on function api.community_count_unread_messages() from public, anon;
+grant execute on function api.community_count_unread_messages() to authenticated;

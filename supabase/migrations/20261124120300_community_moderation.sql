@@ -371,7 +371,7 @@ comment on function private.community_check_reason(text) is
 revoke execute on function private.community_check_reason(text) from public;
 
 -- API: flagging -----------------------------------------------------------------------------
-create function api.flag(
+create function api.community_report(
     p_target_type text, p_target_id text, p_reason text, p_message text default null
 ) returns bigint
 language plpgsql
@@ -465,18 +465,18 @@ begin
     return v_flag_id;
 end;
 $$;
-comment on function api.flag(text, text, text, text) is
+comment on function api.community_report(text, text, text, text) is
 'Flag a post, thread, message (one of your conversations) or user with a reason from
-api.flag_reasons (some need p_message). Flags are weighted by your trust level; content is
+api.community_report_reasons (some need p_message). Flags are weighted by your trust level; content is
 hidden automatically when the weight reaches the threshold and waits for a moderator.
 Errors: not_authenticated, community_suspended, community_flag_reason_invalid,
 community_flag_message_required, community_body_too_long, invalid_argument, not_found,
 user_not_found, community_flag_own, community_already_flagged, rate_limited.';
-revoke execute on function api.flag(text, text, text, text) from public, anon;
-grant execute on function api.flag(text, text, text, text) to authenticated;
+revoke execute on function api.community_report(text, text, text, text) from public, anon;
+grant execute on function api.community_report(text, text, text, text) to authenticated;
 
 -- API: review -------------------------------------------------------------------------------
-create function api.decide_review(
+create function api.community_decide_review(
     p_item_id bigint, p_decision text, p_version int, p_note text default null
 ) returns int
 language plpgsql
@@ -555,17 +555,17 @@ begin
     return v_item.version;
 end;
 $$;
-comment on function api.decide_review(bigint, text, int, text) is
+comment on function api.community_decide_review(bigint, text, int, text) is
 'Moderator: decide a pending review item at the version you loaded. agree: the content is
 (or stays) hidden, the author''s upheld flags grow (trust may fall), a flagged user is
 silenced for a day; disagree: auto-hidden content is restored; defer: closed without action.
-The author is notified, everything audited and kept in api.review_history. Returns the new
+The author is notified, everything audited and kept in api.community_review_history. Returns the new
 version. Errors: not_authenticated, forbidden, invalid_argument, not_found,
 community_review_stale (details.version), community_review_closed.';
-revoke execute on function api.decide_review(bigint, text, int, text) from public, anon;
-grant execute on function api.decide_review(bigint, text, int, text) to authenticated;
+revoke execute on function api.community_decide_review(bigint, text, int, text) from public, anon;
+grant execute on function api.community_decide_review(bigint, text, int, text) to authenticated;
 
-create function api.moderate(
+create function api.community_moderate(
     p_action text,
     p_target_type text,
     p_target_id text,
@@ -629,19 +629,19 @@ begin
         v_author, v_reason, p_until, v_details, null);
 end;
 $$;
-comment on function api.moderate(text, text, text, text, timestamptz, int) is
+comment on function api.community_moderate(text, text, text, text, timestamptz, int) is
 'Moderator action with a reason: hide / restore / delete (post, thread, message), lock /
 unlock / pin / unpin / move (thread; p_category_id), silence / suspend until p_until and
 unsilence / unsuspend (user). Suspension also sets auth.users.banned_until. The member
 concerned is notified; the action is audited. Returns the action id (appealable).
 Errors: not_authenticated, forbidden, invalid_argument, not_found, user_not_found.';
-revoke execute on function api.moderate(text, text, text, text, timestamptz, int)
+revoke execute on function api.community_moderate(text, text, text, text, timestamptz, int)
 from public, anon;
-grant execute on function api.moderate(text, text, text, text, timestamptz, int)
+grant execute on function api.community_moderate(text, text, text, text, timestamptz, int)
 to authenticated;
 
 -- API: appeals ------------------------------------------------------------------------------
-create function api.appeal(p_action_id bigint, p_body text) returns bigint
+create function api.community_appeal(p_action_id bigint, p_body text) returns bigint
 language plpgsql
 security definer
 set search_path = ''
@@ -673,14 +673,14 @@ begin
     return v_id;
 end;
 $$;
-comment on function api.appeal(bigint, text) is
+comment on function api.community_appeal(bigint, text) is
 'Appeal a moderation action taken about you (once per action; suspended members too).
 Errors: not_authenticated, not_found, invalid_argument, community_body_too_long,
 community_appeal_exists.';
-revoke execute on function api.appeal(bigint, text) from public, anon;
-grant execute on function api.appeal(bigint, text) to authenticated;
+revoke execute on function api.community_appeal(bigint, text) from public, anon;
+grant execute on function api.community_appeal(bigint, text) to authenticated;
 
-create function api.decide_appeal(p_appeal_id bigint, p_grant boolean, p_note text)
+create function api.community_decide_appeal(p_appeal_id bigint, p_grant boolean, p_note text)
 returns void
 language plpgsql
 security definer
@@ -732,15 +732,15 @@ begin
         v_moderator);
 end;
 $$;
-comment on function api.decide_appeal(bigint, boolean, text) is
+comment on function api.community_decide_appeal(bigint, boolean, text) is
 'Moderator: grant (the action is reversed) or deny an open appeal, with a note; the member
 is notified; audited. Errors: not_authenticated, forbidden, invalid_argument, not_found,
 conflict (already decided).';
-revoke execute on function api.decide_appeal(bigint, boolean, text) from public, anon;
-grant execute on function api.decide_appeal(bigint, boolean, text) to authenticated;
+revoke execute on function api.community_decide_appeal(bigint, boolean, text) from public, anon;
+grant execute on function api.community_decide_appeal(bigint, boolean, text) to authenticated;
 
 -- API: views and statistics -----------------------------------------------------------------
-create view api.flag_reasons with (security_invoker = true) as
+create view api.community_report_reasons with (security_invoker = true) as
 select
     r.name,
     r.label,
@@ -749,11 +749,11 @@ select
     r.applies_to
 from community.flag_reasons as r
 where r.active;
-comment on view api.flag_reasons is
+comment on view api.community_report_reasons is
 'Reasons a member can give when flagging (order by position), and what each applies to.';
-grant select on api.flag_reasons to anon, authenticated, service_role;
+grant select on api.community_report_reasons to anon, authenticated, service_role;
 
-create view api.my_flags with (security_invoker = true) as
+create view api.community_my_reports with (security_invoker = true) as
 select
     f.id,
     f.target_type,
@@ -763,10 +763,10 @@ select
     f.created_at
 from community.flags as f
 where f.flagger_id = (select auth.uid());
-comment on view api.my_flags is 'Flags you raised.';
-grant select on api.my_flags to authenticated, service_role;
+comment on view api.community_my_reports is 'Flags you raised.';
+grant select on api.community_my_reports to authenticated, service_role;
 
-create view api.review_queue with (security_invoker = true) as
+create view api.community_review_queue with (security_invoker = true) as
 select
     r.id,
     r.target_type,
@@ -793,13 +793,13 @@ select
     r.created_at,
     r.updated_at
 from community.review_items as r;
-comment on view api.review_queue is
+comment on view api.community_review_queue is
 'Moderators: flagged items with their flags and a snapshot of the content; pending ones
-(status = pending, oldest first) are the queue. Decide with api.decide_review(id, ...,
+(status = pending, oldest first) are the queue. Decide with api.community_decide_review(id, ...,
 version).';
-grant select on api.review_queue to authenticated, service_role;
+grant select on api.community_review_queue to authenticated, service_role;
 
-create view api.review_history with (security_invoker = true) as
+create view api.community_review_history with (security_invoker = true) as
 select
     h.id,
     h.review_item_id,
@@ -811,10 +811,10 @@ select
     h.note,
     h.created_at
 from community.review_history as h;
-comment on view api.review_history is 'Moderators: every change of every review item.';
-grant select on api.review_history to authenticated, service_role;
+comment on view api.community_review_history is 'Moderators: every change of every review item.';
+grant select on api.community_review_history to authenticated, service_role;
 
-create view api.moderation_actions with (security_invoker = true) as
+create view api.community_moderation_actions with (security_invoker = true) as
 select
     a.id,
     a.moderator_id,
@@ -829,11 +829,11 @@ select
     a.reversed_at,
     a.created_at
 from community.moderation_actions as a;
-comment on view api.moderation_actions is
+comment on view api.community_moderation_actions is
 'Moderation actions: those about you (to understand and appeal them), or all for staff.';
-grant select on api.moderation_actions to authenticated, service_role;
+grant select on api.community_moderation_actions to authenticated, service_role;
 
-create view api.appeals with (security_invoker = true) as
+create view api.community_appeals with (security_invoker = true) as
 select
     a.id,
     a.action_id,
@@ -845,10 +845,10 @@ select
     a.decision_note,
     a.created_at
 from community.appeals as a;
-comment on view api.appeals is 'Your appeals, or all appeals for staff.';
-grant select on api.appeals to authenticated, service_role;
+comment on view api.community_appeals is 'Your appeals, or all appeals for staff.';
+grant select on api.community_appeals to authenticated, service_role;
 
-create function api.moderation_stats(p_since timestamptz default null) returns jsonb
+create function api.community_get_moderation_stats(p_since timestamptz default null) returns jsonb
 language plpgsql stable
 security definer
 set search_path = ''
@@ -907,9 +907,9 @@ begin
     );
 end;
 $$;
-comment on function api.moderation_stats(timestamptz) is
+comment on function api.community_get_moderation_stats(timestamptz) is
 'Moderators: open review items, flags and appeals; decisions and time to resolution
 (seconds: avg, median, p95) since p_since (default 30 days); actions by moderator.
 Errors: not_authenticated, forbidden.';
-revoke execute on function api.moderation_stats(timestamptz) from public, anon;
-grant execute on function api.moderation_stats(timestamptz) to authenticated;
+revoke execute on function api.community_get_moderation_stats(timestamptz) from public, anon;
+grant execute on function api.community_get_moderation_stats(timestamptz) to authenticated;

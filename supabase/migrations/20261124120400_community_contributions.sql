@@ -104,7 +104,7 @@ revoke execute on function private.community_contribution_transition(
     community.contributions, text, uuid, text
 ) from public;
 
-create function api.save_contribution(
+create function api.community_save_contribution(
     p_kind text,
     p_title text,
     p_body text,
@@ -164,20 +164,22 @@ begin
     return p_id;
 end;
 $$;
-comment on function api.save_contribution(text, text, text, jsonb, text, timestamptz, bigint) is
+comment on function api.community_save_contribution(
+    text, text, text, jsonb, text, timestamptz, bigint
+) is
 'Create (p_id null) or edit your draft (or one with requested changes): a challenge
 proposal, article or write-up; a write-up about a CTF challenge names it
 (p_ctf_challenge_ref) and its event''s end (published only after). Errors: not_authenticated,
 community_suspended, community_silenced, invalid_argument, community_body_too_long,
 not_found, community_transition_invalid.';
-revoke execute on function api.save_contribution(
+revoke execute on function api.community_save_contribution(
     text, text, text, jsonb, text, timestamptz, bigint
 ) from public, anon;
-grant execute on function api.save_contribution(
+grant execute on function api.community_save_contribution(
     text, text, text, jsonb, text, timestamptz, bigint
 ) to authenticated;
 
-create function api.submit_contribution(p_id bigint) returns void
+create function api.community_submit_contribution(p_id bigint) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -202,13 +204,15 @@ begin
         null);
 end;
 $$;
-comment on function api.submit_contribution(bigint) is
+comment on function api.community_submit_contribution(bigint) is
 'Submit your contribution for review. Errors: not_authenticated, community_suspended,
 community_silenced, not_found, community_transition_invalid, rate_limited.';
-revoke execute on function api.submit_contribution(bigint) from public, anon;
-grant execute on function api.submit_contribution(bigint) to authenticated;
+revoke execute on function api.community_submit_contribution(bigint) from public, anon;
+grant execute on function api.community_submit_contribution(bigint) to authenticated;
 
-create function api.review_contribution(p_id bigint, p_status text, p_comment text default null)
+create function api.community_review_contribution(
+    p_id bigint, p_status text, p_comment text default null
+)
 returns void
 language plpgsql
 security definer
@@ -267,17 +271,17 @@ begin
         v_reviewer);
 end;
 $$;
-comment on function api.review_contribution(bigint, text, text) is
+comment on function api.community_review_contribution(bigint, text, text) is
 'Reviewer (contributions.review): take a submitted contribution in review, request changes,
 approve or reject it, with a comment (required for changes and rejections). An approved
 challenge proposal is queued for the CTF domain as community.challenge_proposal_approved
 (it becomes a hidden challenge). The author is notified; audited. Errors: not_authenticated,
 forbidden, invalid_argument, community_body_too_long, not_found,
 community_transition_invalid.';
-revoke execute on function api.review_contribution(bigint, text, text) from public, anon;
-grant execute on function api.review_contribution(bigint, text, text) to authenticated;
+revoke execute on function api.community_review_contribution(bigint, text, text) from public, anon;
+grant execute on function api.community_review_contribution(bigint, text, text) to authenticated;
 
-create function api.comment_contribution(p_id bigint, p_body text) returns bigint
+create function api.community_comment_contribution(p_id bigint, p_body text) returns bigint
 language plpgsql
 security definer
 set search_path = ''
@@ -311,12 +315,12 @@ begin
     return v_id;
 end;
 $$;
-comment on function api.comment_contribution(bigint, text) is
+comment on function api.community_comment_contribution(bigint, text) is
 'Comment on a contribution (its author, or reviewers once submitted). Errors:
 not_authenticated, not_found, community_suspended, community_silenced, invalid_argument,
 community_body_too_long.';
-revoke execute on function api.comment_contribution(bigint, text) from public, anon;
-grant execute on function api.comment_contribution(bigint, text) to authenticated;
+revoke execute on function api.community_comment_contribution(bigint, text) from public, anon;
+grant execute on function api.community_comment_contribution(bigint, text) to authenticated;
 
 create function private.community_set_event_end(p_challenge_ref text, p_ends_at timestamptz)
 returns int
@@ -339,7 +343,7 @@ about its challenges. Returns how many write-ups changed.';
 revoke execute on function private.community_set_event_end(text, timestamptz) from public;
 grant execute on function private.community_set_event_end(text, timestamptz) to service_role;
 
-create view api.contributions with (security_invoker = true) as
+create view api.community_contributions with (security_invoker = true) as
 select
     c.id,
     c.author_id,
@@ -357,12 +361,12 @@ select
     c.created_at,
     c.updated_at
 from community.contributions as c;
-comment on view api.contributions is
+comment on view api.community_contributions is
 'Contributions: your own, all submitted ones for reviewers, and published articles and
 write-ups (a CTF write-up once its event ended) for everyone.';
-grant select on api.contributions to anon, authenticated, service_role;
+grant select on api.community_contributions to anon, authenticated, service_role;
 
-create view api.contribution_comments with (security_invoker = true) as
+create view api.community_contribution_comments with (security_invoker = true) as
 select
     c.id,
     c.contribution_id,
@@ -372,9 +376,9 @@ select
     c.to_status,
     c.created_at
 from community.contribution_comments as c;
-comment on view api.contribution_comments is
+comment on view api.community_contribution_comments is
 'Review comments and status changes of contributions you author or review.';
-grant select on api.contribution_comments to authenticated, service_role;
+grant select on api.community_contribution_comments to authenticated, service_role;
 
 -- Data provider -----------------------------------------------------------------------------
 create function private.export_community(p_user uuid) returns jsonb

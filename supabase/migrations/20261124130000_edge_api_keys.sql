@@ -3,7 +3,8 @@
 --
 -- A key is `fsk_<8 hex>_<64 hex>`. Only its sha256 digest is stored, with the visible prefix
 -- `fsk_<8 hex>` so owners can tell keys apart; the full key is returned once, by
--- api.create_api_key / api.rotate_api_key. The edge (as service_role, the one named use)
+-- api.accounts_create_api_key / api.accounts_rotate_api_key. The edge (as service_role, the one
+-- named use)
 -- calls ops.authenticate_api_key and signs a JWT with role authenticated, sub = owner,
 -- `scopes` and `api_key_id` claims. Policies and functions that serve integrations check
 -- private.has_scope(scope): a user's own session holds every scope, a key token only its own.
@@ -14,7 +15,10 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
 ('edge_api_key_expired', '42501', 401, 'The API key expired, or its rotation overlap ended.'),
 ('edge_api_key_rotated', 'PT409', 409, 'The API key was already rotated; rotate the new one.'),
 ('edge_api_key_limit', 'PT409', 409, 'The account has too many active API keys (50).'),
-('edge_scope_unknown', '22023', 400, 'A scope is not in api.api_scopes; details.scope names it.'),
+(
+    'edge_scope_unknown', '22023', 400,
+    'A scope is not in api.accounts_api_scopes; details.scope names it.'
+),
 ('edge_scope_missing', '42501', 403, 'The API key lacks the scope; details.scope names it.');
 
 create table accounts.api_scopes (
@@ -74,7 +78,7 @@ grant select (
 create trigger api_keys_touch before update on accounts.api_keys
 for each row execute function private.touch_updated_at();
 
-create view api.api_keys with (security_invoker = true) as
+create view api.accounts_api_keys with (security_invoker = true) as
 select
     k.id,
     k.owner_id,
@@ -94,18 +98,18 @@ select
         else 'active'
     end as status
 from accounts.api_keys as k;
-comment on view api.api_keys is
+comment on view api.accounts_api_keys is
 'Your API keys (admins: everyone''s), without the secret: prefix, scopes, expiry, last use
 (time and IP), status active | revoked | expired.';
-grant select on api.api_keys to authenticated, service_role;
+grant select on api.accounts_api_keys to authenticated, service_role;
 
-create view api.api_scopes with (security_invoker = true) as
+create view api.accounts_api_scopes with (security_invoker = true) as
 select
     scope,
     description
 from accounts.api_scopes;
-comment on view api.api_scopes is 'The scopes an API key may carry.';
-grant select on api.api_scopes to anon, authenticated, service_role;
+comment on view api.accounts_api_scopes is 'The scopes an API key may carry.';
+grant select on api.accounts_api_scopes to anon, authenticated, service_role;
 
 -- Helpers -----------------------------------------------------------------------------------
 create function private.has_scope(p_scope text) returns boolean
@@ -192,12 +196,12 @@ end;
 $$;
 comment on function private.issue_api_key(uuid, text, text[], timestamptz, uuid) is
 'Insert a key and return it once in clear. Definer: clients cannot write api_keys; only
-api.create_api_key / api.rotate_api_key call it after checking the caller.';
+api.accounts_create_api_key / api.accounts_rotate_api_key call it after checking the caller.';
 revoke execute on function private.issue_api_key(uuid, text, text[], timestamptz, uuid)
 from public;
 
 -- API ---------------------------------------------------------------------------------------
-create function api.create_api_key(
+create function api.accounts_create_api_key(
     p_name text,
     p_scopes text[],
     p_expires_at timestamptz default null,
@@ -256,14 +260,14 @@ begin
     return v_result;
 end;
 $$;
-comment on function api.create_api_key(text, text[], timestamptz, uuid) is
-'Create an API key: name, scopes (see api.api_scopes), optional expiry, optional owner
+comment on function api.accounts_create_api_key(text, text[], timestamptz, uuid) is
+'Create an API key: name, scopes (see api.accounts_api_scopes), optional expiry, optional owner
 (another user: admins only). Returns {id, key, prefix, name, owner_id, scopes, expires_at,
 created_at}; the key is shown only here. Signed-in sessions only (not API key tokens).
 Errors: not_authenticated, forbidden, user_not_found, invalid_argument, edge_scope_unknown,
 edge_api_key_limit.';
-revoke execute on function api.create_api_key(text, text[], timestamptz, uuid) from public;
-grant execute on function api.create_api_key(text, text[], timestamptz, uuid)
+revoke execute on function api.accounts_create_api_key(text, text[], timestamptz, uuid) from public;
+grant execute on function api.accounts_create_api_key(text, text[], timestamptz, uuid)
 to authenticated;
 
 create function private.managed_api_key(p_id uuid) returns accounts.api_keys
@@ -287,7 +291,7 @@ comment on function private.managed_api_key(uuid) is
 'The key p_id, locked, if the signed-in caller owns it or is an admin; else not_found.';
 revoke execute on function private.managed_api_key(uuid) from public;
 
-create function api.revoke_api_key(p_id uuid) returns void
+create function api.accounts_revoke_api_key(p_id uuid) returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -302,13 +306,13 @@ begin
     end if;
 end;
 $$;
-comment on function api.revoke_api_key(uuid) is
+comment on function api.accounts_revoke_api_key(uuid) is
 'Revoke an API key at once (owner or admin); idempotent. Tokens already exchanged expire
 within their short lifetime. Errors: not_authenticated, forbidden, not_found.';
-revoke execute on function api.revoke_api_key(uuid) from public;
-grant execute on function api.revoke_api_key(uuid) to authenticated;
+revoke execute on function api.accounts_revoke_api_key(uuid) from public;
+grant execute on function api.accounts_revoke_api_key(uuid) to authenticated;
 
-create function api.rotate_api_key(p_id uuid, p_overlap interval default interval '1 day')
+create function api.accounts_rotate_api_key(p_id uuid, p_overlap interval default interval '1 day')
 returns jsonb
 language plpgsql
 security definer
@@ -345,14 +349,14 @@ begin
     ));
 end;
 $$;
-comment on function api.rotate_api_key(uuid, interval) is
+comment on function api.accounts_rotate_api_key(uuid, interval) is
 'Rotate an API key: a new key with the same owner, name, scopes and expiry (returned once,
-as from api.create_api_key, plus old_key_expires_at); the old key keeps working for
+as from api.accounts_create_api_key, plus old_key_expires_at); the old key keeps working for
 p_overlap (default 1 day, 0-30 days), then stops. Errors: not_authenticated, forbidden,
 not_found, invalid_argument, edge_api_key_revoked, edge_api_key_expired,
 edge_api_key_rotated.';
-revoke execute on function api.rotate_api_key(uuid, interval) from public;
-grant execute on function api.rotate_api_key(uuid, interval) to authenticated;
+revoke execute on function api.accounts_rotate_api_key(uuid, interval) from public;
+grant execute on function api.accounts_rotate_api_key(uuid, interval) to authenticated;
 
 -- The edge's exchange (service_role) ----------------------------------------------------
 create function ops.authenticate_api_key(p_key text, p_ip inet default null)

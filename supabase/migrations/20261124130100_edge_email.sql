@@ -90,7 +90,7 @@ create table accounts.contact_emails (
 );
 comment on table accounts.contact_emails is
 'A verified contact email that replaces the sign-in email for notifications. Set only by
-api.confirm_contact_email_change.';
+api.accounts_confirm_contact_email_change.';
 alter table accounts.contact_emails enable row level security;
 create policy contact_emails_read on accounts.contact_emails for select to authenticated
 using (user_id = (select auth.uid()));
@@ -155,7 +155,7 @@ revoke execute on function private.email_route(text, uuid, text) from public;
 grant execute on function private.email_route(text, uuid, text) to service_role;
 
 -- Contact email verification ----------------------------------------------------------------
-create function api.request_contact_email_change(p_email text) returns jsonb
+create function api.accounts_request_contact_email_change(p_email text) returns jsonb
 language plpgsql
 security definer
 set search_path = ''
@@ -184,14 +184,14 @@ begin
     return jsonb_build_object('email', v_email, 'expires_at', v_row.expires_at);
 end;
 $$;
-comment on function api.request_contact_email_change(text) is
+comment on function api.accounts_request_contact_email_change(text) is
 'Ask to use p_email as your contact email: a link with a one-time token (24 h) is mailed to
-it; nothing changes until api.confirm_contact_email_change. Five requests an hour. Errors:
+it; nothing changes until api.accounts_confirm_contact_email_change. Five requests an hour. Errors:
 not_authenticated, forbidden (API key tokens), edge_email_invalid, rate_limited.';
-revoke execute on function api.request_contact_email_change(text) from public;
-grant execute on function api.request_contact_email_change(text) to authenticated;
+revoke execute on function api.accounts_request_contact_email_change(text) from public;
+grant execute on function api.accounts_request_contact_email_change(text) to authenticated;
 
-create function api.confirm_contact_email_change(p_token text) returns jsonb
+create function api.accounts_confirm_contact_email_change(p_token text) returns jsonb
 language plpgsql
 security definer
 set search_path = ''
@@ -217,11 +217,11 @@ begin
     return jsonb_build_object('email', v_row.email, 'verified_at', now());
 end;
 $$;
-comment on function api.confirm_contact_email_change(text) is
+comment on function api.accounts_confirm_contact_email_change(text) is
 'Confirm a contact email change with the token from the email (signed in as the same user).
 Returns {email, verified_at}. Errors: not_authenticated, forbidden, edge_email_token_invalid.';
-revoke execute on function api.confirm_contact_email_change(text) from public;
-grant execute on function api.confirm_contact_email_change(text) to authenticated;
+revoke execute on function api.accounts_confirm_contact_email_change(text) from public;
+grant execute on function api.accounts_confirm_contact_email_change(text) to authenticated;
 
 -- Emails the database queues ------------------------------------------------------------------
 create function private.queue_account_emails() returns trigger

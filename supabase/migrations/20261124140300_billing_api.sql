@@ -91,19 +91,19 @@ comment on view api.billing_invoices is
 and invoice_pdf are Stripe''s pages for the invoice.';
 grant select on api.billing_invoices to authenticated, service_role;
 
-create view api.my_entitlements with (security_invoker = true) as
+create view api.billing_my_entitlements with (security_invoker = true) as
 select f.feature
 from (
     select distinct unnest(pr.features) as feature from billing.products as pr
 ) as f
 where private.has_entitlement((select auth.uid()), f.feature);
-comment on view api.my_entitlements is
+comment on view api.billing_my_entitlements is
 'The features your plan gives you right now (free-plan features for every member, plus
 pro/team from subscriptions and seats).';
-grant select on api.my_entitlements to authenticated;
+grant select on api.billing_my_entitlements to authenticated;
 
 -- Admin -------------------------------------------------------------------------------------
-create view api.admin_billing_overview with (security_invoker = true) as
+create view api.billing_admin_overview with (security_invoker = true) as
 select
     s.id as subscription_id,
     s.user_id,
@@ -150,13 +150,13 @@ left join lateral (
     where e.customer_id = s.customer_id
     order by e.stripe_created desc, e.received_at desc limit 1
 ) as last on true;
-comment on view api.admin_billing_overview is
+comment on view api.billing_admin_overview is
 'Admin (platform.admin): every subscription with its state, grace deadline, whether the
 owner is entitled now, payment failures and the last Stripe event. Others see only their
 own rows.';
-grant select on api.admin_billing_overview to authenticated, service_role;
+grant select on api.billing_admin_overview to authenticated, service_role;
 
-create view api.admin_billing_events with (security_invoker = true) as
+create view api.billing_admin_events with (security_invoker = true) as
 select
     e.id,
     e.type,
@@ -172,10 +172,10 @@ select
     e.outcome,
     e.error
 from billing.webhook_events as e;
-comment on view api.admin_billing_events is
+comment on view api.billing_admin_events is
 'Admin (platform.admin): every Stripe event received, its deliveries and outcome (applied,
 stale, unknown_customer, ...) and any processing error. Payloads stay in billing.';
-grant select on api.admin_billing_events to authenticated, service_role;
+grant select on api.billing_admin_events to authenticated, service_role;
 
 -- Team seats --------------------------------------------------------------------------------
 create function api.billing_assign_seat(p_subscription_id text, p_user_id uuid)

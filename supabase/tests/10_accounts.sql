@@ -74,11 +74,11 @@ select is(
 -- As a member: own profile editable, others not; no role escalation.
 select tests.authenticate_as('tap_alice');
 select lives_ok(
-    $$ select api.update_my_profile('{"display_name": "Alice"}') $$,
+    $$ select api.accounts_update_my_profile('{"display_name": "Alice"}') $$,
     'a member edits their own profile'
 );
 select throws_ok(
-    $$ select api.update_my_profile('{"username": "x"}') $$,
+    $$ select api.accounts_update_my_profile('{"username": "x"}') $$,
     '22023', null, 'an invalid username is refused with 22023'
 );
 select throws_ok(
@@ -86,7 +86,7 @@ select throws_ok(
     '42501', null, 'a member cannot update another profile directly'
 );
 select throws_ok(
-    $$ select api.grant_role(tests.user_id('tap_alice'), 'admin') $$,
+    $$ select api.accounts_grant_role(tests.user_id('tap_alice'), 'admin') $$,
     '42501', null, 'a member cannot grant themselves a role'
 );
 select is_empty(
@@ -98,18 +98,18 @@ select tests.clear_authentication();
 -- As anon: members-only profiles are hidden.
 select tests.authenticate_as_anon();
 select is_empty(
-    $$ select 1 from api.profiles where username = 'tap_bob' $$,
+    $$ select 1 from api.accounts_profiles where username = 'tap_bob' $$,
     'anon cannot read a members-only profile'
 );
 select throws_ok(
-    $$ select api.get_my_account() $$, '42501', null, 'anon has no account'
+    $$ select api.accounts_get_my_account() $$, '42501', null, 'anon has no account'
 );
 select tests.clear_authentication();
 
 -- As an admin: grants are audited.
 select tests.authenticate_as('tap_admin');
 select lives_ok(
-    $$ select api.grant_role(tests.user_id('tap_bob'), 'author', 'guest writer') $$,
+    $$ select api.accounts_grant_role(tests.user_id('tap_bob'), 'author', 'guest writer') $$,
     'an admin grants a role'
 );
 select tests.clear_authentication();

@@ -43,11 +43,11 @@ select ok(
     'course-content is a private bucket'
 );
 select function_privs_are(
-    'api', 'verify_certificate', array['text'], 'anon', array['EXECUTE'],
+    'api', 'learning_verify_certificate', array['text'], 'anon', array['EXECUTE'],
     'anyone can verify a certificate'
 );
 select function_privs_are(
-    'api', 'enroll', array['uuid'], 'anon', array[]::text[], 'anon cannot enroll'
+    'api', 'learning_enroll', array['uuid'], 'anon', array[]::text[], 'anon cannot enroll'
 );
 select has_trigger(
     'learning', 'enrollments', 'enrollments_issue_certificate',
@@ -59,10 +59,10 @@ select tests.create_user('tap_teacher', array['instructor']);
 select tests.create_user('tap_learner');
 select tests.authenticate_as('tap_teacher');
 create temporary table tap_course on commit drop as
-select (api.create_course('tap-course', 'Tap course') ->> 'id')::uuid as id;
+select (api.learning_create_course('tap-course', 'Tap course') ->> 'id')::uuid as id;
 grant select on tap_course to authenticated;
 select throws_ok(
-    $$ select api.publish_course((select id from tap_course)) $$,
+    $$ select api.learning_publish_course((select id from tap_course)) $$,
     'PT409', 'A course needs at least one lesson to be published.',
     'publishing an empty course fails with PT409'
 );
@@ -73,7 +73,7 @@ select throws_ok(
     '42501', null, 'a learner cannot select answer keys'
 );
 select is(
-    (select count(*)::int from api.courses where slug = 'tap-course'),
+    (select count(*)::int from api.learning_courses where slug = 'tap-course'),
     0,
     'a learner does not see a draft course'
 );

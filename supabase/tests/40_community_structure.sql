@@ -51,32 +51,34 @@ select tests.create_user('tap_reader');
 select tests.create_user('tap_mod', array['moderator']);
 select tests.authenticate_as('tap_mod');
 select lives_ok(
-    $$ select api.save_category('tap-cat', 'Tap') $$, 'a moderator creates a category'
+    $$ select api.community_save_category('tap-cat', 'Tap') $$, 'a moderator creates a category'
 );
 select tests.authenticate_as('tap_poster');
 select lives_ok(
-    $$ select api.create_thread(
+    $$ select api.community_create_thread(
         (select id from community.categories where slug = 'tap-cat'), 'Hello', 'World') $$,
     'a new member starts a thread'
 );
 select tests.authenticate_as('tap_mod');
 select lives_ok(
-    $$ select api.moderate('lock', 'thread',
+    $$ select api.community_moderate('lock', 'thread',
         (select id::text from community.threads where title = 'Hello'), 'testing locks') $$,
     'a moderator locks it'
 );
 select tests.authenticate_as('tap_reader');
 select throws_ok(
-    $$ select api.create_post((select id from community.threads where title = 'Hello'), 'hi') $$,
+    $$ select api.community_create_post(
+        (select id from community.threads where title = 'Hello'), 'hi'
+    ) $$,
     'PT423', 'The thread is locked.', 'posting in a locked thread fails with PT423'
 );
 select tests.authenticate_as('tap_poster');
 select lives_ok(
-    $$ select api.block_user(tests.user_id('tap_reader')) $$, 'blocking a user'
+    $$ select api.community_block_user(tests.user_id('tap_reader')) $$, 'blocking a user'
 );
 select tests.authenticate_as('tap_reader');
 select throws_ok(
-    $$ select api.start_conversation(array[tests.user_id('tap_poster')], 'hey') $$,
+    $$ select api.community_start_conversation(array[tests.user_id('tap_poster')], 'hey') $$,
     '42501', 'This member does not accept messages from you.',
     'a blocked user cannot message the blocker'
 );

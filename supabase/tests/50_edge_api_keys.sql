@@ -26,10 +26,10 @@ select ok(
 select tests.create_user('pgtap_keys');
 select tests.authenticate_as('pgtap_keys');
 create temporary table issued on commit drop as
-select api.create_api_key('pgtap', array['profile:read']) as k;
+select api.accounts_create_api_key('pgtap', array['profile:read']) as k;
 grant select on issued to service_role;
 select is(
-    (select count(*)::int from api.api_keys), 1, 'the owner sees their key'
+    (select count(*)::int from api.accounts_api_keys), 1, 'the owner sees their key'
 );
 select tests.clear_authentication();
 set local role service_role;
@@ -45,7 +45,7 @@ select throws_ok(
 );
 select tests.authenticate_as('pgtap_keys');
 select throws_ok(
-    $$select api.create_api_key('x', array['root:all'])$$,
+    $$select api.accounts_create_api_key('x', array['root:all'])$$,
     '22023', 'Unknown scope.', 'unknown scopes are refused'
 );
 

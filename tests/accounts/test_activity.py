@@ -79,7 +79,7 @@ def test_invalid_activity(db, verb, xp, when):
 def test_stream_is_private_and_append_only(db, cast):
     db.execute(RECORD, (cast.owner.id, "x.did", "o", 5, datetime.now(UTC)))
     with as_user(db, cast.owner):
-        assert len(db.execute("select * from api.my_activity").fetchall()) == 1
+        assert len(db.execute("select * from api.accounts_my_activity").fetchall()) == 1
         with api_error(db, None, "42501"):
             db.execute("update accounts.activity set xp = 999")
         with api_error(db, None, "42501"):
@@ -87,20 +87,22 @@ def test_stream_is_private_and_append_only(db, cast):
                 "select private.record_activity(%s, 'x.y', 'o', 'o', '{}', 100)", (cast.owner.id,)
             )
     with as_user(db, cast.member):
-        assert db.execute("select * from api.my_activity").fetchall() == []
+        assert db.execute("select * from api.accounts_my_activity").fetchall() == []
     with api_error(db, "forbidden", "42501"):
         db.execute("update accounts.activity set xp = 999 where actor_id = %s", (cast.owner.id,))
 
 
 def test_stats_follow_visibility_and_privacy(db, cast):
     db.execute(RECORD, (cast.owner.id, "x.did", "o", 5, datetime.now(UTC)))
-    query = "select count(*) as n from api.profile_stats where user_id = %s"
+    query = "select count(*) as n from api.accounts_profile_stats where user_id = %s"
     with as_user(db, cast.member):
         assert db.execute(query, (cast.owner.id,)).fetchone()["n"] == 1
     with as_user(db, "anon"):
         assert db.execute(query, (cast.owner.id,)).fetchone()["n"] == 0  # members-only profile
     with as_user(db, cast.owner):
-        db.execute('select api.update_my_settings(\'{"privacy": {"show_activity": false}}\')')
+        db.execute(
+            'select api.accounts_update_my_settings(\'{"privacy": {"show_activity": false}}\')'
+        )
     with as_user(db, cast.member):
         assert db.execute(query, (cast.owner.id,)).fetchone()["n"] == 0
     with as_user(db, cast.owner):

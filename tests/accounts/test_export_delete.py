@@ -9,7 +9,7 @@ def test_export_contains_everything_about_me_only(db, cast):
         (cast.owner.id,),
     )
     with as_user(db, cast.owner):
-        export = db.execute("select api.export_my_data() as e").fetchone()["e"]
+        export = db.execute("select api.accounts_export_my_data() as e").fetchone()["e"]
     section = export["accounts"]
     assert export["format"] == "flagship-export/1"
     assert section["user"]["email"] == cast.owner.email
@@ -18,14 +18,14 @@ def test_export_contains_everything_about_me_only(db, cast):
     assert section["roles"][0]["role"] == "member"
     assert cast.member.email not in str(export)
     with as_user(db, "anon"), api_error(db, None, "42501"):
-        db.execute("select api.export_my_data()")
+        db.execute("select api.accounts_export_my_data()")
 
 
 def test_delete_my_account(db, cast):
     with as_user(db, cast.owner):
         with api_error(db, "confirmation_mismatch", "22023"):
-            db.execute("select api.delete_my_account('someone_else')")
-        db.execute("select api.delete_my_account('OWNER_USER')")
+            db.execute("select api.accounts_delete_my_account('someone_else')")
+        db.execute("select api.accounts_delete_my_account('OWNER_USER')")
     for table, col in [
         ("auth.users", "id"),
         ("accounts.profiles", "id"),
@@ -50,19 +50,19 @@ def test_last_admin_cannot_delete_themselves(db, cast):
         "delete from accounts.user_roles where role = 'admin' and user_id <> %s", (cast.admin.id,)
     )
     with as_user(db, cast.admin), api_error(db, "role_protected", "PT409"):
-        db.execute("select api.delete_my_account('admin_user')")
+        db.execute("select api.accounts_delete_my_account('admin_user')")
 
 
 def test_admin_delete_user(db, cast):
     with as_user(db, cast.moderator), api_error(db, "forbidden", "42501"):
-        db.execute("select api.admin_delete_user(%s, 'spam account')", (cast.member.id,))
+        db.execute("select api.accounts_delete_user(%s, 'spam account')", (cast.member.id,))
     with as_user(db, cast.admin):
         with api_error(db, "invalid_argument", "22023"):
-            db.execute("select api.admin_delete_user(%s, '')", (cast.member.id,))
+            db.execute("select api.accounts_delete_user(%s, '')", (cast.member.id,))
         with api_error(db, "user_not_found", "PT404"):
             db.execute(
-                "select api.admin_delete_user('00000000-0000-4000-8000-000000000000', 'gone')"
+                "select api.accounts_delete_user('00000000-0000-4000-8000-000000000000', 'gone')"
             )
-        db.execute("select api.admin_delete_user(%s, 'spam account')", (cast.member.id,))
+        db.execute("select api.accounts_delete_user(%s, 'spam account')", (cast.member.id,))
     gone = db.execute("select count(*) as n from auth.users where id = %s", (cast.member.id,))
     assert gone.fetchone()["n"] == 0

@@ -8,7 +8,9 @@ from flagship.testing.harness import api_error, as_user, create_user, denied
 
 
 def update(db, changes):
-    return db.execute("select * from api.update_my_profile(%s)", (json.dumps(changes),)).fetchone()
+    return db.execute(
+        "select * from api.accounts_update_my_profile(%s)", (json.dumps(changes),)
+    ).fetchone()
 
 
 def test_signup_creates_profile_and_member_role(db):
@@ -94,7 +96,7 @@ def test_cannot_edit_another_profile(db):
         with denied(db):
             db.execute("update accounts.profiles set bio = 'pwned' where id = %s", (victim.id,))
         with denied(db):
-            db.execute("update api.profiles set bio = 'pwned' where id = %s", (victim.id,))
+            db.execute("update api.accounts_profiles set bio = 'pwned' where id = %s", (victim.id,))
         update(db, {"bio": "mine"})
     bio = db.execute("select bio from accounts.profiles where id = %s", (victim.id,)).fetchone()
     assert bio["bio"] is None
@@ -107,7 +109,7 @@ def test_cannot_edit_another_profile(db):
 def test_visibility(db, cast, visibility, anon_sees, member_sees):
     with as_user(db, cast.owner):
         update(db, {"visibility": visibility})
-    query = "select count(*) as n from api.profiles where id = %s"
+    query = "select count(*) as n from api.accounts_profiles where id = %s"
     with as_user(db, "anon"):
         assert db.execute(query, (cast.owner.id,)).fetchone()["n"] == int(anon_sees)
     with as_user(db, cast.member):
@@ -119,17 +121,17 @@ def test_visibility(db, cast, visibility, anon_sees, member_sees):
 
 def test_email_only_for_owner_and_admin(db, cast):
     with as_user(db, cast.owner):
-        assert db.execute("select api.get_my_account() as a").fetchone()["a"]["email"] == (
+        assert db.execute("select api.accounts_get_my_account() as a").fetchone()["a"]["email"] == (
             cast.owner.email
         )
     with as_user(db, cast.admin):
-        got = db.execute("select api.admin_get_user(%s) as a", (cast.owner.id,)).fetchone()
+        got = db.execute("select api.accounts_get_user(%s) as a", (cast.owner.id,)).fetchone()
         assert got["a"]["email"] == cast.owner.email
     for who in (cast.member, cast.moderator):
         with as_user(db, who), api_error(db, "forbidden", "42501"):
-            db.execute("select api.admin_get_user(%s)", (cast.owner.id,))
+            db.execute("select api.accounts_get_user(%s)", (cast.owner.id,))
     with as_user(db, "anon"):
-        cols = db.execute("select * from api.profiles limit 0")
+        cols = db.execute("select * from api.accounts_profiles limit 0")
         assert "email" not in [c.name for c in cols.description]
 
 
@@ -137,15 +139,15 @@ def test_avatar_must_be_own_uploaded_object(db, cast):
     path = f"{cast.owner.id}/me.png"
     with as_user(db, cast.owner):
         with api_error(db, "profile_invalid"):
-            db.execute("select api.set_my_avatar(%s)", (path,))
+            db.execute("select api.accounts_set_my_avatar(%s)", (path,))
         db.execute(
             "insert into storage.objects (bucket_id, name, owner_id) values ('avatars', %s, %s)",
             (path, cast.owner.id),
         )
-        row = db.execute("select * from api.set_my_avatar(%s)", (path,)).fetchone()
+        row = db.execute("select * from api.accounts_set_my_avatar(%s)", (path,)).fetchone()
         assert row["avatar_path"] == path
         with api_error(db, "profile_invalid"):
-            db.execute("select api.set_my_avatar(%s)", (f"{cast.member.id}/x.png",))
+            db.execute("select api.accounts_set_my_avatar(%s)", (f"{cast.member.id}/x.png",))
     with as_user(db, cast.member), denied(db):
         db.execute(
             "insert into storage.objects (bucket_id, name, owner_id) values ('avatars', %s, %s)",

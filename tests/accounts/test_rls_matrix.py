@@ -22,25 +22,34 @@ ALL_DENY = row(*["deny"] * 6)
 # Rows of the owner in each object: `filter` selects them.
 SELECT = {
     "accounts.profiles": ("id = %(owner)s", row("no", "yes", "yes", "yes", "yes", "yes")),
-    "api.profiles": ("id = %(owner)s", row("no", "yes", "yes", "yes", "yes", "yes")),
+    "api.accounts_profiles": ("id = %(owner)s", row("no", "yes", "yes", "yes", "yes", "yes")),
     "accounts.user_roles": ("user_id = %(owner)s", row("no", "yes", "yes", "yes", "yes", "yes")),
-    "api.user_roles": ("user_id = %(owner)s", row("no", "yes", "yes", "yes", "yes", "yes")),
+    "api.accounts_user_roles": (
+        "user_id = %(owner)s",
+        row("no", "yes", "yes", "yes", "yes", "yes"),
+    ),
     "accounts.settings": ("user_id = %(owner)s", row("deny", "no", "yes", "no", "no", "yes")),
     "accounts.activity": ("actor_id = %(owner)s", row("deny", "no", "yes", "no", "no", "yes")),
-    "api.my_activity": ("true", row("deny", "no", "yes", "no", "no", "yes")),
+    "api.accounts_my_activity": ("true", row("deny", "no", "yes", "no", "no", "yes")),
     "accounts.stats": ("user_id = %(owner)s", row("no", "yes", "yes", "yes", "yes", "yes")),
-    "api.profile_stats": ("user_id = %(owner)s", row("no", "yes", "yes", "yes", "yes", "yes")),
+    "api.accounts_profile_stats": (
+        "user_id = %(owner)s",
+        row("no", "yes", "yes", "yes", "yes", "yes"),
+    ),
     "accounts.roles": ("true", row("yes", "yes", "yes", "yes", "yes", "yes")),
     "accounts.permissions": ("true", row("yes", "yes", "yes", "yes", "yes", "yes")),
     "accounts.role_permissions": ("true", row("yes", "yes", "yes", "yes", "yes", "yes")),
-    "api.roles": ("true", row("yes", "yes", "yes", "yes", "yes", "yes")),
+    "api.accounts_roles": ("true", row("yes", "yes", "yes", "yes", "yes", "yes")),
     "accounts.data_providers": ("true", ALL_DENY),
     "ops.audit_log": ("target_id = %(owner)s::text", row("deny", "no", "no", "no", "yes", "yes")),
-    "api.audit_log": ("target_id = %(owner)s::text", row("deny", "no", "no", "no", "yes", "yes")),
+    "api.ops_audit_log": (
+        "target_id = %(owner)s::text",
+        row("deny", "no", "no", "no", "yes", "yes"),
+    ),
     "ops.outbox": ("true", row("deny", "deny", "deny", "deny", "deny", "yes")),
     "ops.rate_limits": ("true", ALL_DENY),
     "ops.error_codes": ("true", row("yes", "yes", "yes", "yes", "yes", "yes")),
-    "api.error_codes": ("true", row("yes", "yes", "yes", "yes", "yes", "yes")),
+    "api.ops_error_codes": ("true", row("yes", "yes", "yes", "yes", "yes", "yes")),
 }
 
 # Writes aimed at the owner's rows. Clients have no write grants on any accounts object:
@@ -51,10 +60,10 @@ WRITES = {
         "update": "update accounts.profiles set bio = 'pwned' where id = %(owner)s",
         "delete": "delete from accounts.profiles where id = %(owner)s",
     },
-    "api.profiles": {
-        "insert": "insert into api.profiles (id, username) values (%(owner)s, 'x_pwned')",
-        "update": "update api.profiles set bio = 'pwned' where id = %(owner)s",
-        "delete": "delete from api.profiles where id = %(owner)s",
+    "api.accounts_profiles": {
+        "insert": "insert into api.accounts_profiles (id, username) values (%(owner)s, 'x_pwned')",
+        "update": "update api.accounts_profiles set bio = 'pwned' where id = %(owner)s",
+        "delete": "delete from api.accounts_profiles where id = %(owner)s",
     },
     "accounts.user_roles": {
         "insert": "insert into accounts.user_roles (user_id, role) values (%(owner)s, 'admin')",
@@ -105,49 +114,49 @@ WRITES = {
 
 # RPCs: a representative call and its outcome per role.
 EXECUTE = {
-    "api.update_my_profile": (
-        'select api.update_my_profile(\'{"bio": "hi"}\')',
+    "api.accounts_update_my_profile": (
+        'select api.accounts_update_my_profile(\'{"bio": "hi"}\')',
         row("deny", "yes", "yes", "yes", "yes", "deny"),
     ),
-    "api.set_my_avatar": (
-        "select api.set_my_avatar(null)",
+    "api.accounts_set_my_avatar": (
+        "select api.accounts_set_my_avatar(null)",
         row("deny", "yes", "yes", "yes", "yes", "deny"),
     ),
-    "api.get_my_settings": (
-        "select api.get_my_settings()",
+    "api.accounts_get_my_settings": (
+        "select api.accounts_get_my_settings()",
         row("deny", "yes", "yes", "yes", "yes", "deny"),
     ),
-    "api.update_my_settings": (
-        'select api.update_my_settings(\'{"theme": "dark"}\')',
+    "api.accounts_update_my_settings": (
+        'select api.accounts_update_my_settings(\'{"theme": "dark"}\')',
         row("deny", "yes", "yes", "yes", "yes", "deny"),
     ),
-    "api.get_my_account": (
-        "select api.get_my_account()",
+    "api.accounts_get_my_account": (
+        "select api.accounts_get_my_account()",
         row("deny", "yes", "yes", "yes", "yes", "deny"),
     ),
-    "api.export_my_data": (
-        "select api.export_my_data()",
+    "api.accounts_export_my_data": (
+        "select api.accounts_export_my_data()",
         row("deny", "yes", "yes", "yes", "yes", "deny"),
     ),
-    "api.search_users": (
-        "select * from api.search_users(p_query => 'owner_user')",
+    "api.accounts_search_users": (
+        "select * from api.accounts_search_users(p_query => 'owner_user')",
         # the owner's profile is members-only: anon may search but does not find it
         row("no", "yes", "yes", "yes", "yes", "yes"),
     ),
-    "api.admin_get_user": (
-        "select api.admin_get_user(%(owner)s)",
+    "api.accounts_get_user": (
+        "select api.accounts_get_user(%(owner)s)",
         row("deny", "deny", "deny", "deny", "yes", "deny"),
     ),
-    "api.grant_role": (
-        "select api.grant_role(%(owner)s, 'author')",
+    "api.accounts_grant_role": (
+        "select api.accounts_grant_role(%(owner)s, 'author')",
         row("deny", "deny", "deny", "deny", "yes", "deny"),
     ),
-    "api.revoke_role": (
-        "select api.revoke_role(%(owner)s, 'author')",
+    "api.accounts_revoke_role": (
+        "select api.accounts_revoke_role(%(owner)s, 'author')",
         row("deny", "deny", "deny", "deny", "role_not_held", "deny"),
     ),
-    "api.delete_my_account": (
-        "select api.delete_my_account('owner_user')",
+    "api.accounts_delete_my_account": (
+        "select api.accounts_delete_my_account('owner_user')",
         row(
             "deny",
             "confirmation_mismatch",
@@ -157,8 +166,8 @@ EXECUTE = {
             "deny",
         ),
     ),
-    "api.admin_delete_user": (
-        "select api.admin_delete_user(%(owner)s, 'matrix test')",
+    "api.accounts_delete_user": (
+        "select api.accounts_delete_user(%(owner)s, 'matrix test')",
         row("deny", "deny", "deny", "deny", "yes", "deny"),
     ),
     "accounts.custom_access_token_hook": (

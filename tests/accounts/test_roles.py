@@ -29,17 +29,17 @@ def test_hook_is_only_for_supabase_auth_admin(db, cast):
 
 def test_admin_grants_and_revokes_with_audit(db, cast):
     with as_user(db, cast.admin):
-        db.execute("select api.grant_role(%s, 'author', 'writes well')", (cast.member.id,))
-        db.execute("select api.grant_role(%s, 'author')", (cast.member.id,))  # idempotent
+        db.execute("select api.accounts_grant_role(%s, 'author', 'writes well')", (cast.member.id,))
+        db.execute("select api.accounts_grant_role(%s, 'author')", (cast.member.id,))  # idempotent
     assert refresh(db, cast.member).claims["user_roles"] == ["member", "author"]
     rows = audit_rows(db, "accounts.role_granted", cast.member.id)
     assert len(rows) == 1
     assert rows[0]["actor_id"] is not None and str(rows[0]["actor_id"]) == cast.admin.id
     assert rows[0]["reason"] == "writes well" and rows[0]["details"] == {"role": "author"}
     with as_user(db, cast.admin):
-        db.execute("select api.revoke_role(%s, 'author', 'left')", (cast.member.id,))
+        db.execute("select api.accounts_revoke_role(%s, 'author', 'left')", (cast.member.id,))
         with api_error(db, "role_not_held", "PT404"):
-            db.execute("select api.revoke_role(%s, 'author')", (cast.member.id,))
+            db.execute("select api.accounts_revoke_role(%s, 'author')", (cast.member.id,))
     assert len(audit_rows(db, "accounts.role_revoked", cast.member.id)) == 1
 
 
@@ -47,7 +47,7 @@ def test_admin_grants_and_revokes_with_audit(db, cast):
 def test_non_admins_cannot_grant_themselves_roles(db, cast, who):
     user = cast.get(who)
     with as_user(db, user), api_error(db, "forbidden", "42501"):
-        db.execute("select api.grant_role(%s, 'admin')", (user.id,))
+        db.execute("select api.accounts_grant_role(%s, 'admin')", (user.id,))
     roles = db.execute("select role from accounts.user_roles where user_id = %s", (user.id,))
     assert "admin" not in {r["role"] for r in roles}
     with as_user(db, user), api_error(db, None, "42501"):
@@ -58,14 +58,14 @@ def test_non_admins_cannot_grant_themselves_roles(db, cast, who):
 
 def test_anon_cannot_call_admin_rpcs(db, cast):
     with as_user(db, "anon"), api_error(db, None, "42501"):
-        db.execute("select api.grant_role(%s, 'admin')", (cast.member.id,))
+        db.execute("select api.accounts_grant_role(%s, 'admin')", (cast.member.id,))
 
 
 def test_stale_token_does_not_keep_revoked_power(db, cast):
     stale = cast.admin  # claims still say admin
     db.execute("delete from accounts.user_roles where user_id = %s and role = 'admin'", (stale.id,))
     with as_user(db, stale), api_error(db, "forbidden", "42501"):
-        db.execute("select api.grant_role(%s, 'author')", (cast.member.id,))
+        db.execute("select api.accounts_grant_role(%s, 'author')", (cast.member.id,))
 
 
 @pytest.mark.parametrize(
@@ -79,7 +79,7 @@ def test_stale_token_does_not_keep_revoked_power(db, cast):
 def test_grant_role_bad_input(db, cast, args, code, state):
     user_id = args[0].replace("{member}", cast.member.id)
     with as_user(db, cast.admin), api_error(db, code, state):
-        db.execute("select api.grant_role(%s, %s)", (user_id, args[1]))
+        db.execute("select api.accounts_grant_role(%s, %s)", (user_id, args[1]))
 
 
 def test_member_role_and_last_admin_are_protected(db, cast):
@@ -88,25 +88,27 @@ def test_member_role_and_last_admin_are_protected(db, cast):
     )
     with as_user(db, cast.admin):
         with api_error(db, "role_protected", "PT409"):
-            db.execute("select api.revoke_role(%s, 'member')", (cast.member.id,))
+            db.execute("select api.accounts_revoke_role(%s, 'member')", (cast.member.id,))
         with api_error(db, "role_protected", "PT409"):
-            db.execute("select api.revoke_role(%s, 'admin')", (cast.admin.id,))
+            db.execute("select api.accounts_revoke_role(%s, 'admin')", (cast.admin.id,))
 
 
 def test_roles_are_badges_on_visible_profiles(db, cast):
     with as_user(db, "anon"):
-        rows = db.execute("select * from api.user_roles where user_id = %s", (cast.moderator.id,))
+        rows = db.execute(
+            "select * from api.accounts_user_roles where user_id = %s", (cast.moderator.id,)
+        )
         assert rows.fetchall() == []  # profile visibility 'members' by default
     with as_user(db, cast.member):
         rows = db.execute(
-            "select role from api.user_roles where user_id = %s", (cast.moderator.id,)
+            "select role from api.accounts_user_roles where user_id = %s", (cast.moderator.id,)
         )
         assert {r["role"] for r in rows} == {"member", "moderator"}
 
 
 def test_roles_catalogue_is_public(db):
     with as_user(db, "anon"):
-        roles = {r["name"]: r for r in db.execute("select * from api.roles")}
+        roles = {r["name"]: r for r in db.execute("select * from api.accounts_roles")}
     assert set(roles) == {"member", "author", "instructor", "moderator", "admin"}
     assert "roles.manage" in roles["admin"]["permissions"]
 

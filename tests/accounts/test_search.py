@@ -27,7 +27,7 @@ def people(db):
 
 def search(db, **kwargs):
     args = ", ".join(f"{k} => %({k})s" for k in kwargs)
-    return db.execute(f"select * from api.search_users({args})", kwargs).fetchall()
+    return db.execute(f"select * from api.accounts_search_users({args})", kwargs).fetchall()
 
 
 def test_fuzzy_search_respects_visibility(db, people):

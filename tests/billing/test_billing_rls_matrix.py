@@ -45,12 +45,12 @@ SELECT = {
     "api.billing_subscriptions (team)": ("id = 'sub_rlsteam'", TEAM),
     "api.billing_seats": ("subscription_id = 'sub_rlsteam'", TEAM),
     "api.billing_invoices": ("id = 'in_rlsinvoice'", SUBSCRIBERS),
-    "api.my_entitlements": (
+    "api.billing_my_entitlements": (
         "feature = 'pro'",
         row("deny", "no", "yes", "yes", "no", "no", "deny"),
     ),
-    "api.admin_billing_overview": ("subscription_id = 'sub_rlspro'", SUBSCRIBERS),
-    "api.admin_billing_events": ("true", ADMIN_ONLY),
+    "api.billing_admin_overview": ("subscription_id = 'sub_rlspro'", SUBSCRIBERS),
+    "api.billing_admin_events": ("true", ADMIN_ONLY),
 }
 
 TABLES = [
@@ -69,9 +69,9 @@ VIEWS = [
     "api.billing_subscriptions",
     "api.billing_seats",
     "api.billing_invoices",
-    "api.my_entitlements",
-    "api.admin_billing_overview",
-    "api.admin_billing_events",
+    "api.billing_my_entitlements",
+    "api.billing_admin_overview",
+    "api.billing_admin_events",
 ]
 WRITES = {
     "billing.products": {
@@ -138,9 +138,9 @@ WRITES = {
             ("api.billing_subscriptions", "status"),
             ("api.billing_seats", "user_id"),
             ("api.billing_invoices", "status"),
-            ("api.my_entitlements", "feature"),
-            ("api.admin_billing_overview", "status"),
-            ("api.admin_billing_events", "outcome"),
+            ("api.billing_my_entitlements", "feature"),
+            ("api.billing_admin_overview", "status"),
+            ("api.billing_admin_events", "outcome"),
         ]
     },
 }
@@ -290,7 +290,7 @@ def test_every_billing_object_is_in_the_matrix(db):
             " join pg_namespace n on n.oid = c.relnamespace"
             " where c.relkind in ('r', 'v') and (n.nspname = 'billing'"
             " or (n.nspname = 'api' and (c.relname like '%%billing%%'"
-            " or c.relname = 'my_entitlements')))"
+            " or c.relname = 'billing_my_entitlements')))"
         ).fetchall()
     }
     assert found == set(TABLES) | set(VIEWS)

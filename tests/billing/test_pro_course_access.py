@@ -25,18 +25,18 @@ def build_pro_course(billing_db) -> tuple[str, str]:
         teacher = refresh(conn, teacher)
         with as_user(conn, teacher):
             course = conn.execute(
-                "select api.create_course(p_slug => %s, p_title => 'Red team ops',"
+                "select api.learning_create_course(p_slug => %s, p_title => 'Red team ops',"
                 " p_price_tier => 'pro') as c",
                 (f"red-team-{teacher.id[:8]}",),
             ).fetchone()["c"]
             module = conn.execute(
-                "select api.create_module(%s, 'Tradecraft') as m", (course["id"],)
+                "select api.learning_create_module(%s, 'Tradecraft') as m", (course["id"],)
             ).fetchone()["m"]
             lesson = conn.execute(
-                "select api.create_lesson(%s, 'C2 basics', 'article', %s) as l",
+                "select api.learning_create_lesson(%s, 'C2 basics', 'article', %s) as l",
                 (module, json.dumps({"body_md": "PRO-ONLY body"})),
             ).fetchone()["l"]
-            conn.execute("select api.publish_course(%s)", (course["id"],))
+            conn.execute("select api.learning_publish_course(%s)", (course["id"],))
         conn.commit()
     return course["id"], str(lesson)
 
@@ -56,8 +56,8 @@ def test_pro_course_follows_the_subscription(stripe_env, client, admin_conn, bil
     fake = stripe_env
     course_id, lesson_id = build_pro_course(billing_db)
     learner = new_user(billing_db)
-    enroll = "select api.enroll(%s) as e"
-    read = "select api.get_lesson(%s) as l"
+    enroll = "select api.learning_enroll(%s) as e"
+    read = "select api.learning_get_lesson(%s) as l"
     learner_call(billing_db, learner, enroll, (course_id,), code="learning_entitlement_required")
 
     # Checkout, then Stripe reports the completed session and the paid first invoice.
@@ -103,12 +103,12 @@ def test_pro_course_follows_the_subscription(stripe_env, client, admin_conn, bil
     learner_call(
         billing_db,
         learner,
-        "select api.complete_lesson(%s)",
+        "select api.learning_complete_lesson(%s)",
         (lesson_id,),
         code="learning_entitlement_required",
     )
     with connect(billing_db) as conn, as_user(conn, learner):
         outline = conn.execute(
-            "select api.get_course_outline(p_course_id => %s) as o", (course_id,)
+            "select api.learning_get_course_outline(p_course_id => %s) as o", (course_id,)
         ).fetchone()["o"]
     assert "PRO-ONLY" not in json.dumps(outline)

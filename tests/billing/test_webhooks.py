@@ -249,7 +249,7 @@ def test_checkout_paid_fail_grace_recover(stripe_env, client, admin_conn, billin
 
     # Admin view shows every step.
     view = admin_conn.execute(
-        "select * from api.admin_billing_overview where subscription_id = %s", (sub["id"],)
+        "select * from api.billing_admin_overview where subscription_id = %s", (sub["id"],)
     ).fetchone()
     assert view["status"] == "active" and view["owner_entitled"]
     assert view["payment_failures"] == 2 and view["last_failure_at"] is not None
@@ -523,7 +523,7 @@ def test_checkout_completed_plus_invoice_paid_grants_pro(
     assert sub_row(admin_conn, sub["id"])["status"] == "active"
     assert entitled(admin_conn, user)
     with connect(billing_db) as conn, as_user(conn, user):
-        mine = conn.execute("select feature from api.my_entitlements").fetchall()
+        mine = conn.execute("select feature from api.billing_my_entitlements").fetchall()
         history = conn.execute("select id, amount_paid from api.billing_invoices").fetchall()
     assert {m["feature"] for m in mine} == {"pro", "community", "free_courses"}
     assert history == [{"id": inv["id"], "amount_paid": 15000}]

@@ -54,7 +54,7 @@ def new_category(db, admin: User, slug: str, read: str = "everyone", post: str =
     return scalar(
         db,
         admin,
-        "select api.save_category(%s, %s, null, %s, %s)",
+        "select api.community_save_category(%s, %s, null, %s, %s)",
         (slug, slug.title(), read, post),
     )
 
@@ -76,7 +76,8 @@ def scene(db, cast) -> Scene:
     ids["thread"] = scalar(
         db,
         s.owner,
-        "select api.create_thread(%s, 'Buffer overflows', 'How do canaries work?', '{pwn}')",
+        "select api.community_create_thread(%s, 'Buffer overflows', 'How do canaries work?', "
+        "'{pwn}')",
         (ids["public"],),
     )
     ids["post1"] = scalar(
@@ -88,31 +89,31 @@ def scene(db, cast) -> Scene:
     ids["reply"] = scalar(
         db,
         s.member,
-        "select api.create_post(%s, 'They detect stack smashing.', %s)",
+        "select api.community_create_post(%s, 'They detect stack smashing.', %s)",
         (ids["thread"], ids["post1"]),
     )
     ids["owner_post"] = scalar(
-        db, s.owner, "select api.create_post(%s, 'Thanks!')", (ids["thread"],)
+        db, s.owner, "select api.community_create_post(%s, 'Thanks!')", (ids["thread"],)
     )
     ids["members_thread"] = scalar(
         db,
         s.owner,
-        "select api.create_thread(%s, 'Members talk', 'Only for members')",
+        "select api.community_create_thread(%s, 'Members talk', 'Only for members')",
         (ids["members_cat"],),
     )
     ids["staff_thread"] = scalar(
         db,
         s.moderator,
-        "select api.create_thread(%s, 'Staff talk', 'Only for staff')",
+        "select api.community_create_thread(%s, 'Staff talk', 'Only for staff')",
         (ids["staff_cat"],),
     )
-    call(db, s.member, "select api.react(%s, 'like')", (ids["owner_post"],))
-    call(db, s.owner, "select api.edit_post(%s, 'Thanks a lot!')", (ids["owner_post"],))
-    call(db, s.owner, "select api.watch('category', %s, 'watching')", (ids["public"],))
+    call(db, s.member, "select api.community_react(%s, 'like')", (ids["owner_post"],))
+    call(db, s.owner, "select api.community_edit_post(%s, 'Thanks a lot!')", (ids["owner_post"],))
+    call(db, s.owner, "select api.community_watch('category', %s, 'watching')", (ids["public"],))
     ids["message"] = scalar(
         db,
         s.owner,
-        "select api.start_conversation(array[%s]::uuid[], 'Hello partner')",
+        "select api.community_start_conversation(array[%s]::uuid[], 'Hello partner')",
         (s.participant.id,),
     )
     ids["conversation"] = db.execute(
@@ -121,13 +122,16 @@ def scene(db, cast) -> Scene:
     ids["reply_message"] = scalar(
         db,
         s.participant,
-        "select api.send_message(%s, 'Hi owner')",
+        "select api.community_send_message(%s, 'Hi owner')",
         (ids["conversation"],),
     )
-    call(db, s.owner, "select api.block_user(%s)", (s.newbie.id,))
+    call(db, s.owner, "select api.community_block_user(%s)", (s.newbie.id,))
     # A flag by the member on the owner's post, and a moderation action about the owner.
     ids["flag"] = scalar(
-        db, s.member, "select api.flag('post', %s, 'off_topic')", (str(ids["owner_post"]),)
+        db,
+        s.member,
+        "select api.community_report('post', %s, 'off_topic')",
+        (str(ids["owner_post"]),),
     )
     ids["review_item"] = db.execute(
         "select review_item_id from community.flags where id = %s", (ids["flag"],)
@@ -135,28 +139,28 @@ def scene(db, cast) -> Scene:
     ids["action"] = scalar(
         db,
         s.moderator,
-        "select api.moderate('lock', 'thread', %s, 'cooling down')",
+        "select api.community_moderate('lock', 'thread', %s, 'cooling down')",
         (str(ids["members_thread"]),),
     )
     ids["appeal"] = scalar(
-        db, s.owner, "select api.appeal(%s, 'Please unlock it')", (ids["action"],)
+        db, s.owner, "select api.community_appeal(%s, 'Please unlock it')", (ids["action"],)
     )
     ids["article"] = scalar(
         db,
         s.owner,
-        "select api.save_contribution('article', 'Intro to ROP', 'Gadgets...')",
+        "select api.community_save_contribution('article', 'Intro to ROP', 'Gadgets...')",
     )
-    call(db, s.owner, "select api.submit_contribution(%s)", (ids["article"],))
+    call(db, s.owner, "select api.community_submit_contribution(%s)", (ids["article"],))
     ids["draft"] = scalar(
         db,
         s.owner,
-        "select api.save_contribution('challenge_proposal', 'Heap chall', 'tcache',"
+        "select api.community_save_contribution('challenge_proposal', 'Heap chall', 'tcache',"
         ' \'{"difficulty": "hard"}\')',
     )
     call(
         db,
         s.moderator,
-        "select api.review_contribution(%s, 'changes_requested', 'Add a diagram')",
+        "select api.community_review_contribution(%s, 'changes_requested', 'Add a diagram')",
         (ids["article"],),
     )
     return s

@@ -17,28 +17,31 @@ def n(db, sql, params=None):
 # -- messaging -----------------------------------------------------------------------------
 def test_only_participants_read_and_write(db, scene):
     conv = scene.ids["conversation"]
-    sql = "select count(*) from api.conversation_messages where conversation_id = %s"
+    sql = "select count(*) from api.community_conversation_messages where conversation_id = %s"
     assert scalar(db, scene.owner, sql, (conv,)) == 2
     assert scalar(db, scene.participant, sql, (conv,)) == 2
     for outsider in (scene.member, scene.moderator, scene.admin):
         assert scalar(db, outsider, sql, (conv,)) == 0
         with api_error(db, "community_not_participant", "PT404"):
-            call(db, outsider, "select api.send_message(%s, 'let me in')", (conv,))
+            call(db, outsider, "select api.community_send_message(%s, 'let me in')", (conv,))
         with api_error(db, "community_not_participant"):
-            call(db, outsider, "select api.mark_conversation_read(%s)", (conv,))
+            call(db, outsider, "select api.community_mark_conversation_read(%s)", (conv,))
 
 
 def test_unread_counts_and_leaving(db, scene):
     conv = scene.ids["conversation"]
     # The owner has one unread message (the participant's reply).
-    assert scalar(db, scene.owner, "select api.unread_message_count()") == 1
-    call(db, scene.owner, "select api.mark_conversation_read(%s)", (conv,))
-    assert scalar(db, scene.owner, "select api.unread_message_count()") == 0
-    call(db, scene.participant, "select api.send_message(%s, 'one')", (conv,))
-    call(db, scene.participant, "select api.send_message(%s, 'two')", (conv,))
+    assert scalar(db, scene.owner, "select api.community_count_unread_messages()") == 1
+    call(db, scene.owner, "select api.community_mark_conversation_read(%s)", (conv,))
+    assert scalar(db, scene.owner, "select api.community_count_unread_messages()") == 0
+    call(db, scene.participant, "select api.community_send_message(%s, 'one')", (conv,))
+    call(db, scene.participant, "select api.community_send_message(%s, 'two')", (conv,))
     assert (
         scalar(
-            db, scene.owner, "select unread_count from api.my_conversations where id = %s", (conv,)
+            db,
+            scene.owner,
+            "select unread_count from api.community_my_conversations where id = %s",
+            (conv,),
         )
         == 2
     )
@@ -53,22 +56,27 @@ def test_unread_counts_and_leaving(db, scene):
         )
         == 1
     )
-    call(db, scene.owner, "select api.leave_conversation(%s)", (conv,))
+    call(db, scene.owner, "select api.community_leave_conversation(%s)", (conv,))
     assert (
         scalar(
             db,
             scene.owner,
-            "select count(*) from api.conversation_messages where conversation_id = %s",
+            "select count(*) from api.community_conversation_messages where conversation_id = %s",
             (conv,),
         )
         == 0
     )
     with api_error(db, "community_not_participant"):
-        call(db, scene.owner, "select api.send_message(%s, 'back?')", (conv,))
+        call(db, scene.owner, "select api.community_send_message(%s, 'back?')", (conv,))
     # A new direct message brings the other person back.
-    call(db, scene.participant, "select api.send_message(%s, 'come back')", (conv,))
+    call(db, scene.participant, "select api.community_send_message(%s, 'come back')", (conv,))
     assert (
-        scalar(db, scene.owner, "select count(*) from api.my_conversations where id = %s", (conv,))
+        scalar(
+            db,
+            scene.owner,
+            "select count(*) from api.community_my_conversations where id = %s",
+            (conv,),
+        )
         == 1
     )
 
@@ -79,7 +87,7 @@ def test_blocking_stops_messages(db, scene):
         call(
             db,
             scene.newbie,
-            "select api.start_conversation(array[%s]::uuid[], 'hey')",
+            "select api.community_start_conversation(array[%s]::uuid[], 'hey')",
             (scene.owner.id,),
         )
     assert (
@@ -94,41 +102,47 @@ def test_blocking_stops_messages(db, scene):
     group_msg = scalar(
         db,
         scene.member,
-        "select api.start_conversation(array[%s, %s]::uuid[], 'group hello', 'Study group')",
+        "select api.community_start_conversation(array[%s, %s]::uuid[], 'group hello', 'Study "
+        "group')",
         (scene.owner.id, scene.participant.id),
     )
     group = db.execute(
         "select conversation_id from community.messages where id = %s", (group_msg,)
     ).fetchone()["conversation_id"]
-    call(db, scene.member, "select api.add_participant(%s, %s)", (group, scene.newbie.id))
-    call(db, scene.newbie, "select api.send_message(%s, 'hi all')", (group,))
-    sql = "select count(*) from api.conversation_messages where conversation_id = %s"
+    call(db, scene.member, "select api.community_add_participant(%s, %s)", (group, scene.newbie.id))
+    call(db, scene.newbie, "select api.community_send_message(%s, 'hi all')", (group,))
+    sql = "select count(*) from api.community_conversation_messages where conversation_id = %s"
     assert scalar(db, scene.owner, sql, (group,)) == 1
     assert scalar(db, scene.participant, sql, (group,)) == 2
     # allow_messages = nobody refuses members (staff may still write).
     call(
         db,
         scene.participant,
-        "select api.update_my_settings(%s)",
+        "select api.accounts_update_my_settings(%s)",
         (json.dumps({"privacy": {"allow_messages": "nobody"}}),),
     )
     with api_error(db, "community_blocked"):
         call(
             db,
             scene.member,
-            "select api.start_conversation(array[%s]::uuid[], 'hi')",
+            "select api.community_start_conversation(array[%s]::uuid[], 'hi')",
             (scene.participant.id,),
         )
     call(
         db,
         scene.moderator,
-        "select api.start_conversation(array[%s]::uuid[], 'staff note')",
+        "select api.community_start_conversation(array[%s]::uuid[], 'staff note')",
         (scene.participant.id,),
     )
     # Groups are small.
     many = [create_user(db, username=f"crowd_{i}").id for i in range(10)]
     with api_error(db, "community_conversation_full"):
-        call(db, scene.member, "select api.start_conversation(%s::uuid[], 'party')", (many,))
+        call(
+            db,
+            scene.member,
+            "select api.community_start_conversation(%s::uuid[], 'party')",
+            (many,),
+        )
 
 
 def test_realtime_tables_are_guarded_by_rls(db, scene):
@@ -218,7 +232,7 @@ def test_notify_for_other_domains_preferences_and_email(db, scene):
     call(
         db,
         owner,
-        "select api.update_my_settings(%s)",
+        "select api.accounts_update_my_settings(%s)",
         (json.dumps({"notifications": {"courses": {"in_app": False, "email": "off"}}}),),
     )
     assert (
@@ -267,31 +281,44 @@ def test_digest_only_when_away(db, scene):
 
 def test_read_unread_and_read_all(db, scene):
     owner = scene.owner
-    unread = scalar(db, owner, "select api.notification_counts()")["unread"]
+    unread = scalar(db, owner, "select api.community_count_notifications()")["unread"]
     assert unread >= 2
-    first = scalar(db, owner, "select id from api.notifications order by id limit 1")
+    first = scalar(db, owner, "select id from api.community_notifications order by id limit 1")
     assert (
-        scalar(db, owner, "select api.mark_notifications_read(array[%s]::bigint[])", (first,)) == 1
+        scalar(
+            db, owner, "select api.community_mark_notifications_read(array[%s]::bigint[])", (first,)
+        )
+        == 1
     )
-    assert scalar(db, owner, "select api.notification_counts()")["unread"] == unread - 1
-    call(db, owner, "select api.mark_notification_unread(%s)", (first,))
-    assert scalar(db, owner, "select api.notification_counts()")["unread"] == unread
+    assert scalar(db, owner, "select api.community_count_notifications()")["unread"] == unread - 1
+    call(db, owner, "select api.community_mark_notification_unread(%s)", (first,))
+    assert scalar(db, owner, "select api.community_count_notifications()")["unread"] == unread
     with api_error(db, "not_found"):
-        call(db, scene.member, "select api.mark_notification_unread(%s)", (first,))
-    call(db, owner, "select api.mark_notifications_read()")
-    assert scalar(db, owner, "select api.notification_counts()")["unread"] == 0
+        call(db, scene.member, "select api.community_mark_notification_unread(%s)", (first,))
+    call(db, owner, "select api.community_mark_notifications_read()")
+    assert scalar(db, owner, "select api.community_count_notifications()")["unread"] == 0
 
 
 # -- contributions ---------------------------------------------------------------------------
 def test_contribution_workflow_and_ctf_handoff(db, scene):
     draft = scene.ids["draft"]
-    call(db, scene.owner, "select api.submit_contribution(%s)", (draft,))
+    call(db, scene.owner, "select api.community_submit_contribution(%s)", (draft,))
     with api_error(db, "community_transition_invalid", "PT409"):
-        call(db, scene.owner, "select api.submit_contribution(%s)", (draft,))
+        call(db, scene.owner, "select api.community_submit_contribution(%s)", (draft,))
     with api_error(db, "invalid_argument"):  # rejections need a reason
-        call(db, scene.moderator, "select api.review_contribution(%s, 'rejected')", (draft,))
-    call(db, scene.moderator, "select api.review_contribution(%s, 'in_review')", (draft,))
-    call(db, scene.moderator, "select api.review_contribution(%s, 'approved', 'Great')", (draft,))
+        call(
+            db,
+            scene.moderator,
+            "select api.community_review_contribution(%s, 'rejected')",
+            (draft,),
+        )
+    call(db, scene.moderator, "select api.community_review_contribution(%s, 'in_review')", (draft,))
+    call(
+        db,
+        scene.moderator,
+        "select api.community_review_contribution(%s, 'approved', 'Great')",
+        (draft,),
+    )
     job = db.execute(
         "select payload from ops.outbox where topic = 'community.challenge_proposal_approved'"
     ).fetchone()
@@ -299,7 +326,12 @@ def test_contribution_workflow_and_ctf_handoff(db, scene):
         "difficulty": "hard"
     }
     # Approved proposals are not public (they become hidden CTF challenges).
-    assert scalar(db, "anon", "select count(*) from api.contributions where id = %s", (draft,)) == 0
+    assert (
+        scalar(
+            db, "anon", "select count(*) from api.community_contributions where id = %s", (draft,)
+        )
+        == 0
+    )
     assert (
         n(
             db,
@@ -310,10 +342,14 @@ def test_contribution_workflow_and_ctf_handoff(db, scene):
         == 1
     )
     # Reviewers may not review their own work.
-    own = scalar(db, scene.moderator, "select api.save_contribution('article', 'Mine', 'x')")
-    call(db, scene.moderator, "select api.submit_contribution(%s)", (own,))
+    own = scalar(
+        db, scene.moderator, "select api.community_save_contribution('article', 'Mine', 'x')"
+    )
+    call(db, scene.moderator, "select api.community_submit_contribution(%s)", (own,))
     with api_error(db, "forbidden"):
-        call(db, scene.moderator, "select api.review_contribution(%s, 'approved')", (own,))
+        call(
+            db, scene.moderator, "select api.community_review_contribution(%s, 'approved')", (own,)
+        )
 
 
 def test_ctf_writeup_visible_after_event_ends(db, scene):
@@ -330,13 +366,13 @@ def test_ctf_writeup_visible_after_event_ends(db, scene):
     wid = scalar(
         db,
         scene.owner,
-        "select api.save_contribution('writeup', 'Solving pwn1', 'steps', '{}', %s,"
+        "select api.community_save_contribution('writeup', 'Solving pwn1', 'steps', '{}', %s,"
         " now() - interval '1 day')",
         (str(challenge),),
     )
-    call(db, scene.owner, "select api.submit_contribution(%s)", (wid,))
-    call(db, scene.admin, "select api.review_contribution(%s, 'approved')", (wid,))
-    visible = "select count(*) from api.contributions where id = %s"
+    call(db, scene.owner, "select api.community_submit_contribution(%s)", (wid,))
+    call(db, scene.admin, "select api.community_review_contribution(%s, 'approved')", (wid,))
+    visible = "select count(*) from api.community_contributions where id = %s"
     assert scalar(db, "anon", visible, (wid,)) == 0
     db.execute(
         "update ctf.events set ends_at = now() - interval '1 minute' where id = %s", (event,)
@@ -346,13 +382,13 @@ def test_ctf_writeup_visible_after_event_ends(db, scene):
         call(
             db,
             scene.owner,
-            "select api.save_contribution('writeup', 'a', 'b', '{}', 'ctf:x', now())",
+            "select api.community_save_contribution('writeup', 'a', 'b', '{}', 'ctf:x', now())",
         )
     with api_error(db, "invalid_argument"):
         call(
             db,
             scene.owner,
-            "select api.save_contribution('article', 'a', 'b', '{}', 'ctf:x', null)",
+            "select api.community_save_contribution('article', 'a', 'b', '{}', 'ctf:x', null)",
         )
 
 
@@ -360,11 +396,12 @@ def test_approved_proposal_becomes_a_hidden_practice_challenge(db, scene):
     pid = scalar(
         db,
         scene.owner,
-        "select api.save_contribution('challenge_proposal', 'Heap feng shui', 'Exploit it.',"
+        "select api.community_save_contribution('challenge_proposal', 'Heap feng shui', "
+        "'Exploit it.',"
         ' \'{"category": "pwn", "difficulty": "4"}\', null, null)',
     )
-    call(db, scene.owner, "select api.submit_contribution(%s)", (pid,))
-    call(db, scene.admin, "select api.review_contribution(%s, 'approved')", (pid,))
+    call(db, scene.owner, "select api.community_submit_contribution(%s)", (pid,))
+    call(db, scene.admin, "select api.community_review_contribution(%s, 'approved')", (pid,))
     job = db.execute(
         "select payload from ops.outbox where topic = 'community.challenge_proposal_approved'"
         " and payload ->> 'contribution_id' = %s",
@@ -391,11 +428,11 @@ def test_approved_proposal_becomes_a_hidden_practice_challenge(db, scene):
 
 # -- export and erasure ----------------------------------------------------------------------
 def test_export_and_erasure(db, scene):
-    export = scalar(db, scene.owner, "select api.export_my_data()")
+    export = scalar(db, scene.owner, "select api.accounts_export_my_data()")
     section = export["community"]
     assert len(section["posts"]) == 3 and len(section["messages"]) == 1
     assert section["blocks"] == [scene.newbie.id]
-    call(db, scene.owner, "select api.delete_my_account('owner_user')")
+    call(db, scene.owner, "select api.accounts_delete_my_account('owner_user')")
     post = db.execute(
         "select author_id, body from community.posts where id = %s", (scene.ids["post1"],)
     ).fetchone()

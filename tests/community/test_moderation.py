@@ -21,14 +21,14 @@ def test_flag_auto_hide_decide_notify_audit(db, scene):
     # Trust-1 flags weigh 1.0; the threshold is 3.0: two flags do not hide, the third does.
     users = flaggers(db, 3)
     for u in users[:2]:
-        call(db, u, "select api.flag('post', %s, 'spam')", (str(post),))
+        call(db, u, "select api.community_report('post', %s, 'spam')", (str(post),))
     assert (
         db.execute("select hidden_at from community.posts where id = %s", (post,)).fetchone()[
             "hidden_at"
         ]
         is None
     )
-    call(db, users[2], "select api.flag('post', %s, 'abuse')", (str(post),))
+    call(db, users[2], "select api.community_report('post', %s, 'abuse')", (str(post),))
     item = db.execute(
         "select * from community.review_items where target_type = 'post' and target_id = %s",
         (str(post),),
@@ -41,7 +41,7 @@ def test_flag_auto_hide_decide_notify_audit(db, scene):
         is not None
     )
     # Hidden: others no longer see it, the author and staff still do.
-    visible = "select count(*) as n from api.forum_posts where id = %s"
+    visible = "select count(*) as n from api.community_forum_posts where id = %s"
     assert scalar(db, scene.newbie, visible, (post,)) == 0
     assert scalar(db, "anon", visible, (post,)) == 0
     assert scalar(db, author, visible, (post,)) == 1
@@ -56,12 +56,14 @@ def test_flag_auto_hide_decide_notify_audit(db, scene):
     assert "moderation.auto_hidden" in kinds
 
     # A moderator agrees at the version they saw.
-    queue = call(db, scene.moderator, "select * from api.review_queue where id = %s", (item["id"],))
+    queue = call(
+        db, scene.moderator, "select * from api.community_review_queue where id = %s", (item["id"],)
+    )
     assert queue["status"] == "pending" and len(queue["flags"]) == 3
     new_version = scalar(
         db,
         scene.moderator,
-        "select api.decide_review(%s, 'agree', %s, 'Spam link')",
+        "select api.community_decide_review(%s, 'agree', %s, 'Spam link')",
         (item["id"], queue["version"]),
     )
     assert new_version == queue["version"] + 1
@@ -108,7 +110,7 @@ def test_flag_auto_hide_decide_notify_audit(db, scene):
 def test_disagree_restores_auto_hidden_content(db, scene):
     post = scene.ids["reply"]
     for u in flaggers(db, 2, level=2):  # trust 2 flags weigh 1.5
-        call(db, u, "select api.flag('post', %s, 'spam')", (str(post),))
+        call(db, u, "select api.community_report('post', %s, 'spam')", (str(post),))
     item = db.execute(
         "select id, version, auto_hidden from community.review_items where target_id = %s",
         (str(post),),
@@ -117,7 +119,7 @@ def test_disagree_restores_auto_hidden_content(db, scene):
     call(
         db,
         scene.moderator,
-        "select api.decide_review(%s, 'disagree', %s)",
+        "select api.community_decide_review(%s, 'disagree', %s)",
         (item["id"], item["version"]),
     )
     assert (
@@ -142,35 +144,60 @@ def test_optimistic_version_and_closed_items(db, scene):
         "select version from community.review_items where id = %s", (item,)
     ).fetchone()["version"]
     # Another flag arrives: the moderator's copy is stale.
-    call(db, scene.newbie, "select api.flag('post', %s, 'spam')", (str(scene.ids["owner_post"]),))
+    call(
+        db,
+        scene.newbie,
+        "select api.community_report('post', %s, 'spam')",
+        (str(scene.ids["owner_post"]),),
+    )
     with api_error(db, "community_review_stale", "PT409"):
-        call(db, scene.moderator, "select api.decide_review(%s, 'defer', %s)", (item, version))
-    call(db, scene.moderator, "select api.decide_review(%s, 'defer', %s)", (item, version + 1))
+        call(
+            db,
+            scene.moderator,
+            "select api.community_decide_review(%s, 'defer', %s)",
+            (item, version),
+        )
+    call(
+        db,
+        scene.moderator,
+        "select api.community_decide_review(%s, 'defer', %s)",
+        (item, version + 1),
+    )
     with api_error(db, "community_review_closed", "PT409"):
-        call(db, scene.admin, "select api.decide_review(%s, 'agree', %s)", (item, version + 2))
+        call(
+            db,
+            scene.admin,
+            "select api.community_decide_review(%s, 'agree', %s)",
+            (item, version + 2),
+        )
     with api_error(db, "invalid_argument"):
-        call(db, scene.admin, "select api.decide_review(%s, 'maybe', 1)", (item,))
+        call(db, scene.admin, "select api.community_decide_review(%s, 'maybe', 1)", (item,))
 
 
 def test_flag_abuse_cases(db, scene):
     post = str(scene.ids["owner_post"])
     with api_error(db, "community_flag_own", "22023"):
-        call(db, scene.owner, "select api.flag('post', %s, 'spam')", (post,))
+        call(db, scene.owner, "select api.community_report('post', %s, 'spam')", (post,))
     with api_error(db, "community_already_flagged", "PT409"):
-        call(db, scene.member, "select api.flag('post', %s, 'abuse')", (post,))
+        call(db, scene.member, "select api.community_report('post', %s, 'abuse')", (post,))
     with api_error(db, "community_flag_message_required"):
-        call(db, scene.newbie, "select api.flag('post', %s, 'other')", (post,))
+        call(db, scene.newbie, "select api.community_report('post', %s, 'other')", (post,))
     with api_error(db, "community_flag_reason_invalid"):
-        call(db, scene.newbie, "select api.flag('user', %s, 'off_topic')", (scene.owner.id,))
+        call(
+            db,
+            scene.newbie,
+            "select api.community_report('user', %s, 'off_topic')",
+            (scene.owner.id,),
+        )
     with api_error(db, "community_flag_reason_invalid"):
-        call(db, scene.newbie, "select api.flag('post', %s, 'nonsense')", (post,))
+        call(db, scene.newbie, "select api.community_report('post', %s, 'nonsense')", (post,))
     with api_error(db, "not_found"):
-        call(db, scene.newbie, "select api.flag('post', '999999999', 'spam')")
+        call(db, scene.newbie, "select api.community_report('post', '999999999', 'spam')")
     with api_error(db, "not_found"):  # a staff-only thread is invisible to members
         call(
             db,
             scene.newbie,
-            "select api.flag('thread', %s, 'spam')",
+            "select api.community_report('thread', %s, 'spam')",
             (str(scene.ids["staff_thread"]),),
         )
     # Nothing partial: still one flag on the post.
@@ -183,10 +210,18 @@ def test_flag_abuse_cases(db, scene):
     # A message of a conversation one is not in cannot be flagged (or even confirmed).
     with api_error(db, "not_found"):
         call(
-            db, scene.member, "select api.flag('message', %s, 'spam')", (str(scene.ids["message"]),)
+            db,
+            scene.member,
+            "select api.community_report('message', %s, 'spam')",
+            (str(scene.ids["message"]),),
         )
     # Flagging a user with a message reason works; users are never auto-hidden.
-    call(db, scene.newbie, "select api.flag('user', %s, 'other', 'Sends spam')", (scene.owner.id,))
+    call(
+        db,
+        scene.newbie,
+        "select api.community_report('user', %s, 'other', 'Sends spam')",
+        (scene.owner.id,),
+    )
 
 
 def test_silence_and_suspend(db, scene):
@@ -195,15 +230,18 @@ def test_silence_and_suspend(db, scene):
     action = scalar(
         db,
         scene.moderator,
-        "select api.moderate('silence', 'user', %s, 'Cool off', now() + interval '1 hour')",
+        "select api.community_moderate('silence', 'user', %s, 'Cool off', now() + interval '1 "
+        "hour')",
         (owner.id,),
     )
     with api_error(db, "community_silenced", "42501"):
-        call(db, owner, "select api.create_post(%s, 'let me talk')", (thread,))
+        call(db, owner, "select api.community_create_post(%s, 'let me talk')", (thread,))
     with api_error(db, "community_silenced"):
-        call(db, owner, "select api.send_message(%s, 'hi')", (scene.ids["conversation"],))
+        call(db, owner, "select api.community_send_message(%s, 'hi')", (scene.ids["conversation"],))
     # Silenced members may still read and flag.
-    assert scalar(db, owner, "select count(*) from api.thread_posts(%s)", (thread,)) > 0
+    assert (
+        scalar(db, owner, "select count(*) from api.community_list_thread_posts(%s)", (thread,)) > 0
+    )
     # The author learns why; the audit log has it.
     assert (
         db.execute(
@@ -222,14 +260,20 @@ def test_silence_and_suspend(db, scene):
         == "Cool off"
     )
     # Appeal granted: the silence is lifted.
-    appeal = scalar(db, owner, "select api.appeal(%s, 'I was provoked')", (action,))
-    call(db, scene.moderator, "select api.decide_appeal(%s, true, 'Fair enough')", (appeal,))
-    call(db, owner, "select api.create_post(%s, 'thanks')", (thread,))
+    appeal = scalar(db, owner, "select api.community_appeal(%s, 'I was provoked')", (action,))
+    call(
+        db,
+        scene.moderator,
+        "select api.community_decide_appeal(%s, true, 'Fair enough')",
+        (appeal,),
+    )
+    call(db, owner, "select api.community_create_post(%s, 'thanks')", (thread,))
 
     call(
         db,
         scene.admin,
-        "select api.moderate('suspend', 'user', %s, 'Ban evasion', now() + interval '7 days')",
+        "select api.community_moderate('suspend', 'user', %s, 'Ban evasion', now() + interval "
+        "'7 days')",
         (scene.member.id,),
     )
     banned = db.execute(
@@ -238,20 +282,28 @@ def test_silence_and_suspend(db, scene):
     assert banned is not None
     # Their still-valid token no longer works for any community call.
     with api_error(db, "community_suspended", "42501"):
-        call(db, scene.member, "select api.create_post(%s, 'x')", (thread,))
+        call(db, scene.member, "select api.community_create_post(%s, 'x')", (thread,))
     with api_error(db, "community_suspended"):
-        call(db, scene.member, "select api.flag('post', %s, 'spam')", (str(scene.ids["post1"]),))
+        call(
+            db,
+            scene.member,
+            "select api.community_report('post', %s, 'spam')",
+            (str(scene.ids["post1"]),),
+        )
     with api_error(db, "community_suspended"):
-        call(db, scene.member, "select api.record_visit()")
+        call(db, scene.member, "select api.community_record_visit()")
     with api_error(db, "invalid_argument"):
         call(
-            db, scene.moderator, "select api.moderate('suspend', 'user', %s, 'x y z')", (owner.id,)
+            db,
+            scene.moderator,
+            "select api.community_moderate('suspend', 'user', %s, 'x y z')",
+            (owner.id,),
         )
     with api_error(db, "invalid_argument"):
         call(
             db,
             scene.moderator,
-            "select api.moderate('lock', 'post', %s, 'reason')",
+            "select api.community_moderate('lock', 'post', %s, 'reason')",
             (str(scene.ids["reply"]),),
         )
 
@@ -259,24 +311,45 @@ def test_silence_and_suspend(db, scene):
 def test_lock_move_and_pin(db, scene):
     thread = scene.ids["thread"]
     call(
-        db, scene.moderator, "select api.moderate('lock', 'thread', %s, 'Resolved')", (str(thread),)
+        db,
+        scene.moderator,
+        "select api.community_moderate('lock', 'thread', %s, 'Resolved')",
+        (str(thread),),
     )
     with api_error(db, "community_thread_locked", "PT423"):
-        call(db, scene.member, "select api.create_post(%s, 'late')", (thread,))
+        call(db, scene.member, "select api.community_create_post(%s, 'late')", (thread,))
     with api_error(db, "community_thread_locked"):
-        call(db, scene.owner, "select api.edit_post(%s, 'changed')", (scene.ids["owner_post"],))
-    call(db, scene.moderator, "select api.create_post(%s, 'staff may still post')", (thread,))
+        call(
+            db,
+            scene.owner,
+            "select api.community_edit_post(%s, 'changed')",
+            (scene.ids["owner_post"],),
+        )
     call(
         db,
         scene.moderator,
-        "select api.moderate('move', 'thread', %s, 'Wrong place', null, %s)",
+        "select api.community_create_post(%s, 'staff may still post')",
+        (thread,),
+    )
+    call(
+        db,
+        scene.moderator,
+        "select api.community_moderate('move', 'thread', %s, 'Wrong place', null, %s)",
         (str(thread), scene.ids["members_cat"]),
     )
     assert (
-        scalar(db, "anon", "select count(*) from api.forum_threads where id = %s", (thread,)) == 0
+        scalar(
+            db, "anon", "select count(*) from api.community_forum_threads where id = %s", (thread,)
+        )
+        == 0
     )
     assert (
-        scalar(db, scene.newbie, "select count(*) from api.forum_threads where id = %s", (thread,))
+        scalar(
+            db,
+            scene.newbie,
+            "select count(*) from api.community_forum_threads where id = %s",
+            (thread,),
+        )
         == 1
     )
 
@@ -286,8 +359,10 @@ def test_moderation_stats(db, scene):
     version = db.execute(
         "select version from community.review_items where id = %s", (item,)
     ).fetchone()["version"]
-    call(db, scene.moderator, "select api.decide_review(%s, 'defer', %s)", (item, version))
-    stats = scalar(db, scene.moderator, "select api.moderation_stats()")
+    call(
+        db, scene.moderator, "select api.community_decide_review(%s, 'defer', %s)", (item, version)
+    )
+    stats = scalar(db, scene.moderator, "select api.community_get_moderation_stats()")
     assert stats["open_items"] == 0 and stats["resolved"] == 1
     assert stats["decisions"] == {"deferred": 1}
     assert stats["resolution_seconds"]["median"] is not None

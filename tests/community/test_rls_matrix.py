@@ -29,7 +29,7 @@ STAFF_CALL = row("deny", "deny", "deny", "deny", "deny", "yes", "yes", "deny")
 
 SELECT = {
     "community.categories": ("slug = 'general'", ALL_YES),
-    "api.forum_categories": ("slug = 'general'", ALL_YES),
+    "api.community_forum_categories": ("slug = 'general'", ALL_YES),
     "community.categories ": (
         "slug = 'members-only'",
         row("no", "yes", "yes", "yes", "yes", "yes", "yes", "yes"),
@@ -38,57 +38,60 @@ SELECT = {
         "slug = 'pro-lounge'",  # has_entitlement is false for everyone until payments
         row("no", "no", "no", "no", "no", "yes", "yes", "yes"),
     ),
-    "api.forum_categories ": ("slug = 'staff-room'", STAFF | {"anon": "no"}),
+    "api.community_forum_categories ": ("slug = 'staff-room'", STAFF | {"anon": "no"}),
     "community.threads": ("id = %(thread)s", ALL_YES),
-    "api.forum_threads": ("id = %(thread)s", ALL_YES),
-    "api.forum_threads ": (
+    "api.community_forum_threads": ("id = %(thread)s", ALL_YES),
+    "api.community_forum_threads ": (
         "id = %(members_thread)s",
         row("no", "yes", "yes", "yes", "yes", "yes", "yes", "yes"),
     ),
     "community.threads ": ("id = %(staff_thread)s", STAFF | {"anon": "no"}),
     "community.posts": ("thread_id = %(thread)s", ALL_YES),
-    "api.forum_posts": ("thread_id = %(thread)s", ALL_YES),
-    "api.forum_posts ": ("thread_id = %(staff_thread)s", STAFF | {"anon": "no"}),
+    "api.community_forum_posts": ("thread_id = %(thread)s", ALL_YES),
+    "api.community_forum_posts ": ("thread_id = %(staff_thread)s", STAFF | {"anon": "no"}),
     "community.post_revisions": ("post_id = %(owner_post)s", ALL_YES),
-    "api.post_revisions": ("post_id = %(owner_post)s", ALL_YES),
+    "api.community_post_revisions": ("post_id = %(owner_post)s", ALL_YES),
     "community.reactions": ("post_id = %(owner_post)s", ALL_YES),
-    "api.post_reactions": ("post_id = %(owner_post)s", ALL_YES),
+    "api.community_post_reactions": ("post_id = %(owner_post)s", ALL_YES),
     "community.thread_watches": ("user_id = %(owner)s", OWNER_ONLY),
     "community.category_watches": ("user_id = %(owner)s", OWNER_ONLY),
     "community.thread_reads": ("user_id = %(owner)s", OWNER_ONLY | {"anon": "no"}),
     "community.notifications": ("user_id = %(owner)s", OWNER_ONLY),
-    "api.notifications": ("kind = 'reaction'", OWNER_ONLY | {"service_role": "yes"}),
+    "api.community_notifications": ("kind = 'reaction'", OWNER_ONLY | {"service_role": "yes"}),
     "community.members": ("user_id = %(owner)s", ALL_YES),
     "api.community_members": ("user_id = %(owner)s", ALL_YES),
     "community.trust_levels": ("true", ALL_YES),
-    "api.trust_levels": ("true", ALL_YES),
+    "api.community_trust_levels": ("true", ALL_YES),
     "community.blocks": ("blocker_id = %(owner)s", OWNER_ONLY),
-    "api.my_blocks": ("blocked_id = %(newbie)s", OWNER_ONLY),
+    "api.community_my_blocks": ("blocked_id = %(newbie)s", OWNER_ONLY),
     "community.conversations": ("id = %(conversation)s", PARTICIPANTS),
-    "api.my_conversations": ("id = %(conversation)s", PARTICIPANTS | {"service_role": "no"}),
+    "api.community_my_conversations": (
+        "id = %(conversation)s",
+        PARTICIPANTS | {"service_role": "no"},
+    ),
     "community.conversation_participants": ("conversation_id = %(conversation)s", PARTICIPANTS),
-    "api.conversation_participants": ("conversation_id = %(conversation)s", PARTICIPANTS),
+    "api.community_conversation_participants": ("conversation_id = %(conversation)s", PARTICIPANTS),
     "community.messages": ("conversation_id = %(conversation)s", PARTICIPANTS),
-    "api.conversation_messages": ("conversation_id = %(conversation)s", PARTICIPANTS),
+    "api.community_conversation_messages": ("conversation_id = %(conversation)s", PARTICIPANTS),
     "community.flag_reasons": ("true", ALL_YES),
-    "api.flag_reasons": ("true", ALL_YES),
+    "api.community_report_reasons": ("true", ALL_YES),
     "community.flags": (
         "review_item_id = %(review_item)s",
         row("deny", "yes", "no", "no", "no", "yes", "yes", "yes"),
     ),
-    "api.my_flags": (
+    "api.community_my_reports": (
         "target_id = %(owner_post)s::text",
         row("deny", "yes", "no", "no", "no", "no", "no", "no"),
     ),
     "community.review_items": ("id = %(review_item)s", STAFF),
-    "api.review_queue": ("id = %(review_item)s", STAFF),
+    "api.community_review_queue": ("id = %(review_item)s", STAFF),
     "community.review_history": ("review_item_id = %(review_item)s", STAFF),
-    "api.review_history": ("review_item_id = %(review_item)s", STAFF),
+    "api.community_review_history": ("review_item_id = %(review_item)s", STAFF),
     "community.moderation_actions": (
         "id = %(action)s",
         row("deny", "no", "no", "yes", "no", "yes", "yes", "yes"),
     ),
-    "api.moderation_actions": (
+    "api.community_moderation_actions": (
         "id = %(action)s",
         row("deny", "no", "no", "yes", "no", "yes", "yes", "yes"),
     ),
@@ -96,12 +99,15 @@ SELECT = {
         "id = %(appeal)s",
         row("deny", "no", "no", "yes", "no", "yes", "yes", "yes"),
     ),
-    "api.appeals": ("id = %(appeal)s", row("deny", "no", "no", "yes", "no", "yes", "yes", "yes")),
+    "api.community_appeals": (
+        "id = %(appeal)s",
+        row("deny", "no", "no", "yes", "no", "yes", "yes", "yes"),
+    ),
     "community.contributions": (
         "id = %(article)s",
         row("no", "no", "no", "yes", "no", "yes", "yes", "yes"),
     ),
-    "api.contributions": (
+    "api.community_contributions": (
         "id = %(draft)s",  # drafts: only their author
         row("no", "no", "no", "yes", "no", "no", "no", "yes"),
     ),
@@ -109,7 +115,7 @@ SELECT = {
         "contribution_id = %(article)s",
         row("deny", "no", "no", "yes", "no", "yes", "yes", "yes"),
     ),
-    "api.contribution_comments": (
+    "api.community_contribution_comments": (
         "contribution_id = %(article)s",
         row("deny", "no", "no", "yes", "no", "yes", "yes", "yes"),
     ),
@@ -193,13 +199,16 @@ WRITES = {
 }
 
 EXECUTE = {
-    "api.create_post": ("select api.create_post(%(thread)s, 'more')", SIGNED_IN),
-    "api.create_thread": (
-        "select api.create_thread(%(public)s, 'New', 'Body')",
+    "api.community_create_post": (
+        "select api.community_create_post(%(thread)s, 'more')",
         SIGNED_IN,
     ),
-    "api.create_thread (staff posting)": (
-        "select api.create_thread(%(announce)s, 'News', 'Body')",
+    "api.community_create_thread": (
+        "select api.community_create_thread(%(public)s, 'New', 'Body')",
+        SIGNED_IN,
+    ),
+    "api.community_create_thread (staff posting)": (
+        "select api.community_create_thread(%(announce)s, 'News', 'Body')",
         row(
             "deny",
             "community_cannot_post",
@@ -211,20 +220,20 @@ EXECUTE = {
             "deny",
         ),
     ),
-    "api.create_post (staff category)": (
-        "select api.create_post(%(staff_thread)s, 'x')",
+    "api.community_create_post (staff category)": (
+        "select api.community_create_post(%(staff_thread)s, 'x')",
         row("deny", "not_found", "not_found", "not_found", "not_found", "yes", "yes", "deny"),
     ),
-    "api.edit_post": (
-        "select api.edit_post(%(owner_post)s, 'edited')",
+    "api.community_edit_post": (
+        "select api.community_edit_post(%(owner_post)s, 'edited')",
         row("deny", "deny", "deny", "yes", "deny", "yes", "yes", "deny"),
     ),
-    "api.delete_post": (
-        "select api.delete_post(%(owner_post)s)",
+    "api.community_delete_post": (
+        "select api.community_delete_post(%(owner_post)s)",
         row("deny", "deny", "deny", "yes", "deny", "deny", "deny", "deny"),
     ),
-    "api.react": (
-        "select api.react(%(owner_post)s, 'love')",
+    "api.community_react": (
+        "select api.community_react(%(owner_post)s, 'love')",
         row(
             "deny",
             "community_already_reacted",
@@ -236,24 +245,30 @@ EXECUTE = {
             "deny",
         ),
     ),
-    "api.unreact": (
-        "select api.unreact(%(owner_post)s)",
+    "api.community_unreact": (
+        "select api.community_unreact(%(owner_post)s)",
         row("deny", "yes", "not_found", "not_found", "not_found", "not_found", "not_found", "deny"),
     ),
-    "api.mark_solved": (
-        "select api.mark_solved(%(thread)s, %(reply)s)",
+    "api.community_mark_solved": (
+        "select api.community_mark_solved(%(thread)s, %(reply)s)",
         row("deny", "deny", "deny", "yes", "deny", "yes", "yes", "deny"),
     ),
-    "api.watch": ("select api.watch('thread', %(thread)s, 'muted')", SIGNED_IN),
-    "api.mark_thread_read": ("select api.mark_thread_read(%(thread)s, 3)", SIGNED_IN),
-    "api.list_threads": ("select * from api.list_threads(%(public)s)", ALL_YES),
-    "api.list_threads (members)": (
-        "select * from api.list_threads(%(members_cat)s)",
+    "api.community_watch": ("select api.community_watch('thread', %(thread)s, 'muted')", SIGNED_IN),
+    "api.community_mark_thread_read": (
+        "select api.community_mark_thread_read(%(thread)s, 3)",
+        SIGNED_IN,
+    ),
+    "api.community_list_threads": ("select * from api.community_list_threads(%(public)s)", ALL_YES),
+    "api.community_list_threads (members)": (
+        "select * from api.community_list_threads(%(members_cat)s)",
         row("no", "yes", "yes", "yes", "yes", "yes", "yes", "yes"),
     ),
-    "api.thread_posts": ("select * from api.thread_posts(%(thread)s)", ALL_YES),
-    "api.thread_posts (staff)": (
-        "select * from api.thread_posts(%(staff_thread)s)",
+    "api.community_list_thread_posts": (
+        "select * from api.community_list_thread_posts(%(thread)s)",
+        ALL_YES,
+    ),
+    "api.community_list_thread_posts (staff)": (
+        "select * from api.community_list_thread_posts(%(staff_thread)s)",
         row(
             "not_found",
             "not_found",
@@ -265,29 +280,32 @@ EXECUTE = {
             "yes",
         ),
     ),
-    "api.search_forum": ("select * from api.search_forum('canaries')", ALL_YES),
-    "api.search_forum (staff)": (
-        "select * from api.search_forum('staff talk')",
+    "api.community_search_forum": ("select * from api.community_search_forum('canaries')", ALL_YES),
+    "api.community_search_forum (staff)": (
+        "select * from api.community_search_forum('staff talk')",
         row("no", "no", "no", "no", "no", "yes", "yes", "no"),
     ),
-    "api.save_category": ("select api.save_category('x-cat', 'X')", STAFF_CALL),
-    "api.notification_counts": ("select api.notification_counts()", SIGNED_IN),
-    "api.mark_notifications_read": ("select api.mark_notifications_read()", SIGNED_IN),
-    "api.record_visit": ("select api.record_visit()", SIGNED_IN),
-    "api.block_user": (
-        "select api.block_user(%(member)s)",
+    "api.community_save_category": ("select api.community_save_category('x-cat', 'X')", STAFF_CALL),
+    "api.community_count_notifications": ("select api.community_count_notifications()", SIGNED_IN),
+    "api.community_mark_notifications_read": (
+        "select api.community_mark_notifications_read()",
+        SIGNED_IN,
+    ),
+    "api.community_record_visit": ("select api.community_record_visit()", SIGNED_IN),
+    "api.community_block_user": (
+        "select api.community_block_user(%(member)s)",
         row("deny", "invalid_argument", "yes", "yes", "yes", "yes", "yes", "deny"),
     ),
-    "api.start_conversation": (
-        "select api.start_conversation(array[%(member)s]::uuid[], 'hi')",
+    "api.community_start_conversation": (
+        "select api.community_start_conversation(array[%(member)s]::uuid[], 'hi')",
         row("deny", "invalid_argument", "yes", "yes", "yes", "yes", "yes", "deny"),
     ),
-    "api.start_conversation (blocked)": (
-        "select api.start_conversation(array[%(owner)s]::uuid[], 'hi')",
+    "api.community_start_conversation (blocked)": (
+        "select api.community_start_conversation(array[%(owner)s]::uuid[], 'hi')",
         row("deny", "yes", "community_blocked", "invalid_argument", "yes", "yes", "yes", "deny"),
     ),
-    "api.send_message": (
-        "select api.send_message(%(conversation)s, 'hello')",
+    "api.community_send_message": (
+        "select api.community_send_message(%(conversation)s, 'hello')",
         row(
             "deny",
             "community_not_participant",
@@ -299,8 +317,8 @@ EXECUTE = {
             "deny",
         ),
     ),
-    "api.leave_conversation": (
-        "select api.leave_conversation(%(conversation)s)",
+    "api.community_leave_conversation": (
+        "select api.community_leave_conversation(%(conversation)s)",
         row(
             "deny",
             "community_not_participant",
@@ -312,9 +330,12 @@ EXECUTE = {
             "deny",
         ),
     ),
-    "api.unread_message_count": ("select api.unread_message_count()", SIGNED_IN),
-    "api.flag": (
-        "select api.flag('post', %(owner_post)s::text, 'spam')",
+    "api.community_count_unread_messages": (
+        "select api.community_count_unread_messages()",
+        SIGNED_IN,
+    ),
+    "api.community_report": (
+        "select api.community_report('post', %(owner_post)s::text, 'spam')",
         row(
             "deny",
             "community_already_flagged",
@@ -326,31 +347,34 @@ EXECUTE = {
             "deny",
         ),
     ),
-    "api.flag (message)": (
-        "select api.flag('message', %(reply_message)s::text, 'spam')",
+    "api.community_report (message)": (
+        "select api.community_report('message', %(reply_message)s::text, 'spam')",
         row("deny", "not_found", "not_found", "yes", "community_flag_own", "yes", "yes", "deny"),
     ),
-    "api.decide_review": (
-        "select api.decide_review(%(review_item)s, 'defer',"
+    "api.community_decide_review": (
+        "select api.community_decide_review(%(review_item)s, 'defer',"
         " (select version from community.review_items where id = %(review_item)s))",
         STAFF_CALL,
     ),
-    "api.moderate": (
-        "select api.moderate('hide', 'post', %(reply)s::text, 'matrix test')",
+    "api.community_moderate": (
+        "select api.community_moderate('hide', 'post', %(reply)s::text, 'matrix test')",
         STAFF_CALL,
     ),
-    "api.moderate (suspend)": (
-        "select api.moderate('suspend', 'user', %(newbie)s::text, 'matrix test',"
+    "api.community_moderate (suspend)": (
+        "select api.community_moderate('suspend', 'user', %(newbie)s::text, 'matrix test',"
         " now() + interval '1 day')",
         STAFF_CALL,
     ),
-    "api.moderation_stats": ("select api.moderation_stats()", STAFF_CALL),
-    "api.set_trust_level": (
-        "select api.set_trust_level(%(member)s, 4, 'leader now')",
+    "api.community_get_moderation_stats": (
+        "select api.community_get_moderation_stats()",
         STAFF_CALL,
     ),
-    "api.appeal": (
-        "select api.appeal(%(action)s, 'again')",
+    "api.community_set_trust_level": (
+        "select api.community_set_trust_level(%(member)s, 4, 'leader now')",
+        STAFF_CALL,
+    ),
+    "api.community_appeal": (
+        "select api.community_appeal(%(action)s, 'again')",
         row(
             "deny",
             "not_found",
@@ -362,17 +386,20 @@ EXECUTE = {
             "deny",
         ),
     ),
-    "api.decide_appeal": ("select api.decide_appeal(%(appeal)s, true, 'fair')", STAFF_CALL),
-    "api.save_contribution": (
-        "select api.save_contribution('article', 'T', 'B')",
+    "api.community_decide_appeal": (
+        "select api.community_decide_appeal(%(appeal)s, true, 'fair')",
+        STAFF_CALL,
+    ),
+    "api.community_save_contribution": (
+        "select api.community_save_contribution('article', 'T', 'B')",
         SIGNED_IN,
     ),
-    "api.submit_contribution": (
-        "select api.submit_contribution(%(draft)s)",
+    "api.community_submit_contribution": (
+        "select api.community_submit_contribution(%(draft)s)",
         row("deny", "not_found", "not_found", "yes", "not_found", "not_found", "not_found", "deny"),
     ),
-    "api.review_contribution": (
-        "select api.review_contribution(%(article)s, 'approved')",
+    "api.community_review_contribution": (
+        "select api.community_review_contribution(%(article)s, 'approved')",
         row(
             "deny",
             "deny",
@@ -384,8 +411,8 @@ EXECUTE = {
             "deny",
         ),
     ),
-    "api.comment_contribution": (
-        "select api.comment_contribution(%(article)s, 'done')",
+    "api.community_comment_contribution": (
+        "select api.community_comment_contribution(%(article)s, 'done')",
         row("deny", "not_found", "not_found", "yes", "not_found", "yes", "yes", "deny"),
     ),
     "private.notify": (

@@ -136,7 +136,10 @@ EXECUTE = {
     "api.ctf_add_flag": ("select api.ctf_add_flag(%(challenge)s, 'static', 'x')", ORG_RPC),
     "api.ctf_remove_flag": ("select api.ctf_remove_flag(%(flag)s)", ORG_RPC),
     "api.ctf_list_flags": ("select api.ctf_list_flags(%(challenge)s)", ORG_RPC),
-    "api.ctf_team_flags": ("select api.ctf_team_flags(%(challenge)s, %(team_a)s)", ORG_RPC),
+    "api.ctf_list_team_flags": (
+        "select api.ctf_list_team_flags(%(challenge)s, %(team_a)s)",
+        ORG_RPC,
+    ),
     "api.ctf_add_hint": ("select api.ctf_add_hint(%(challenge)s, 'more')", ORG_RPC),
     "api.ctf_add_file": ("select api.ctf_add_file(%(challenge)s, 'b.bin', %(path)s)", ORG_RPC),
     "api.ctf_register": (
@@ -169,8 +172,8 @@ EXECUTE = {
             "deny",
         ),
     ),
-    "api.ctf_team_invite_code": (
-        "select api.ctf_team_invite_code(%(team_a)s)",
+    "api.ctf_get_team_invite_code": (
+        "select api.ctf_get_team_invite_code(%(team_a)s)",
         row(
             "deny", "yes", "yes", "ctf_not_team_member", "yes", "ctf_not_team_member", "yes", "deny"
         ),
@@ -267,11 +270,11 @@ EXECUTE = {
         ),
     ),
     "api.ctf_export_event": ("select api.ctf_export_event(%(event)s)", ORG_RPC),
-    "api.ctf_scoreboard": ("select * from api.ctf_scoreboard(%(event)s)", ALL),
-    "api.ctf_challenge_list": ("select * from api.ctf_challenge_list(%(event)s)", ALL),
-    "api.ctf_team_page": ("select api.ctf_team_page(%(team_a)s)", ALL),
-    "api.ctf_score_graph": ("select api.ctf_score_graph(%(event)s)", ALL),
-    "api.ctf_ctftime_feed": ("select api.ctf_ctftime_feed(%(event)s)", ALL),
+    "api.ctf_get_scoreboard": ("select * from api.ctf_get_scoreboard(%(event)s)", ALL),
+    "api.ctf_list_challenges": ("select * from api.ctf_list_challenges(%(event)s)", ALL),
+    "api.ctf_get_team_page": ("select api.ctf_get_team_page(%(team_a)s)", ALL),
+    "api.ctf_get_score_graph": ("select api.ctf_get_score_graph(%(event)s)", ALL),
+    "api.ctf_get_ctftime_feed": ("select api.ctf_get_ctftime_feed(%(event)s)", ALL),
     "private.ctf_recompute_event": ("select private.ctf_recompute_event(%(event)s)", DENY),
     "private.ctf_standings_mismatches": (
         "select private.ctf_standings_mismatches(%(event)s)",
@@ -356,7 +359,7 @@ def fill(db, ctf):
     ids["award"] = val(
         db, o, "select api.ctf_grant_award(%s, %s, 10, 'x')", (ctf.event, ctf.team_a)
     )
-    flag_a = val(db, o, "select api.ctf_team_flags(%s, %s)", (shared, ctf.team_a))[0]["flag"]
+    flag_a = val(db, o, "select api.ctf_list_team_flags(%s, %s)", (shared, ctf.team_a))[0]["flag"]
     submit(db, ctf.other_player, shared, flag_a)
     ids["solve"] = db.execute(
         "select id from ctf.solves where team_id = %s", (ctf.team_a,)
@@ -453,6 +456,6 @@ def test_challenge_list_matches_view(scene, role):
             f"select {cols} from api.ctf_challenges where event_id = %(event)s order by id", ids
         ).fetchall()
         fast = db.execute(
-            f"select {cols} from api.ctf_challenge_list(%(event)s) order by id", ids
+            f"select {cols} from api.ctf_list_challenges(%(event)s) order by id", ids
         ).fetchall()
     assert fast == view and len(view) >= 4

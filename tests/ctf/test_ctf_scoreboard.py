@@ -12,7 +12,7 @@ from ctfkit import create_user, make_challenge, make_team, q, set_event, submit,
 def board(db, who, event, bracket=None):
     return [
         (b["team_name"], b["score"])
-        for b in q(db, who, "select * from api.ctf_scoreboard(%s, %s)", (event, bracket))
+        for b in q(db, who, "select * from api.ctf_get_scoreboard(%s, %s)", (event, bracket))
     ]
 
 
@@ -37,12 +37,12 @@ def test_ties_broken_by_time_and_brackets(db, ctf):
     db.execute("update ctf.teams set bracket_id = %s where id = %s", (student, ctf.team_b))
     val(db, ctf.organiser, "select api.ctf_recompute_standings(%s)", (ctf.event,))
     assert board(db, "anon", ctf.event, student) == [("Bravo", 100)]
-    page = val(db, "anon", "select api.ctf_team_page(%s)", (ctf.team_b,))
+    page = val(db, "anon", "select api.ctf_get_team_page(%s)", (ctf.team_b,))
     assert page["position"] == 2 and page["score"] == 100 and len(page["solves"]) == 1
     assert [m["username"] for m in page["members"]] == [None]  # members-only profile
-    page = val(db, ctf.player, "select api.ctf_team_page(%s)", (ctf.team_b,))
+    page = val(db, ctf.player, "select api.ctf_get_team_page(%s)", (ctf.team_b,))
     assert [m["username"] for m in page["members"]] == ["player_b"]
-    feed = val(db, "anon", "select api.ctf_ctftime_feed(%s)", (ctf.event,))
+    feed = val(db, "anon", "select api.ctf_get_ctftime_feed(%s)", (ctf.event,))
     assert feed == {
         "standings": [
             {"pos": 1, "team": "Alpha", "score": 100},
@@ -82,7 +82,7 @@ def test_freeze(db, ctf):
     assert q(db, "anon", sql, (ctf.event,))[0]["n"] == 1
     assert q(db, ctf.other_player, sql, (ctf.event,))[0]["n"] == 2
     assert q(db, "anon", "select count(*) as n from ctf.standings")[0]["n"] == 0
-    graph = val(db, "anon", "select api.ctf_score_graph(%s)", (ctf.event,))
+    graph = val(db, "anon", "select api.ctf_get_score_graph(%s)", (ctf.event,))
     assert [g["team"] for g in graph] == ["Alpha"] and graph[0]["points"][-1]["score"] == 100
     # moving the freeze discards the snapshot
     val(db, ctf.organiser, "select api.ctf_update_event(%s, '{\"freeze_at\": null}')", (ctf.event,))

@@ -94,10 +94,10 @@ def test_team_flags_and_sharing(db, ctf):
     cid = make_challenge(
         db, ctf.organiser, ctf.event, {"title": "per team"}, [("team", "flag{%s}")]
     )
-    flag_a = val(db, ctf.organiser, "select api.ctf_team_flags(%s, %s)", (cid, ctf.team_a))[0][
+    flag_a = val(db, ctf.organiser, "select api.ctf_list_team_flags(%s, %s)", (cid, ctf.team_a))[0][
         "flag"
     ]
-    flag_b = val(db, ctf.organiser, "select api.ctf_team_flags(%s, %s)", (cid, ctf.team_b))[0][
+    flag_b = val(db, ctf.organiser, "select api.ctf_list_team_flags(%s, %s)", (cid, ctf.team_b))[0][
         "flag"
     ]
     assert flag_a != flag_b and flag_a.startswith("flag{") and len(flag_a) == 38
@@ -164,7 +164,7 @@ def test_dynamic_value_reapplied_to_every_solver(db, ctf):
         db, ctf.organiser, "select api.ctf_moderate_team(%s, true, null, 'cheating')", (ctf.team_b,)
     )
     assert score(db, ctf.team_a) == 550
-    assert val(db, "anon", "select count(*) from api.ctf_scoreboard(%s)", (ctf.event,)) == 1
+    assert val(db, "anon", "select count(*) from api.ctf_get_scoreboard(%s)", (ctf.event,)) == 1
     val(db, ctf.organiser, "select api.ctf_moderate_team(%s, false, null, 'appeal')", (ctf.team_b,))
     assert score(db, ctf.team_a) == 440
     # deleting a solve: value goes back up
@@ -320,7 +320,7 @@ def test_flags_never_readable(db, ctf):
         val(
             db,
             ctf.other_organiser,
-            "select api.ctf_team_flags(%s, %s)",
+            "select api.ctf_list_team_flags(%s, %s)",
             (ctf.challenge, ctf.team_a),
         )
     export = json.dumps(val(db, ctf.organiser, "select api.ctf_export_event(%s)", (ctf.event,)))

@@ -80,12 +80,12 @@ def test_team_lifecycle(db, ctf):
     # one team per member per event
     with api_error(db, "ctf_already_registered", "PT409"):
         make_team(db, ctf.teammate, ctf.event, "Charlie")
-    code_b = val(db, ctf.other_player, "select api.ctf_team_invite_code(%s)", (ctf.team_b,))
+    code_b = val(db, ctf.other_player, "select api.ctf_get_team_invite_code(%s)", (ctf.team_b,))
     with api_error(db, "ctf_already_registered", "PT409"):
         val(db, ctf.teammate, "select api.ctf_join_team(%s)", (code_b,))
     # invite codes are secret
     with api_error(db, "ctf_not_team_member", "PT403"):
-        val(db, ctf.other_player, "select api.ctf_team_invite_code(%s)", (ctf.team_a,))
+        val(db, ctf.other_player, "select api.ctf_get_team_invite_code(%s)", (ctf.team_a,))
     with api_error(db, None, "42501"):
         q(db, ctf.player, "select invite_code from ctf.teams")
     with api_error(db, "ctf_invite_invalid", "PT404"):
@@ -215,10 +215,10 @@ def test_awards_and_feedback(db, ctf):
         "select api.ctf_grant_award(%s, %s, 50, 'writeup prize')",
         (ctf.event, ctf.team_a),
     )
-    board = q(db, "anon", "select * from api.ctf_scoreboard(%s)", (ctf.event,))
+    board = q(db, "anon", "select * from api.ctf_get_scoreboard(%s)", (ctf.event,))
     assert [(b["team_name"], b["score"]) for b in board] == [("Alpha", 50)]
     val(db, ctf.organiser, "select api.ctf_remove_award(%s, 'mistake')", (award,))
-    assert q(db, "anon", "select * from api.ctf_scoreboard(%s)", (ctf.event,)) == []
+    assert q(db, "anon", "select * from api.ctf_get_scoreboard(%s)", (ctf.event,)) == []
     actions = [
         r["action"]
         for r in db.execute(
@@ -268,7 +268,7 @@ def test_export_and_data_provider(db, ctf):
     assert export["event"]["slug"] == "test-ctf"
     assert len(export["teams"]) == 2 and len(export["solves"]) == 1
     assert export["challenges"][0]["flags"] == [{"kind": "static", "label": None}]
-    mine = val(db, ctf.player, "select api.export_my_data()")
+    mine = val(db, ctf.player, "select api.accounts_export_my_data()")
     assert len(mine["ctf"]["solves"]) == 1 and mine["ctf"]["participations"][0]["team"] == "Alpha"
     # erasing a captain hands over the team; the solve stays with it
     db.execute("select private.erase_user(%s, 'test')", (ctf.player.id,))

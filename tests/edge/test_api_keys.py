@@ -27,7 +27,7 @@ def platform_admin(admin_url):
 def create_key(admin_url, user, scopes=("ctf:challenges:write",), **kw) -> dict:
     args = ", ".join(f"{k} => %({k})s" for k in kw)
     sql = (
-        "select api.create_api_key(p_name => 'ci', p_scopes => %(scopes)s"
+        "select api.accounts_create_api_key(p_name => 'ci', p_scopes => %(scopes)s"
         + (f", {args}" if args else "")
         + ") as k"
     )
@@ -50,7 +50,9 @@ def test_create_shows_the_key_once_and_stores_a_digest(admin_url, admin, owner):
     assert key["scopes"] == ["ctf:challenges:write", "learning:progress:read"]
     row = admin.execute("select * from accounts.api_keys where id = %s", (key["id"],)).fetchone()
     assert key["key"] not in str(row) and len(row["digest"]) == 64
-    listed = call_as(admin_url, owner, "select jsonb_agg(k) as ks from api.api_keys k")["ks"]
+    listed = call_as(admin_url, owner, "select jsonb_agg(k) as ks from api.accounts_api_keys k")[
+        "ks"
+    ]
     assert [k["prefix"] for k in listed] == [key["prefix"]]
     assert "digest" not in listed[0] and listed[0]["status"] == "active"
     err = sql_error(admin_url, owner, "select digest from accounts.api_keys")
@@ -58,25 +60,29 @@ def test_create_shows_the_key_once_and_stores_a_digest(admin_url, admin, owner):
 
 
 def test_creation_rules(admin_url, owner, platform_admin):
-    err = sql_error(admin_url, owner, "select api.create_api_key('x', array['root:everything'])")
+    err = sql_error(
+        admin_url, owner, "select api.accounts_create_api_key('x', array['root:everything'])"
+    )
     assert err.diag.message_hint == "edge_scope_unknown"
     err = sql_error(
         admin_url,
         owner,
-        "select api.create_api_key('x', array['profile:read'], p_owner_id => %s)",
+        "select api.accounts_create_api_key('x', array['profile:read'], p_owner_id => %s)",
         (platform_admin.id,),
     )
     assert err.diag.message_hint == "forbidden"
     err = sql_error(
         admin_url,
         owner,
-        "select api.create_api_key('x', array['profile:read'], now() - interval '1 day')",
+        "select api.accounts_create_api_key('x', array['profile:read'], now() - interval '1 day')",
     )
     assert err.diag.message_hint == "invalid_argument"
     for_owner = create_key(admin_url, platform_admin, ["profile:read"], p_owner_id=owner.id)
     assert for_owner["owner_id"] == owner.id
     err = sql_error(
-        admin_url, {"role": "anon"}, "select api.create_api_key('x', array['profile:read'])"
+        admin_url,
+        {"role": "anon"},
+        "select api.accounts_create_api_key('x', array['profile:read'])",
     )
     assert err.sqlstate == "42501"
 
@@ -103,7 +109,9 @@ def test_exchange_gives_a_token_postgrest_and_the_database_accept(client, admin_
     me = client.get(f"{PREFIX}/me", headers=bearer(body["access_token"])).json()
     assert me["via_api_key"] == key["id"] and me["scopes"] == ["learning:progress:read"]
     # An exchanged token cannot manage keys.
-    err = sql_error(admin_url, claims, "select api.create_api_key('x', array['profile:read'])")
+    err = sql_error(
+        admin_url, claims, "select api.accounts_create_api_key('x', array['profile:read'])"
+    )
     assert err.diag.message_hint == "forbidden"
 
 
@@ -125,7 +133,7 @@ def test_bad_keys(client, admin_url, admin, owner):
     assert_error(exchange(client, "fsk_garbage"), 401, "edge_api_key_invalid")
     assert_error(client.post(f"{PREFIX}/api-keys/token", json={}), 401, "edge_api_key_invalid")
     revoked = create_key(admin_url, owner)
-    call_as(admin_url, owner, "select api.revoke_api_key(%s) as r", (revoked["id"],))
+    call_as(admin_url, owner, "select api.accounts_revoke_api_key(%s) as r", (revoked["id"],))
     assert_error(exchange(client, revoked["key"]), 401, "edge_api_key_revoked")
     assert_error(
         client.get(f"{PREFIX}/me", headers={"X-Api-Key": revoked["key"]}),
@@ -143,14 +151,17 @@ def test_bad_keys(client, admin_url, admin, owner):
 def test_another_user_cannot_revoke_or_rotate(admin_url, owner):
     key = create_key(admin_url, owner)
     other = new_user(admin_url, username="key_other")
-    for sql in ("select api.revoke_api_key(%s)", "select api.rotate_api_key(%s)"):
+    for sql in ("select api.accounts_revoke_api_key(%s)", "select api.accounts_rotate_api_key(%s)"):
         assert sql_error(admin_url, other, sql, (key["id"],)).diag.message_hint == "not_found"
 
 
 def test_rotation_overlap_then_old_key_stops(client, admin_url, admin, owner):
     old = create_key(admin_url, owner)
     new = call_as(
-        admin_url, owner, "select api.rotate_api_key(%s, interval '2 hours') as k", (old["id"],)
+        admin_url,
+        owner,
+        "select api.accounts_rotate_api_key(%s, interval '2 hours') as k",
+        (old["id"],),
     )["k"]
     assert new["rotated_from"] == old["id"] and new["key"] != old["key"]
     expires = datetime.fromisoformat(new["old_key_expires_at"])
@@ -165,10 +176,15 @@ def test_rotation_overlap_then_old_key_stops(client, admin_url, admin, owner):
     )
     assert_error(exchange(client, old["key"]), 401, "edge_api_key_expired")
     assert exchange(client, new["key"]).status_code == 200
-    err = sql_error(admin_url, owner, "select api.rotate_api_key(%s)", (old["id"],))
+    err = sql_error(admin_url, owner, "select api.accounts_rotate_api_key(%s)", (old["id"],))
     assert err.diag.message_hint == "edge_api_key_expired"
-    call_as(admin_url, owner, "select api.rotate_api_key(%s, interval '1 hour') as k", (new["id"],))
-    err = sql_error(admin_url, owner, "select api.rotate_api_key(%s)", (new["id"],))
+    call_as(
+        admin_url,
+        owner,
+        "select api.accounts_rotate_api_key(%s, interval '1 hour') as k",
+        (new["id"],),
+    )
+    err = sql_error(admin_url, owner, "select api.accounts_rotate_api_key(%s)", (new["id"],))
     assert err.diag.message_hint == "edge_api_key_rotated"
 
 

@@ -34,7 +34,9 @@ def test_hs256_user_token_reads_the_account_as_the_user(client, user):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["user_id"] == user.id and body["via_api_key"] is None
-    assert body["account"]["email"] == user.email  # returned by api.get_my_account as the user
+    assert (
+        body["account"]["email"] == user.email
+    )  # returned by api.accounts_get_my_account as the user
 
 
 def test_no_credential_is_401(client):

@@ -364,18 +364,27 @@ def test_welcome_goodbye_and_contact_email_verification(app_url, admin_url, admi
     user = new_user(admin_url, username="verify_user")
     admin.execute("update auth.users set email_confirmed_at = null where id = %s", (user.id,))
     admin.execute("update auth.users set email_confirmed_at = now() where id = %s", (user.id,))
-    call_as(admin_url, user, "select api.request_contact_email_change('Work@Example.test') as r")
+    call_as(
+        admin_url,
+        user,
+        "select api.accounts_request_contact_email_change('Work@Example.test') as r",
+    )
     with email_worker(app_url) as worker:
         drain(worker)
         assert [m["template"] for m in mailbox(admin, user.email)] == ["welcome"]
         [verify] = mailbox(admin, "work@example.test")
         token = verify["text_body"].split("token=")[1].split()[0]
         result = call_as(
-            admin_url, user, "select api.confirm_contact_email_change(%s) as r", (token,)
+            admin_url, user, "select api.accounts_confirm_contact_email_change(%s) as r", (token,)
         )["r"]
         assert result["email"] == "work@example.test"
         with pytest.raises(Exception, match="invalid or expired"):
-            call_as(admin_url, user, "select api.confirm_contact_email_change(%s) as r", (token,))
+            call_as(
+                admin_url,
+                user,
+                "select api.accounts_confirm_contact_email_change(%s) as r",
+                (token,),
+            )
         enqueue(
             admin,
             {

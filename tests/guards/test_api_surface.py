@@ -1,4 +1,4 @@
-"""The api schema is v1: inside it, changes are additive only (DESIGN.md, versioning).
+"""The api schema is v1: inside it, changes are additive only (docs/conventions.md, versioning).
 
 The surface (function signatures and results, view columns, who may call or read them) is
 snapshotted in api_surface.json. Removing or changing an entry fails; a breaking change

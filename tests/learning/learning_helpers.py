@@ -104,22 +104,24 @@ class CourseScene:
 
 
 def build_course(db, teacher: User, slug: str, title: str, with_quiz: bool = True) -> dict:
-    course = rpc(db, teacher, "create_course", p_slug=slug, p_title=title, p_summary="Basics")
+    course = rpc(
+        db, teacher, "learning_create_course", p_slug=slug, p_title=title, p_summary="Basics"
+    )
     cid = course["id"]
     rpc(
         db,
         teacher,
-        "update_course",
+        "learning_update_course",
         p_course_id=cid,
         p_changes={"tags": ["web", "owasp"], "description": f"About {title}"},
     )
-    m1 = rpc(db, teacher, "create_module", p_course_id=cid, p_title="Foundations")
-    m2 = rpc(db, teacher, "create_module", p_course_id=cid, p_title="Practice")
+    m1 = rpc(db, teacher, "learning_create_module", p_course_id=cid, p_title="Foundations")
+    m2 = rpc(db, teacher, "learning_create_module", p_course_id=cid, p_title="Practice")
     lessons = {
         "intro": rpc(
             db,
             teacher,
-            "create_lesson",
+            "learning_create_lesson",
             p_module_id=m1,
             p_title="Intro",
             p_kind="article",
@@ -128,7 +130,7 @@ def build_course(db, teacher: User, slug: str, title: str, with_quiz: bool = Tru
         "headers": rpc(
             db,
             teacher,
-            "create_lesson",
+            "learning_create_lesson",
             p_module_id=m1,
             p_title="Headers",
             p_kind="video",
@@ -141,7 +143,7 @@ def build_course(db, teacher: User, slug: str, title: str, with_quiz: bool = Tru
         "lab": rpc(
             db,
             teacher,
-            "create_lesson",
+            "learning_create_lesson",
             p_module_id=m2,
             p_title="Lab",
             p_kind="lab",
@@ -151,7 +153,12 @@ def build_course(db, teacher: User, slug: str, title: str, with_quiz: bool = Tru
     out = {"id": cid, "modules": [m1, m2], "lessons": lessons, "quiz_id": None, "questions": []}
     if with_quiz:
         lessons["quiz"] = rpc(
-            db, teacher, "create_lesson", p_module_id=m2, p_title="Final quiz", p_kind="quiz"
+            db,
+            teacher,
+            "learning_create_lesson",
+            p_module_id=m2,
+            p_title="Final quiz",
+            p_kind="quiz",
         )
         quiz_id = db.execute(
             "select id from learning.quizzes where lesson_id = %s", (lessons["quiz"],)
@@ -160,15 +167,15 @@ def build_course(db, teacher: User, slug: str, title: str, with_quiz: bool = Tru
         rpc(
             db,
             teacher,
-            "configure_quiz",
+            "learning_configure_quiz",
             p_quiz_id=quiz_id,
             p_settings={"passing_score": 70, "max_attempts": 3, "reveal_policy": "after_passing"},
         )
         for q in QUESTIONS:
             out["questions"].append(
-                str(rpc(db, teacher, "upsert_question", p_quiz_id=quiz_id, p_question=q))
+                str(rpc(db, teacher, "learning_save_question", p_quiz_id=quiz_id, p_question=q))
             )
-    rpc(db, teacher, "publish_course", p_course_id=cid)
+    rpc(db, teacher, "learning_publish_course", p_course_id=cid)
     return out
 
 
@@ -205,7 +212,7 @@ def make_scene(db) -> CourseScene:
     admin = grant_roles(db, create_user(db, username="admin_one"), "admin")
     main = build_course(db, teacher, "web-security-101", "Web Security 101")
     second = build_course(db, other, "crypto-basics", "Crypto Basics", with_quiz=False)
-    rpc(db, learner, "enroll", p_course_id=main["id"])
+    rpc(db, learner, "learning_enroll", p_course_id=main["id"])
     return CourseScene(
         teacher=teacher,
         other_teacher=other,

@@ -63,25 +63,25 @@ SELECT = {
     "learning.accommodations": (LEARNER, LEARNER_DATA),
     "learning.certificates": (LEARNER, LEARNER_DATA),
     "learning.certificate_events": ("certificate_id = %(cert)s", LEARNER_DATA),
-    "api.courses": ("id = %(course)s", CATALOG),
-    "api.course_modules": (COURSE, CATALOG),
-    "api.course_lessons": (COURSE, CATALOG),
-    "api.course_staff": (COURSE, CATALOG),
-    "api.course_prerequisites": (COURSE, CATALOG),
-    "api.quizzes": (COURSE, CATALOG),
-    "api.course_reviews": (COURSE, CATALOG),
-    "api.my_enrollments": ("true", MINE),
-    "api.my_lesson_progress": ("true", MINE),
-    "api.my_quiz_attempts": ("true", MINE),
-    "api.my_quiz_results": ("true", MINE),
-    "api.my_certificates": ("true", MINE),
-    "api.certificate_history": ("certificate_id = %(cert)s", LEARNER_DATA),
-    "api.course_accommodations": (LEARNER, LEARNER_DATA),
-    "api.course_roster": (COURSE, STAFF_VIEW),
-    "api.course_attempts": (COURSE, STAFF_VIEW),
-    "api.course_enrollment_stats": (COURSE, STAFF_VIEW),
-    "api.course_lesson_funnel": (COURSE, STAFF_VIEW),
-    "api.quiz_item_difficulty": (COURSE, STAFF_VIEW),
+    "api.learning_courses": ("id = %(course)s", CATALOG),
+    "api.learning_course_modules": (COURSE, CATALOG),
+    "api.learning_course_lessons": (COURSE, CATALOG),
+    "api.learning_course_staff": (COURSE, CATALOG),
+    "api.learning_course_prerequisites": (COURSE, CATALOG),
+    "api.learning_quizzes": (COURSE, CATALOG),
+    "api.learning_course_reviews": (COURSE, CATALOG),
+    "api.learning_my_enrollments": ("true", MINE),
+    "api.learning_my_lesson_progress": ("true", MINE),
+    "api.learning_my_quiz_attempts": ("true", MINE),
+    "api.learning_my_quiz_results": ("true", MINE),
+    "api.learning_my_certificates": ("true", MINE),
+    "api.learning_certificate_history": ("certificate_id = %(cert)s", LEARNER_DATA),
+    "api.learning_course_accommodations": (LEARNER, LEARNER_DATA),
+    "api.learning_course_roster": (COURSE, STAFF_VIEW),
+    "api.learning_course_attempts": (COURSE, STAFF_VIEW),
+    "api.learning_course_enrollment_stats": (COURSE, STAFF_VIEW),
+    "api.learning_course_lesson_funnel": (COURSE, STAFF_VIEW),
+    "api.learning_quiz_item_difficulty": (COURSE, STAFF_VIEW),
     "storage.objects (course-content)": (
         "bucket_id = 'course-content' and name = %(object)s",
         row("no", "no", "yes", "yes", "no", "yes", "yes"),
@@ -159,12 +159,16 @@ WRITES = {
         " values (%(course)s, %(stranger)s, 400)",
         "update": "update learning.accommodations set extra_time_pct = 400",
     },
-    "api.courses": {
-        "update": "update api.courses set title = 'x' where id = %(course)s",
-        "delete": "delete from api.courses where id = %(course)s",
+    "api.learning_courses": {
+        "update": "update api.learning_courses set title = 'x' where id = %(course)s",
+        "delete": "delete from api.learning_courses where id = %(course)s",
     },
-    "api.my_lesson_progress": {"update": "update api.my_lesson_progress set completed_at = null"},
-    "api.my_quiz_attempts": {"update": "update api.my_quiz_attempts set score = 100"},
+    "api.learning_my_lesson_progress": {
+        "update": "update api.learning_my_lesson_progress set completed_at = null"
+    },
+    "api.learning_my_quiz_attempts": {
+        "update": "update api.learning_my_quiz_attempts set score = 100"
+    },
 }
 
 # Storage writes in the course's folder: owners/co-instructors and admins only.
@@ -192,102 +196,120 @@ FB = "forbidden"
 AUTHOR = row("deny", FB, FB, "yes", FB, "yes", "deny")
 LEARN = row("deny", NE, "yes", NE, NE, NE, "deny")
 EXECUTE = {
-    "api.list_courses": ("select * from api.list_courses()", ALL),
-    "api.get_course_outline": ("select api.get_course_outline(%(course)s)", ALL),
-    "api.get_lesson": (
-        "select api.get_lesson(%(lesson)s)",
+    "api.learning_list_courses": ("select * from api.learning_list_courses()", ALL),
+    "api.learning_get_course_outline": ("select api.learning_get_course_outline(%(course)s)", ALL),
+    "api.learning_get_lesson": (
+        "select api.learning_get_lesson(%(lesson)s)",
         row(NA, NE, "yes", "yes", NE, "yes", "yes"),
     ),
-    "api.verify_certificate": ("select api.verify_certificate(%(code)s)", ALL),
-    "api.enroll": (
-        "select api.enroll(%(other_course)s)",
+    "api.learning_verify_certificate": ("select api.learning_verify_certificate(%(code)s)", ALL),
+    "api.learning_enroll": (
+        "select api.learning_enroll(%(other_course)s)",
         row("deny", "yes", "yes", "yes", "yes", "yes", "deny"),
     ),
-    "api.unenroll": ("select api.unenroll(%(course)s)", LEARN),
-    "api.complete_lesson": ("select api.complete_lesson(%(lesson)s)", LEARN),
-    "api.save_video_position": ("select api.save_video_position(%(lesson)s, 5)", LEARN),
-    "api.start_attempt": ("select api.start_attempt(%(quiz)s)", LEARN),
-    "api.get_attempt": (
-        "select api.get_attempt(%(attempt)s)",
+    "api.learning_unenroll": ("select api.learning_unenroll(%(course)s)", LEARN),
+    "api.learning_complete_lesson": ("select api.learning_complete_lesson(%(lesson)s)", LEARN),
+    "api.learning_save_video_position": (
+        "select api.learning_save_video_position(%(lesson)s, 5)",
+        LEARN,
+    ),
+    "api.learning_start_attempt": ("select api.learning_start_attempt(%(quiz)s)", LEARN),
+    "api.learning_get_attempt": (
+        "select api.learning_get_attempt(%(attempt)s)",
         row("deny", NF, "yes", NF, NF, NF, "deny"),
     ),
-    "api.save_answers": (
-        "select api.save_answers(%(attempt)s, '{}')",
+    "api.learning_save_answers": (
+        "select api.learning_save_answers(%(attempt)s, '{}')",
         row("deny", NF, "learning_attempt_closed", NF, NF, NF, "deny"),
     ),
-    "api.submit_attempt": (
-        "select api.submit_attempt(%(attempt)s, '{}')",
+    "api.learning_submit_attempt": (
+        "select api.learning_submit_attempt(%(attempt)s, '{}')",
         row("deny", NF, "learning_attempt_closed", NF, NF, NF, "deny"),
     ),
-    "api.get_attempt_review": (
-        "select api.get_attempt_review(%(attempt)s)",
+    "api.learning_get_attempt_review": (
+        "select api.learning_get_attempt_review(%(attempt)s)",
         row("deny", NF, "yes", "yes", NF, "yes", "deny"),
     ),
-    "api.revoke_certificate": (
-        "select api.revoke_certificate(%(code)s, 'matrix test')",
+    "api.learning_revoke_certificate": (
+        "select api.learning_revoke_certificate(%(code)s, 'matrix test')",
         row("deny", FB, FB, FB, FB, "yes", "deny"),
     ),
-    "api.reinstate_certificate": (
-        "select api.reinstate_certificate(%(code)s, 'matrix test')",
+    "api.learning_reinstate_certificate": (
+        "select api.learning_reinstate_certificate(%(code)s, 'matrix test')",
         row("deny", FB, FB, FB, FB, "learning_certificate_valid", "deny"),
     ),
-    "api.review_course": ("select api.review_course(%(course)s, 5, 'ok')", LEARN),
-    "api.delete_my_review": (
-        "select api.delete_my_review(%(course)s)",
+    "api.learning_review_course": ("select api.learning_review_course(%(course)s, 5, 'ok')", LEARN),
+    "api.learning_delete_my_review": (
+        "select api.learning_delete_my_review(%(course)s)",
         row(*(["deny"] + ["learning_review_not_found"] * 5 + ["deny"])) | {"learner": "yes"},
     ),
-    "api.reply_to_review": (
-        "select api.reply_to_review(%(review)s, 'thanks')",
+    "api.learning_reply_to_review": (
+        "select api.learning_reply_to_review(%(review)s, 'thanks')",
         row("deny", FB, FB, "yes", FB, "yes", "deny"),
     ),
-    "api.create_course": (
-        "select api.create_course('matrix-course', 'Matrix course')",
+    "api.learning_create_course": (
+        "select api.learning_create_course('matrix-course', 'Matrix course')",
         row("deny", FB, FB, "yes", "yes", "yes", "deny"),
     ),
-    "api.update_course": ('select api.update_course(%(course)s, \'{"summary": "x"}\')', AUTHOR),
-    "api.set_course_staff": (
-        "select api.set_course_staff(%(course)s, %(stranger)s, 'ta')",
+    "api.learning_update_course": (
+        'select api.learning_update_course(%(course)s, \'{"summary": "x"}\')',
         AUTHOR,
     ),
-    "api.create_module": ("select api.create_module(%(course)s, 'M')", AUTHOR),
-    "api.update_module": ('select api.update_module(%(module2)s, \'{"title": "x"}\')', AUTHOR),
-    "api.create_lesson": ("select api.create_lesson(%(module2)s, 'L', 'article')", AUTHOR),
-    "api.update_lesson": ('select api.update_lesson(%(lesson)s, \'{"title": "x"}\')', AUTHOR),
-    "api.delete_lesson": (
-        "select api.delete_lesson(%(lesson)s)",
+    "api.learning_set_course_staff": (
+        "select api.learning_set_course_staff(%(course)s, %(stranger)s, 'ta')",
+        AUTHOR,
+    ),
+    "api.learning_create_module": ("select api.learning_create_module(%(course)s, 'M')", AUTHOR),
+    "api.learning_update_module": (
+        'select api.learning_update_module(%(module2)s, \'{"title": "x"}\')',
+        AUTHOR,
+    ),
+    "api.learning_create_lesson": (
+        "select api.learning_create_lesson(%(module2)s, 'L', 'article')",
+        AUTHOR,
+    ),
+    "api.learning_update_lesson": (
+        'select api.learning_update_lesson(%(lesson)s, \'{"title": "x"}\')',
+        AUTHOR,
+    ),
+    "api.learning_delete_lesson": (
+        "select api.learning_delete_lesson(%(lesson)s)",
         row("deny", FB, FB, "conflict", FB, "conflict", "deny"),
     ),
-    "api.reorder_modules": (
-        "select api.reorder_modules(%(course)s, %(modules_reversed)s::uuid[])",
+    "api.learning_reorder_modules": (
+        "select api.learning_reorder_modules(%(course)s, %(modules_reversed)s::uuid[])",
         AUTHOR,
     ),
-    "api.reorder_lessons": (
-        "select api.reorder_lessons(%(module2)s, %(module2_lessons)s::uuid[])",
+    "api.learning_reorder_lessons": (
+        "select api.learning_reorder_lessons(%(module2)s, %(module2_lessons)s::uuid[])",
         AUTHOR,
     ),
-    "api.set_course_prerequisites": (
-        "select api.set_course_prerequisites(%(course)s, '{}')",
+    "api.learning_set_course_prerequisites": (
+        "select api.learning_set_course_prerequisites(%(course)s, '{}')",
         AUTHOR,
     ),
-    "api.set_module_prerequisites": (
-        "select api.set_module_prerequisites(%(module2)s, '{}')",
+    "api.learning_set_module_prerequisites": (
+        "select api.learning_set_module_prerequisites(%(module2)s, '{}')",
         AUTHOR,
     ),
-    "api.configure_quiz": (
-        "select api.configure_quiz(%(quiz)s, '{\"passing_score\": 60}')",
+    "api.learning_configure_quiz": (
+        "select api.learning_configure_quiz(%(quiz)s, '{\"passing_score\": 60}')",
         AUTHOR,
     ),
-    "api.upsert_question": (
-        "select api.upsert_question(%(quiz)s,"
+    "api.learning_save_question": (
+        "select api.learning_save_question(%(quiz)s,"
         ' \'{"kind": "true_false", "prompt": "?", "answer": true}\')',
         AUTHOR,
     ),
-    "api.delete_question": ("select api.delete_question(%(question)s)", AUTHOR),
-    "api.get_quiz_for_authoring": ("select api.get_quiz_for_authoring(%(quiz)s)", AUTHOR),
-    "api.publish_course": ("select api.publish_course(%(course)s)", AUTHOR),
-    "api.archive_course": ("select api.archive_course(%(course)s)", AUTHOR),
-    "api.set_accommodation": (
-        "select api.set_accommodation(%(course)s, %(learner)s, 25)",
+    "api.learning_delete_question": ("select api.learning_delete_question(%(question)s)", AUTHOR),
+    "api.learning_get_quiz_for_authoring": (
+        "select api.learning_get_quiz_for_authoring(%(quiz)s)",
+        AUTHOR,
+    ),
+    "api.learning_publish_course": ("select api.learning_publish_course(%(course)s)", AUTHOR),
+    "api.learning_archive_course": ("select api.learning_archive_course(%(course)s)", AUTHOR),
+    "api.learning_set_accommodation": (
+        "select api.learning_set_accommodation(%(course)s, %(learner)s, 25)",
         AUTHOR,
     ),
     "private.export_learning": ("select private.export_learning(%(learner)s)", ALL_DENY),
@@ -325,20 +347,20 @@ def world(mdb):
     db = mdb
     s = make_scene(db)
     for key in ("intro", "headers", "lab"):
-        rpc(db, s.learner, "complete_lesson", p_lesson_id=s.lessons[key])
-    attempt = rpc(db, s.learner, "start_attempt", p_quiz_id=s.quiz_id)
+        rpc(db, s.learner, "learning_complete_lesson", p_lesson_id=s.lessons[key])
+    attempt = rpc(db, s.learner, "learning_start_attempt", p_quiz_id=s.quiz_id)
     rpc(
         db,
         s.learner,
-        "submit_attempt",
+        "learning_submit_attempt",
         p_attempt_id=attempt["id"],
         p_answers=correct_answers(db, attempt),
     )
-    review = rpc(db, s.learner, "review_course", p_course_id=s.course_id, p_rating=5)
+    review = rpc(db, s.learner, "learning_review_course", p_course_id=s.course_id, p_rating=5)
     rpc(
         db,
         s.teacher,
-        "set_accommodation",
+        "learning_set_accommodation",
         p_course_id=s.course_id,
         p_user_id=s.learner.id,
         p_extra_time_pct=10,
@@ -346,14 +368,14 @@ def world(mdb):
     rpc(
         db,
         s.teacher,
-        "set_module_prerequisites",
+        "learning_set_module_prerequisites",
         p_module_id=s.modules[1],
         p_required=[s.modules[0]],
     )
     rpc(
         db,
         s.other_teacher,
-        "set_course_prerequisites",
+        "learning_set_course_prerequisites",
         p_course_id=s.other_course_id,
         p_required=[],
     )
@@ -361,7 +383,7 @@ def world(mdb):
         "insert into learning.course_prerequisites values (%s, %s)",
         (s.course_id, s.other_course_id),
     )
-    draft = rpc(db, s.teacher, "create_course", p_slug="draft-matrix", p_title="Draft")
+    draft = rpc(db, s.teacher, "learning_create_course", p_slug="draft-matrix", p_title="Draft")
     cert = db.execute(
         "select id, code from learning.certificates where user_id = %s", (s.learner.id,)
     ).fetchone()
