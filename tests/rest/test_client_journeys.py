@@ -1,0 +1,113 @@
+"""Journeys through the real clients — supabase-js (Node) and supabase-py — on the gateway."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import jwt
+import pytest
+
+from flagship import config
+from . import journeys
+
+ROOT = config.ROOT
+SCRIPT = ROOT / "tests" / "js" / "journeys.mjs"
+
+
+@pytest.fixture(scope="module")
+def scene(gateway, gateway_db) -> dict:
+    built = journeys.build(gateway_db[0])
+    settings = config.Settings.from_env()
+    claims = {
+        "sub": built["users"]["learner"]["id"],
+        "role": "authenticated",
+        "aud": "authenticated",
+        "iss": settings.jwt_issuer,
+        "exp": int(time.time()) - 60,
+    }
+    built["expired_token"] = jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    return built
+
+
+def run_js(gateway, scene, journey: str) -> dict:
+    node = shutil.which("node")
+    if node is None or not (ROOT / "node_modules" / "@supabase" / "supabase-js").exists():
+        pytest.fail("Node.js and the pinned supabase-js are required: run scripts/bootstrap.sh")
+    env = {
+        **os.environ,
+        "SUPABASE_URL": gateway.url,
+        "SUPABASE_ANON_KEY": gateway.anon_key,
+        "SCENE": json.dumps(scene),
+    }
+    done = subprocess.run(
+        [node, str(SCRIPT), journey], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_js_player_team_challenges_flags_scoreboard(gateway, scene):
+    r = run_js(gateway, scene, "player")
+    assert r["team_error"] is None and r["team"]["invite_code"]
+    assert r["join_error"] is None and r["join"] == r["team"]["team_id"]
+    assert r["list_error"] is None
+    assert [c["title"] for c in r["challenges"]] == ["Warmup"]
+    assert r["challenges"][0]["solved"] is False
+    assert r["wrong_error"] is None and r["wrong"]["correct"] is False
+    assert r["right_error"] is None and r["right"]["correct"] is True
+    assert r["board_error"] is None
+    mine = [row for row in r["scoreboard"] if row["team_id"] == r["team"]["team_id"]]
+    assert mine and mine[0]["score"] == 100 and mine[0]["pos"] == 1
+    assert r["after"] == [{"title": "Warmup", "solved": True}]
+
+
+def test_js_learner_browse_enroll_complete(gateway, scene):
+    r = run_js(gateway, scene, "learner")
+    assert r["browse_error"] is None
+    assert r["browse"] == [{"id": scene["course"], "title": scene["course_title"]}]
+    assert r["count"] == 1 and r["status"] == 200
+    assert r["one"] == {"id": scene["course"], "title": scene["course_title"]}
+    assert r["enroll_error"] is None
+    assert [lesson["error"] for lesson in r["lessons"]] == [None, None]
+    assert r["anon_enroll_status"] == 401
+    assert r["anon_enroll_error"]["code"] == "42501"
+
+
+def test_js_member_thread_report_moderation(gateway, scene):
+    r = run_js(gateway, scene, "member")
+    assert r["thread_error"] is None and isinstance(r["thread"], int)
+    assert r["report_error"] is None
+    assert r["queue_error"] is None
+    assert r["queue"]["status"] == "pending" and r["queue"]["flag_count"] == 1
+    assert r["decide_error"] is None and r["decide"] == r["queue"]["version"] + 1
+    assert r["after"] == {"status": "agreed"}
+    assert r["reporter_queue"] == []  # not a moderator: the queue is empty for them
+
+
+def test_js_error_shapes(gateway, scene):
+    r = run_js(gateway, scene, "errors")
+    assert r["bad"]["status"] == 401 and r["bad"]["error"]["code"] == "PGRST301"
+    assert r["expired"]["status"] == 401
+    assert r["expired"]["error"] == {
+        "code": "PGRST303",
+        "message": "JWT expired",
+        "details": None,
+        "hint": None,
+    }
+    assert r["missing_apikey"] == {
+        "status": 401,
+        "body": {"message": "No API key found in request"},
+    }
+    unknown = r["unknown"]
+    assert unknown["status"] == 404 and unknown["error"]["code"] == "PGRST202"
+    assert unknown["error"]["message"] == (
+        "Could not find the function api.ctf_submitt(p_challenge_id, p_flag) in the schema cache"
+    )
+    assert unknown["error"]["hint"] == "Perhaps you meant to call the function api.ctf_submit"
+    assert r["not_found"]["status"] == 404
+    assert r["not_found"]["error"]["code"] == "PT404" and r["not_found"]["error"]["hint"]
+    assert r["malformed"]["status"] == 400 and r["malformed"]["error"]["code"] == "22P02"
