@@ -45,6 +45,8 @@ def build(admin_url: str) -> dict[str, Any]:
                 "organiser",
                 "player",
                 "teammate",
+                "py_learner",
+                "py_player",
                 "teacher",
                 "learner",
                 "poster",

@@ -12,6 +12,7 @@ import jwt
 import pytest
 
 from flagship import config
+
 from . import journeys
 
 ROOT = config.ROOT
@@ -111,3 +112,88 @@ def test_js_error_shapes(gateway, scene):
     assert r["not_found"]["status"] == 404
     assert r["not_found"]["error"]["code"] == "PT404" and r["not_found"]["error"]["hint"]
     assert r["malformed"]["status"] == 400 and r["malformed"]["error"]["code"] == "22P02"
+
+
+# -- supabase-py ------------------------------------------------------------------------
+
+
+def py_client(gateway, token: str | None = None):
+    from supabase import ClientOptions, create_client
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    options = ClientOptions(
+        schema="api",
+        headers=headers,
+        auto_refresh_token=False,
+        persist_session=False,
+        postgrest_client_retry=False,
+    )
+    return create_client(gateway.url, gateway.anon_key, options)
+
+
+def test_py_learner_browse_enroll_complete(gateway, scene):
+    learner = py_client(gateway, scene["users"]["py_learner"]["token"])
+    page = (
+        py_client(gateway)
+        .table("learning_courses")
+        .select("id,title", count="exact")
+        .ilike("title", f"%{scene['tag']}%")
+        .order("title")
+        .range(0, 9)
+        .execute()
+    )
+    assert page.data == [{"id": scene["course"], "title": scene["course_title"]}]
+    assert page.count == 1
+    learner.rpc("learning_enroll", {"p_course_id": scene["course"]}).execute()
+    for lesson in scene["lessons"]:
+        learner.rpc("learning_complete_lesson", {"p_lesson_id": lesson}).execute()
+    mine = (
+        learner.table("learning_course_lessons")
+        .select("id")
+        .eq("course_id", scene["course"])
+        .execute()
+    )
+    assert sorted(row["id"] for row in mine.data) == sorted(scene["lessons"])
+
+
+def test_py_player_submits_flags(gateway, scene):
+    from postgrest.exceptions import APIError
+
+    player = py_client(gateway, scene["users"]["py_player"]["token"])
+    team = player.rpc(
+        "ctf_create_team", {"p_event_id": scene["event"], "p_name": f"Py {scene['tag']}"}
+    ).execute()
+    assert team.data["invite_code"]
+    with pytest.raises(APIError) as caught:  # one team per event: a catalogued error
+        player.rpc(
+            "ctf_create_team", {"p_event_id": scene["event"], "p_name": f"Py2 {scene['tag']}"}
+        ).execute()
+    assert caught.value.code.startswith("PT") and caught.value.hint.startswith("ctf_")
+    wrong = player.rpc(
+        "ctf_submit", {"p_challenge_id": scene["challenge"], "p_flag": "flag{nope}"}
+    ).execute()
+    assert wrong.data["correct"] is False
+    board = py_client(gateway).rpc("ctf_get_scoreboard", {"p_event_id": scene["event"]}).execute()
+    assert all({"pos", "team_name", "score"} <= set(row) for row in board.data)
+
+
+def test_py_error_shapes(gateway, scene):
+    from postgrest.exceptions import APIError
+
+    with pytest.raises(APIError) as caught:
+        py_client(gateway).rpc("ctf_no_such_function", {}).execute()
+    assert caught.value.code == "PGRST202"
+    assert caught.value.message == (
+        "Could not find the function api.ctf_no_such_function without parameters in the "
+        "schema cache"
+    )
+    assert caught.value.details.endswith("but no matches were found in the schema cache.")
+    with pytest.raises(APIError) as caught:
+        py_client(gateway, "x.y.z").table("learning_courses").select("id").execute()
+    assert caught.value.code == "PGRST301"
+    with pytest.raises(APIError) as caught:
+        py_client(gateway, scene["users"]["learner"]["token"]).table("learning_courses").update(
+            {"title": "x"}
+        ).execute()
+    assert caught.value.code == "21000"
+    assert caught.value.message == "UPDATE requires a WHERE clause"
