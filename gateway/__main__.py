@@ -1,6 +1,12 @@
-"""`python -m gateway`: serve every API path on the edge's address (127.0.0.1:54321)."""
+"""`python -m gateway`: serve every API path on the edge's address (127.0.0.1:54321).
+
+GATEWAY_WORKERS (default 1) runs that many processes on the one port, each with its own
+pools, schema cache and NOTIFY listener; GATEWAY_LOG_LEVEL sets uvicorn's log level.
+"""
 
 from __future__ import annotations
+
+import os
 
 import uvicorn
 
@@ -14,8 +20,12 @@ def main() -> None:
         factory=True,
         host=settings.edge_host,
         port=settings.edge_port,
-        log_level="warning",
+        workers=int(os.environ.get("GATEWAY_WORKERS", "1")),
+        log_level=os.environ.get("GATEWAY_LOG_LEVEL", "warning").lower(),
         access_log=False,
+        # Behind a proxy the client address comes from X-Forwarded-For, trusted from
+        # FORWARDED_ALLOW_IPS only (uvicorn's default: 127.0.0.1).
+        proxy_headers=True,
     )
 
 

@@ -119,7 +119,10 @@ class RestService:
         try:
             with self.pool.connection() as conn:
                 conn.read_only = plan.read_only
+                # Pipeline mode: BEGIN, the caller's settings and the statement travel
+                # together (one round trip instead of three); COMMIT follows.
                 with (
+                    conn.pipeline(),
                     conn.transaction(),
                     as_caller(
                         conn,
