@@ -40,10 +40,15 @@ def _frequency(settings: AuthSettings, sent_at) -> None:
 
 
 def send_confirmation(
-    cur: Cursor, settings: AuthSettings, mailer: Mailer, user: dict, redirect_to: str
+    cur: Cursor,
+    settings: AuthSettings,
+    mailer: Mailer,
+    user: dict,
+    redirect_to: str,
+    prefix: str = "",
 ) -> dict:
     _frequency(settings, user["confirmation_sent_at"])
-    return _send_simple(cur, settings, mailer, user, redirect_to, "signup")
+    return _send_simple(cur, settings, mailer, user, redirect_to, "signup", prefix)
 
 
 def send_invite(
@@ -53,11 +58,17 @@ def send_invite(
 
 
 def send_recovery(
-    cur: Cursor, settings: AuthSettings, mailer: Mailer, user: dict, redirect_to: str, kind: str
+    cur: Cursor,
+    settings: AuthSettings,
+    mailer: Mailer,
+    user: dict,
+    redirect_to: str,
+    kind: str,
+    prefix: str = "",
 ) -> dict:
     """A recovery or magic link email (both use recovery_token, as in Supabase Auth)."""
     _frequency(settings, user["recovery_sent_at"])
-    return _send_simple(cur, settings, mailer, user, redirect_to, kind)
+    return _send_simple(cur, settings, mailer, user, redirect_to, kind, prefix)
 
 
 def _send_simple(
@@ -67,10 +78,12 @@ def _send_simple(
     user: dict,
     redirect_to: str,
     kind: str,
+    prefix: str = "",
 ) -> dict:
+    """`prefix` is `pkce_` for a PKCE flow (the link then ends in an auth code)."""
     column, sent_column, token_type = store.TOKEN_COLUMNS[kind]
     code = store.otp(settings.otp_length)
-    hashed = store.token_hash(user["email"], code)
+    hashed = prefix + store.token_hash(user["email"], code)
     mailer.send(
         store.user_json(cur, user),
         EmailData(kind, token=code, token_hash=hashed, redirect_to=redirect_to),
@@ -90,16 +103,17 @@ def send_email_change(
     user: dict,
     new_email: str,
     redirect_to: str,
+    prefix: str = "",
 ) -> dict:
     """Codes for the new address and, with double_confirm_changes, the current one."""
     _frequency(settings, user["email_change_sent_at"])
     code_new = store.otp(settings.otp_length)
-    hash_new = store.token_hash(new_email, code_new)
+    hash_new = prefix + store.token_hash(new_email, code_new)
     code_current = hash_current = ""
     secure = settings.double_confirm_changes and bool(user["email"])
     if secure:
         code_current = store.otp(settings.otp_length)
-        hash_current = store.token_hash(user["email"], code_current)
+        hash_current = prefix + store.token_hash(user["email"], code_current)
     data = EmailData(
         "email_change",
         token=code_current if secure else code_new,
@@ -130,14 +144,20 @@ def send_email_change(
 
 
 # -- verification ------------------------------------------------------------------------------
+def same(actual: str, expected: str | None) -> bool:
+    """A token hash equals the stored one, with or without the PKCE prefix on either side."""
+    if not actual or not expected:
+        return False
+    bare = actual.removeprefix("pkce_")
+    return secrets.compare_digest(bare, expected.removeprefix("pkce_"))
+
+
 def _valid(actual: str, expected: str | None, sent_at, settings: AuthSettings) -> bool:
     if not expected or sent_at is None:
         return False
     if store.now() > sent_at + timedelta(seconds=settings.otp_expiry):
         return False
-    return secrets.compare_digest(actual, expected) or secrets.compare_digest(
-        "pkce_" + actual, expected
-    )
+    return same(actual, expected)
 
 
 def user_for_token_hash(cur: Cursor, settings: AuthSettings, kind: str, hashed: str) -> dict:
@@ -152,7 +172,8 @@ def user_for_token_hash(cur: Cursor, settings: AuthSettings, kind: str, hashed: 
     }.get(kind)
     if types is None:
         raise validation("Invalid email verification type")
-    row = store.find_one_time_token(cur, hashed, types)
+    bare = hashed.removeprefix("pkce_")
+    row = store.find_one_time_token(cur, (bare, "pkce_" + bare), types)
     user = store.find_user(cur, row["user_id"], lock=True) if row else None
     if user is None:
         raise forbidden("otp_expired", "Email link is invalid or has expired")
@@ -237,7 +258,7 @@ def confirm_email_change(
         and user["email_change_token_current"]
     ):
         changes: dict[str, Any] = {"email_change_confirm_status": 1}
-        if hashed == user["email_change_token_current"]:
+        if same(hashed, user["email_change_token_current"]):
             changes["email_change_token_current"] = ""
             store.clear_one_time_token(cur, uid, "email_change_token_current")
         else:
@@ -245,9 +266,9 @@ def confirm_email_change(
             store.clear_one_time_token(cur, uid, "email_change_token_new")
         store.update_user(cur, uid, **changes)
         return None
-    if hashed and hashed not in (
-        user["email_change_token_current"],
-        user["email_change_token_new"],
+    if hashed and not (
+        same(hashed, user["email_change_token_current"])
+        or same(hashed, user["email_change_token_new"])
     ):
         raise forbidden("otp_expired", "Email link is invalid or has expired")
     taken = store.find_user_by_email(cur, user["email_change"])

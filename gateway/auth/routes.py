@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from starlette.responses import RedirectResponse
 
-from gateway.auth import flows, passwords, sessions, store
+from gateway.auth import flows, passwords, pkce, sessions, store
 from gateway.auth.db import transaction
 from gateway.auth.errors import AuthError, bad_request, forbidden, unprocessable, validation
 from gateway.auth.http import Ctx, limit, mapping, referrer, text, user_claims, valid_email
@@ -93,7 +93,9 @@ def _obfuscated(email: str, data: dict | None) -> dict[str, Any]:
     }
 
 
-def _signup(ctx: Ctx, email: str, password: str, data: dict | None) -> dict[str, Any]:
+def _signup(
+    ctx: Ctx, email: str, password: str, data: dict | None, flow: tuple[str, str] | None
+) -> dict[str, Any]:
     """Sign up in one transaction; the session response or the (unconfirmed) user."""
     s = ctx.settings
     mailer = ctx.services.mailer
@@ -115,7 +117,8 @@ def _signup(ctx: Ctx, email: str, password: str, data: dict | None) -> dict[str,
                 store.set_identity_email(cur, str(user["id"]), email, True)
         if s.autoconfirm:
             return _session(ctx, cur, user, "password")
-        user = flows.send_confirmation(cur, s, mailer, user, referrer(ctx))
+        prefix = pkce.start(cur, flow, str(user["id"]), "email/signup")
+        user = flows.send_confirmation(cur, s, mailer, user, referrer(ctx), prefix)
         return store.user_json(cur, user)
 
 
@@ -134,17 +137,26 @@ def signup(ctx: Ctx) -> dict[str, Any]:
         raise unprocessable("validation_failed", "Signup requires a valid password")
     passwords.check_strength(s, password)
     email = valid_email(email)
-    return _signup(ctx, email, password, mapping(ctx, "data"))
+    return _signup(ctx, email, password, mapping(ctx, "data"), pkce.params(ctx.body))
 
 
 def token(ctx: Ctx) -> dict[str, Any]:
     grant = ctx.query.get("grant_type") or text(ctx, "grant_type")
-    if grant not in ("password", "refresh_token"):
+    if grant not in ("password", "refresh_token", "pkce"):
         raise bad_request("invalid_credentials", "unsupported_grant_type")
     limit(ctx, "token", ctx.settings.rate_limits.token_refresh)
     if grant == "password":
         return password_grant(ctx)
+    if grant == "pkce":
+        return pkce_grant(ctx)
     return refresh_grant(ctx)
+
+
+def pkce_grant(ctx: Ctx) -> dict[str, Any]:
+    """grant_type=pkce: an auth code from a PKCE link and its verifier → a session."""
+    with transaction(ctx.services.pool) as cur:
+        user, method = pkce.redeem(cur, text(ctx, "auth_code"), text(ctx, "code_verifier"))
+        return _session(ctx, cur, user, method)
 
 
 def password_grant(ctx: Ctx) -> dict[str, Any]:
@@ -187,6 +199,7 @@ def refresh_grant(ctx: Ctx) -> dict[str, Any]:
 def _magic_link(ctx: Ctx, email: str, create_user: bool) -> dict[str, Any]:
     s = ctx.settings
     data = mapping(ctx, "data")
+    flow = pkce.params(ctx.body)
     with transaction(ctx.services.pool) as cur:
         user = store.find_user_by_email(cur, email, lock=True)
     if user is None or user["email_confirmed_at"] is None:
@@ -198,12 +211,13 @@ def _magic_link(ctx: Ctx, email: str, create_user: bool) -> dict[str, Any]:
         # email is the magic link.
         sets = passwords.REQUIREMENTS[s.password_requirements]
         password = "".join(secrets.choice(c) for c in sets) + secrets.token_urlsafe(24)
-        _signup(ctx, email, password, data)
+        _signup(ctx, email, password, data, flow)
         if not s.autoconfirm:
             return {}
     with transaction(ctx.services.pool) as cur:
         user = store.find_user_by_email(cur, email, lock=True)
-        flows.send_recovery(cur, s, ctx.services.mailer, user, referrer(ctx), "magiclink")
+        prefix = pkce.start(cur, flow, str(user["id"]), "magiclink")
+        flows.send_recovery(cur, s, ctx.services.mailer, user, referrer(ctx), "magiclink", prefix)
     return {}
 
 
@@ -235,11 +249,15 @@ def recover(ctx: Ctx) -> dict[str, Any]:
     if not email:
         raise validation("Password recovery requires an email")
     email = valid_email(email)
+    flow = pkce.params(ctx.body)
     with transaction(ctx.services.pool) as cur:
         user = store.find_user_by_email(cur, email, lock=True)
         if user is None:
             return {}  # never tell whether an address is registered
-        flows.send_recovery(cur, ctx.settings, ctx.services.mailer, user, referrer(ctx), "recovery")
+        prefix = pkce.start(cur, flow, str(user["id"]), "recovery")
+        flows.send_recovery(
+            cur, ctx.settings, ctx.services.mailer, user, referrer(ctx), "recovery", prefix
+        )
     return {}
 
 
@@ -268,7 +286,9 @@ def resend(ctx: Ctx) -> dict[str, Any]:
 
 
 # -- verify ------------------------------------------------------------------------------------
-def _verify(ctx: Ctx, kind: str, hashed: str | None, email: str, code: str):
+def _verify(ctx: Ctx, kind: str, hashed: str | None, email: str, code: str, as_code=False):
+    """Apply a token; the session (or, for a PKCE link, `{"code": ...}`), None for the
+    first link of a double-confirmed email change."""
     s = ctx.settings
     with transaction(ctx.services.pool) as cur:
         if hashed:
@@ -281,6 +301,8 @@ def _verify(ctx: Ctx, kind: str, hashed: str | None, email: str, code: str):
         verified = flows.verify(cur, s, kind, user, hashed)
         if verified is None:
             return None
+        if as_code:
+            return {"code": pkce.issue_code(cur, str(verified["id"]), kind)}
         return _session(ctx, cur, verified, "otp")
 
 
@@ -294,17 +316,22 @@ def verify_get(ctx: Ctx):
     target = referrer(ctx)
     if kind not in flows.EMAIL_TYPES:
         raise validation("Unsupported verification type")
+    is_pkce = token_value.startswith(pkce.PREFIX)
     try:
-        response = _verify(ctx, kind, token_value, "", "")
+        response = _verify(ctx, kind, token_value, "", "", as_code=is_pkce)
     except AuthError as exc:
         error = {400: "invalid_request", 401: "unauthorized_client", 403: "access_denied"}
         fragment = {
             "error": error.get(exc.status, "server_error"),
             "error_code": exc.error_code,
             "error_description": exc.message,
-            "sb": "",
         }
-        return RedirectResponse(f"{target}#{urlencode(fragment)}", status_code=303)
+        query = f"{'&' if '?' in target else '?'}{urlencode(fragment)}" if is_pkce else ""
+        fragment["sb"] = ""
+        return RedirectResponse(f"{target}{query}#{urlencode(fragment)}", status_code=303)
+    if response is not None and is_pkce:
+        sep = "&" if "?" in target else "?"
+        return RedirectResponse(f"{target}{sep}{urlencode(response)}", status_code=303)
     if response is None:
         fragment = {"message": flows.SINGLE_CONFIRMATION, "sb": ""}
     else:
@@ -383,6 +410,7 @@ def user_put(ctx: Ctx) -> dict[str, Any]:
         raise validation("password must be a string")
     if text(ctx, "phone"):
         raise bad_request("phone_provider_disabled", "Phone logins are disabled")
+    flow = pkce.params(ctx.body)
     with transaction(ctx.services.pool) as cur:
         user, session_id = _load_caller(ctx, cur)
         if mapping(ctx, "app_metadata") is not None:
@@ -418,8 +446,9 @@ def user_put(ctx: Ctx) -> dict[str, Any]:
                 cur, user["id"], raw_user_meta_data=_merge(user["raw_user_meta_data"], data)
             )
         if email and email.lower() != (user["email"] or "").lower():
+            prefix = pkce.start(cur, flow, str(user["id"]), "email_change")
             user = flows.send_email_change(
-                cur, s, ctx.services.mailer, user, email.lower(), referrer(ctx)
+                cur, s, ctx.services.mailer, user, email.lower(), referrer(ctx), prefix
             )
         return store.user_json(cur, user)
 

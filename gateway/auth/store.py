@@ -243,12 +243,15 @@ def clear_one_time_token(cur: Cursor, user_id: str, token_type: str) -> None:
     )
 
 
-def find_one_time_token(cur: Cursor, hashed: str, token_types: tuple[str, ...]) -> dict | None:
+def find_one_time_token(
+    cur: Cursor, hashes: tuple[str, ...], token_types: tuple[str, ...]
+) -> dict | None:
+    """The one-time token stored under any of `hashes` (with and without the PKCE prefix)."""
     return cur.execute(
         """
         select * from auth.one_time_tokens
-         where token_hash = %s and token_type::text = any(%s)
+         where token_hash = any(%s) and token_type::text = any(%s)
          order by created_at desc limit 1
         """,
-        (hashed, list(token_types)),
+        (list(hashes), list(token_types)),
     ).fetchone()

@@ -2,9 +2,9 @@
 -- probe: select to_regclass('auth.sessions') is not null
 --
 -- Sessions, their rotating refresh tokens, identities, one-time tokens (email links and
--- codes) and the authentication method references of a session, with the columns of
--- Supabase Auth's own migrations, so the local /auth/v1 and a real Supabase Auth read and
--- write the same rows. Owned by `supabase_auth_admin`; RLS on without policies (no API role
+-- codes), the authentication method references of a session and PKCE flow states, with
+-- the columns of Supabase Auth's own migrations, so the local /auth/v1 and a real Supabase
+-- Auth read and write the same rows. Owned by `supabase_auth_admin`; RLS on without policies (no API role
 -- is granted anything), `postgres` may read them, as on Supabase.
 do $types$
 begin
@@ -29,7 +29,16 @@ exception
 end
 $types$;
 
+do $types$
+begin
+    create type auth.code_challenge_method as enum ('s256', 'plain');
+exception
+    when duplicate_object then null;
+end
+$types$;
+
 alter type auth.aal_level owner to supabase_auth_admin;
+alter type auth.code_challenge_method owner to supabase_auth_admin;
 alter type auth.one_time_token_type owner to supabase_auth_admin;
 
 create table auth.sessions (
@@ -136,7 +145,33 @@ create table auth.mfa_amr_claims (
 comment on table auth.mfa_amr_claims is
 'auth: stores authenticator method reference claims for multi factor authentication';
 
+create table auth.flow_state (
+    id uuid primary key,
+    user_id uuid,
+    auth_code text,
+    code_challenge_method auth.code_challenge_method,
+    code_challenge text,
+    provider_type text not null,
+    provider_access_token text,
+    provider_refresh_token text,
+    created_at timestamptz,
+    updated_at timestamptz,
+    authentication_method text not null,
+    auth_code_issued_at timestamptz,
+    invite_token text,
+    referrer text,
+    oauth_client_state_id uuid,
+    linking_target_id uuid,
+    email_optional boolean not null default false
+);
+create index idx_auth_code on auth.flow_state (auth_code);
+create index idx_user_id_auth_method on auth.flow_state (user_id, authentication_method);
+create index flow_state_created_at_idx on auth.flow_state (created_at desc);
+comment on table auth.flow_state is
+'Stores metadata for all OAuth/SSO login flows (platform contract: PKCE email flows here).';
+
 alter table auth.sessions owner to supabase_auth_admin;
+alter table auth.flow_state owner to supabase_auth_admin;
 alter table auth.refresh_tokens owner to supabase_auth_admin;
 alter sequence auth.refresh_tokens_id_seq owner to supabase_auth_admin;
 alter table auth.identities owner to supabase_auth_admin;
@@ -148,6 +183,7 @@ alter table auth.refresh_tokens enable row level security;
 alter table auth.identities enable row level security;
 alter table auth.one_time_tokens enable row level security;
 alter table auth.mfa_amr_claims enable row level security;
+alter table auth.flow_state enable row level security;
 
 grant select on auth.sessions, auth.refresh_tokens, auth.identities, auth.one_time_tokens,
-auth.mfa_amr_claims to postgres with grant option;
+auth.mfa_amr_claims, auth.flow_state to postgres with grant option;
