@@ -111,7 +111,7 @@ def create_user(ctx: Ctx) -> dict[str, Any]:
     banned = _ban_until(ctx.body.get("ban_duration"))
     app_meta = mapping(ctx, "app_metadata") or {}
     with transaction(ctx.services.pool) as cur:
-        if store.find_user_by_email(cur, email) is not None:
+        if store.find_user_by_email(cur, email, lock=True) is not None:
             raise unprocessable("email_exists", DUPLICATE_EMAIL)
         confirmed = bool(ctx.body.get("email_confirm"))
         user = store.create_user(
@@ -138,7 +138,7 @@ def update_user(ctx: Ctx) -> dict[str, Any]:
         email = text(ctx, "email")
         if email and email.lower() != (user["email"] or "").lower():
             email = _valid_email(email)
-            taken = store.find_user_by_email(cur, email)
+            taken = store.find_user_by_email(cur, email, lock=True)
             if taken is not None and str(taken["id"]) != user_id:
                 raise unprocessable("email_exists", DUPLICATE_EMAIL)
             changes["email"] = email
@@ -258,7 +258,7 @@ def generate_link(ctx: Ctx) -> dict[str, Any]:
             raise not_found("user_not_found", "User with this email not found")
         if kind in ("email_change_current", "email_change_new"):
             new_email = _valid_email(text(ctx, "new_email"))
-            if store.find_user_by_email(cur, new_email) is not None:
+            if store.find_user_by_email(cur, new_email, lock=True) is not None:
                 raise unprocessable("email_exists", DUPLICATE_EMAIL)
             target = user["email"] if kind == "email_change_current" else new_email
             hashed = store.token_hash(target, code)

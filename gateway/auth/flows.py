@@ -271,7 +271,7 @@ def confirm_email_change(
         or same(hashed, user["email_change_token_new"])
     ):
         raise forbidden("otp_expired", "Email link is invalid or has expired")
-    taken = store.find_user_by_email(cur, user["email_change"])
+    taken = store.find_user_by_email(cur, user["email_change"], lock=True)
     if taken is not None and str(taken["id"]) != uid:
         raise AuthError(
             422, "email_exists", "A user with this email address has already been registered"

@@ -15,12 +15,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from edge.observability import logger
 from gateway.auth import errors
 from gateway.auth.config import AuthSettings
 from gateway.auth.errors import AuthError
 from gateway.auth.mail import Mailer
 from gateway.keys import JwtChecker, JwtError, bearer_token
 
+log = logger("gateway.auth")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ADMIN_ROLES = ("service_role", "supabase_admin")
 
@@ -91,6 +93,16 @@ def endpoint(services: Services, handler: Handler) -> Callable[[Request], Awaita
             result = await run_in_threadpool(handler, ctx)
         except AuthError as exc:
             return errors.error_response(request, exc)
+        except Exception as exc:  # our fault: Supabase Auth's 500 shape, details in the log
+            log.error("auth request failed", path=request.url.path, error=type(exc).__name__)
+            return errors.error_response(
+                request,
+                AuthError(
+                    500,
+                    "unexpected_failure",
+                    "Unexpected failure, please check server logs for more information",
+                ),
+            )
         if isinstance(result, Response):
             return result
         if result is None:

@@ -417,7 +417,7 @@ def user_put(ctx: Ctx) -> dict[str, Any]:
             raise forbidden("not_admin", "Updating app_metadata requires admin privileges")
         if email and email.lower() != (user["email"] or "").lower():
             email = valid_email(email)
-            if store.find_user_by_email(cur, email) is not None:
+            if store.find_user_by_email(cur, email, lock=True) is not None:
                 raise unprocessable("email_exists", DUPLICATE_EMAIL)
         if password is not None:
             passwords.check_strength(s, password)

@@ -56,10 +56,15 @@ def find_user(cur: Cursor, user_id: str | uuid.UUID, *, lock: bool = False) -> d
 
 
 def find_user_by_email(cur: Cursor, email: str, *, lock: bool = False) -> dict | None:
-    sql = "select * from auth.users where lower(email) = lower(%s) and is_sso_user = false" + (
-        " for update" if lock else ""
-    )
-    return cur.execute(sql, (email,)).fetchone()
+    """The user of an address; `lock` also takes the address's transaction lock first, so
+    concurrent sign-ups, invites and admin creations of one address run one at a time."""
+    if lock:
+        cur.execute(
+            "select pg_advisory_xact_lock(hashtextextended('auth.users:' || lower(%s), 0))",
+            (email,),
+        )
+    sql = "select * from auth.users where lower(email) = lower(%s) and is_sso_user = false"
+    return cur.execute(sql + (" for update" if lock else ""), (email,)).fetchone()
 
 
 def identities(cur: Cursor, user_id: str | uuid.UUID) -> list[dict]:
