@@ -194,6 +194,10 @@ def run_stack(tcp: bool, edge: bool, worker: bool) -> None:
         check_port_free(settings.edge_host, settings.edge_port)
     target = bootstrap_database(tcp=tcp)
     env = {**os.environ, "DATABASE_URL": target.url}
+    if not settings.database_url:
+        # The embedded default: the Auth service and the edge share the local hook secret
+        # (the children see DATABASE_URL, so they would not pick the default themselves).
+        env.setdefault("SEND_EMAIL_HOOK_SECRET", config.LOCAL_SEND_EMAIL_HOOK_SECRET)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
