@@ -303,6 +303,11 @@ def _put(plan: Plan, b: Builder, rel: Relation, q, body: bytes) -> Plan:
 
 def _write_filters(b: Builder, rel: Relation, q, verb: str) -> str:
     root = q.scopes[()]
+    if root.limit is not None or root.offset is not None or root.order:
+        raise PgrstError(
+            400, "PGRST127", "Feature not implemented",
+            f"limit, offset and order on {verb} are not supported by this gateway",
+        )
     if not root.filters:
         # PostgREST behind pg-safeupdate (as on Supabase): no filter, no mass write.
         raise PgrstError(400, "21000", f"{verb} requires a WHERE clause")
