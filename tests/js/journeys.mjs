@@ -22,7 +22,13 @@ const err = (e) => (e ? { code: e.code, message: e.message, details: e.details, 
 
 const journeys = {
   async player() {
-    const player = as('player');
+    // The player signs in through /auth/v1 as a frontend would; the session's access token
+    // then authorises every /rest/v1 call of this client.
+    const player = client(null);
+    const signIn = await player.auth.signInWithPassword({
+      email: scene.users.player.email, password: scene.password,
+    });
+    if (signIn.error) throw new Error(`sign-in failed: ${signIn.error.message}`);
     const team = await player.rpc('ctf_create_team', { p_event_id: scene.event, p_name: `Alpha ${scene.tag}` });
     const join = await as('teammate').rpc('ctf_join_team', { p_invite_code: team.data?.invite_code });
     const list = await player
@@ -34,6 +40,7 @@ const journeys = {
     const board = await client(null).rpc('ctf_get_scoreboard', { p_event_id: scene.event }, { get: true });
     const after = await player.rpc('ctf_list_challenges', { p_event_id: scene.event }).select('title,solved');
     return {
+      signed_in: signIn.data.user?.id,
       team: team.data, team_error: err(team.error), join: join.data, join_error: err(join.error),
       challenges: list.data, list_error: err(list.error),
       wrong: wrong.data, wrong_error: err(wrong.error),

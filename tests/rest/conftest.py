@@ -33,9 +33,7 @@ def gateway_db(test_server) -> Iterator[tuple[str, str]]:
 
 @pytest.fixture(scope="session")
 def gateway(gateway_db) -> Iterator[GatewayServer]:
-    with serve_gateway(
-        gateway_db[1], schemas=("api", "rest_conformance"), mount_auth=False
-    ) as server:
+    with serve_gateway(gateway_db[1], schemas=("api", "rest_conformance")) as server:
         yield server
 
 

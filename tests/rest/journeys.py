@@ -11,6 +11,8 @@ import json
 import uuid
 from typing import Any
 
+import bcrypt
+
 from flagship import config, tokens
 from flagship.database import connect
 from flagship.testing.harness import User, as_user, create_user, refresh
@@ -55,6 +57,15 @@ def build(admin_url: str) -> dict[str, Any]:
                 "admin",
             )
         }
+        # A password for each, as Supabase Auth stores it (bcrypt), so the journeys can sign
+        # in through /auth/v1 like a frontend does.
+        password = f"journey-{tag}-pw"
+        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(10)).decode()
+        conn.execute(
+            "update auth.users set encrypted_password = %s,"
+            " email_confirmed_at = coalesce(email_confirmed_at, now()) where id = any(%s::uuid[])",
+            (hashed, [u.id for u in users.values()]),
+        )
         users["organiser"] = _grant(conn, users["organiser"], "instructor")
         users["teacher"] = _grant(conn, users["teacher"], "instructor")
         users["moderator"] = _grant(conn, users["moderator"], "moderator")
@@ -137,6 +148,7 @@ def build(admin_url: str) -> dict[str, Any]:
         conn.commit()
     return {
         "tag": tag,
+        "password": password,
         "event": event,
         "challenge": challenge,
         "course": course,

@@ -53,6 +53,7 @@ def run_js(gateway, scene, journey: str) -> dict:
 
 def test_js_player_team_challenges_flags_scoreboard(gateway, scene):
     r = run_js(gateway, scene, "player")
+    assert r["signed_in"] == scene["users"]["player"]["id"]
     assert r["team_error"] is None and r["team"]["invite_code"]
     assert r["join_error"] is None and r["join"] == r["team"]["team_id"]
     assert r["list_error"] is None
