@@ -24,7 +24,7 @@ from gateway.auth.config import AuthSettings, from_gateway
 from gateway.auth.errors import AuthError, error_response
 from gateway.auth.http import Services, endpoint
 from gateway.auth.mail import Mailer
-from gateway.keys import JwtChecker
+from gateway.keys import JwtChecker, project_keys
 
 AUTH_ROLE = "supabase_auth_admin"
 ROUTES: list[tuple[str, str, Any]] = [
@@ -90,6 +90,7 @@ def create_auth_app(
         limiter=limiter,
         mailer=Mailer(auth, limiter),
         jwt=JwtChecker(edge),
+        keys=project_keys(settings.settings.jwt_secret),
     )
     table = [
         Route(path, endpoint(services, handler), methods=[method], name=f"{method} {path}")

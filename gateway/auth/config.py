@@ -137,6 +137,10 @@ def from_toml(data: dict[str, Any], jwt_secret: str, jwt_issuer: str, edge: Any)
     if requirements not in REQUIREMENTS:
         raise AuthConfigError(f"config.toml: unknown password_requirements {requirements!r}")
     send_uri = send.get("uri") if send.get("enabled") else None
+    # SEND_EMAIL_HOOK_URI moves the hook (a gateway on another port), as GoTrue's
+    # GOTRUE_HOOK_SEND_EMAIL_URI does.
+    if send_uri and os.environ.get("SEND_EMAIL_HOOK_URI"):
+        send_uri = os.environ["SEND_EMAIL_HOOK_URI"]
     # `secrets = "env(SEND_EMAIL_HOOK_SECRET)"`; the edge reads the same variable (and the
     # same local default on the embedded server), so both ends agree.
     send_secret = _env(send.get("secrets")) or getattr(edge, "send_email_hook_secret", None)

@@ -20,11 +20,20 @@ from gateway.auth import errors
 from gateway.auth.config import AuthSettings
 from gateway.auth.errors import AuthError
 from gateway.auth.mail import Mailer
-from gateway.keys import JwtChecker, JwtError, bearer_token
+from gateway.keys import (
+    JwtChecker,
+    JwtError,
+    KongError,
+    ProjectKeys,
+    bearer_token,
+    check_apikey,
+)
 
 log = logger("gateway.auth")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ADMIN_ROLES = ("service_role", "supabase_admin")
+# Kong lets these through without an apikey: browsers open email links and OAuth redirects.
+OPEN_PATHS = ("/verify", "/callback", "/authorize")
 
 
 @dataclass
@@ -36,6 +45,7 @@ class Services:
     limiter: Any
     mailer: Mailer
     jwt: JwtChecker
+    keys: ProjectKeys
 
 
 @dataclass
@@ -80,6 +90,11 @@ def endpoint(services: Services, handler: Handler) -> Callable[[Request], Awaita
     """An ASGI endpoint that parses the request and runs `handler(ctx)` in a thread."""
 
     async def run(request: Request) -> Response:
+        if request.url.path.removeprefix(request.scope.get("root_path", "")) not in OPEN_PATHS:
+            try:
+                check_apikey(request.headers, request.query_params, services.keys)
+            except KongError as exc:
+                return JSONResponse(exc.body(), status_code=exc.status)
         try:
             body = await _body(request) if request.method in ("POST", "PUT") else {}
             ctx = Ctx(

@@ -5,7 +5,7 @@
 -- codes), the authentication method references of a session and PKCE flow states, with
 -- the columns of Supabase Auth's own migrations, so the local /auth/v1 and a real Supabase
 -- Auth read and write the same rows. Owned by `supabase_auth_admin`; RLS on without policies (no API role
--- is granted anything), `postgres` may read them, as on Supabase.
+-- is granted anything), `postgres` may read them (and write identities, for seeds).
 do $types$
 begin
     create type auth.aal_level as enum ('aal1', 'aal2', 'aal3');
@@ -187,3 +187,5 @@ alter table auth.flow_state enable row level security;
 
 grant select on auth.sessions, auth.refresh_tokens, auth.identities, auth.one_time_tokens,
 auth.mfa_amr_claims, auth.flow_state to postgres with grant option;
+-- Seeds create users with their identities, as they may on Supabase (like auth.users).
+grant insert, update, delete on auth.identities to postgres;

@@ -523,3 +523,23 @@ def test_resend_signup_and_frequency(gw, anon):
     assert_error(
         anon.post("/resend", json={"type": "bogus", "email": email}), 400, "validation_failed"
     )
+
+
+def test_apikey_is_required_except_on_the_browser_links(gw, anon):
+    import httpx
+
+    email = unique_email("keys")
+    anon.post("/signup", json={"email": email, "password": PASSWORD})
+    with httpx.Client(base_url=gw.auth_url, timeout=10) as bare:
+        missing = bare.post("/signup", json={"email": unique_email("nokey"), "password": PASSWORD})
+        assert missing.status_code == 401
+        assert missing.json() == {"message": "No API key found in request"}
+        wrong = bare.get("/settings", headers={"apikey": "not-a-key"})
+        assert wrong.status_code == 401
+        assert wrong.json() == {"message": "Invalid authentication credentials"}
+        # The email link is opened by a browser, without a key (Kong's open route).
+        link = last_link(gw, email, "signup")
+        opened = bare.get("/verify", params={"token": link["token"], "type": "signup"})
+        assert opened.status_code == 303 and "access_token=" in opened.headers["location"]
+        # ?apikey= works like the header.
+        assert bare.get("/settings", params={"apikey": gw.anon_key}).status_code == 200
