@@ -174,7 +174,8 @@ def cmd_token(args: argparse.Namespace) -> None:
     if args.role in ("anon", "service_role"):
         if args.user:
             raise CliError(f"--role {args.role} names no user; drop the user argument")
-        token = tokens.mint_key(args.role, args.ttl)
+        # The project's API keys (the gateway checks `apikey` against exactly these).
+        token = tokens.mint_key(args.role)
         claims = None
     else:
         if not args.user:

@@ -172,6 +172,13 @@ def mint_for_user(admin_url: str, who: str, ttl: int = 3600) -> tuple[dict, str]
     return claims, sign(claims, settings.jwt_secret)
 
 
-def mint_key(role: str, ttl: int = 10 * 365 * 86400) -> str:
+def mint_key(role: str, ttl: int | None = None) -> str:
+    """The project's API key for `role` (what `apikey` must carry through the gateway);
+    with `ttl`, a fresh key-shaped token of that lifetime instead."""
     settings = config.Settings.from_env()
+    if ttl is None:
+        from gateway.keys import project_keys
+
+        keys = project_keys(settings.jwt_secret)
+        return keys.anon if role == "anon" else keys.service_role
     return sign(key_claims(role, ttl, settings.jwt_issuer), settings.jwt_secret)

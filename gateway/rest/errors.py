@@ -30,7 +30,13 @@ class PgrstError(Exception):
 
     def body(self) -> bytes:
         return json.dumps(
-            {"code": self.code, "details": self.details, "hint": self.hint, "message": self.message}
+            {
+                "code": self.code,
+                "details": self.details,
+                "hint": self.hint,
+                "message": self.message,
+            },
+            separators=(",", ":"),
         ).encode()
 
 
