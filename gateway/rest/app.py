@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import psycopg
@@ -28,6 +29,8 @@ from gateway.rest.plan import Plan, plan_request
 log = logger("gateway.rest")
 # Credentials stay out of `request.headers` (SQL may log it); cookies have their own GUC.
 SECRET_HEADERS = frozenset({"authorization", "apikey", "cookie"})
+JWT_CACHE_SIZE = 10_000
+JWT_CACHE_SECONDS = 60
 
 
 class RestService:
@@ -39,6 +42,7 @@ class RestService:
         self.keys = keys.project_keys(config.settings.jwt_secret)
         self.jwt = keys.JwtChecker(config.edge)
         self.cache: schema_cache.SchemaCache | None = None
+        self._verified: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     # -- schema cache ----------------------------------------------------------------
@@ -106,7 +110,18 @@ class RestService:
     def caller(self, headers) -> dict[str, Any]:
         try:
             token = keys.bearer_token(headers)
-            return self.jwt.claims(token) if token else {"role": "anon"}
+            if not token:
+                return {"role": "anon"}
+            now = time.time()
+            cached = self._verified.get(token)
+            if cached is not None and cached[0] > now:
+                return cached[1]
+            claims = self.jwt.claims(token)
+            if len(self._verified) >= JWT_CACHE_SIZE:
+                self._verified.clear()
+            # Remember a verified token for a minute at most, never past its expiry.
+            self._verified[token] = (min(now + JWT_CACHE_SECONDS, claims["exp"]), claims)
+            return claims
         except keys.JwtError as exc:
             raise PgrstError(
                 401, exc.code, exc.message, headers={"WWW-Authenticate": exc.www_authenticate}

@@ -305,7 +305,9 @@ def _write_filters(b: Builder, rel: Relation, q, verb: str) -> str:
     root = q.scopes[()]
     if root.limit is not None or root.offset is not None or root.order:
         raise PgrstError(
-            400, "PGRST127", "Feature not implemented",
+            400,
+            "PGRST127",
+            "Feature not implemented",
             f"limit, offset and order on {verb} are not supported by this gateway",
         )
     if not root.filters:

@@ -112,6 +112,19 @@ to anon, authenticated, service_role;
 grant usage on all sequences in schema rest_conformance to anon, authenticated, service_role;
 grant execute on all functions in schema rest_conformance to anon, authenticated, service_role;
 
+create table rest_conformance.people (id integer primary key, name text not null);
+create table rest_conformance.messages (
+    id integer primary key,
+    sender_id integer not null references rest_conformance.people (id),
+    receiver_id integer not null references rest_conformance.people (id),
+    body text
+);
+create index on rest_conformance.messages (sender_id);
+create index on rest_conformance.messages (receiver_id);
+insert into rest_conformance.people values (1, 'Ann'), (2, 'Ben');
+insert into rest_conformance.messages values (1, 1, 2, 'hi Ben');
+grant select on rest_conformance.people, rest_conformance.messages to anon, authenticated;
+
 create table rest_conformance.vault (id integer primary key);
 insert into rest_conformance.vault values (1);
 revoke all on rest_conformance.vault from anon, authenticated;

@@ -274,6 +274,26 @@ def test_embedding_errors(rest):
     assert r.status_code == 400 and r.json()["code"] == "PGRST108"
 
 
+def test_ambiguous_embedding_and_disambiguation(rest):
+    r = rest.get("/messages", params={"select": "body,people(name)"})
+    assert r.status_code == 300
+    body = r.json()
+    assert body["code"] == "PGRST201"
+    assert body["message"] == (
+        "Could not embed because more than one relationship was found for 'messages' and 'people'"
+    )
+    assert {d["cardinality"] for d in body["details"]} == {"many-to-one"}
+    assert "people!messages_sender_id_fkey" in body["hint"]
+    r = rest.get(
+        "/messages",
+        params={"select": "body,from:people!messages_sender_id_fkey(name),to:receiver_id(name)"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == [{"body": "hi Ben", "from": {"name": "Ann"}, "to": {"name": "Ben"}}]
+    r = rest.get("/people", params={"select": "name,sent:messages!sender_id(body)", "order": "id"})
+    assert r.json() == [{"name": "Ann", "sent": [{"body": "hi Ben"}]}, {"name": "Ben", "sent": []}]
+
+
 def test_missing_apikey_is_refused_as_kong(gateway):
     import httpx
 
