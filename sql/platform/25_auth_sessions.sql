@@ -4,8 +4,9 @@
 -- Sessions, their rotating refresh tokens, identities, one-time tokens (email links and
 -- codes), the authentication method references of a session and PKCE flow states, with
 -- the columns of Supabase Auth's own migrations, so the local /auth/v1 and a real Supabase
--- Auth read and write the same rows. Owned by `supabase_auth_admin`; RLS on without policies (no API role
--- is granted anything), `postgres` may read them (and write identities, for seeds).
+-- Auth read and write the same rows. Owned by `supabase_auth_admin`; RLS on without
+-- policies (no API role is granted anything); `postgres` may read them, and write
+-- identities (seeds create users with theirs).
 do $types$
 begin
     create type auth.aal_level as enum ('aal1', 'aal2', 'aal3');
