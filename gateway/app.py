@@ -191,7 +191,7 @@ def create_app(
     app.mount("", Router(services, edge))
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=list(cfg.cors_origins),
+        allow_origins=list(dict.fromkeys((*cfg.cors_origins, *cfg.edge.cors_origins))),
         allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=CORS_HEADERS,
         expose_headers=EXPOSE_HEADERS,

@@ -83,7 +83,13 @@ class RestService:
         if method not in ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"):
             raise PgrstError(405, "PGRST117", f"Unsupported HTTP method: {method}")
         body = await request.body() if method in ("POST", "PATCH", "PUT") else b""
-        cache = self.schema()
+        try:
+            cache = self.cache or await run_in_threadpool(self.reload)
+        except (psycopg.Error, PoolTimeout) as exc:
+            log.warning("schema cache unavailable", error=type(exc).__name__)
+            raise PgrstError(
+                503, "PGRST002", "Could not query the database for the schema cache. Retrying."
+            ) from exc
         path = request.url.path[len(request.scope.get("root_path", "")) :] or "/"
         schema, named = negotiate.schema_for(method, headers, self.config.api.schemas)
         if path in ("", "/"):

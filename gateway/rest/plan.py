@@ -411,7 +411,9 @@ def _rpc(cache, config, schema, method, name, pairs, headers, body, media, pref)
     )
     q = parse_query(rest)
     b = Builder(cache, schema)
-    call = b.call(fn, None if whole_body else args, raw_body if whole_body else None)
+    call = b.call(
+        fn, None if whole_body else args, raw_body if whole_body else None, text_args=not is_post
+    )
     rpc_from = getattr(b, "rpc_from", None)
     read_only = method in ("GET", "HEAD") or fn.read_only
     plan = Plan(

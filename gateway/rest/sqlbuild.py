@@ -36,6 +36,11 @@ def qualified(schema: str, name: str) -> str:
     return f"{ident(schema)}.{ident(name)}"
 
 
+def _array_item(value: str) -> str:
+    """One element of a Postgres array literal, quoted."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -338,7 +343,9 @@ class Builder:
     def delete(self, rel: Relation, where: str) -> str:
         return f"delete from {qualified(rel.schema, rel.name)} as {ident(rel.name)}{where}"
 
-    def call(self, fn: Function, args: dict[str, Any] | None, body: str | None) -> str:
+    def call(
+        self, fn: Function, args: dict[str, Any] | None, body: str | None, text_args: bool = False
+    ) -> str:
         """The FROM item calling `fn`: named arguments through json_to_record."""
         target = qualified(fn.schema, fn.name)
         if body is not None:  # a single json/jsonb parameter takes the whole body
@@ -347,6 +354,17 @@ class Builder:
             return f"{target}({ident(arg.name)} := {value})" if arg.name else f"{target}({value})"
         if not args:
             return f"{target}()"
+        if text_args:
+            # GET: every value is text, read by the argument type's input function, as
+            # PostgREST does; a repeated key is an array.
+            parts = []
+            for a in (a for a in fn.args if a.name in args):
+                value = args[a.name]
+                if isinstance(value, list):
+                    value = "{" + ",".join(_array_item(v) for v in value) + "}"
+                variadic = "variadic " if a.variadic else ""
+                parts.append(f"{variadic}{ident(a.name)} := {self.params.add(value)}::{a.type}")
+            return f"{target}({', '.join(parts)})"
         import json
 
         used = [a for a in fn.args if a.name in args]

@@ -137,3 +137,10 @@ begin
         current_database(), 'rest_conformance.pre_request'
     );
 end $$;
+
+create function rest_conformance.describe(doc jsonb, tags text [] default '{}', n integer default 0)
+returns jsonb
+language sql immutable set search_path = '' as $$
+    select jsonb_build_object('doc', doc, 'tags', to_jsonb(tags), 'n', n)
+$$;
+grant execute on function rest_conformance.describe to anon, authenticated;

@@ -319,3 +319,16 @@ def test_cors_preflight_and_routes(gateway):
     r = httpx.get(f"{gateway.url}/nowhere")
     assert r.status_code == 404 and r.json() == {"message": "no Route matched with those values"}
     assert httpx.get(f"{gateway.url}/functions/v1/health").status_code == 200
+
+
+def test_rpc_get_arguments_are_read_by_their_types(rest):
+    r = rest.get(
+        "/rpc/describe",
+        params=[("doc", '{"a": [1, 2]}'), ("tags", "x,y"), ("tags", 'q"uote'), ("n", "7")],
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == {"doc": {"a": [1, 2]}, "tags": ["x,y", 'q"uote'], "n": 7}
+    r = rest.get("/rpc/describe", params={"doc": "[1]", "tags": "{a,b}"})
+    assert r.json() == {"doc": [1], "tags": ["a", "b"], "n": 0}
+    r = rest.post("/rpc/describe", json={"doc": {"k": "v"}, "tags": ["t"]})
+    assert r.json() == {"doc": {"k": "v"}, "tags": ["t"], "n": 0}
