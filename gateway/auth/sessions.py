@@ -12,6 +12,7 @@ is then accepted within the reuse interval).
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import time
 import uuid
@@ -107,6 +108,10 @@ def issue(
 ) -> dict[str, Any]:
     """A new session for `user` signed in by `method` (password, otp, ...)."""
     session_id = str(uuid.uuid4())
+    try:
+        ip = str(ipaddress.ip_address(ip)) if ip else None
+    except ValueError:
+        ip = None  # not an address (a test client's name): sessions.ip is inet
     cur.execute(
         """
         insert into auth.sessions (id, user_id, created_at, updated_at, aal, user_agent, ip)
