@@ -3,7 +3,7 @@
 The keys and their meaning are the Supabase CLI's: [auth] site_url, jwt_expiry,
 enable_signup, minimum_password_length, password_requirements,
 enable_refresh_token_rotation, refresh_token_reuse_interval; [auth.email]
-enable_confirmations, double_confirm_changes, secure_password_change, max_frequency,
+enable_confirmations, double_confirm_changes, max_frequency,
 otp_length, otp_expiry; [auth.rate_limit]; [auth.hook.send_email] and
 [auth.hook.custom_access_token]. `env(NAME)` values are read from the environment.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from flagship import tokens as flagship_tokens
@@ -63,7 +63,6 @@ class AuthSettings:
     enable_signup: bool = True
     enable_confirmations: bool = False
     double_confirm_changes: bool = True
-    secure_password_change: bool = False
     max_frequency: float = 60.0
     otp_length: int = 6
     otp_expiry: int = 3600
@@ -80,14 +79,6 @@ class AuthSettings:
     @property
     def autoconfirm(self) -> bool:
         return not self.enable_confirmations
-
-    def with_changes(self, **changes: Any) -> AuthSettings:
-        """A copy with some values replaced; `rate_limits` may be given as a dict."""
-        limits = changes.pop("rate_limits", None)
-        out = replace(self, **changes)
-        if isinstance(limits, dict):
-            out = replace(out, rate_limits=replace(out.rate_limits, **limits))
-        return out
 
 
 def _env(value: Any) -> Any:
@@ -155,7 +146,6 @@ def from_toml(data: dict[str, Any], jwt_secret: str, jwt_issuer: str, edge: Any)
         and bool(email.get("enable_signup", True)),
         enable_confirmations=bool(email.get("enable_confirmations", False)),
         double_confirm_changes=bool(email.get("double_confirm_changes", True)),
-        secure_password_change=bool(email.get("secure_password_change", False)),
         max_frequency=duration_seconds(email.get("max_frequency", "1m0s")),
         otp_length=int(email.get("otp_length", 6)),
         otp_expiry=int(email.get("otp_expiry", 3600)),

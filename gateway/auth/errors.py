@@ -4,9 +4,9 @@ Without `X-Supabase-Api-Version` (or before 2024-01-01) an error is
 `{"code": <http status>, "error_code": "<code>", "msg": "<message>"}`; with a version of
 2024-01-01 or later (supabase-js and supabase-py send it) it is
 `{"code": "<code>", "message": "<message>"}` and the response echoes the version header.
-Both carry `x-sb-error-code`. OAuth-style errors of /token are
-`{"error": "...", "error_description": "..."}`. Weak passwords add
-`"weak_password": {"reasons": [...]}`.
+Both carry `x-sb-error-code`. Weak passwords add `"weak_password": {"reasons": [...]}`.
+(Current Supabase Auth answers /token failures in these shapes too; its OAuth-style
+`{"error", "error_description"}` remains only for OAuth-server flows, not served here.)
 """
 
 from __future__ import annotations
@@ -38,15 +38,6 @@ class AuthError(Exception):
         self.message = message
         self.extra = extra or {}
         self.headers = headers or {}
-
-
-class OAuthError(Exception):
-    """An OAuth2 error body (400), as /token answers a missing refresh token."""
-
-    def __init__(self, error: str, description: str) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
 
 
 def bad_request(code: str, message: str) -> AuthError:
@@ -91,15 +82,3 @@ def error_response(request: Request, error: AuthError) -> JSONResponse:
         body = {"code": error.status, "error_code": error.error_code, "msg": error.message}
     body.update(error.extra)
     return JSONResponse(body, status_code=error.status, headers=headers)
-
-
-def oauth_response(request: Request, error: OAuthError) -> JSONResponse:
-    headers = {}
-    version = api_version(request)
-    if version:
-        headers[API_VERSION_HEADER] = version
-    return JSONResponse(
-        {"error": error.error, "error_description": error.description},
-        status_code=400,
-        headers=headers,
-    )

@@ -46,10 +46,6 @@ def token_hash(email: str, code: str) -> str:
     return hashlib.sha224((email + code).encode()).hexdigest()
 
 
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
 def find_user(cur: Cursor, user_id: str | uuid.UUID, *, lock: bool = False) -> dict | None:
     sql = "select * from auth.users where id = %s" + (" for update" if lock else "")
     return cur.execute(sql, (str(user_id),)).fetchone()
