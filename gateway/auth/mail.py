@@ -3,13 +3,15 @@
 The hook is a Standard Webhooks POST of `{user, email_data}` to `[auth.hook.send_email] uri`
 (our edge's /functions/v1/auth-email-hook), signed with the configured `v1,whsec_…` secret
 by the same code the edge verifies with. Anything but a 2xx fails the request that wanted
-the email, as in Supabase Auth. The number of emails per hour is capped by
+the email with 500 `unexpected_failure`, as in Supabase Auth (which retries 429/503 answers;
+this sender does not). The number of emails per hour is capped by
 `[auth.rate_limit] email_sent` (`over_email_send_rate_limit`).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -50,11 +52,13 @@ class Mailer:
         self.settings = settings
         self.limiter = limiter
         self.client: httpx.Client | None = None
+        self._lock = threading.Lock()
 
     def close(self) -> None:
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+        with self._lock:
+            if self.client is not None:
+                self.client.close()
+                self.client = None
 
     def _check_limit(self) -> None:
         # As Supabase Auth: zero means no email at all; with confirmations off (autoconfirm)
@@ -99,10 +103,12 @@ class Mailer:
             "webhook-timestamp": str(stamp),
             "webhook-signature": webhooks.sign(settings.send_email_secret, webhook_id, stamp, body),
         }
-        if self.client is None:
-            self.client = httpx.Client(timeout=TIMEOUT)
+        with self._lock:
+            if self.client is None:
+                self.client = httpx.Client(timeout=TIMEOUT)
+            http = self.client
         try:
-            response = self.client.post(settings.send_email_uri, content=body, headers=headers)
+            response = http.post(settings.send_email_uri, content=body, headers=headers)
         except httpx.HTTPError as exc:
             log.error("send email hook unreachable", error=type(exc).__name__)
             raise AuthError(
@@ -115,11 +121,9 @@ class Mailer:
                 status=response.status_code,
                 action=data.email_action_type,
             )
-            raise AuthError(
-                response.status_code if response.status_code >= 400 else 500,
-                "unexpected_failure",
-                f"Error sending {data.email_action_type} email: {message}",
-            )
+            # As Supabase Auth: a hook's error answer is our 500 (the hook's message kept).
+            action = data.email_action_type
+            raise AuthError(500, "unexpected_failure", f"Error sending {action} email: {message}")
         log.info("auth email handed to hook", action=data.email_action_type)
 
 
