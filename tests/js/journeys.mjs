@@ -58,6 +58,12 @@ const journeys = {
       .order('title', { ascending: true })
       .range(0, 9);
     const one = await client(null).from('learning_courses').select('id,title').eq('id', scene.course).single();
+    // Embedding across views: learning_course_modules.course_id keeps the base table's FK.
+    const tree = await client(null)
+      .from('learning_courses')
+      .select('title, learning_course_modules(title, learning_course_lessons(title))')
+      .eq('id', scene.course)
+      .single();
     const enroll = await learner.rpc('learning_enroll', { p_course_id: scene.course });
     const lessons = [];
     for (const id of scene.lessons) {
@@ -67,7 +73,7 @@ const journeys = {
     const anonEnroll = await client(null).rpc('learning_enroll', { p_course_id: scene.course });
     return {
       browse: browse.data, count: browse.count, status: browse.status, browse_error: err(browse.error),
-      one: one.data, one_error: err(one.error),
+      one: one.data, one_error: err(one.error), tree: tree.data, tree_error: err(tree.error),
       enroll: enroll.data, enroll_error: err(enroll.error), lessons,
       anon_enroll_error: err(anonEnroll.error), anon_enroll_status: anonEnroll.status,
     };

@@ -144,3 +144,9 @@ language sql immutable set search_path = '' as $$
     select jsonb_build_object('doc', doc, 'tags', to_jsonb(tags), 'n', n)
 $$;
 grant execute on function rest_conformance.describe to anon, authenticated;
+
+create function rest_conformance.twin(a integer) returns text
+language sql immutable set search_path = '' as $$ select 'integer' $$;
+create function rest_conformance.twin(a text) returns text
+language sql immutable set search_path = '' as $$ select 'text' $$;
+grant execute on all functions in schema rest_conformance to anon, authenticated;

@@ -73,6 +73,11 @@ def test_js_learner_browse_enroll_complete(gateway, scene):
     assert r["browse"] == [{"id": scene["course"], "title": scene["course_title"]}]
     assert r["count"] == 1 and r["status"] == 200
     assert r["one"] == {"id": scene["course"], "title": scene["course_title"]}
+    assert r["tree_error"] is None
+    modules = r["tree"]["learning_course_modules"]
+    assert [m["title"] for m in modules] == ["Foundations"]
+    # Two levels through views: the lessons' outline of a published course is public.
+    assert modules[0]["learning_course_lessons"] == [{"title": "Intro"}, {"title": "Headers"}]
     assert r["enroll_error"] is None
     assert [lesson["error"] for lesson in r["lessons"]] == [None, None]
     assert r["anon_enroll_status"] == 401

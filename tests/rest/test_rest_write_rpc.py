@@ -332,3 +332,13 @@ def test_rpc_get_arguments_are_read_by_their_types(rest):
     assert r.json() == {"doc": [1], "tags": ["a", "b"], "n": 0}
     r = rest.post("/rpc/describe", json={"doc": {"k": "v"}, "tags": ["t"]})
     assert r.json() == {"doc": {"k": "v"}, "tags": ["t"], "n": 0}
+
+
+def test_ambiguous_overloads_are_pgrst203(rest):
+    r = rest.post("/rpc/twin", json={"a": 1})
+    assert r.status_code == 300
+    body = r.json()
+    assert body["code"] == "PGRST203"
+    assert body["message"].startswith("Could not choose the best candidate function between: ")
+    assert "rest_conformance.twin(a => integer)" in body["message"]
+    assert "rest_conformance.twin(a => text)" in body["message"]
