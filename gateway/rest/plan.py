@@ -47,6 +47,7 @@ class Plan:
     minimal: bool = False
     labels: list[str] = field(default_factory=list)
     max_rows: int | None = None
+    content_type: str | None = None
 
     def run(self, conn: psycopg.Connection) -> dict[str, Any]:
         total = None
@@ -105,6 +106,46 @@ def _json_body(body: bytes) -> Any:
         raise PgrstError(400, "PGRST102", "Empty or invalid json") from exc
 
 
+def read_body(body: bytes, content_type: str | None, rpc: bool) -> Any:
+    """The request body as PostgREST reads it: JSON, CSV (`NULL` is null) or a form."""
+    kind = (content_type or "application/json").split(";", 1)[0].strip().lower()
+    if kind == "application/json":
+        if rpc and not body.strip():
+            return {}
+        return _json_body(body)
+    if kind == "text/csv":
+        import csv
+        import io
+
+        try:
+            reader = csv.reader(io.StringIO(body.decode()))
+            header = next(reader)
+            rows = [line for line in reader if line]
+        except (UnicodeDecodeError, StopIteration, csv.Error) as exc:
+            raise PgrstError(400, "PGRST102", "Could not parse the CSV body") from exc
+        if any(len(line) != len(header) for line in rows):
+            raise PgrstError(400, "PGRST102", "All lines must have same number of fields")
+        return [
+            {k: (None if v == "NULL" else v) for k, v in zip(header, line, strict=True)}
+            for line in rows
+        ]
+    if kind == "application/x-www-form-urlencoded":
+        from urllib.parse import parse_qsl
+
+        return dict(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
+    raise PgrstError(400, "PGRST102", f"Content-Type not acceptable: {kind}")
+
+
+def uniform_rows(data: Any) -> list[dict]:
+    """Objects of a bulk body, which must all have the same keys (PostgREST's rule)."""
+    rows = data if isinstance(data, list) else [data]
+    if not all(isinstance(r, dict) for r in rows):
+        raise PgrstError(400, "PGRST102", "Empty or invalid json")
+    if rows and any(set(r) != set(rows[0]) for r in rows):
+        raise PgrstError(400, "PGRST102", "All object keys must match")
+    return rows
+
+
 def plan_request(
     cache: SchemaCache,
     config: GatewayConfig,
@@ -134,6 +175,7 @@ def plan_request(
         method in ("GET", "HEAD"),
         relation=rel,
         max_rows=config.api.max_rows,
+        content_type=headers.get("content-type"),
     )
     if method in ("GET", "HEAD"):
         return _read(plan, b, rel, q, headers, config)
@@ -228,20 +270,24 @@ def _insert(plan: Plan, b: Builder, rel: Relation, q, body: bytes, pref) -> Plan
             f"Unsupported HTTP method: {plan.method}",
             f"'{rel.name}' cannot be inserted into",
         )
-    data = _json_body(body)
-    rows = data if isinstance(data, list) else [data]
-    if not all(isinstance(r, dict) for r in rows):
-        raise PgrstError(400, "PGRST102", "Empty or invalid json")
+    data = read_body(body, plan.content_type, rpc=False)
     groups: list[tuple[list[str], list[dict]]] = []
     if q.columns is not None:
+        # `columns` names what to insert; keys may then differ between objects.
+        rows = data if isinstance(data, list) else [data]
+        if not all(isinstance(r, dict) for r in rows):
+            raise PgrstError(400, "PGRST102", "Empty or invalid json")
         cols = b.body_columns(rel, q.columns)
-        groups.append((cols, rows))
-    elif pref.get("missing") == "default":
-        by_keys: dict[tuple[str, ...], list[dict]] = {}
-        for r in rows:
-            by_keys.setdefault(tuple(r), []).append(r)
-        groups = [(b.body_columns(rel, list(k)), v) for k, v in by_keys.items()]
+        if pref.get("missing") == "default":
+            # Absent keys take the column default: one INSERT per set of present columns.
+            by_keys: dict[tuple[str, ...], list[dict]] = {}
+            for r in rows:
+                by_keys.setdefault(tuple(c for c in cols if c in r), []).append(r)
+            groups = [(list(k), v) for k, v in by_keys.items()]
+        else:
+            groups.append((cols, rows))
     else:
+        rows = uniform_rows(data)
         cols = b.body_columns(rel, list(rows[0]) if rows else [])
         groups.append((cols, rows))
     all_cols = list(dict.fromkeys(c for cols, _ in groups for c in cols))
@@ -264,7 +310,8 @@ def _insert(plan: Plan, b: Builder, rel: Relation, q, body: bytes, pref) -> Plan
             400,
             "PGRST127",
             "Feature not implemented",
-            "missing=default with objects of different keys is not supported by this gateway",
+            "missing=default with objects missing different columns is not supported by this"
+            " gateway; send one request per set of columns",
         )
     _returning(plan, b, rel, q, dml)
     if plan.kind == "insert-none":
@@ -278,7 +325,9 @@ def _put(plan: Plan, b: Builder, rel: Relation, q, body: bytes) -> Plan:
         raise PgrstError(
             400, "PGRST114", "limit/offset querystring parameters are not allowed for PUT"
         )
-    data = _json_body(body)
+    data = read_body(body, plan.content_type, rpc=False)
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
     pk = rel.primary_key
     eq = {
         f.field.name: f.value
@@ -325,7 +374,9 @@ def _update(plan: Plan, b: Builder, rel: Relation, q, body: bytes) -> Plan:
             f"Unsupported HTTP method: {plan.method}",
             f"'{rel.name}' cannot be updated",
         )
-    data = _json_body(body)
+    data = read_body(body, plan.content_type, rpc=False)
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
     if not isinstance(data, dict):
         raise PgrstError(400, "PGRST102", "Empty or invalid json")
     cols = b.body_columns(rel, list(q.columns or data))
@@ -386,9 +437,14 @@ def _rpc(cache, config, schema, method, name, pairs, headers, body, media, pref)
                 args[k] = v
         keys = sorted(args)
         is_post = False
+        is_form = False
     elif method == "POST":
-        data = _json_body(body) if body.strip() else {}
-        raw_body = body.decode() if body.strip() else "{}"
+        content_type = (headers.get("content-type") or "application/json").lower()
+        data = read_body(body, content_type, rpc=True)
+        is_json = content_type.startswith("application/json")
+        raw_body = (body.decode() if body.strip() else "{}") if is_json else json.dumps(data)
+        # A form's values are text, read by each argument's type as in a GET.
+        is_form = content_type.startswith("application/x-www-form-urlencoded")
         rest = pairs
         if not isinstance(data, dict) and not single_object:
             # A JSON array (or scalar) can only go to a single unnamed json/jsonb parameter.
@@ -412,7 +468,10 @@ def _rpc(cache, config, schema, method, name, pairs, headers, body, media, pref)
     q = parse_query(rest)
     b = Builder(cache, schema)
     call = b.call(
-        fn, None if whole_body else args, raw_body if whole_body else None, text_args=not is_post
+        fn,
+        None if whole_body else args,
+        raw_body if whole_body else None,
+        text_args=not is_post or is_form,
     )
     rpc_from = getattr(b, "rpc_from", None)
     read_only = method in ("GET", "HEAD") or fn.read_only

@@ -33,17 +33,50 @@ def test_insert_return_preferences(rest):
     assert r.headers["preference-applied"] == "return=representation"
 
 
-def test_insert_missing_keys_null_or_default(rest):
+def test_insert_keys_columns_and_missing_default(rest):
     rows = [{"body": "m1", "stamp": "given"}, {"body": "m2"}]
-    r = rest.post("/notes", json=rows, headers=REP, params={"select": "body,stamp"})
+    r = rest.post("/notes", json=rows, headers=REP)
+    assert r.status_code == 400
+    assert r.json()["code"] == "PGRST102" and r.json()["message"] == "All object keys must match"
+    r = rest.post(
+        "/notes", json=rows, headers=REP, params={"select": "body,stamp", "columns": "body,stamp"}
+    )
     assert r.json() == [{"body": "m1", "stamp": "given"}, {"body": "m2", "stamp": None}]
     r = rest.post(
         "/notes",
-        json=[{"body": "d1"}],
-        params={"select": "stamp", "columns": "body"},
+        json=[{"body": "d1"}, {"body": "d2"}],
+        params={"select": "stamp", "columns": "body,stamp"},
         headers={"Prefer": "return=representation,missing=default"},
     )
-    assert r.json() == [{"stamp": "default-stamp"}]
+    assert r.json() == [{"stamp": "default-stamp"}, {"stamp": "default-stamp"}]
+    r = rest.post(
+        "/notes",
+        json=[{"body": "d3"}, {"body": "d4", "stamp": "x"}],
+        params={"columns": "body,stamp"},
+        headers={"Prefer": "return=representation,missing=default"},
+    )
+    assert r.status_code == 400 and r.json()["code"] == "PGRST127"
+
+
+def test_csv_and_form_bodies(rest):
+    csv_body = 'body,stamp\ncsv1,NULL\n"csv, two",s2\n'
+    r = rest.post(
+        "/notes",
+        content=csv_body.encode(),
+        params={"select": "body,stamp"},
+        headers={"Content-Type": "text/csv", **REP},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json() == [{"body": "csv1", "stamp": None}, {"body": "csv, two", "stamp": "s2"}]
+    r = rest.post(
+        "/rpc/add",
+        content=b"a=4&b=5",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200 and r.json() == 9
+    r = rest.post("/notes", content=b"<note/>", headers={"Content-Type": "text/xml"})
+    assert r.status_code == 400
+    assert r.json()["message"] == "Content-Type not acceptable: text/xml"
 
 
 def test_upsert_merge_and_ignore(rest):
