@@ -543,3 +543,26 @@ def test_apikey_is_required_except_on_the_browser_links(gw, anon):
         assert opened.status_code == 303 and "access_token=" in opened.headers["location"]
         # ?apikey= works like the header.
         assert bare.get("/settings", params={"apikey": gw.anon_key}).status_code == 200
+
+
+def test_email_change_links_by_get_and_resend(gw, anon):
+    email, session = confirmed_user(gw, anon, "getchange")
+    new_email = unique_email("getchanged")
+    with client(gw, token=session["access_token"]) as c:
+        c.put("/user", json={"email": new_email})
+    first_new = last_link(gw, new_email, "email_change")
+    # Resending the change mails both addresses again with fresh tokens.
+    assert anon.post("/resend", json={"type": "email_change", "email": email}).json() == {}
+    new_link = last_link(gw, new_email, "email_change")
+    old_link = last_link(gw, email, "email_change")
+    assert new_link["token"] != first_new["token"]
+    assert_error(
+        anon.post("/verify", json={"type": "email_change", "token_hash": first_new["token"]}),
+        403,
+        "otp_expired",
+    )
+    one = anon.get("/verify", params={"token": new_link["token"], "type": "email_change"})
+    assert fragment(one)["message"].startswith("Confirmation link accepted")
+    two = anon.get("/verify", params={"token": old_link["token"], "type": "email_change"})
+    assert "access_token" in fragment(two)
+    assert sign_in(anon, new_email).status_code == 200
