@@ -150,3 +150,7 @@ language sql immutable set search_path = '' as $$ select 'integer' $$;
 create function rest_conformance.twin(a text) returns text
 language sql immutable set search_path = '' as $$ select 'text' $$;
 grant execute on all functions in schema rest_conformance to anon, authenticated;
+
+create function rest_conformance.slow(seconds double precision) returns text
+language sql volatile set search_path = '' as $$ select pg_sleep(seconds)::text $$;
+grant execute on function rest_conformance.slow to anon, authenticated;

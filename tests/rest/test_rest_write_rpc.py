@@ -375,3 +375,14 @@ def test_ambiguous_overloads_are_pgrst203(rest):
     assert body["message"].startswith("Could not choose the best candidate function between: ")
     assert "rest_conformance.twin(a => integer)" in body["message"]
     assert "rest_conformance.twin(a => text)" in body["message"]
+
+
+def test_the_roles_own_settings_apply(rest, gateway):
+    # `alter role anon set statement_timeout = '3s'` binds API callers, as PostgREST applies
+    # the impersonated role's settings (SET ROLE alone would not).
+    r = rest.post("/rpc/slow", json={"seconds": 4})
+    assert r.status_code == 500
+    assert r.json()["code"] == "57014"
+    assert "statement timeout" in r.json()["message"]
+    service = {"Authorization": f"Bearer {gateway.service_key}", "apikey": gateway.service_key}
+    assert rest.post("/rpc/slow", json={"seconds": 0.1}, headers=service).status_code == 200
