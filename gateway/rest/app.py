@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any
 
+import anyio
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +31,7 @@ log = logger("gateway.rest")
 # Credentials stay out of `request.headers` (SQL may log it); cookies have their own GUC.
 SECRET_HEADERS = frozenset({"authorization", "apikey", "cookie"})
 JWT_CACHE_SIZE = 10_000
+REST_THREADS = 10  # = the pool's size (gateway.app.REST_POOL_MAX)
 JWT_CACHE_SECONDS = 60
 
 
@@ -42,6 +44,8 @@ class RestService:
         self.keys = keys.project_keys(config.settings.jwt_secret)
         self.jwt = keys.JwtChecker(config.edge)
         self.cache: schema_cache.SchemaCache | None = None
+        # As many threads as pooled connections: more would only wait for one, holding the GIL.
+        self.limiter = anyio.CapacityLimiter(REST_THREADS)
         self._verified: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
@@ -107,7 +111,9 @@ class RestService:
             headers,
             body,
         )
-        outcome = await run_in_threadpool(self.execute, plan, claims, request)
+        outcome = await anyio.to_thread.run_sync(
+            self.execute, plan, claims, request, limiter=self.limiter
+        )
         reply = response.build(plan, outcome)
         if named or len(self.config.api.schemas) > 1:
             reply.headers["Content-Profile"] = schema
