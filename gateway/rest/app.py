@@ -112,7 +112,7 @@ class RestService:
             body,
         )
         outcome = await anyio.to_thread.run_sync(
-            self.execute, plan, claims, request, limiter=self.limiter
+            self.execute, plan, claims, request, path, limiter=self.limiter
         )
         reply = response.build(plan, outcome)
         if named or len(self.config.api.schemas) > 1:
@@ -139,7 +139,11 @@ class RestService:
                 401, exc.code, exc.message, headers={"WWW-Authenticate": exc.www_authenticate}
             ) from exc
 
-    def execute(self, plan: Plan, claims: dict[str, Any], request: Request) -> dict[str, Any]:
+    def execute(
+        self, plan: Plan, claims: dict[str, Any], request: Request, path: str
+    ) -> dict[str, Any]:
+        """Run the plan as the caller; `path` is the one PostgREST sees behind Kong (no
+        /rest/v1 prefix)."""
         cache = self.schema()
         role = claims.get("role", "anon")
         visible = {k: v for k, v in request.headers.items() if k not in SECRET_HEADERS}
@@ -155,7 +159,7 @@ class RestService:
                         conn,
                         claims,
                         method=request.method,
-                        path=request.url.path,
+                        path=path,
                         headers=visible,
                         cookies=request.cookies,
                         search_path=", ".join((plan.schema, *self.config.api.extra_search_path)),

@@ -252,7 +252,7 @@ def test_request_context_and_pre_request(rest, gateway):
         "role": "authenticated",
         "sub": claims["sub"],
         "method": "GET",
-        "path": "/rest/v1/rpc/whoami",
+        "path": "/rpc/whoami",
         "header": "p",
         "cookie": "mint",
         "pre": "ran",
