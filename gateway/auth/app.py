@@ -41,6 +41,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/user", routes.user_get),
     ("PUT", "/user", routes.user_put),
     ("POST", "/logout", routes.logout),
+    ("GET", "/reauthenticate", routes.reauthenticate),
     ("POST", "/invite", admin.invite),
     ("GET", "/admin/users", admin.list_users),
     ("POST", "/admin/users", admin.create_user),

@@ -3,7 +3,7 @@
 The keys and their meaning are the Supabase CLI's: [auth] site_url, jwt_expiry,
 enable_signup, minimum_password_length, password_requirements,
 enable_refresh_token_rotation, refresh_token_reuse_interval; [auth.email]
-enable_confirmations, double_confirm_changes, max_frequency,
+enable_confirmations, double_confirm_changes, secure_password_change, max_frequency,
 otp_length, otp_expiry; [auth.rate_limit]; [auth.hook.send_email] and
 [auth.hook.custom_access_token]. `env(NAME)` values are read from the environment.
 """
@@ -63,6 +63,7 @@ class AuthSettings:
     enable_signup: bool = True
     enable_confirmations: bool = False
     double_confirm_changes: bool = True
+    secure_password_change: bool = False
     max_frequency: float = 60.0
     otp_length: int = 6
     otp_expiry: int = 3600
@@ -146,6 +147,7 @@ def from_toml(data: dict[str, Any], jwt_secret: str, jwt_issuer: str, edge: Any)
         and bool(email.get("enable_signup", True)),
         enable_confirmations=bool(email.get("enable_confirmations", False)),
         double_confirm_changes=bool(email.get("double_confirm_changes", True)),
+        secure_password_change=bool(email.get("secure_password_change", False)),
         max_frequency=duration_seconds(email.get("max_frequency", "1m0s")),
         otp_length=int(email.get("otp_length", 6)),
         otp_expiry=int(email.get("otp_expiry", 3600)),

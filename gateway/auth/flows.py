@@ -71,6 +71,25 @@ def send_recovery(
     return _send_simple(cur, settings, mailer, user, redirect_to, kind, prefix)
 
 
+def send_reauthentication(cur: Cursor, settings: AuthSettings, mailer: Mailer, user: dict) -> dict:
+    """The code that lets a signed-in user change their password (secure_password_change)."""
+    _frequency(settings, user["reauthentication_sent_at"])
+    return _send_simple(cur, settings, mailer, user, "", "reauthentication")
+
+
+def check_nonce(cur: Cursor, settings: AuthSettings, user: dict, nonce: str) -> None:
+    """The reauthentication code is right and fresh (then spent), or 422."""
+    if not _valid(
+        store.token_hash(user["email"], nonce),
+        user["reauthentication_token"],
+        user["reauthentication_sent_at"],
+        settings,
+    ):
+        raise AuthError(422, "reauthentication_not_valid", "Nonce has expired or is invalid")
+    store.update_user(cur, user["id"], reauthentication_token="", reauthentication_sent_at=None)
+    store.clear_one_time_token(cur, str(user["id"]), "reauthentication_token")
+
+
 def _send_simple(
     cur: Cursor,
     settings: AuthSettings,

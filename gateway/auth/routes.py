@@ -420,6 +420,13 @@ def user_put(ctx: Ctx) -> dict[str, Any]:
             if store.find_user_by_email(cur, email, lock=True) is not None:
                 raise unprocessable("email_exists", DUPLICATE_EMAIL)
         if password is not None:
+            if s.secure_password_change and _needs_reauthentication(cur, session_id):
+                nonce = text(ctx, "nonce")
+                if not nonce:
+                    raise bad_request(
+                        "reauthentication_needed", "Password update requires reauthentication"
+                    )
+                flows.check_nonce(cur, s, user, nonce)
             passwords.check_strength(s, password)
             if passwords.verify(password, user["encrypted_password"]):
                 raise unprocessable(
@@ -451,6 +458,31 @@ def user_put(ctx: Ctx) -> dict[str, Any]:
                 cur, s, ctx.services.mailer, user, email.lower(), referrer(ctx), prefix
             )
         return store.user_json(cur, user)
+
+
+def _needs_reauthentication(cur, session_id: str | None) -> bool:
+    """As Supabase Auth: unless the session was created within the last 24 hours."""
+    if session_id is None:
+        return True
+    row = cur.execute(
+        "select created_at < now() - interval '24 hours' as old from auth.sessions where id = %s",
+        (session_id,),
+    ).fetchone()
+    return row is None or row["old"]
+
+
+def reauthenticate(ctx: Ctx) -> dict[str, Any]:
+    """GET /reauthenticate: mail the signed-in user a code for a password change."""
+    with transaction(ctx.services.pool) as cur:
+        user, _ = _load_caller(ctx, cur)
+        if not user["email"]:
+            raise validation(
+                "Reauthentication requires the user to have an email or a phone number"
+            )
+        if user["email_confirmed_at"] is None:
+            raise unprocessable("email_not_confirmed", "Please verify your email first.")
+        flows.send_reauthentication(cur, ctx.settings, ctx.services.mailer, user)
+    return {}
 
 
 def logout(ctx: Ctx) -> None:

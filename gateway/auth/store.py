@@ -22,6 +22,11 @@ TOKEN_COLUMNS = {
     "invite": ("confirmation_token", "confirmation_sent_at", "confirmation_token"),
     "recovery": ("recovery_token", "recovery_sent_at", "recovery_token"),
     "magiclink": ("recovery_token", "recovery_sent_at", "recovery_token"),
+    "reauthentication": (
+        "reauthentication_token",
+        "reauthentication_sent_at",
+        "reauthentication_token",
+    ),
 }
 
 

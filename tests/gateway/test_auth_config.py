@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
-from auth_helpers import assert_error, client, mails, module_gateway, unique_email
+from auth_helpers import assert_error, claims, client, mails, module_gateway, unique_email
 
 from flagship.database import connect
 
@@ -135,3 +136,58 @@ class TestHookSecretMismatch:
                 conn.execute("select 1 from auth.users where email = %s", (email,)).fetchone()
                 is None
             )
+
+
+class TestSecurePasswordChange:
+    @pytest.fixture(scope="class")
+    @classmethod
+    def gw(cls, test_server):
+        yield from module_gateway(
+            test_server, {"auth": {"email": {"secure_password_change": True}}}
+        )
+
+    def test_old_sessions_need_the_mailed_nonce(self, gw):
+        email = unique_email("reauth")
+        with client(gw, key=gw.service_key) as s:
+            s.post(
+                "/admin/users", json={"email": email, "password": PASSWORD, "email_confirm": True}
+            )
+        with client(gw) as c:
+            session = c.post(
+                "/token",
+                params={"grant_type": "password"},
+                json={"email": email, "password": PASSWORD},
+            ).json()
+        with client(gw, token=session["access_token"]) as u:
+            # A session from the last 24 hours may change the password directly.
+            assert u.put("/user", json={"password": "fresh-change-1"}).status_code == 200
+            with connect(gw.admin_url) as conn:
+                conn.execute(
+                    "update auth.sessions set created_at = now() - interval '25 hours'"
+                    " where id = %s",
+                    (claims(session["access_token"])["session_id"],),
+                )
+                conn.commit()
+            assert_error(
+                u.put("/user", json={"password": "old-change-2"}), 400, "reauthentication_needed"
+            )
+            assert u.get("/reauthenticate").json() == {}
+            mail = mails(gw, email)[-1]
+            assert mail["template"] == "auth_reauthentication"
+            nonce = last_link_code(mail["text_body"])
+            assert_error(
+                u.put("/user", json={"password": "old-change-2", "nonce": "000000"}),
+                422,
+                "reauthentication_not_valid",
+            )
+            ok = u.put("/user", json={"password": "old-change-2", "nonce": nonce})
+            assert ok.status_code == 200, ok.text
+            assert_error(
+                u.put("/user", json={"password": "old-change-3", "nonce": nonce}),
+                422,
+                "reauthentication_not_valid",
+            )
+
+
+def last_link_code(text: str) -> str:
+    return re.search(r"\b(\d{6})\b", text).group(1)
