@@ -23,6 +23,9 @@ def main() -> None:
         workers=int(os.environ.get("GATEWAY_WORKERS", "1")),
         log_level=os.environ.get("GATEWAY_LOG_LEVEL", "warning").lower(),
         access_log=False,
+        # Idle keep-alive connections stay open 75 s (nginx's default, which Kong uses):
+        # uvicorn's 5 s races clients that pause between requests under load.
+        timeout_keep_alive=int(os.environ.get("GATEWAY_KEEPALIVE_SECONDS", "75")),
         # Behind a proxy the client address comes from X-Forwarded-For, trusted from
         # FORWARDED_ALLOW_IPS only (uvicorn's default: 127.0.0.1).
         proxy_headers=True,
