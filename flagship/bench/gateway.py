@@ -85,31 +85,41 @@ async def _drive(
 ) -> tuple[list[float], float, list[str]]:
     samples: list[float] = []
     errors: list[str] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 
     async def one_client(index: int, http: httpx.AsyncClient) -> None:
         headers = {"apikey": anon, "Authorization": f"Bearer {tokens_[index % len(tokens_)]}"}
         for i in range(per_client + 3):
             start = time.perf_counter()
-            if op == "view":
-                r = await http.get(f"{base}{VIEW}", params=VIEW_PARAMS, headers=headers)
-            elif op == "rpc_read":
-                r = await http.get(f"{base}/rpc/accounts_get_my_account", headers=headers)
-            else:
-                body = {"p_changes": {"display_name": f"Bench {index} {i}"}}
-                r = await http.post(
-                    f"{base}/rpc/accounts_update_my_profile", headers=headers, json=body
-                )
+            try:
+                if op == "view":
+                    r = await http.get(f"{base}{VIEW}", params=VIEW_PARAMS, headers=headers)
+                elif op == "rpc_read":
+                    r = await http.get(f"{base}/rpc/accounts_get_my_account", headers=headers)
+                else:
+                    body = {"p_changes": {"display_name": f"Bench {index} {i}"}}
+                    r = await http.post(
+                        f"{base}/rpc/accounts_update_my_profile", headers=headers, json=body
+                    )
+            except httpx.TransportError as exc:
+                errors.append(f"{type(exc).__name__} {exc}")
+                continue
             took = (time.perf_counter() - start) * 1000
             if not r.is_success:
                 errors.append(f"{r.status_code} {r.text[:200]}")
             if i >= 3:  # the first requests of each client warm its connection
                 samples.append(took)
 
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+    # One AsyncClient (one keep-alive connection) per simulated client: a shared client's
+    # pool would make the load generator's locking part of what is measured.
+    https = [httpx.AsyncClient(timeout=30, limits=limits) for _ in range(clients)]
+    try:
         started = time.perf_counter()
-        await asyncio.gather(*(one_client(i, http) for i in range(clients)))
+        await asyncio.gather(*(one_client(i, http) for i, http in enumerate(https)))
         wall = time.perf_counter() - started
+    finally:
+        for http in https:
+            await http.aclose()
     return samples, wall, errors
 
 

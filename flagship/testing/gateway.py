@@ -52,7 +52,14 @@ def serve_gateway(
     app = create_app(cfg, database_url=database_url, mount_auth=mount_auth)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            timeout_keep_alive=75,
+        )
     )
     thread = threading.Thread(target=server.run, name="gateway-test", daemon=True)
     thread.start()
