@@ -2,12 +2,15 @@
 
 `as_caller` is used by the edge service, the CLI and the tests alike: one transaction, the
 caller's role, `request.jwt.claims` and the request GUCs, so RLS and `auth.uid()` see
-exactly what they would see behind PostgREST.
+exactly what they would see behind PostgREST — including PostgREST's db-pre-request function
+(`pgrst.db_pre_request` on the authenticator role), which refuses API key tokens that lack
+the scope of the object named by `path`.
 """
 
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -18,11 +21,60 @@ from psycopg.rows import dict_row
 
 API_ROLES = frozenset({"anon", "authenticated", "service_role"})
 API_SEARCH_PATH = "api, public, extensions"
+# Per connection: the pre-request function PostgREST would run there (None: none configured).
+_PRE_REQUEST: weakref.WeakKeyDictionary[psycopg.Connection, str | None] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def connect(url: str, *, autocommit: bool = False, **kwargs: Any) -> psycopg.Connection:
     """Open a connection with dict rows (the shape the API returns)."""
     return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row, **kwargs)
+
+
+def pre_request_function(conn: psycopg.Connection) -> str | None:
+    """The function named by `pgrst.db_pre_request` on the authenticator role, if it exists
+    in this database (read once per connection, as PostgREST reads it once per config load)."""
+    if conn in _PRE_REQUEST:
+        return _PRE_REQUEST[conn]
+    fn = read_pre_request(conn)
+    _PRE_REQUEST[conn] = fn
+    return fn
+
+
+def read_pre_request(conn: psycopg.Connection) -> str | None:
+    """`pgrst.db_pre_request` of the authenticator role, read now (the gateway's schema
+    cache reads it on every reload): the function as regproc text, None without one."""
+    # Resolved through pg_proc rather than to_regproc(), which needs USAGE on the schema
+    # (the gateway reads this as `authenticator`, which has none on `private`).
+    row = conn.execute(
+        """
+        with setting as (
+            select split_part(c, '=', 2) as value
+            from pg_db_role_setting as s, unnest(s.setconfig) as c
+            where s.setrole = (select oid from pg_roles where rolname = 'authenticator')
+              and s.setdatabase in
+                  (0, (select oid from pg_database where datname = current_database()))
+              and split_part(c, '=', 1) = 'pgrst.db_pre_request'
+            order by s.setdatabase desc
+            limit 1
+        )
+        select p.oid::regproc::text as fn
+        from setting
+        join pg_namespace as n on n.nspname = case
+            when position('.' in setting.value) > 0 then split_part(setting.value, '.', 1)
+            else 'public' end
+        join pg_proc as p on p.pronamespace = n.oid and p.pronargs = 0 and p.proname = case
+            when position('.' in setting.value) > 0 then split_part(setting.value, '.', 2)
+            else setting.value end
+        limit 1
+        """
+    ).fetchone()
+    return (row["fn"] if isinstance(row, dict) else row[0]) if row else None
+
+
+# `as_caller(pre_request=DISCOVER)`: look the function up on the connection (the default).
+DISCOVER = "discover"
 
 
 @contextmanager
@@ -31,12 +83,12 @@ def as_caller(
     claims: Mapping[str, Any] | None,
     *,
     method: str = "POST",
-    path: str = "/rpc",
+    path: str = "",
     headers: Mapping[str, str] | None = None,
     cookies: Mapping[str, str] | None = None,
     search_path: str = API_SEARCH_PATH,
     role_settings: Mapping[str, str] | None = None,
-    pre_request: tuple[str, str] | None = None,
+    pre_request: str | None = DISCOVER,
     reset: bool = True,
 ) -> Iterator[psycopg.Connection]:
     """Run the block as the API caller described by `claims` (None means anonymous).
@@ -45,9 +97,13 @@ def as_caller(
     does, one statement sets the search path, the role, `request.jwt.claims`,
     `request.method`, `request.path`, `request.headers`, `request.cookies` and the role's
     own settings (`role_settings`, e.g. its statement_timeout, which SET ROLE alone would
-    not apply); then the pre-request function `(schema, name)` runs if one is given. With
-    `reset` (the default) the settings are reset on exit so that one test transaction can
-    act as several callers in turn; the gateway, which commits right after, skips it.
+    not apply); the pre-request function runs last — the one the database names
+    (`pgrst.db_pre_request` on the authenticator role, looked up once per connection), or
+    `pre_request` when the caller already knows it (the gateway's schema cache; None: none).
+    `path` is the PostgREST path (`/rpc/<fn>`, `/<view>`) or an edge route; empty means
+    SQL run directly (then only the checks inside the functions apply). With `reset` (the
+    default) the settings are reset on exit so that one test transaction can act as several
+    callers in turn; the gateway, which commits right after, skips that.
     """
     claims = dict(claims or {"role": "anon"})
     role = claims.setdefault("role", "anon")
@@ -56,6 +112,8 @@ def as_caller(
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE and conn.autocommit:
         raise RuntimeError("as_caller needs a transaction (autocommit is on)")
+    if pre_request == DISCOVER:
+        pre_request = pre_request_function(conn)
     extra = sql.SQL("").join(
         sql.SQL(", set_config({}, {}, true)").format(sql.Literal(k), sql.Literal(v))
         for k, v in (role_settings or {}).items()
@@ -80,9 +138,10 @@ def as_caller(
             "cookies": json.dumps(dict(cookies or {})),
         },
     )
-    if pre_request is not None:
-        conn.execute(sql.SQL("select {}.{}()").format(*map(sql.Identifier, pre_request)))
     try:
+        if pre_request is not None:
+            # regproc text: quoted by Postgres where the name needs it.
+            conn.execute(sql.SQL("select {}()").format(sql.SQL(pre_request)))
         yield conn
     finally:
         if reset and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:

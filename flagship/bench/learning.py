@@ -69,7 +69,7 @@ def generate(conn, courses: int, learners: int, completions: int) -> None:
         """
     )
     conn.execute(
-        "insert into learning.course_staff (course_id, user_id, role)"
+        "insert into learning.course_team (course_id, user_id, role)"
         " select id, created_by, 'owner' from learning.courses"
     )
     conn.execute(
@@ -219,7 +219,7 @@ def run(bench: Bench, scale: float) -> None:
                     where q.course_id = e.course_id) as quiz
             from learning.enrollments as e
             -- free courses: a generated learner holds no pro plan, and pro content follows
-            -- the plan (private.has_entitlement)
+            -- the plan (private.user_has_entitlement)
             join learning.courses as fc on fc.id = e.course_id and fc.price_tier = 'free'
             order by md5(e.user_id::text || e.course_id::text)
             limit 1200

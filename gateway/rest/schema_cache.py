@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from flagship.database import read_pre_request
+
 RELATIONS = """
 select c.oid::int as oid, n.nspname as schema, c.relname as name, c.relkind::text as kind,
        obj_description(c.oid, 'pg_class') as description,
@@ -185,7 +187,7 @@ class SchemaCache:
     relations: dict[tuple[str, str], Relation]
     functions: dict[tuple[str, str], list[Function]]
     role_settings: dict[str, dict[str, str]]
-    pre_request: tuple[str, str] | None
+    pre_request: str | None  # regproc text of pgrst.db_pre_request, as as_caller runs it
 
     def relation(self, schema: str, name: str) -> Relation | None:
         return self.relations.get((schema, name))
@@ -246,16 +248,12 @@ def load(conn: psycopg.Connection, schemas: tuple[str, ...]) -> SchemaCache:
     _keys_and_relationships(conn, by_oid, view_queries, constraints)
     functions = _functions(conn, params, by_oid)
     role_settings: dict[str, dict[str, str]] = {}
-    pre_request = None
-    roles = ["anon", "authenticated", "service_role", "authenticator"]
+    roles = ["anon", "authenticated", "service_role"]
     for row in conn.execute(ROLE_SETTINGS, {"roles": roles}).fetchall():
         key, _, value = row["setting"].partition("=")
-        if row["role"] == "authenticator":
-            if key == "pgrst.db_pre_request" and value:
-                schema, _, name = value.rpartition(".")
-                pre_request = (schema or schemas[0], name)
-            continue
         role_settings.setdefault(row["role"], {})[key] = value
+    # The one lookup as_caller also uses, read afresh on every reload.
+    pre_request = read_pre_request(conn)
     return SchemaCache(schemas, relations, functions, role_settings, pre_request)
 
 

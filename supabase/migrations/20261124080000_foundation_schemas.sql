@@ -42,7 +42,8 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
 ('invalid_argument', '22023', 400, 'An argument is missing or malformed; see details.'),
 ('not_found', 'PT404', 404, 'The object does not exist or is not visible to the caller.'),
 ('conflict', 'PT409', 409, 'The change conflicts with the current state.'),
-('rate_limited', 'PT429', 429, 'Too many calls; retry after details.retry_after seconds.');
+('rate_limited', 'PT429', 429, 'Too many calls; retry after details.retry_after seconds.'),
+('text_too_long', '22023', 400, 'A text is over its size limit; details.field and details.max.');
 
 create view api.ops_error_codes with (security_invoker = true) as
 select
@@ -76,3 +77,139 @@ comment on function private.raise_error(text, text, text, jsonb) is
 revoke execute on function private.raise_error(text, text, text, jsonb) from public;
 grant execute on function private.raise_error(text, text, text, jsonb)
 to anon, authenticated, service_role;
+
+-- Argument validation: the one family every domain uses ----------------------------------
+-- Every RPC validates its arguments with these (never a domain-local copy): a bad argument
+-- is invalid_argument (22023, 400) with details.field naming it; text over its limit is
+-- text_too_long with details.max. A guard test refuses new domain-local validators.
+
+create function private.arg_error(p_field text, p_message text) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+    perform private.raise_error('invalid_argument', p_message, '22023',
+        jsonb_build_object('field', p_field));
+end;
+$$;
+comment on function private.arg_error(text, text) is
+'Raise invalid_argument (22023) with details.field naming the offending argument or field.';
+
+create function private.arg_keys(p_obj jsonb, p_allowed text[]) returns void
+language plpgsql immutable
+set search_path = ''
+as $$
+declare
+    v_key text;
+begin
+    if p_obj is null or jsonb_typeof(p_obj) <> 'object' then
+        perform private.raise_error('invalid_argument', 'Pass a JSON object of fields.', '22023');
+    end if;
+    for v_key in select jsonb_object_keys(p_obj) loop
+        if not v_key = any(p_allowed) then
+            perform private.arg_error(v_key, format('%s is not a known field.', v_key));
+        end if;
+    end loop;
+end;
+$$;
+comment on function private.arg_keys(jsonb, text[]) is
+'Refuse a non-object argument and any key not in p_allowed (invalid_argument, details.field).';
+
+create function private.arg_field(p_obj jsonb, p_key text, p_type text) returns text
+language plpgsql immutable
+set search_path = ''
+as $$
+declare
+    v jsonb := p_obj -> p_key;
+    v_text text;
+    v_ok boolean := true;
+begin
+    if v is null or jsonb_typeof(v) = 'null' then
+        return null;
+    end if;
+    v_text := v #>> '{}';
+    begin
+        case p_type
+            when 'text' then v_ok := jsonb_typeof(v) = 'string';
+            when 'int' then v_ok := jsonb_typeof(v) = 'number' and v_text ~ '^-?[0-9]{1,9}$';
+            when 'bool' then v_ok := jsonb_typeof(v) = 'boolean';
+            when 'timestamptz' then
+                v_ok := jsonb_typeof(v) = 'string' and v_text::timestamptz is not null;
+            when 'interval' then
+                v_ok := jsonb_typeof(v) = 'string' and v_text::interval is not null;
+            when 'uuid' then v_ok := jsonb_typeof(v) = 'string' and v_text::uuid is not null;
+            when 'text[]' then
+                v_ok := jsonb_typeof(v) = 'array' and not exists (
+                    select 1 from jsonb_array_elements(v) as e(x)
+                    where jsonb_typeof(e.x) <> 'string' or char_length(e.x #>> '{}') > 40
+                );
+                v_text := array(select jsonb_array_elements_text(v))::text;
+            when 'uuid[]' then
+                v_ok := jsonb_typeof(v) = 'array';
+                v_text := array(select (jsonb_array_elements_text(v))::uuid)::text;
+            when 'numeric[]' then
+                v_ok := jsonb_typeof(v) = 'array' and not exists (
+                    select 1 from jsonb_array_elements(v) as e(x)
+                    where jsonb_typeof(e.x) <> 'number'
+                       or (e.x #>> '{}')::numeric not between 1 and 10
+                );
+                v_text := array(select (jsonb_array_elements_text(v))::numeric)::text;
+            else
+                v_ok := false;
+        end case;
+    exception when others then
+        v_ok := false;
+    end;
+    if not v_ok then
+        perform private.arg_error(p_key, format('%s is not a valid %s.', p_key, p_type));
+    end if;
+    return v_text;
+end;
+$$;
+comment on function private.arg_field(jsonb, text, text) is
+'Validate one JSON field against a type: text, int, bool, timestamptz, interval, uuid, text[]
+(items of at most 40 characters), uuid[], numeric[] (items between 1 and 10). Returns its text
+(null when absent or null), or raises invalid_argument with details.field.';
+
+create function private.arg_enum(p_obj jsonb, p_key text, p_allowed text[]) returns text
+language plpgsql immutable
+set search_path = ''
+as $$
+declare
+    v_text text := private.arg_field(p_obj, p_key, 'text');
+begin
+    if v_text is not null and not v_text = any(p_allowed) then
+        perform private.raise_error('invalid_argument',
+            format('%s is one of %s.', p_key, array_to_string(p_allowed, ', ')), '22023',
+            jsonb_build_object('field', p_key, 'allowed', p_allowed));
+    end if;
+    return v_text;
+end;
+$$;
+comment on function private.arg_enum(jsonb, text, text[]) is
+'A text field restricted to a list of values (details.allowed), or invalid_argument.';
+
+create function private.arg_text(p_text text, p_max int, p_field text) returns text
+language plpgsql immutable
+set search_path = ''
+as $$
+begin
+    if p_text is null or btrim(p_text) = '' then
+        perform private.arg_error(p_field, format('%s is required.', p_field));
+    end if;
+    if char_length(p_text) > p_max then
+        perform private.raise_error('text_too_long',
+            format('%s is over %s characters.', p_field, p_max), '22023',
+            jsonb_build_object('field', p_field, 'max', p_max));
+    end if;
+    return p_text;
+end;
+$$;
+comment on function private.arg_text(text, int, text) is
+'A required text of at most p_max characters: invalid_argument when empty, text_too_long over.';
+
+revoke execute on function private.arg_error(text, text) from public;
+revoke execute on function private.arg_keys(jsonb, text[]) from public;
+revoke execute on function private.arg_field(jsonb, text, text) from public;
+revoke execute on function private.arg_enum(jsonb, text, text[]) from public;
+revoke execute on function private.arg_text(text, int, text) from public;

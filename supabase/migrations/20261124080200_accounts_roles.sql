@@ -31,7 +31,7 @@ create table accounts.permissions (
     description text not null
 );
 comment on table accounts.permissions is
-'Named capabilities (domain.action) that roles grant; checked by private.has_permission().';
+'Named capabilities (domain.action) that roles grant; checked by private.jwt_has_permission().';
 
 create table accounts.role_permissions (
     role text not null references accounts.roles (name) on delete cascade,
@@ -103,7 +103,7 @@ grant select on accounts.roles, accounts.permissions, accounts.role_permissions
 to anon, authenticated, service_role;
 
 -- Permission helpers -------------------------------------------------------------------------
-create function private.claimed_roles() returns text[]
+create function private.jwt_roles() returns text[]
 language sql stable
 set search_path = ''
 as $$
@@ -114,22 +114,22 @@ as $$
         '{}'::text[]
     )
 $$;
-comment on function private.claimed_roles() is
+comment on function private.jwt_roles() is
 'Roles carried by the caller''s JWT (fast path; may be stale until the token expires).';
 
-create function private.has_permission(p_permission text) returns boolean
+create function private.jwt_has_permission(p_permission text) returns boolean
 language sql stable
 set search_path = ''
 as $$
     select exists (
         select 1 from accounts.role_permissions as rp
-        where rp.permission = p_permission and rp.role = any(private.claimed_roles())
+        where rp.permission = p_permission and rp.role = any(private.jwt_roles())
     )
 $$;
-comment on function private.has_permission(text) is
+comment on function private.jwt_has_permission(text) is
 'Fast path for policies: does a role in the caller''s JWT grant p_permission?';
 
-create function private.holds_permission(p_user uuid, p_permission text) returns boolean
+create function private.user_has_permission(p_user uuid, p_permission text) returns boolean
 language sql stable
 security definer
 set search_path = ''
@@ -141,7 +141,7 @@ as $$
         where ur.user_id = p_user and rp.permission = p_permission
     )
 $$;
-comment on function private.holds_permission(uuid, text) is
+comment on function private.user_has_permission(uuid, text) is
 'Authoritative path: does the user hold p_permission right now, according to the tables?
 Definer so that callers need no read access to other users'' roles.';
 
@@ -155,11 +155,14 @@ begin
     if v_uid is null then
         perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
     end if;
+    perform private.require_calling_scope();  -- API key tokens: the api function's scope
     return v_uid;
 end;
 $$;
 comment on function private.require_user() is
-'The signed-in caller''s id, or raise not_authenticated (42501, 401 for anon).';
+'The signed-in caller''s id, or raise not_authenticated (42501, 401 for anon). For an API
+key token, also raise scope_missing unless the key holds the calling api function''s scope
+(private.require_calling_scope).';
 revoke execute on function private.require_user() from public;
 grant execute on function private.require_user() to anon, authenticated, service_role;
 
@@ -171,7 +174,7 @@ as $$
 declare
     v_uid uuid := private.require_user();
 begin
-    if not private.holds_permission(v_uid, p_permission) then
+    if not private.user_has_permission(v_uid, p_permission) then
         perform private.raise_error(
             'forbidden', format('This needs the %s permission.', p_permission), '42501',
             jsonb_build_object('permission', p_permission)
@@ -184,28 +187,33 @@ comment on function private.require_permission(text) is
 'For sensitive actions: the caller''s id if the tables say they hold p_permission, else
 raise not_authenticated / forbidden. service_role callers are not users and must not use it.';
 
-create function private.is_staff() returns boolean
+create function private.jwt_is_staff() returns boolean
 language sql stable
 set search_path = ''
 as $$
-    select private.has_permission('profiles.read_private')
+    select private.jwt_has_permission('community.moderate')
 $$;
-comment on function private.is_staff() is
-'Fast path: may the caller see every profile (moderators and admins)?';
+comment on function private.jwt_is_staff() is
+'Fast path for policies: is the caller platform staff, i.e. does a role in the caller''s JWT
+grant community.moderate (moderators and admins)? "Staff" means this everywhere; the people
+who teach a course are its course team (private.learning_is_course_team).';
 
-revoke execute on function private.claimed_roles() from public;
-revoke execute on function private.has_permission(text) from public;
-revoke execute on function private.holds_permission(uuid, text) from public;
+revoke execute on function private.jwt_roles() from public;
+revoke execute on function private.jwt_has_permission(text) from public;
+revoke execute on function private.user_has_permission(uuid, text) from public;
 revoke execute on function private.require_permission(text) from public;
-revoke execute on function private.is_staff() from public;
-grant execute on function private.claimed_roles(), private.has_permission(text),
-private.is_staff() to anon, authenticated, service_role;
-grant execute on function private.holds_permission(uuid, text),
+revoke execute on function private.jwt_is_staff() from public;
+grant execute on function private.jwt_roles(), private.jwt_has_permission(text),
+private.jwt_is_staff() to anon, authenticated, service_role;
+grant execute on function private.user_has_permission(uuid, text),
 private.require_permission(text) to authenticated, service_role;
 
 -- Who holds which role: the user themselves, and staff.
 create policy user_roles_read on accounts.user_roles for select to authenticated
-using (user_id = (select auth.uid()) or (select private.is_staff()));
+using (
+    user_id = (select auth.uid())
+    or (select private.jwt_has_permission('profiles.read_private'))
+);
 grant select on accounts.user_roles to authenticated, service_role;
 
 -- Custom access token hook ------------------------------------------------------------------

@@ -45,7 +45,7 @@ using (
     visibility = 'public'
     or (visibility = 'members' and (select auth.uid()) is not null)
     or id = (select auth.uid())
-    or (select private.is_staff())
+    or (select private.jwt_has_permission('profiles.read_private'))
 );
 grant select on accounts.profiles to anon, authenticated, service_role;
 
@@ -320,7 +320,7 @@ grant execute on function api.accounts_set_my_avatar(text) to authenticated;
 alter policy user_roles_read on accounts.user_roles
 using (
     user_id = (select auth.uid())
-    or (select private.is_staff())
+    or (select private.jwt_has_permission('profiles.read_private'))
     or exists (select 1 from accounts.profiles as p where p.id = user_roles.user_id)
 );
 create policy user_roles_read_anon on accounts.user_roles for select to anon

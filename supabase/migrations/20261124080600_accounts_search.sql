@@ -43,12 +43,14 @@ set enable_seqscan = off
 as $$
 declare
     v_uid uuid := (select auth.uid());
-    v_staff boolean := private.is_staff() or (select auth.role()) = 'service_role';
+    v_staff boolean := private.jwt_has_permission('profiles.read_private')
+        or (select auth.role()) = 'service_role';
     v_query text := lower(btrim(p_query));
     v_after_score real;
     v_after_key text;
     v_after_id uuid;
 begin
+    perform private.require_scope('api.accounts_search_users');  -- API key scope
     if p_limit is null or p_limit not between 1 and 100 then
         perform private.raise_error('invalid_argument', 'p_limit is between 1 and 100.', '22023',
             jsonb_build_object('field', 'p_limit'));

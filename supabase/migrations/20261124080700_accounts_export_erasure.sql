@@ -257,6 +257,6 @@ select
 from ops.audit_log as a;
 comment on view api.ops_audit_log is 'Admin: the audit log (needs audit.read in the JWT).';
 create policy audit_log_read on ops.audit_log for select to authenticated
-using ((select private.has_permission('audit.read')));
+using ((select private.jwt_has_permission('audit.read')));
 grant select on ops.audit_log to authenticated, service_role;
 grant select on api.ops_audit_log to authenticated, service_role;

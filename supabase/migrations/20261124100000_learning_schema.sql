@@ -78,13 +78,13 @@ create type learning.course_level as enum ('beginner', 'intermediate', 'advanced
 comment on type learning.course_level is 'How hard a course is.';
 create type learning.course_status as enum ('draft', 'published', 'archived');
 comment on type learning.course_status is
-'draft: staff only; published: in the catalog; archived: out of the catalog, enrolled
+'draft: course team only; published: in the catalog; archived: out of the catalog, enrolled
 learners keep access, no new enrollments.';
 create type learning.price_tier as enum ('free', 'pro');
 comment on type learning.price_tier is 'free: anyone may enroll; pro: needs the pro entitlement.';
-create type learning.staff_role as enum ('owner', 'co_instructor', 'ta');
-comment on type learning.staff_role is
-'owner: everything incl. staff changes; co_instructor: authoring; ta: roster and analytics.';
+create type learning.team_role as enum ('owner', 'co_instructor', 'ta');
+comment on type learning.team_role is
+'owner: everything incl. course team changes; co_instructor: authoring; ta: roster and analytics.';
 create type learning.lesson_kind as enum ('article', 'video', 'lab', 'quiz');
 comment on type learning.lesson_kind is 'What a lesson is; quiz lessons carry a quiz.';
 create type learning.enrollment_status as enum ('active', 'completed', 'withdrawn');
@@ -170,16 +170,16 @@ on learning.courses for each row execute function private.learning_course_search
 create trigger courses_touch before update on learning.courses
 for each row execute function private.touch_updated_at();
 
-create table learning.course_staff (
+create table learning.course_team (
     course_id uuid not null references learning.courses (id) on delete cascade,
     user_id uuid not null references auth.users (id) on delete cascade,
-    role learning.staff_role not null,
+    role learning.team_role not null,
     created_at timestamptz not null default now(),
     primary key (course_id, user_id)
 );
-comment on table learning.course_staff is
+comment on table learning.course_team is
 'Who teaches a course: owner, co-instructors and teaching assistants.';
-create index course_staff_user_idx on learning.course_staff (user_id);
+create index course_team_user_idx on learning.course_team (user_id);
 
 create table learning.modules (
     id uuid primary key default gen_random_uuid(),
@@ -250,7 +250,7 @@ create table learning.lesson_contents (
 comment on table learning.lesson_contents is
 'Lesson bodies (markdown) and attachment paths in the private course-content bucket.
 No client grants: delivered by api.learning_get_course_outline / api.learning_get_lesson, which return them
-only to enrolled learners and staff (preview lessons to everyone).';
+only to enrolled learners and course team (preview lessons to everyone).';
 create trigger lesson_contents_touch before update on learning.lesson_contents
 for each row execute function private.touch_updated_at();
 
@@ -330,7 +330,7 @@ create table learning.questions (
     updated_at timestamptz not null default now()
 );
 comment on table learning.questions is
-'The question bank of a quiz (no answers here). Staff read it; learners get the questions
+'The question bank of a quiz (no answers here). Course team read it; learners get the questions
 of their own attempt through api.learning_get_attempt.';
 create index questions_quiz_idx on learning.questions (quiz_id, position);
 create index questions_course_idx on learning.questions (course_id);
@@ -360,7 +360,7 @@ create table learning.question_keys (
 );
 comment on table learning.question_keys is
 'ANSWER KEYS. No grant to anon or authenticated, no policy, not in any publication: read
-only inside definer functions (grading, reveal per policy, staff authoring).
+only inside definer functions (grading, reveal per policy, course team authoring).
 correct_option_ids is the set of right options (choice) or the right order (ordering).';
 create trigger question_keys_touch before update on learning.question_keys
 for each row execute function private.touch_updated_at();
@@ -375,7 +375,7 @@ create table learning.accommodations (
     primary key (course_id, user_id)
 );
 comment on table learning.accommodations is
-'Per-learner extra time on timed quizzes of a course (e.g. 50 = +50%), set by staff.';
+'Per-learner extra time on timed quizzes of a course (e.g. 50 = +50%), set by course team.';
 create index accommodations_user_idx on learning.accommodations (user_id);
 create trigger accommodations_touch before update on learning.accommodations
 for each row execute function private.touch_updated_at();
@@ -403,7 +403,7 @@ create table learning.attempts (
 comment on table learning.attempts is
 'Quiz attempts: the drawn questions and option order of this attempt, the deadline (time
 limit with accommodations, capped by the due date), answers saved so far, and the grade.
-A learner reads their own through api.learning_my_quiz_attempts; staff read their course''s.';
+A learner reads their own through api.learning_my_quiz_attempts; course team read their course''s.';
 create index attempts_user_idx on learning.attempts (user_id, quiz_id);
 create index attempts_course_idx on learning.attempts (course_id);
 create unique index attempts_one_open_idx on learning.attempts (quiz_id, user_id)
@@ -422,7 +422,7 @@ create table learning.attempt_answers (
 );
 comment on table learning.attempt_answers is
 'Graded answers. Per-question correctness hints at the key, so learners do not read this
-table: staff do (item difficulty); learners see it through api.learning_get_attempt_review, which
+table: course team do (item difficulty); learners see it through api.learning_get_attempt_review, which
 applies the reveal policy.';
 create index attempt_answers_question_idx on learning.attempt_answers (question_id);
 
@@ -502,7 +502,7 @@ create table learning.reviews (
     unique (user_id, course_id)
 );
 comment on table learning.reviews is
-'One rating (1-5) and review per learner per course, editable; staff may reply. When the
+'One rating (1-5) and review per learner per course, editable; course team may reply. When the
 author deletes their account the review stays, anonymised (user_id null).';
 create index reviews_course_idx on learning.reviews (course_id, created_at desc);
 create index reviews_reply_by_idx on learning.reviews (reply_by);
@@ -534,30 +534,30 @@ create trigger reviews_aggregate after insert or delete or update of rating
 on learning.reviews for each row execute function private.learning_review_aggregate();
 
 -- Policy helpers -------------------------------------------------------------------------
-create function private.learning_staff_role(p_course uuid) returns learning.staff_role
+create function private.learning_course_team_role(p_course uuid) returns learning.team_role
 language sql stable
 security definer
 set search_path = ''
 as $$
-    select s.role from learning.course_staff as s
+    select s.role from learning.course_team as s
     where s.course_id = p_course and s.user_id = (select auth.uid())
 $$;
-comment on function private.learning_staff_role(uuid) is
-'The caller''s staff role in a course, or null. Definer: policies call it without
-recursing into course_staff''s own policy.';
+comment on function private.learning_course_team_role(uuid) is
+'The caller''s team role in a course, or null. Definer: policies call it without
+recursing into course_team''s own policy.';
 
-create function private.learning_is_staff(p_course uuid) returns boolean
+create function private.learning_is_course_team(p_course uuid) returns boolean
 language sql stable
 security definer
 set search_path = ''
 as $$
     select exists (
-        select 1 from learning.course_staff as s
+        select 1 from learning.course_team as s
         where s.course_id = p_course and s.user_id = (select auth.uid())
     )
 $$;
-comment on function private.learning_is_staff(uuid) is
-'Does the caller teach the course (any staff role)?';
+comment on function private.learning_is_course_team(uuid) is
+'Does the caller teach the course (any team role)?';
 
 create function private.learning_is_enrolled(p_course uuid) returns boolean
 language sql stable
@@ -582,14 +582,14 @@ as $$
         select 1 from learning.courses as c
         where c.id = p_course and (
             c.status = 'published'
-            or private.has_permission('platform.admin')
-            or private.learning_is_staff(c.id)
+            or private.jwt_has_permission('platform.admin')
+            or private.learning_is_course_team(c.id)
             or (c.status = 'archived' and private.learning_is_enrolled(c.id))
         )
     )
 $$;
 comment on function private.learning_course_visible(uuid) is
-'May the caller see the course: published; archived and enrolled; staff; admin.';
+'May the caller see the course: published; archived and enrolled; course team; admin.';
 
 create function private.learning_can_read_content(p_object_name text) returns boolean
 language plpgsql stable
@@ -604,8 +604,8 @@ begin
         return false;
     end if;
     v_course := v_first::uuid;
-    return private.learning_is_staff(v_course)
-        or private.has_permission('platform.admin')
+    return private.learning_is_course_team(v_course)
+        or private.jwt_has_permission('platform.admin')
         or (
             private.learning_is_enrolled(v_course)
             and exists (
@@ -613,14 +613,14 @@ begin
                 where c.id = v_course and c.status <> 'draft'
                   -- a pro course's content follows the plan: lapsed means locked
                   and (c.price_tier <> 'pro'
-                       or private.has_entitlement((select auth.uid()), 'pro'))
+                       or private.user_has_entitlement((select auth.uid()), 'pro'))
             )
         );
 end;
 $$;
 comment on function private.learning_can_read_content(text) is
 'Storage policy helper: object <course_id>/... of course-content is readable by enrolled
-learners and course staff (and admins). Malformed paths are never readable.';
+learners and course team (and admins). Malformed paths are never readable.';
 
 create function private.learning_can_write_content(p_object_name text) returns boolean
 language plpgsql stable
@@ -633,28 +633,28 @@ begin
     if v_first !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
         return false;
     end if;
-    return coalesce(private.learning_staff_role(v_first::uuid) in ('owner', 'co_instructor'),
+    return coalesce(private.learning_course_team_role(v_first::uuid) in ('owner', 'co_instructor'),
         false)
-        or private.has_permission('platform.admin');
+        or private.jwt_has_permission('platform.admin');
 end;
 $$;
 comment on function private.learning_can_write_content(text) is
 'Storage policy helper: owners and co-instructors (and admins) upload course content.';
 
-revoke execute on function private.learning_staff_role(uuid) from public;
-revoke execute on function private.learning_is_staff(uuid) from public;
+revoke execute on function private.learning_course_team_role(uuid) from public;
+revoke execute on function private.learning_is_course_team(uuid) from public;
 revoke execute on function private.learning_is_enrolled(uuid) from public;
 revoke execute on function private.learning_course_visible(uuid) from public;
 revoke execute on function private.learning_can_read_content(text) from public;
 revoke execute on function private.learning_can_write_content(text) from public;
-grant execute on function private.learning_is_staff(uuid), private.learning_is_enrolled(uuid),
+grant execute on function private.learning_is_course_team(uuid), private.learning_is_enrolled(uuid),
 private.learning_course_visible(uuid) to anon, authenticated, service_role;
 grant execute on function private.learning_can_read_content(text),
 private.learning_can_write_content(text) to authenticated, service_role;
 
 -- Row-level security -------------------------------------------------------------------------
 alter table learning.courses enable row level security;
-alter table learning.course_staff enable row level security;
+alter table learning.course_team enable row level security;
 alter table learning.modules enable row level security;
 alter table learning.module_prerequisites enable row level security;
 alter table learning.course_prerequisites enable row level security;
@@ -678,11 +678,11 @@ alter table learning.reviews enable row level security;
 create policy courses_read on learning.courses for select to anon, authenticated
 using (
     status = 'published'
-    or (select private.has_permission('platform.admin'))
-    or private.learning_is_staff(id)
+    or (select private.jwt_has_permission('platform.admin'))
+    or private.learning_is_course_team(id)
     or (status = 'archived' and private.learning_is_enrolled(id))
 );
-create policy course_staff_read on learning.course_staff for select to anon, authenticated
+create policy course_team_read on learning.course_team for select to anon, authenticated
 using (private.learning_course_visible(course_id));
 create policy modules_read on learning.modules for select to anon, authenticated
 using (private.learning_course_visible(course_id));
@@ -695,46 +695,46 @@ to anon, authenticated
 using (exists (select 1 from learning.modules as m where m.id = module_id));
 create policy quizzes_read on learning.quizzes for select to anon, authenticated
 using (private.learning_course_visible(course_id));
-grant select on learning.courses, learning.course_staff, learning.modules, learning.lessons,
+grant select on learning.courses, learning.course_team, learning.modules, learning.lessons,
 learning.course_prerequisites, learning.module_prerequisites, learning.quizzes
 to anon, authenticated;
 
--- Learner data: own rows, course staff, admins.
+-- Learner data: own rows, course team, admins.
 create policy enrollments_read on learning.enrollments for select to authenticated
 using (
     user_id = (select auth.uid())
-    or (select private.has_permission('platform.admin'))
-    or private.learning_is_staff(course_id)
+    or (select private.jwt_has_permission('platform.admin'))
+    or private.learning_is_course_team(course_id)
 );
 create policy lesson_progress_read on learning.lesson_progress for select to authenticated
 using (
     user_id = (select auth.uid())
-    or (select private.has_permission('platform.admin'))
-    or private.learning_is_staff(course_id)
+    or (select private.jwt_has_permission('platform.admin'))
+    or private.learning_is_course_team(course_id)
 );
 create policy attempts_read on learning.attempts for select to authenticated
 using (
     user_id = (select auth.uid())
-    or (select private.has_permission('platform.admin'))
-    or private.learning_is_staff(course_id)
+    or (select private.jwt_has_permission('platform.admin'))
+    or private.learning_is_course_team(course_id)
 );
 create policy quiz_results_read on learning.quiz_results for select to authenticated
 using (
     user_id = (select auth.uid())
-    or (select private.has_permission('platform.admin'))
-    or private.learning_is_staff(course_id)
+    or (select private.jwt_has_permission('platform.admin'))
+    or private.learning_is_course_team(course_id)
 );
 create policy accommodations_read on learning.accommodations for select to authenticated
 using (
     user_id = (select auth.uid())
-    or (select private.has_permission('platform.admin'))
-    or private.learning_is_staff(course_id)
+    or (select private.jwt_has_permission('platform.admin'))
+    or private.learning_is_course_team(course_id)
 );
 create policy certificates_read on learning.certificates for select to authenticated
 using (
     user_id = (select auth.uid())
-    or (select private.has_permission('platform.admin'))
-    or private.learning_is_staff(course_id)
+    or (select private.jwt_has_permission('platform.admin'))
+    or private.learning_is_course_team(course_id)
 );
 create policy certificate_events_read on learning.certificate_events for select
 to authenticated
@@ -743,10 +743,11 @@ grant select on learning.enrollments, learning.lesson_progress, learning.attempt
 learning.quiz_results, learning.accommodations, learning.certificates,
 learning.certificate_events to authenticated;
 
--- Staff-only: the question bank (no keys) and graded answers.
+-- Course team-only: the question bank (no keys) and graded answers.
 create policy questions_read on learning.questions for select to authenticated
 using (
-    (select private.has_permission('platform.admin')) or private.learning_is_staff(course_id)
+    (select private.jwt_has_permission('platform.admin'))
+    or private.learning_is_course_team(course_id)
 );
 create policy question_options_read on learning.question_options for select to authenticated
 using (exists (select 1 from learning.questions as q where q.id = question_id));
@@ -757,8 +758,8 @@ using (
         where
             a.id = attempt_id
             and (
-                (select private.has_permission('platform.admin'))
-                or private.learning_is_staff(a.course_id)
+                (select private.jwt_has_permission('platform.admin'))
+                or private.learning_is_course_team(a.course_id)
             )
     )
 );

@@ -675,7 +675,7 @@ revoke execute on function private.learning_reveal_allowed(learning.attempts) fr
 create function api.learning_get_attempt_review(p_attempt_id uuid) returns jsonb
 language plpgsql stable
 -- Definer: reads answer keys, returning them only when the reveal policy allows (or to
--- course staff).
+-- course team).
 security definer
 set search_path = ''
 as $$
@@ -686,8 +686,8 @@ declare
 begin
     select * into v_attempt from learning.attempts as a where a.id = p_attempt_id;
     if v_attempt.id is null or not (
-        v_attempt.user_id = v_uid or private.learning_is_staff(v_attempt.course_id)
-        or private.holds_permission(v_uid, 'platform.admin')
+        v_attempt.user_id = v_uid or private.learning_is_course_team(v_attempt.course_id)
+        or private.user_has_permission(v_uid, 'platform.admin')
     ) then
         perform private.raise_error('learning_attempt_not_found', 'No such attempt.', 'PT404');
     end if;
@@ -729,7 +729,7 @@ $$;
 comment on function api.learning_get_attempt_review(uuid) is
 'Review a closed attempt. Your responses and the total score always; per-question marks,
 correct answers and explanations only when the quiz''s reveal policy allows (never, after
-passing, after the last attempt, after the due date). Course staff see everything.
+passing, after the last attempt, after the due date). Course team see everything.
 Errors: not_authenticated, learning_attempt_not_found, conflict (attempt still open).';
 revoke execute on function api.learning_get_attempt_review(uuid) from public, anon;
 grant execute on function api.learning_get_attempt_review(uuid) to authenticated;

@@ -1,5 +1,5 @@
--- learning: api views for learners and staff (security_invoker, so the table policies
--- apply), staff analytics, and the data provider for export and account deletion.
+-- learning: api views for learners and course team (security_invoker, so the table policies
+-- apply), course team analytics, and the data provider for export and account deletion.
 
 -- Catalog views ------------------------------------------------------------------------------
 create view api.learning_courses with (security_invoker = true) as
@@ -56,14 +56,14 @@ comment on view api.learning_course_lessons is
 'Lessons of the courses you may see, without bodies (see api.learning_get_lesson).';
 grant select on api.learning_course_lessons to anon, authenticated, service_role;
 
-create view api.learning_course_staff with (security_invoker = true) as
+create view api.learning_course_team with (security_invoker = true) as
 select
     s.course_id,
     s.user_id,
     s.role
-from learning.course_staff as s;
-comment on view api.learning_course_staff is 'Who teaches the courses you may see.';
-grant select on api.learning_course_staff to anon, authenticated, service_role;
+from learning.course_team as s;
+comment on view api.learning_course_team is 'Who teaches the courses you may see.';
+grant select on api.learning_course_team to anon, authenticated, service_role;
 
 create view api.learning_course_prerequisites with (security_invoker = true) as
 select
@@ -203,7 +203,7 @@ comment on view api.learning_certificate_history is
 'Status history of certificates you may see (your own; your courses''; all for admins).';
 grant select on api.learning_certificate_history to authenticated, service_role;
 
--- Staff views -----------------------------------------------------------------------------------
+-- Course team views -------------------------------------------------------------------------------
 create view api.learning_course_roster with (security_invoker = true) as
 select
     e.course_id,
@@ -225,10 +225,11 @@ from learning.enrollments as e
 left join accounts.profiles as p on e.user_id = p.id
 left join learning.accommodations as a on e.course_id = a.course_id and e.user_id = a.user_id
 where
-    private.learning_is_staff(e.course_id) or (select private.has_permission('platform.admin'))
+    private.learning_is_course_team(e.course_id)
+    or (select private.jwt_has_permission('platform.admin'))
     or (select auth.role()) = 'service_role';
 comment on view api.learning_course_roster is
-'Staff: learners of the courses you teach, with progress, quizzes passed and extra time.
+'Course team: learners of the courses you teach, with progress, quizzes passed and extra time.
 (Profile fields follow profile visibility.)';
 grant select on api.learning_course_roster to authenticated, service_role;
 
@@ -247,9 +248,11 @@ select
     a.passed
 from learning.attempts as a
 where
-    private.learning_is_staff(a.course_id) or (select private.has_permission('platform.admin'))
+    private.learning_is_course_team(a.course_id)
+    or (select private.jwt_has_permission('platform.admin'))
     or (select auth.role()) = 'service_role';
-comment on view api.learning_course_attempts is 'Staff: quiz attempts in the courses you teach.';
+comment on view api.learning_course_attempts is
+'Course team: quiz attempts in the courses you teach.';
 grant select on api.learning_course_attempts to authenticated, service_role;
 
 create view api.learning_course_enrollment_stats with (security_invoker = true) as
@@ -261,11 +264,12 @@ select
     count(*) filter (where e.status = 'withdrawn') as withdrawals
 from learning.enrollments as e
 where
-    private.learning_is_staff(e.course_id) or (select private.has_permission('platform.admin'))
+    private.learning_is_course_team(e.course_id)
+    or (select private.jwt_has_permission('platform.admin'))
     or (select auth.role()) = 'service_role'
 group by e.course_id, (date_trunc('day', e.enrolled_at at time zone 'UTC'))::date;
 comment on view api.learning_course_enrollment_stats is
-'Staff analytics: enrollments per course and UTC day (and how many of them completed or
+'Course team analytics: enrollments per course and UTC day (and how many of them completed or
 withdrew since).';
 grant select on api.learning_course_enrollment_stats to authenticated, service_role;
 
@@ -288,10 +292,11 @@ select
 from learning.lessons as l
 inner join learning.modules as m on l.module_id = m.id
 where
-    private.learning_is_staff(l.course_id) or (select private.has_permission('platform.admin'))
+    private.learning_is_course_team(l.course_id)
+    or (select private.jwt_has_permission('platform.admin'))
     or (select auth.role()) = 'service_role';
 comment on view api.learning_course_lesson_funnel is
-'Staff analytics: per lesson (in course order), how many learners completed it out of all
+'Course team analytics: per lesson (in course order), how many learners completed it out of all
 enrollments: where learners drop off.';
 grant select on api.learning_course_lesson_funnel to authenticated, service_role;
 
@@ -308,11 +313,12 @@ select
 from learning.questions as q
 left join learning.attempt_answers as aa on q.id = aa.question_id
 where
-    private.learning_is_staff(q.course_id) or (select private.has_permission('platform.admin'))
+    private.learning_is_course_team(q.course_id)
+    or (select private.jwt_has_permission('platform.admin'))
     or (select auth.role()) = 'service_role'
 group by q.course_id, q.quiz_id, q.id, q.kind, q.prompt;
 comment on view api.learning_quiz_item_difficulty is
-'Staff analytics: per question, how many graded answers, facility (mean share of points,
+'Course team analytics: per question, how many graded answers, facility (mean share of points,
 0 = hard, 1 = easy) and the share fully correct.';
 grant select on api.learning_quiz_item_difficulty to authenticated, service_role;
 
@@ -355,7 +361,7 @@ as $$
             from learning.accommodations as a where a.user_id = p_user), '[]'),
         'teaching', coalesce((select jsonb_agg(jsonb_build_object('course_id', s.course_id,
                 'role', s.role))
-            from learning.course_staff as s where s.user_id = p_user), '[]')
+            from learning.course_team as s where s.user_id = p_user), '[]')
     )
 $$;
 comment on function private.export_learning(uuid) is
@@ -392,13 +398,13 @@ begin
     delete from learning.quiz_results where user_id = p_user;
     delete from learning.accommodations where user_id = p_user;
     delete from learning.enrollments where user_id = p_user;
-    delete from learning.course_staff where user_id = p_user;
+    delete from learning.course_team where user_id = p_user;
     update learning.courses set created_by = null where created_by = p_user;
 end;
 $$;
 comment on function private.erase_learning(uuid) is
 'Account deletion, learning part: delete enrollments, progress, attempts, grades,
-accommodations and staff roles; anonymise reviews; certificates lose the holder''s name and
+accommodations and team roles; anonymise reviews; certificates lose the holder''s name and
 are marked revoked (reason: holder account deleted).';
 revoke execute on function private.erase_learning(uuid) from public;
 

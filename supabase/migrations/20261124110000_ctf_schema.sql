@@ -17,7 +17,6 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
 ('ctf_challenge_not_found', 'PT404', 404, 'No such challenge, or it is not visible to you.'),
 ('ctf_team_not_found', 'PT404', 404, 'No such team in this event.'),
 ('ctf_hint_not_found', 'PT404', 404, 'No such hint, or it is not visible to you.'),
-('ctf_invalid', '22023', 400, 'A CTF argument is malformed; details.field names it.'),
 ('ctf_not_registered', 'PT403', 403, 'You are not registered for this event (join a team).'),
 ('ctf_banned', 'PT403', 403, 'You or your team are banned from this event.'),
 ('ctf_not_team_member', 'PT403', 403, 'You are not a member of that team.'),

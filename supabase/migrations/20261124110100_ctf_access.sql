@@ -9,7 +9,7 @@ set search_path = ''
 as $$
     select o.event_id from ctf.organisers as o where o.user_id = (select auth.uid())
     union
-    select e.id from ctf.events as e where private.has_permission('platform.admin')
+    select e.id from ctf.events as e where private.jwt_has_permission('platform.admin')
 $$;
 comment on function private.ctf_organised_events() is
 'Events the caller organises (all of them for platform admins, from the JWT fast path).

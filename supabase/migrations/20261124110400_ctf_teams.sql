@@ -44,13 +44,13 @@ declare
     v_team ctf.teams;
 begin
     if p_name is null or char_length(btrim(p_name)) not between 1 and 60 then
-        perform private.raise_error('ctf_invalid', 'A team name is 1-60 characters.', '22023',
+        perform private.raise_error('invalid_argument', 'A team name is 1-60 characters.', '22023',
             jsonb_build_object('field', 'name'));
     end if;
     if p_bracket is not null and not exists (
         select 1 from ctf.brackets where id = p_bracket and event_id = p_event.id
     ) then
-        perform private.raise_error('ctf_invalid', 'No such bracket in this event.', '22023',
+        perform private.raise_error('invalid_argument', 'No such bracket in this event.', '22023',
             jsonb_build_object('field', 'bracket_id'));
     end if;
     begin
@@ -108,7 +108,7 @@ $$;
 comment on function api.ctf_register(uuid, uuid) is
 'Register for an individual-mode event (you become a team of one, named after your username);
 returns your team id. Errors: not_authenticated, ctf_event_not_found, ctf_registration_closed,
-ctf_event_ended, ctf_already_registered, ctf_wrong_mode, ctf_invalid (bracket).';
+ctf_event_ended, ctf_already_registered, ctf_wrong_mode, invalid_argument (bracket).';
 
 create function api.ctf_create_team(p_event_id uuid, p_name text, p_bracket_id uuid default null)
 returns jsonb
@@ -132,7 +132,7 @@ $$;
 comment on function api.ctf_create_team(uuid, text, uuid) is
 'Create a team in a team event; you are its captain. Returns {team_id, invite_code}. Names
 are unique per event, case-insensitively. Errors: not_authenticated, ctf_event_not_found,
-ctf_registration_closed, ctf_event_ended, ctf_already_registered, ctf_wrong_mode, ctf_invalid,
+ctf_registration_closed, ctf_event_ended, ctf_already_registered, ctf_wrong_mode, invalid_argument,
 ctf_team_name_taken.';
 
 create function api.ctf_join_team(p_invite_code text) returns uuid
@@ -294,7 +294,7 @@ begin
             'PT403');
     end if;
     if p_user_id is null or p_user_id = v_team.captain_id then
-        perform private.raise_error('ctf_invalid', 'The captain cannot be removed.', '22023',
+        perform private.raise_error('invalid_argument', 'The captain cannot be removed.', '22023',
             jsonb_build_object('field', 'user_id'));
     end if;
     delete from ctf.participants where team_id = p_team_id and user_id = p_user_id;
@@ -308,7 +308,7 @@ end;
 $$;
 comment on function api.ctf_kick_member(uuid, uuid) is
 'Captain (or organiser): remove a member from the team. Errors: not_authenticated,
-ctf_not_captain, ctf_invalid (the captain), ctf_not_team_member.';
+ctf_not_captain, invalid_argument (the captain), ctf_not_team_member.';
 
 create function api.ctf_transfer_captaincy(p_team_id uuid, p_user_id uuid) returns void
 language plpgsql
@@ -352,7 +352,7 @@ begin
             'PT403');
     end if;
     if p_name is null or char_length(btrim(p_name)) not between 1 and 60 then
-        perform private.raise_error('ctf_invalid', 'A team name is 1-60 characters.', '22023',
+        perform private.raise_error('invalid_argument', 'A team name is 1-60 characters.', '22023',
             jsonb_build_object('field', 'name'));
     end if;
     begin
@@ -365,7 +365,7 @@ end;
 $$;
 comment on function api.ctf_rename_team(uuid, text) is
 'Captain (or organiser): rename the team; names are unique per event case-insensitively.
-Errors: not_authenticated, ctf_not_captain, ctf_invalid, ctf_team_name_taken.';
+Errors: not_authenticated, ctf_not_captain, invalid_argument, ctf_team_name_taken.';
 
 -- Moderation ------------------------------------------------------------------------------------
 create function api.ctf_moderate_team(

@@ -464,11 +464,11 @@ begin
         perform private.raise_error('ctf_team_not_found', 'No such team in this event.', 'PT404');
     end if;
     if p_value is null or p_value = 0 or p_value not between -1000000 and 1000000 then
-        perform private.raise_error('ctf_invalid', 'value is a non-zero number of points.',
+        perform private.raise_error('invalid_argument', 'value is a non-zero number of points.',
             '22023', jsonb_build_object('field', 'value'));
     end if;
     if p_reason is null or char_length(btrim(p_reason)) not between 1 and 500 then
-        perform private.raise_error('ctf_invalid', 'A reason (1-500 characters) is required.',
+        perform private.raise_error('invalid_argument', 'A reason (1-500 characters) is required.',
             '22023', jsonb_build_object('field', 'reason'));
     end if;
     insert into ctf.awards (event_id, team_id, value, reason, created_by)
@@ -483,7 +483,7 @@ $$;
 comment on function api.ctf_grant_award(uuid, uuid, int, text) is
 'Organisers: grant (or, negative, take) points to a team with a reason; audited. Returns
 the award id. Errors: not_authenticated, ctf_event_not_found, ctf_not_organiser,
-ctf_team_not_found, ctf_invalid.';
+ctf_team_not_found, invalid_argument.';
 
 create function api.ctf_remove_award(p_award_id bigint, p_reason text) returns void
 language plpgsql
@@ -500,7 +500,7 @@ begin
     end if;
     perform private.ctf_require_organiser(v_award.event_id);
     if p_reason is null or char_length(btrim(p_reason)) not between 1 and 500 then
-        perform private.raise_error('ctf_invalid', 'A reason (1-500 characters) is required.',
+        perform private.raise_error('invalid_argument', 'A reason (1-500 characters) is required.',
             '22023', jsonb_build_object('field', 'reason'));
     end if;
     perform private.ctf_freeze_guard(v_award.event_id);
@@ -515,7 +515,7 @@ end;
 $$;
 comment on function api.ctf_remove_award(bigint, text) is
 'Organisers: remove an award (a hint cost too, which locks the hint again); audited. Errors:
-not_authenticated, not_found, ctf_not_organiser, ctf_invalid.';
+not_authenticated, not_found, ctf_not_organiser, invalid_argument.';
 
 create function api.ctf_delete_solve(p_solve_id bigint, p_reason text) returns void
 language plpgsql
@@ -532,7 +532,7 @@ begin
     end if;
     perform private.ctf_require_organiser(v_solve.event_id);
     if p_reason is null or char_length(btrim(p_reason)) not between 1 and 500 then
-        perform private.raise_error('ctf_invalid', 'A reason (1-500 characters) is required.',
+        perform private.raise_error('invalid_argument', 'A reason (1-500 characters) is required.',
             '22023', jsonb_build_object('field', 'reason'));
     end if;
     perform private.ctf_freeze_guard(v_solve.event_id);
@@ -548,7 +548,7 @@ end;
 $$;
 comment on function api.ctf_delete_solve(bigint, text) is
 'Organisers: delete a solve (audited); the challenge value and every solver''s score are
-recomputed. Errors: not_authenticated, not_found, ctf_not_organiser, ctf_invalid.';
+recomputed. Errors: not_authenticated, not_found, ctf_not_organiser, invalid_argument.';
 
 create function api.ctf_recompute_standings(p_event_id uuid) returns int
 language plpgsql
@@ -602,11 +602,11 @@ begin
             'Feedback opens once your team solved it or the event ended.', 'PT403');
     end if;
     if p_rating is null or p_rating not between 1 and 5 then
-        perform private.raise_error('ctf_invalid', 'rating is 1-5.', '22023',
+        perform private.raise_error('invalid_argument', 'rating is 1-5.', '22023',
             jsonb_build_object('field', 'rating'));
     end if;
     if p_comment is not null and char_length(p_comment) > 2000 then
-        perform private.raise_error('ctf_invalid', 'comment is at most 2000 characters.',
+        perform private.raise_error('invalid_argument', 'comment is at most 2000 characters.',
             '22023', jsonb_build_object('field', 'comment'));
     end if;
     insert into ctf.feedback (challenge_id, user_id, event_id, rating, comment)
@@ -618,7 +618,7 @@ $$;
 comment on function api.ctf_give_feedback(uuid, int, text) is
 'Rate a challenge (1-5) with an optional comment, once your team solved it or the event
 ended; a second call replaces your feedback. Errors: not_authenticated,
-ctf_challenge_not_found, ctf_not_registered, ctf_feedback_not_allowed, ctf_invalid.';
+ctf_challenge_not_found, ctf_not_registered, ctf_feedback_not_allowed, invalid_argument.';
 
 revoke execute on function api.ctf_submit(uuid, text, uuid) from public, anon;
 revoke execute on function api.ctf_unlock_hint(uuid) from public, anon;

@@ -36,7 +36,6 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
 ('community_flag_message_required', '22023', 400, 'This flag reason needs a message.'),
 ('community_silenced', '42501', 403, 'You are silenced until details.until: no posting.'),
 ('community_suspended', '42501', 403, 'Your account is suspended until details.until.'),
-('community_body_too_long', '22023', 400, 'The text is over the size limit (details.max).'),
 (
     'community_too_many_mentions', '22023', 400,
     'Too many @mentions in one post (details.max): mention storms are refused.'
@@ -161,17 +160,6 @@ using (true);
 grant select on community.members to anon, authenticated, service_role;
 
 -- Caller helpers ----------------------------------------------------------------------------
-create function private.community_is_staff() returns boolean
-language sql stable
-set search_path = ''
-as $$
-    select private.has_permission('community.moderate')
-$$;
-comment on function private.community_is_staff() is
-'Fast path for policies: does the caller''s JWT carry community.moderate?';
-revoke execute on function private.community_is_staff() from public;
-grant execute on function private.community_is_staff() to anon, authenticated, service_role;
-
 create function private.community_member(p_user uuid) returns community.members
 language plpgsql
 security definer
@@ -199,13 +187,10 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := (select auth.uid());
+    v_uid uuid := private.require_user();
     v_row community.members;
     v_banned timestamptz;
 begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
     v_row := private.community_member(v_uid);
     select u.banned_until into v_banned from auth.users as u where u.id = v_uid;
     if greatest(v_row.suspended_until, v_banned) > now() then
@@ -224,28 +209,6 @@ comment on function private.community_actor(boolean) is
 community or Supabase Auth ban, checked on every call because a token issued before the
 suspension stays valid until it expires) and, when p_posting, community_silenced.';
 revoke execute on function private.community_actor(boolean) from public;
-
-create function private.community_check_text(p_text text, p_max int, p_field text)
-returns text
-language plpgsql immutable
-set search_path = ''
-as $$
-begin
-    if p_text is null or btrim(p_text) = '' then
-        perform private.raise_error('invalid_argument', format('%s is required.', p_field),
-            '22023', jsonb_build_object('field', p_field));
-    end if;
-    if char_length(p_text) > p_max then
-        perform private.raise_error('community_body_too_long',
-            format('%s is over %s characters.', p_field, p_max), '22023',
-            jsonb_build_object('field', p_field, 'max', p_max));
-    end if;
-    return p_text;
-end;
-$$;
-comment on function private.community_check_text(text, int, text) is
-'Validate a required text: invalid_argument when empty, community_body_too_long over p_max.';
-revoke execute on function private.community_check_text(text, int, text) from public;
 
 create function private.community_recompute_trust(p_user uuid) returns smallint
 language plpgsql
@@ -546,12 +509,9 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := (select auth.uid());
+    v_uid uuid := private.require_user();
     v_count int;
 begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
     if p_ids is not null and cardinality(p_ids) > 1000 then
         perform private.raise_error('invalid_argument', 'At most 1000 ids at once.', '22023',
             jsonb_build_object('field', 'p_ids'));
@@ -574,12 +534,9 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := (select auth.uid());
+    v_uid uuid := private.require_user();
     v_group text;
 begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
     select n.group_key into v_group from community.notifications as n
     where n.id = p_id and n.user_id = v_uid and n.in_app;
     if not found then
@@ -736,9 +693,7 @@ security definer
 set search_path = ''
 as $$
 begin
-    if (select auth.uid()) is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
+    perform private.require_user();
     delete from community.blocks
     where blocker_id = (select auth.uid()) and blocked_id = p_user_id;
 end;

@@ -103,7 +103,7 @@ begin
         where b.blocker_id = p_recipient and b.blocked_id = p_sender
     ) or (
         private.user_settings(p_recipient) #>> '{privacy,allow_messages}' = 'nobody'
-        and not private.holds_permission(p_sender, 'community.moderate')
+        and not private.user_has_permission(p_sender, 'community.moderate')
     ) then
         perform private.raise_error('community_blocked',
             'This member does not accept messages from you.', '42501',
@@ -127,7 +127,7 @@ declare
     v_id bigint;
     v_other record;
 begin
-    perform private.community_check_text(p_body,
+    perform private.arg_text(p_body,
         (private.community_limits() ->> 'max_message')::int, 'body');
     perform private.community_rate_limit(p_member, 'message');
     insert into community.messages (conversation_id, sender_id, body)
@@ -194,7 +194,7 @@ begin
         end if;
         perform private.community_check_recipient(v_member.user_id, v_other);
     end loop;
-    perform private.community_check_text(p_body,
+    perform private.arg_text(p_body,
         (private.community_limits() ->> 'max_message')::int, 'body');
     if cardinality(v_others) = 1 then
         v_key := least(v_member.user_id, v_others[1])::text || ':'
@@ -224,7 +224,7 @@ comment on function api.community_start_conversation(uuid[], text, text) is
 10 people with you) with a first message; returns the message id (the conversation is in
 api.community_my_conversations). Errors: not_authenticated, community_suspended, community_silenced,
 invalid_argument, community_conversation_full, user_not_found, community_blocked,
-community_body_too_long, rate_limited.';
+text_too_long, rate_limited.';
 revoke execute on function api.community_start_conversation(uuid[], text, text) from public, anon;
 grant execute on function api.community_start_conversation(uuid[], text, text) to authenticated;
 
@@ -259,7 +259,7 @@ comment on function api.community_send_message(bigint, text) is
 'Write in a conversation you are in. In a direct conversation the other person must accept
 your messages (not blocked); in a group, members who blocked you do not see your messages.
 Errors: not_authenticated, community_suspended, community_silenced,
-community_not_participant, community_blocked, invalid_argument, community_body_too_long,
+community_not_participant, community_blocked, invalid_argument, text_too_long,
 rate_limited.';
 revoke execute on function api.community_send_message(bigint, text) from public, anon;
 grant execute on function api.community_send_message(bigint, text) to authenticated;
@@ -309,11 +309,8 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := (select auth.uid());
+    v_uid uuid := private.require_user();
 begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
     update community.conversation_participants set left_at = now()
     where conversation_id = p_conversation_id and user_id = v_uid and left_at is null;
     if not found then
@@ -337,12 +334,9 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := (select auth.uid());
+    v_uid uuid := private.require_user();
     v_upto bigint;
 begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
     select coalesce(p_message_id, max(m.id), 0) into v_upto from community.messages as m
     where m.conversation_id = p_conversation_id;
     update community.conversation_participants

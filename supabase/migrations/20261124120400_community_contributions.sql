@@ -38,7 +38,7 @@ alter table community.contributions enable row level security;
 create policy contributions_read on community.contributions for select to anon, authenticated
 using (
     author_id = (select auth.uid())
-    or (status <> 'draft' and (select private.has_permission('contributions.review')))
+    or (status <> 'draft' and (select private.jwt_has_permission('contributions.review')))
     or (
         status = 'approved' and kind in ('article', 'writeup')
         and (ctf_event_ends_at is null or ctf_event_ends_at <= now())
@@ -71,7 +71,7 @@ using (
             c.id = contribution_comments.contribution_id
             and (
                 c.author_id = (select auth.uid())
-                or (select private.has_permission('contributions.review'))
+                or (select private.jwt_has_permission('contributions.review'))
             )
     )
 );
@@ -127,8 +127,8 @@ begin
             'p_kind is challenge_proposal, article or writeup.', '22023',
             jsonb_build_object('field', 'p_kind'));
     end if;
-    perform private.community_check_text(p_title, 200, 'title');
-    perform private.community_check_text(p_body, 100000, 'body');
+    perform private.arg_text(p_title, 200, 'title');
+    perform private.arg_text(p_body, 100000, 'body');
     if p_data is null or jsonb_typeof(p_data) <> 'object' or pg_column_size(p_data) > 100000 then
         perform private.raise_error('invalid_argument', 'p_data is a JSON object (max 100 kB).',
             '22023', jsonb_build_object('field', 'p_data'));
@@ -170,7 +170,7 @@ comment on function api.community_save_contribution(
 'Create (p_id null) or edit your draft (or one with requested changes): a challenge
 proposal, article or write-up; a write-up about a CTF challenge names it
 (p_ctf_challenge_ref) and its event''s end (published only after). Errors: not_authenticated,
-community_suspended, community_silenced, invalid_argument, community_body_too_long,
+community_suspended, community_silenced, invalid_argument, text_too_long,
 not_found, community_transition_invalid.';
 revoke execute on function api.community_save_contribution(
     text, text, text, jsonb, text, timestamptz, bigint
@@ -235,7 +235,7 @@ begin
             jsonb_build_object('field', 'p_comment'));
     end if;
     if char_length(p_comment) > 10000 then
-        perform private.raise_error('community_body_too_long', 'The comment is too long.',
+        perform private.raise_error('text_too_long', 'The comment is too long.',
             '22023', jsonb_build_object('max', 10000));
     end if;
     select * into v_row from community.contributions where id = p_id for update;
@@ -276,7 +276,7 @@ comment on function api.community_review_contribution(bigint, text, text) is
 approve or reject it, with a comment (required for changes and rejections). An approved
 challenge proposal is queued for the CTF domain as community.challenge_proposal_approved
 (it becomes a hidden challenge). The author is notified; audited. Errors: not_authenticated,
-forbidden, invalid_argument, community_body_too_long, not_found,
+forbidden, invalid_argument, text_too_long, not_found,
 community_transition_invalid.';
 revoke execute on function api.community_review_contribution(bigint, text, text) from public, anon;
 grant execute on function api.community_review_contribution(bigint, text, text) to authenticated;
@@ -287,21 +287,18 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := (select auth.uid());
+    v_uid uuid := private.require_user();
     v_row community.contributions;
     v_reviewer boolean;
     v_id bigint;
 begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
-    v_reviewer := private.holds_permission(v_uid, 'contributions.review');
+    v_reviewer := private.user_has_permission(v_uid, 'contributions.review');
     select * into v_row from community.contributions where id = p_id;
     if not found or not (v_row.author_id = v_uid or (v_reviewer and v_row.status <> 'draft')) then
         perform private.raise_error('not_found', 'No such contribution.', 'PT404');
     end if;
     perform private.community_actor(true);
-    perform private.community_check_text(p_body, 10000, 'body');
+    perform private.arg_text(p_body, 10000, 'body');
     insert into community.contribution_comments (contribution_id, author_id, body)
     values (p_id, v_uid, p_body)
     returning id into v_id;
@@ -318,7 +315,7 @@ $$;
 comment on function api.community_comment_contribution(bigint, text) is
 'Comment on a contribution (its author, or reviewers once submitted). Errors:
 not_authenticated, not_found, community_suspended, community_silenced, invalid_argument,
-community_body_too_long.';
+text_too_long.';
 revoke execute on function api.community_comment_contribution(bigint, text) from public, anon;
 grant execute on function api.community_comment_contribution(bigint, text) to authenticated;
 

@@ -298,7 +298,7 @@ create table billing.entitlements (
 );
 comment on table billing.entitlements is
 'The paid features each user was last told they have. Not the access check (that is
-private.has_entitlement, computed live); this is what entitlement changes are diffed
+private.user_has_entitlement, computed live); this is what entitlement changes are diffed
 against, so each grant and loss is audited and notified exactly once.';
 alter table billing.entitlements enable row level security;
 
@@ -306,19 +306,19 @@ alter table billing.entitlements enable row level security;
 -- platform admins. One permissive policy per role and action.
 create policy products_read_anon on billing.products for select to anon using (active);
 create policy products_read on billing.products for select to authenticated
-using (active or (select private.has_permission('platform.admin')));
+using (active or (select private.jwt_has_permission('platform.admin')));
 create policy prices_read_anon on billing.prices for select to anon using (active);
 create policy prices_read on billing.prices for select to authenticated
-using (active or (select private.has_permission('platform.admin')));
+using (active or (select private.jwt_has_permission('platform.admin')));
 create policy config_read on billing.config for select to authenticated
-using ((select private.has_permission('platform.admin')));
+using ((select private.jwt_has_permission('platform.admin')));
 create policy customers_read on billing.customers for select to authenticated
-using (user_id = (select auth.uid()) or (select private.has_permission('platform.admin')));
+using (user_id = (select auth.uid()) or (select private.jwt_has_permission('platform.admin')));
 create policy seats_read on billing.seats for select to authenticated
 using (
     user_id = (select auth.uid())
     or owner_id = (select auth.uid())
-    or (select private.has_permission('platform.admin'))
+    or (select private.jwt_has_permission('platform.admin'))
 );
 create policy subscriptions_read on billing.subscriptions for select to authenticated
 using (
@@ -326,14 +326,14 @@ using (
     or id in (
         select s.subscription_id from billing.seats as s where s.user_id = (select auth.uid())
     )
-    or (select private.has_permission('platform.admin'))
+    or (select private.jwt_has_permission('platform.admin'))
 );
 create policy invoices_read on billing.invoices for select to authenticated
-using (user_id = (select auth.uid()) or (select private.has_permission('platform.admin')));
+using (user_id = (select auth.uid()) or (select private.jwt_has_permission('platform.admin')));
 create policy webhook_events_read on billing.webhook_events for select to authenticated
-using ((select private.has_permission('platform.admin')));
+using ((select private.jwt_has_permission('platform.admin')));
 create policy entitlements_read on billing.entitlements for select to authenticated
-using (user_id = (select auth.uid()) or (select private.has_permission('platform.admin')));
+using (user_id = (select auth.uid()) or (select private.jwt_has_permission('platform.admin')));
 
 grant select on billing.products, billing.prices to anon;
 grant select on billing.products, billing.prices, billing.config, billing.customers,

@@ -19,7 +19,7 @@ does until billing.config.past_due_grace after the first failure; nothing else d
 revoke execute on function private.billing_status_grants(text, timestamptz) from public;
 
 -- Replaces the foundation's placeholder body (same signature, still definer).
-create or replace function private.has_entitlement(p_user uuid, p_feature text)
+create or replace function private.user_has_entitlement(p_user uuid, p_feature text)
 returns boolean
 language sql stable
 security definer
@@ -58,14 +58,14 @@ as $$
         )
     )
 $$;
-comment on function private.has_entitlement(uuid, text) is
+comment on function private.user_has_entitlement(uuid, text) is
 'Does the user''s plan include p_feature (e.g. ''pro'')? The one entitlement check every
 domain uses. True when the free plan lists the feature, or an individual subscription of
 the user, or a team seat the user holds (within the paid quantity), is active, trialing, or
 past_due within billing.config.past_due_grace of the first failure. Definer: it reads billing
 tables the caller cannot.';
-revoke execute on function private.has_entitlement(uuid, text) from public;
-grant execute on function private.has_entitlement(uuid, text) to authenticated, service_role;
+revoke execute on function private.user_has_entitlement(uuid, text) from public;
+grant execute on function private.user_has_entitlement(uuid, text) to authenticated, service_role;
 
 create function private.billing_sync_entitlements(p_user uuid, p_cause text)
 returns int
@@ -84,7 +84,7 @@ begin
     perform pg_advisory_xact_lock(hashtext('billing.entitlements'), hashtext(p_user::text));
     for v_feature in
         select distinct f from billing.products as pr, unnest(pr.features) as f
-        where not pr.included_for_everyone and private.has_entitlement(p_user, f)
+        where not pr.included_for_everyone and private.user_has_entitlement(p_user, f)
         except
         select e.feature from billing.entitlements as e where e.user_id = p_user
         order by 1
@@ -100,7 +100,7 @@ begin
     end loop;
     for v_feature in
         select e.feature from billing.entitlements as e
-        where e.user_id = p_user and not private.has_entitlement(p_user, e.feature)
+        where e.user_id = p_user and not private.user_has_entitlement(p_user, e.feature)
         order by 1
     loop
         delete from billing.entitlements where user_id = p_user and feature = v_feature;
@@ -135,7 +135,7 @@ begin
     -- has_entitlement is already false; this notifies them.
     for v_user in
         select distinct e.user_id from billing.entitlements as e
-        where not private.has_entitlement(e.user_id, e.feature)
+        where not private.user_has_entitlement(e.user_id, e.feature)
     loop
         v_changes := v_changes + private.billing_sync_entitlements(v_user, 'grace_expired');
     end loop;

@@ -96,7 +96,7 @@ select f.feature
 from (
     select distinct unnest(pr.features) as feature from billing.products as pr
 ) as f
-where private.has_entitlement((select auth.uid()), f.feature);
+where private.user_has_entitlement((select auth.uid()), f.feature);
 comment on view api.billing_my_entitlements is
 'The features your plan gives you right now (free-plan features for every member, plus
 pro/team from subscriptions and seats).';
@@ -120,7 +120,7 @@ select
     s.past_due_since,
     s.past_due_since + (select cf.past_due_grace from billing.config as cf where cf.id)
         as grace_ends_at,
-    private.has_entitlement(s.user_id, pr.features[1]) as owner_entitled,
+    private.user_has_entitlement(s.user_id, pr.features[1]) as owner_entitled,
     (
         select count(*) from billing.webhook_events as e
         where e.customer_id = s.customer_id and e.type = 'invoice.payment_failed'
@@ -185,12 +185,9 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := (select auth.uid());
+    v_uid uuid := private.require_user();
     v_sub record;
 begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
     if p_subscription_id is null or p_user_id is null then
         perform private.raise_error('invalid_argument',
             'p_subscription_id and p_user_id are required.', '22023');
@@ -244,11 +241,8 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := (select auth.uid());
+    v_uid uuid := private.require_user();
 begin
-    if v_uid is null then
-        perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
-    end if;
     -- The owner frees any seat; a seat holder may leave their own.
     delete from billing.seats as st
     where st.subscription_id = p_subscription_id and st.user_id = p_user_id

@@ -46,7 +46,7 @@ select ok(
     (
         select p.prosecdef
         from pg_proc as p
-        where p.oid = 'private.has_entitlement(uuid,text)'::regprocedure
+        where p.oid = 'private.user_has_entitlement(uuid,text)'::regprocedure
     ),
     'has_entitlement stays security definer'
 );
@@ -55,9 +55,12 @@ select ok(
 select tests.create_user('tap_payer');
 insert into billing.customers (user_id, stripe_customer_id)
 values (tests.user_id('tap_payer'), 'cus_tappayer');
-select is(private.has_entitlement(tests.user_id('tap_payer'), 'pro'), false, 'no plan: no pro');
 select is(
-    private.has_entitlement(tests.user_id('tap_payer'), 'community'), true,
+    private.user_has_entitlement(tests.user_id('tap_payer'), 'pro'),
+    false, 'no plan: no pro'
+);
+select is(
+    private.user_has_entitlement(tests.user_id('tap_payer'), 'community'), true,
     'free-plan features are everyone''s'
 );
 insert into billing.subscriptions (id, user_id, customer_id, price_id, status)
@@ -65,20 +68,20 @@ values (
     'sub_tappayer', tests.user_id('tap_payer'), 'cus_tappayer',
     'price_flagship_pro_monthly', 'active'
 );
-select is(private.has_entitlement(tests.user_id('tap_payer'), 'pro'), true, 'active: pro');
+select is(private.user_has_entitlement(tests.user_id('tap_payer'), 'pro'), true, 'active: pro');
 update billing.subscriptions set status = 'past_due', past_due_since = now() - interval '2 days'
 where id = 'sub_tappayer';
 select is(
-    private.has_entitlement(tests.user_id('tap_payer'), 'pro'), true, 'past_due within grace'
+    private.user_has_entitlement(tests.user_id('tap_payer'), 'pro'), true, 'past_due within grace'
 );
 update billing.subscriptions set past_due_since = now() - interval '4 days'
 where id = 'sub_tappayer';
 select is(
-    private.has_entitlement(tests.user_id('tap_payer'), 'pro'), false, 'past_due after grace'
+    private.user_has_entitlement(tests.user_id('tap_payer'), 'pro'), false, 'past_due after grace'
 );
 update billing.config set past_due_grace = interval '7 days';
 select is(
-    private.has_entitlement(tests.user_id('tap_payer'), 'pro'), true,
+    private.user_has_entitlement(tests.user_id('tap_payer'), 'pro'), true,
     'the grace period is configurable'
 );
 

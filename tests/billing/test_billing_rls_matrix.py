@@ -147,8 +147,8 @@ WRITES = {
 
 SERVICE_ONLY = row("deny", "deny", "deny", "deny", "deny", "deny", "yes")
 EXECUTE = {
-    "private.has_entitlement": (
-        "select private.has_entitlement(%(subscriber)s, 'pro')",
+    "private.user_has_entitlement": (
+        "select private.user_has_entitlement(%(subscriber)s, 'pro')",
         row("deny", "yes", "yes", "yes", "yes", "yes", "yes"),
     ),
     "private.billing_sync_entitlements": (
@@ -334,7 +334,7 @@ def test_seat_beyond_quantity_grants_nothing(db, scene):
         " values ('sub_rlsteam', %(member)s, %(team_owner)s, now() + interval '1 minute')",
         p,
     )
-    check = "select private.has_entitlement(%s, 'pro') as e"
+    check = "select private.user_has_entitlement(%s, 'pro') as e"
     assert db.execute(check, (scene.member.id,)).fetchone()["e"]
     db.execute("update billing.subscriptions set quantity = 1 where id = 'sub_rlsteam'")
     assert not db.execute(check, (scene.member.id,)).fetchone()["e"]
@@ -342,7 +342,7 @@ def test_seat_beyond_quantity_grants_nothing(db, scene):
     # the owner holds no seat: paying for a team does not make the owner Pro
     assert not db.execute(check, (scene.team_owner.id,)).fetchone()["e"]
     # the free plan's features are everyone's
-    assert db.execute("select private.has_entitlement(%s, 'community') as e",
+    assert db.execute("select private.user_has_entitlement(%s, 'community') as e",
                       (scene.member.id,)).fetchone()["e"]  # fmt: skip
 
 
@@ -376,7 +376,7 @@ def test_seat_assignment_limits_and_notifications(db, scene):
     with as_user(db, scene.seat_holder):  # a holder may leave their own seat
         db.execute("select api.billing_release_seat('sub_rlsteam', %(seat_holder)s)", p)
     assert not db.execute(
-        "select private.has_entitlement(%(seat_holder)s, 'pro') as e", p
+        "select private.user_has_entitlement(%(seat_holder)s, 'pro') as e", p
     ).fetchone()["e"]
     actions = [
         r["action"]

@@ -25,7 +25,7 @@ URL = f"{PREFIX}/stripe-webhook"
 
 def entitled(conn, user, feature="pro") -> bool:
     return conn.execute(
-        "select private.has_entitlement(%s, %s) as e", (user.id, feature)
+        "select private.user_has_entitlement(%s, %s) as e", (user.id, feature)
     ).fetchone()["e"]
 
 

@@ -198,7 +198,7 @@ def test_edit_history_solved_and_soft_delete(db, scene):
 def test_body_limits_links_and_rate_limits(db, scene):
     thread = scene.ids["thread"]
     before = count(db, "select count(*) as n from community.posts")
-    with api_error(db, "community_body_too_long", "22023"):
+    with api_error(db, "text_too_long", "22023"):
         call(
             db, scene.member, "select api.community_create_post(%s, repeat('a', 20001))", (thread,)
         )

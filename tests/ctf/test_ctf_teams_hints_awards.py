@@ -29,14 +29,14 @@ def test_create_event_needs_permission(db, ctf):
             "select api.ctf_create_event(%s::jsonb)",
             (json.dumps({"slug": "test-ctf", "title": "Again"}),),
         )
-    with api_error(db, "ctf_invalid", "22023"):
+    with api_error(db, "invalid_argument", "22023"):
         val(
             db,
             ctf.organiser,
             "select api.ctf_create_event(%s::jsonb)",
             (json.dumps({"slug": "x-y", "title": "T", "starts_at": "yesterday-ish"}),),
         )
-    with api_error(db, "ctf_invalid", "22023"):
+    with api_error(db, "invalid_argument", "22023"):
         val(
             db,
             ctf.organiser,
@@ -205,7 +205,7 @@ def test_awards_and_feedback(db, ctf):
             "select api.ctf_grant_award(%s, %s, 50, 'x')",
             (ctf.event, ctf.team_a),
         )
-    with api_error(db, "ctf_invalid", "22023"):
+    with api_error(db, "invalid_argument", "22023"):
         val(
             db, ctf.organiser, "select api.ctf_grant_award(%s, %s, 50, '')", (ctf.event, ctf.team_a)
         )
@@ -232,7 +232,7 @@ def test_awards_and_feedback(db, ctf):
     submit(db, ctf.player, ctf.challenge, "flag{one}")
     val(db, ctf.player, "select api.ctf_give_feedback(%s, 5, 'great')", (ctf.challenge,))
     val(db, ctf.teammate, "select api.ctf_give_feedback(%s, 3)", (ctf.challenge,))
-    with api_error(db, "ctf_invalid", "22023"):
+    with api_error(db, "invalid_argument", "22023"):
         val(db, ctf.teammate, "select api.ctf_give_feedback(%s, 9)", (ctf.challenge,))
     summary = q(db, ctf.organiser, "select * from api.ctf_feedback_summary")[0]
     assert summary["ratings"] == 2 and float(summary["average_rating"]) == 4.0
@@ -244,7 +244,7 @@ def test_awards_and_feedback(db, ctf):
 
 def test_files_bucket(db, ctf):
     path = f"{ctf.event}/{ctf.challenge}/task.zip"
-    with api_error(db, "ctf_invalid", "22023"):
+    with api_error(db, "invalid_argument", "22023"):
         val(db, ctf.organiser, "select api.ctf_add_file(%s, 'x', 'elsewhere/x')", (ctf.challenge,))
     val(db, ctf.organiser, "select api.ctf_add_file(%s, 'task.zip', %s)", (ctf.challenge, path))
     db.execute(

@@ -237,7 +237,7 @@ def test_reveal_policies(db, scene):
             p_settings={"max_attempts": 5},
         )
         rpc(db, s.learner, "learning_start_attempt", p_quiz_id=s.quiz_id)
-    # Course staff always see everything.
+    # Course team always see everything.
     assert (
         rpc(db, s.teacher, "learning_get_attempt_review", p_attempt_id=a1["id"])["revealed"] is True
     )

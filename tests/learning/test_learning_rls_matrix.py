@@ -44,7 +44,7 @@ SELECT = {
         "id = %(draft)s",
         row("no", "no", "no", "yes", "no", "yes", "yes"),
     ),
-    "learning.course_staff": (COURSE, CATALOG),
+    "learning.course_team": (COURSE, CATALOG),
     "learning.modules": (COURSE, CATALOG),
     "learning.lessons": (COURSE, CATALOG),
     "learning.course_prerequisites": (COURSE, CATALOG),
@@ -66,7 +66,7 @@ SELECT = {
     "api.learning_courses": ("id = %(course)s", CATALOG),
     "api.learning_course_modules": (COURSE, CATALOG),
     "api.learning_course_lessons": (COURSE, CATALOG),
-    "api.learning_course_staff": (COURSE, CATALOG),
+    "api.learning_course_team": (COURSE, CATALOG),
     "api.learning_course_prerequisites": (COURSE, CATALOG),
     "api.learning_quizzes": (COURSE, CATALOG),
     "api.learning_course_reviews": (COURSE, CATALOG),
@@ -94,10 +94,10 @@ WRITES = {
         "update": "update learning.courses set title = 'Pwned' where id = %(course)s",
         "delete": "delete from learning.courses where id = %(course)s",
     },
-    "learning.course_staff": {
-        "insert": "insert into learning.course_staff values (%(course)s, %(learner)s, 'owner')",
-        "update": "update learning.course_staff set role = 'ta' where course_id = %(course)s",
-        "delete": "delete from learning.course_staff where course_id = %(course)s",
+    "learning.course_team": {
+        "insert": "insert into learning.course_team values (%(course)s, %(learner)s, 'owner')",
+        "update": "update learning.course_team set role = 'ta' where course_id = %(course)s",
+        "delete": "delete from learning.course_team where course_id = %(course)s",
     },
     "learning.modules": {
         "insert": "insert into learning.modules (course_id, position, title)"
@@ -255,8 +255,8 @@ EXECUTE = {
         'select api.learning_update_course(%(course)s, \'{"summary": "x"}\')',
         AUTHOR,
     ),
-    "api.learning_set_course_staff": (
-        "select api.learning_set_course_staff(%(course)s, %(stranger)s, 'ta')",
+    "api.learning_set_course_team": (
+        "select api.learning_set_course_team(%(course)s, %(stranger)s, 'ta')",
         AUTHOR,
     ),
     "api.learning_create_module": ("select api.learning_create_module(%(course)s, 'M')", AUTHOR),
