@@ -101,6 +101,7 @@ $$;
 create function rest_conformance.pre_request() returns void
 language plpgsql stable set search_path = '' as $$
 begin
+    perform private.pre_request();  -- keep the project's own check (API-key scopes)
     if current_setting('request.headers', true)::jsonb ->> 'x-block' = 'yes' then
         raise sqlstate 'PT403' using message = 'blocked by the pre-request function';
     end if;
