@@ -123,7 +123,14 @@ class EdgeSettings:
             resend_api_key=env.get("RESEND_API_KEY") or None,
             resend_api_url=env.get("RESEND_API_URL", "https://api.resend.com"),
             resend_webhook_secret=env.get("RESEND_WEBHOOK_SECRET") or None,
-            send_email_hook_secret=env.get("SEND_EMAIL_HOOK_SECRET") or None,
+            # The embedded default (no DATABASE_URL, not production) signs with the public
+            # local hook secret, as the local Auth does; anything else must configure one.
+            send_email_hook_secret=env.get("SEND_EMAIL_HOOK_SECRET")
+            or (
+                config.LOCAL_SEND_EMAIL_HOOK_SECRET
+                if not strict and base.database_url is None
+                else None
+            ),
             email_from=env.get("EMAIL_FROM", "Flagship <no-reply@flagship.local>"),
             public_url=env.get("EDGE_PUBLIC_URL", "http://127.0.0.1:54321").rstrip("/"),
             supabase_url=env.get("SUPABASE_URL", "http://127.0.0.1:54321").rstrip("/"),

@@ -111,6 +111,8 @@ def migrate(url: str, directory: Path = config.MIGRATIONS_DIR) -> list[Migration
                     (migration.version, [migration.sql], migration.name),
                 )
             applied.append(migration)
+        # PostgREST (and the local gateway) reload their schema cache on this notification.
+        conn.execute("notify pgrst, 'reload schema'")
     return applied
 
 
