@@ -26,7 +26,7 @@ LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # 
 # The Auth send-email hook's secret on the embedded default (no DATABASE_URL): the local
 # /auth/v1 signs with it and the edge's hook endpoint verifies it. Anywhere else
 # SEND_EMAIL_HOOK_SECRET must be set, or the hook answers 503.
-LOCAL_SEND_EMAIL_HOOK_SECRET = "v1,whsec_ZmxhZ3NoaXAtbG9jYWwtc2VuZC1lbWFpbC1ob29r"  # noqa: S105
+LOCAL_SEND_EMAIL_HOOK_SECRET = "v1,whsec_ZmxhZ3NoaXAtbG9jYWwtc2VuZC1lbWFpbC1ob29r"  # noqa: S105  # nosec B105
 
 # Supabase's local Postgres port; the embedded server uses it for its socket name and,
 # when TCP is requested, for its loopback listener.

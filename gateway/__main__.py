@@ -26,9 +26,9 @@ def main() -> None:
         # Idle keep-alive connections stay open 75 s (nginx's default, which Kong uses):
         # uvicorn's 5 s races clients that pause between requests under load.
         timeout_keep_alive=int(os.environ.get("GATEWAY_KEEPALIVE_SECONDS", "75")),
-        # Behind a proxy the client address comes from X-Forwarded-For, trusted from
-        # FORWARDED_ALLOW_IPS only (uvicorn's default: 127.0.0.1).
-        proxy_headers=True,
+        # The app resolves the client address itself (TRUSTED_PROXIES, as the edge);
+        # uvicorn's own X-Forwarded-For handling would trust any local client.
+        proxy_headers=False,
     )
 
 

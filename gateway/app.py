@@ -23,6 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from edge.app import create_app as create_edge_app
+from edge.client import ClientAddressMiddleware
 from edge.observability import logger
 from gateway import config as gateway_config
 from gateway.listener import SchemaListener
@@ -189,6 +190,8 @@ def create_app(
     app.state.rest = rest
     app.state.listener = listener
     app.mount("", Router(services, edge))
+    # The client's address, once, for every service (trusted proxies only, as the edge).
+    app.add_middleware(ClientAddressMiddleware, proxies=cfg.edge.trusted_proxies)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(dict.fromkeys((*cfg.cors_origins, *cfg.edge.cors_origins))),

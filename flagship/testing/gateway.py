@@ -59,6 +59,7 @@ def serve_gateway(
             log_level="warning",
             lifespan="on",
             timeout_keep_alive=75,
+            proxy_headers=False,  # as the real gateway: the app resolves client addresses
         )
     )
     thread = threading.Thread(target=server.run, name="gateway-test", daemon=True)

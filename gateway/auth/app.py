@@ -71,7 +71,7 @@ def auth_pool(pool: ConnectionPool) -> ConnectionPool:
     explicit = os.environ.get("AUTH_DATABASE_URL")
     if not explicit and conninfo_to_dict(pool.conninfo).get("user") == AUTH_ROLE:
         return pool
-    conninfo = explicit or make_conninfo(pool.conninfo, user=AUTH_ROLE, password="")
+    conninfo = explicit or make_conninfo(pool.conninfo, user=AUTH_ROLE, password="")  # nosec B106: no password: peer/trust auth
     return ConnectionPool(conninfo, min_size=1, max_size=5, open=False, name="auth", timeout=5.0)
 
 

@@ -86,7 +86,7 @@ def check_nonce(cur: Cursor, settings: AuthSettings, user: dict, nonce: str) -> 
         settings,
     ):
         raise AuthError(422, "reauthentication_not_valid", "Nonce has expired or is invalid")
-    store.update_user(cur, user["id"], reauthentication_token="", reauthentication_sent_at=None)
+    store.update_user(cur, user["id"], reauthentication_token="", reauthentication_sent_at=None)  # nosec B106: clears a token column, not a password
     store.clear_one_time_token(cur, str(user["id"]), "reauthentication_token")
 
 
@@ -243,7 +243,7 @@ def _matches(user: dict, settings: AuthSettings, kind: str, hashed: str) -> bool
 
 def confirm_signup(cur: Cursor, user: dict) -> dict:
     """signup / invite: the address is confirmed; an invited user gets a random password."""
-    changes: dict[str, Any] = {"confirmation_token": "", "confirmation_sent_at": None}
+    changes: dict[str, Any] = {"confirmation_token": "", "confirmation_sent_at": None}  # nosec B105: clears a token column, not a password
     if user["encrypted_password"] is None and user["invited_at"] is not None:
         changes["encrypted_password"] = passwords.hash_password(secrets.token_urlsafe(40)[:64])
     if user["email_confirmed_at"] is None:
@@ -256,7 +256,7 @@ def confirm_signup(cur: Cursor, user: dict) -> dict:
 
 def confirm_recovery(cur: Cursor, user: dict) -> dict:
     """recovery / magiclink: the token is spent; an unconfirmed address is confirmed."""
-    changes: dict[str, Any] = {"recovery_token": "", "recovery_sent_at": None}
+    changes: dict[str, Any] = {"recovery_token": "", "recovery_sent_at": None}  # nosec B105: clears a token column, not a password
     if user["email_confirmed_at"] is None:
         changes["email_confirmed_at"] = store.now()
     user = store.update_user(cur, user["id"], **changes)
@@ -278,10 +278,10 @@ def confirm_email_change(
     ):
         changes: dict[str, Any] = {"email_change_confirm_status": 1}
         if same(hashed, user["email_change_token_current"]):
-            changes["email_change_token_current"] = ""
+            changes["email_change_token_current"] = ""  # nosec B105: clears a token column, not a password
             store.clear_one_time_token(cur, uid, "email_change_token_current")
         else:
-            changes["email_change_token_new"] = ""
+            changes["email_change_token_new"] = ""  # nosec B105: clears a token column, not a password
             store.clear_one_time_token(cur, uid, "email_change_token_new")
         store.update_user(cur, uid, **changes)
         return None
@@ -301,7 +301,7 @@ def confirm_email_change(
         uid,
         email=new_email,
         email_change="",
-        email_change_token_new="",
+        email_change_token_new="",  # nosec B106: clears a token column, not a password
         email_change_token_current="",
         email_change_confirm_status=0,
         email_change_sent_at=None,

@@ -89,7 +89,7 @@ def token_response(
     token, expires_at = access_token(cur, settings, user, session_id, method)
     return {
         "access_token": token,
-        "token_type": "bearer",
+        "token_type": "bearer",  # nosec B105: the OAuth token type
         "expires_in": settings.jwt_expiry,
         "expires_at": expires_at,
         "refresh_token": refresh,

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from edge.client import client_ip_of
 from edge.observability import logger
 from flagship.database import as_caller
 from gateway import keys
@@ -166,6 +167,7 @@ class RestService:
                         role_settings=cache.role_settings.get(role),
                         pre_request=cache.pre_request,
                         reset=False,
+                        client_ip=client_ip_of(request.scope),
                     ),
                 ):
                     return plan.run(conn)

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 
+import httpx
 import jwt
 import pytest
 
@@ -203,3 +204,36 @@ def test_py_error_shapes(gateway, scene):
         ).execute()
     assert caught.value.code == "21000"
     assert caught.value.message == "UPDATE requires a WHERE clause"
+
+
+def test_submissions_through_rest_record_the_peer_not_a_forged_address(gateway, gateway_db, scene):
+    """The gateway resolves the client address (trusted proxies only, none by default) and
+    hands it to SQL; a client's own X-Forwarded-For is not what gets recorded."""
+    from flagship.database import connect
+    from flagship.testing.harness import as_user, create_user
+
+    with connect(gateway_db[0]) as conn:
+        user = create_user(conn, username=f"ip_{scene['tag']}")
+        with as_user(conn, user):
+            conn.execute(
+                "select api.ctf_create_team(%s, %s)", (scene["event"], f"Ip {scene['tag']}")
+            )
+        conn.commit()
+    headers = {
+        "apikey": gateway.anon_key,
+        "Authorization": f"Bearer {journeys.token(user)}",
+        "Content-Profile": "api",
+        "X-Forwarded-For": "203.0.113.9",
+    }
+    answer = httpx.post(
+        f"{gateway.url}/rest/v1/rpc/ctf_submit",
+        json={"p_challenge_id": scene["challenge"], "p_flag": "flag{nope}"},
+        headers=headers,
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    with connect(gateway_db[0]) as conn:
+        row = conn.execute(
+            "select host(ip) as ip from ctf.submissions where user_id = %s", (user.id,)
+        ).fetchone()
+    assert row["ip"] == "127.0.0.1"
