@@ -25,6 +25,10 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
 ('learning_attempt_not_found', 'PT404', 404, 'No such attempt, or it is not yours.'),
 ('learning_certificate_not_found', 'PT404', 404, 'No certificate has that code.'),
 ('learning_review_not_found', 'PT404', 404, 'No such review.'),
+(
+    'learning_review_own_course', 'PT403', 403,
+    'The course team (owner, co-instructors, TAs) cannot review its own course.'
+),
 ('learning_slug_taken', 'PT409', 409, 'Another course already uses that slug.'),
 ('learning_already_enrolled', 'PT409', 409, 'You are already enrolled in this course.'),
 ('learning_not_enrolled', '42501', 403, 'You are not enrolled in this course.'),

@@ -332,6 +332,11 @@ begin
     if not exists (select 1 from learning.courses as c where c.id = p_course_id) then
         perform private.raise_error('learning_course_not_found', 'No such course.', 'PT404');
     end if;
+    -- The course team may enroll (to test their course) but never rate it.
+    if private.learning_is_course_team(p_course_id) then
+        perform private.raise_error('learning_review_own_course',
+            'The course team cannot review its own course.', 'PT403');
+    end if;
     perform private.learning_require_enrollment(v_uid, p_course_id);
     insert into learning.reviews as r (course_id, user_id, rating, body)
     values (p_course_id, v_uid, p_rating, coalesce(p_body, ''))
@@ -346,8 +351,9 @@ end;
 $$;
 comment on function api.learning_review_course(uuid, int, text) is
 'Rate (1-5) and review a course you are enrolled in; calling again edits your review.
-The course''s rating aggregate is kept current. Errors: not_authenticated,
-invalid_argument, learning_course_not_found, learning_not_enrolled.';
+The course''s rating aggregate is kept current. The course team cannot review their own
+course. Errors: not_authenticated, invalid_argument, learning_course_not_found,
+learning_review_own_course (PT403), learning_not_enrolled.';
 revoke execute on function api.learning_review_course(uuid, int, text) from public, anon;
 grant execute on function api.learning_review_course(uuid, int, text) to authenticated;
 

@@ -236,7 +236,10 @@ EXECUTE = {
         "select api.learning_reinstate_certificate(%(code)s, 'matrix test')",
         row("deny", FB, FB, FB, FB, "learning_certificate_valid", "deny"),
     ),
-    "api.learning_review_course": ("select api.learning_review_course(%(course)s, 5, 'ok')", LEARN),
+    "api.learning_review_course": (
+        "select api.learning_review_course(%(course)s, 5, 'ok')",
+        LEARN | {"teacher": "learning_review_own_course"},
+    ),
     "api.learning_delete_my_review": (
         "select api.learning_delete_my_review(%(course)s)",
         row(*(["deny"] + ["learning_review_not_found"] * 5 + ["deny"])) | {"learner": "yes"},
