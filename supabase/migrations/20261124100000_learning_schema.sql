@@ -458,6 +458,7 @@ create table learning.certificates (
     user_id uuid references auth.users (id) on delete set null,
     course_id uuid not null references learning.courses (id) on delete cascade,
     holder_name text,
+    holder_username text,
     course_title text not null,
     issued_at timestamptz not null default now(),
     status learning.certificate_status not null default 'valid',
@@ -468,7 +469,9 @@ create table learning.certificates (
 );
 comment on table learning.certificates is
 'Certificates of completion, issued by a trigger when an enrollment completes. code is
-96 random bits (unguessable); holder_name and course_title are what the certificate says.';
+96 random bits (unguessable); holder_name (the display name), holder_username and
+course_title are what the certificate says: the username is shown beside the display name
+because display names are not unique.';
 create index certificates_course_idx on learning.certificates (course_id);
 create trigger certificates_touch before update on learning.certificates
 for each row execute function private.touch_updated_at();

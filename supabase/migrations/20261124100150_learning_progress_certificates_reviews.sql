@@ -158,9 +158,11 @@ as $$
 declare
     v_cert learning.certificates;
 begin
-    insert into learning.certificates as c (code, user_id, course_id, holder_name, course_title)
+    insert into learning.certificates as c (
+        code, user_id, course_id, holder_name, holder_username, course_title
+    )
     select private.learning_new_certificate_code(), new.user_id, new.course_id,
-           coalesce(p.display_name, p.username, 'Learner'), co.title
+           coalesce(p.display_name, p.username, 'Learner'), p.username, co.title
     from learning.courses as co
     left join accounts.profiles as p on p.id = new.user_id
     where co.id = new.course_id
@@ -176,7 +178,8 @@ begin
     perform ops.enqueue('certificate.issued', jsonb_build_object(
         'certificate_id', v_cert.id, 'code', v_cert.code, 'user_id', v_cert.user_id,
         'course_id', v_cert.course_id, 'course_title', v_cert.course_title,
-        'holder_name', v_cert.holder_name, 'issued_at', v_cert.issued_at
+        'holder_name', v_cert.holder_name, 'holder_username', v_cert.holder_username,
+        'issued_at', v_cert.issued_at
     ), v_cert.id::text);
     return null;
 end;
@@ -207,7 +210,8 @@ begin
             'No certificate has that code.', 'PT404');
     end if;
     select jsonb_build_object(
-        'code', c.code, 'holder_name', c.holder_name, 'course_title', c.course_title,
+        'code', c.code, 'holder_name', c.holder_name, 'holder_username', c.holder_username,
+        'course_title', c.course_title,
         'course_slug', co.slug, 'issued_at', c.issued_at, 'status', c.status,
         'status_changed_at', c.status_changed_at)
     into v_result
@@ -223,7 +227,8 @@ begin
 end;
 $$;
 comment on function api.learning_verify_certificate(text) is
-'Public certificate check (anon allowed): holder name, course, issue date and status
+'Public certificate check (anon allowed): holder name with the holder''s username beside it
+(display names are not unique), course, issue date and status
 (valid or revoked) for a verification code FLG-XXXXXXXXXXXXXXXXXXXXXXXX.
 Errors: learning_certificate_not_found.';
 revoke execute on function api.learning_verify_certificate(text) from public;

@@ -9,10 +9,21 @@ import time
 
 import psycopg
 import pytest
-from conftest import grant_roles
 
 from flagship.database import connect
-from flagship.testing.harness import api_error, as_user, create_user
+from flagship.testing.harness import api_error, as_user, create_user, refresh
+
+
+def grant_roles(db, user, *roles):
+    # Same as tests/conftest.py's helper (not importable by name when several test
+    # directories run together); the shared test helpers will replace both.
+    for role in roles:
+        db.execute(
+            "insert into accounts.user_roles (user_id, role) values (%s, %s)"
+            " on conflict do nothing",
+            (user.id, role),
+        )
+    return refresh(db, user)
 
 
 def only_admins(db, *users):
