@@ -2,12 +2,15 @@
 
 `as_caller` is used by the edge service, the CLI and the tests alike: one transaction, the
 caller's role, `request.jwt.claims` and the request GUCs, so RLS and `auth.uid()` see
-exactly what they would see behind PostgREST.
+exactly what they would see behind PostgREST — including PostgREST's db-pre-request function
+(`pgrst.db_pre_request` on the authenticator role), which refuses API key tokens that lack
+the scope of the object named by `path`.
 """
 
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -18,11 +21,36 @@ from psycopg.rows import dict_row
 
 API_ROLES = frozenset({"anon", "authenticated", "service_role"})
 API_SEARCH_PATH = "api, public, extensions"
+# Per connection: the pre-request function PostgREST would run there (None: none configured).
+_PRE_REQUEST: weakref.WeakKeyDictionary[psycopg.Connection, str | None] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def connect(url: str, *, autocommit: bool = False, **kwargs: Any) -> psycopg.Connection:
     """Open a connection with dict rows (the shape the API returns)."""
     return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row, **kwargs)
+
+
+def pre_request_function(conn: psycopg.Connection) -> str | None:
+    """The function named by `pgrst.db_pre_request` on the authenticator role, if it exists
+    in this database (read once per connection, as PostgREST reads it once per config load)."""
+    if conn in _PRE_REQUEST:
+        return _PRE_REQUEST[conn]
+    row = conn.execute(
+        """
+        select to_regproc(split_part(c, '=', 2))::text as fn
+        from pg_db_role_setting as s, unnest(s.setconfig) as c
+        where s.setrole = (select oid from pg_roles where rolname = 'authenticator')
+          and s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
+          and split_part(c, '=', 1) = 'pgrst.db_pre_request'
+        order by s.setdatabase desc
+        limit 1
+        """
+    ).fetchone()
+    fn = (row["fn"] if isinstance(row, dict) else row[0]) if row else None
+    _PRE_REQUEST[conn] = fn
+    return fn
 
 
 @contextmanager
@@ -31,13 +59,15 @@ def as_caller(
     claims: Mapping[str, Any] | None,
     *,
     method: str = "POST",
-    path: str = "/rpc",
+    path: str = "",
     headers: Mapping[str, str] | None = None,
 ) -> Iterator[psycopg.Connection]:
     """Run the block as the API caller described by `claims` (None means anonymous).
 
     Must be used inside a transaction; the settings are transaction-local, and are reset on
-    exit so that one test transaction can act as several callers in turn.
+    exit so that one test transaction can act as several callers in turn. `path` is the
+    PostgREST path (`/rpc/<fn>`, `/<view>`) or an edge route; empty means SQL run directly
+    (then only the checks inside the functions apply). The pre-request function runs last.
     """
     claims = dict(claims or {"role": "anon"})
     role = claims.setdefault("role", "anon")
@@ -63,8 +93,11 @@ def as_caller(
             "headers": json.dumps(lowered),
         },
     )
+    pre_request = pre_request_function(conn)
     conn.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
     try:
+        if pre_request is not None:
+            conn.execute(sql.SQL("select {}()").format(sql.SQL(pre_request)))
         yield conn
     finally:
         if conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:

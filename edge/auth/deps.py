@@ -112,13 +112,14 @@ def require_user(caller: Annotated[Caller, Depends(resolve_caller)]) -> Caller:
 
 
 def require_scope(scope: str):
-    """Dependency factory: a signed-in caller whose API key (if any) holds `scope`."""
+    """Dependency factory: a signed-in caller whose API key (if any) holds `scope`.
+
+    The edge's own routes declare their scope with it (`/me`: profile:read); what they run
+    in SQL is checked again there (private.require_scope), with the key's live state."""
 
     def check(caller: Annotated[Caller, Depends(require_user)]) -> Caller:
         if not caller.has_scope(scope):
-            raise ApiError(
-                403, "edge_scope_missing", "The API key lacks a scope.", {"scope": scope}
-            )
+            raise ApiError(403, "scope_missing", "The API key lacks a scope.", {"scope": scope})
         return caller
 
     return check

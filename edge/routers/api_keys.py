@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from edge import dberrors
 from edge.auth import api_keys
-from edge.auth.deps import Caller, as_caller, client_ip, require_user
+from edge.auth.deps import Caller, as_caller, client_ip, require_scope
 from edge.errors import ApiError, ErrorBody
 from edge.middleware import request_id_of
 
@@ -115,11 +115,12 @@ class Me(BaseModel):
     "/me",
     summary="The caller's account, read from the database as the caller",
     description=(
-        "Runs `api.accounts_get_my_account()` with the caller's role and claims (RLS applies)."
+        "Runs `api.accounts_get_my_account()` with the caller's role and claims (RLS applies). "
+        "An API key needs the `profile:read` scope (else 403 `scope_missing`)."
     ),
-    responses=AUTH_ERRORS,
+    responses={**AUTH_ERRORS, 403: {"model": ErrorBody, "description": "Key lacks a scope"}},
 )
-def me(request: Request, caller: Annotated[Caller, Depends(require_user)]) -> Me:
+def me(request: Request, caller: Annotated[Caller, Depends(require_scope("profile:read"))]) -> Me:
     with as_caller(request, caller, request.app.state.db) as conn:
         account = conn.execute("select api.accounts_get_my_account() as a").fetchone()["a"]
     return Me(

@@ -159,11 +159,14 @@ begin
     if v_uid is null then
         perform private.raise_error('not_authenticated', 'Sign in first.', '42501');
     end if;
+    perform private.require_calling_scope();  -- API key tokens: the api function's scope
     return v_uid;
 end;
 $$;
 comment on function private.require_user() is
-'The signed-in caller''s id, or raise not_authenticated (42501, 401 for anon).';
+'The signed-in caller''s id, or raise not_authenticated (42501, 401 for anon). For an API
+key token, also raise scope_missing unless the key holds the calling api function''s scope
+(private.require_calling_scope).';
 revoke execute on function private.require_user() from public;
 grant execute on function private.require_user() to anon, authenticated, service_role;
 

@@ -99,6 +99,7 @@ declare
     v_after_key text;
     v_after_id uuid;
 begin
+    perform private.require_scope('api.accounts_search_users');  -- API key scope
     select a.after_score, a.after_key, a.after_id into v_after_score, v_after_key, v_after_id
     from private.accounts_search_args(v_query, p_skill, p_country, p_role, p_cursor, p_limit)
     as a;

@@ -149,6 +149,7 @@ declare
     v_after_time timestamptz;
     v_after_id uuid;
 begin
+    perform private.require_scope('api.learning_list_courses');  -- API key scope
     if p_limit is null or p_limit not between 1 and 100 then
         perform private.raise_error('invalid_argument', 'p_limit is between 1 and 100.', '22023',
             jsonb_build_object('field', 'p_limit'));
@@ -310,6 +311,7 @@ declare
     v_enrollment learning.enrollments;
     v_full boolean;
 begin
+    perform private.require_scope('api.learning_get_course_outline');  -- API key scope
     if (p_course_id is null) = (p_slug is null) then
         perform private.raise_error('invalid_argument', 'Pass exactly one of p_course_id, p_slug.',
             '22023');
@@ -393,6 +395,7 @@ declare
     v_enrolled boolean;
     v_lock text;
 begin
+    perform private.require_scope('api.learning_get_lesson');  -- API key scope
     select * into v_lesson from learning.lessons as l where l.id = p_lesson_id;
     if v_lesson.id is not null then
         select * into v_course from learning.courses as c where c.id = v_lesson.course_id;

@@ -205,6 +205,7 @@ declare
     v_code text := upper(btrim(p_code));
     v_result jsonb;
 begin
+    perform private.require_scope('api.learning_verify_certificate');  -- API key scope
     if v_code is null or v_code !~ '^FLG-[0-9A-F]{24}$' then
         perform private.raise_error('learning_certificate_not_found',
             'No certificate has that code.', 'PT404');

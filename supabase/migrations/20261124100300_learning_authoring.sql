@@ -46,7 +46,7 @@ set search_path = ''
 as $$
 declare
     v_text text := p_value #>> '{}';
-    v_type text := jsonb_typeof(p_value);
+    v_type text := coalesce(jsonb_typeof(p_value), 'null');  -- SQL null counts as null
 begin
     if p_field not in ('slug', 'title', 'summary', 'description', 'level', 'tags',
                        'estimated_hours', 'language', 'price_tier', 'cover_path', 'sequential')
@@ -292,6 +292,7 @@ as $$
 declare
     v_course uuid;
 begin
+    perform private.require_scope('api.learning_update_module');  -- API key scope
     select m.course_id into v_course from learning.modules as m where m.id = p_module_id;
     if v_course is null then
         perform private.raise_error('learning_module_not_found', 'No such module.', 'PT404');
@@ -425,6 +426,7 @@ declare
     v_course uuid;
     v_id uuid;
 begin
+    perform private.require_scope('api.learning_create_lesson');  -- API key scope
     select m.course_id into v_course from learning.modules as m where m.id = p_module_id;
     if v_course is null then
         perform private.raise_error('learning_module_not_found', 'No such module.', 'PT404');
@@ -471,6 +473,7 @@ as $$
 declare
     v_course uuid;
 begin
+    perform private.require_scope('api.learning_update_lesson');  -- API key scope
     select l.course_id into v_course from learning.lessons as l where l.id = p_lesson_id;
     if v_course is null then
         perform private.raise_error('learning_lesson_not_found', 'No such lesson.', 'PT404');
@@ -495,6 +498,7 @@ as $$
 declare
     v_lesson learning.lessons;
 begin
+    perform private.require_scope('api.learning_delete_lesson');  -- API key scope
     select * into v_lesson from learning.lessons as l where l.id = p_lesson_id;
     if v_lesson.id is null then
         perform private.raise_error('learning_lesson_not_found', 'No such lesson.', 'PT404');
@@ -563,6 +567,7 @@ as $$
 declare
     v_course uuid;
 begin
+    perform private.require_scope('api.learning_reorder_lessons');  -- API key scope
     select m.course_id into v_course from learning.modules as m where m.id = p_module_id;
     if v_course is null then
         perform private.raise_error('learning_module_not_found', 'No such module.', 'PT404');

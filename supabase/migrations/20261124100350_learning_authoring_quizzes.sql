@@ -73,6 +73,7 @@ as $$
 declare
     v_course uuid;
 begin
+    perform private.require_scope('api.learning_set_module_prerequisites');  -- API key scope
     select m.course_id into v_course from learning.modules as m where m.id = p_module_id;
     if v_course is null then
         perform private.raise_error('learning_module_not_found', 'No such module.', 'PT404');
@@ -114,6 +115,7 @@ declare
     v_value jsonb;
     v_type text;
 begin
+    perform private.require_scope('api.learning_configure_quiz');  -- API key scope
     select q.course_id into v_course from learning.quizzes as q where q.id = p_quiz_id;
     if v_course is null then
         perform private.raise_error('learning_quiz_not_found', 'No such quiz.', 'PT404');
@@ -481,6 +483,7 @@ declare
     v_target record;
     v_id uuid;
 begin
+    perform private.require_scope('api.learning_save_question');  -- API key scope
     select * into v_target from private.learning_question_target(p_quiz_id, p_question);
     perform private.learning_check_question(p_question);
     v_id := private.learning_write_question(p_quiz_id, v_target.course_id,
@@ -509,6 +512,7 @@ as $$
 declare
     v_course uuid;
 begin
+    perform private.require_scope('api.learning_delete_question');  -- API key scope
     select q.course_id into v_course from learning.questions as q where q.id = p_question_id;
     if v_course is null then
         perform private.raise_error('learning_question_not_found', 'No such question.', 'PT404');
@@ -537,6 +541,7 @@ as $$
 declare
     v_quiz learning.quizzes;
 begin
+    perform private.require_scope('api.learning_get_quiz_for_authoring');  -- API key scope
     select * into v_quiz from learning.quizzes as q where q.id = p_quiz_id;
     if v_quiz.id is null then
         perform private.raise_error('learning_quiz_not_found', 'No such quiz.', 'PT404');

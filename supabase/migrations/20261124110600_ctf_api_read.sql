@@ -316,6 +316,7 @@ declare
     v_limit int := least(greatest(coalesce(p_limit, 100), 1), 10000);
     v_offset int := greatest(coalesce(p_offset, 0), 0);
 begin
+    perform private.require_scope('api.ctf_get_scoreboard');  -- API key scope
     -- The standings policies, checked once per call: the event must be visible to the caller;
     -- hidden and banned teams are unranked and never listed; the frozen snapshot is chosen
     -- below exactly as the policies choose it.
@@ -385,6 +386,7 @@ declare
     v_row record;
     v_pos bigint;
 begin
+    perform private.require_scope('api.ctf_get_team_page');  -- API key scope
     select * into v_team from ctf.teams where id = p_team_id;
     select * into v_ev from ctf.events where id = v_team.event_id;
     -- service_role (the platform's backend) sees what organisers see, as through RLS.
@@ -509,6 +511,7 @@ declare
     v_team uuid;
     v_solved uuid [];
 begin
+    perform private.require_scope('api.ctf_list_challenges');  -- API key scope
     select * into v_ev from ctf.events as e where e.id = p_event_id;
     -- service_role (the platform's backend) sees what organisers see, as through RLS.
     v_org := (select auth.role()) = 'service_role'

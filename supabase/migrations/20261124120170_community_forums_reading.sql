@@ -278,6 +278,7 @@ declare
     v_categories int[];
     v_query tsquery;
 begin
+    perform private.require_scope('api.community_search_forum');  -- API key scope
     if p_query is null or char_length(btrim(p_query)) not between 2 and 200 then
         perform private.raise_error('invalid_argument', 'p_query is 2-200 characters.', '22023',
             jsonb_build_object('field', 'p_query'));

@@ -6,8 +6,9 @@
 -- api.accounts_create_api_key / api.accounts_rotate_api_key. The edge (as service_role, the one
 -- named use)
 -- calls ops.authenticate_api_key and signs a JWT with role authenticated, sub = owner,
--- `scopes` and `api_key_id` claims. Policies and functions that serve integrations check
--- private.has_scope(scope): a user's own session holds every scope, a key token only its own.
+-- `scopes` and `api_key_id` claims. What each api object needs is declared in
+-- accounts.api_object_scopes and enforced by private.pre_request / private.require_scope
+-- (migration 20261124160000_api_object_scopes.sql).
 
 insert into ops.error_codes (code, sqlstate, http_status, description) values
 ('edge_api_key_invalid', '42501', 401, 'The API key is unknown or malformed.'),
@@ -18,8 +19,7 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
 (
     'edge_scope_unknown', '22023', 400,
     'A scope is not in api.accounts_api_scopes; details.scope names it.'
-),
-('edge_scope_missing', '42501', 403, 'The API key lacks the scope; details.scope names it.');
+);
 
 create table accounts.api_scopes (
     scope text primary key check (scope ~ '^[a-z][a-z_]*(:[a-z][a-z_]*)+$'),
@@ -33,15 +33,25 @@ using (true);
 grant select on accounts.api_scopes to anon, authenticated, service_role;
 
 insert into accounts.api_scopes (scope, description) values
-('profile:read', 'Read the owner''s account and profile.'),
-('learning:progress:read', 'Read learning progress.'),
-('learning:progress:write', 'Record learning progress (partner LMS).'),
-('learning:courses:read', 'Read courses.'),
-('ctf:challenges:read', 'Read CTF challenges the owner may see.'),
-('ctf:challenges:write', 'Import and update CTF challenges (CI pipelines).'),
-('ctf:scores:read', 'Read CTF standings.'),
-('community:posts:read', 'Read community posts.'),
-('community:posts:write', 'Write community posts.');
+('profile:read', 'Read the owner''s account, settings and activity, and public profiles.'),
+('profile:write', 'Update the owner''s profile, avatar and settings.'),
+('learning:courses:read', 'Read courses, modules, lessons, quizzes, reviews; verify certificates.'),
+('learning:courses:write', 'Author courses the owner teaches: content, quizzes, publishing.'),
+('learning:progress:read', 'Read learning progress: enrollments, attempts, certificates, rosters.'),
+('learning:progress:write', 'Record learning progress: enroll, complete lessons, take quizzes.'),
+('ctf:challenges:read', 'Read CTF events and challenges the owner may see.'),
+('ctf:challenges:write', 'Import and update CTF challenges, flags, hints, files (CI pipelines).'),
+('ctf:events:write', 'Organise CTF events: settings, brackets, awards, bans, standings.'),
+('ctf:play', 'Play CTF events: register, teams, hints, flag submissions, feedback.'),
+('ctf:scores:read', 'Read CTF standings, solves, teams and awards.'),
+('community:posts:read', 'Read forums, contributions and the owner''s notifications.'),
+('community:posts:write', 'Post, edit, react, watch, report, block and appeal in the community.'),
+('community:messages:read', 'Read the owner''s private conversations.'),
+('community:messages:write', 'Start conversations and send private messages.'),
+('community:moderation:read', 'Read moderation queues, history and statistics (staff).'),
+('community:moderation:write', 'Moderate: decide reviews, appeals and contributions (staff).'),
+('billing:read', 'Read plans, subscriptions, invoices, seats and entitlements.'),
+('billing:seats:write', 'Assign and release seats of the owner''s organisation plan.');
 
 create table accounts.api_keys (
     id uuid primary key default gen_random_uuid(),

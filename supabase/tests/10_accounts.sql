@@ -9,7 +9,7 @@ select tables_are(
         'profiles', 'roles', 'permissions', 'role_permissions', 'user_roles', 'settings',
         'activity', 'stats', 'data_providers',
         -- edge: API keys and contact email verification live in accounts too
-        'api_keys', 'api_scopes', 'contact_emails', 'email_verifications'
+        'api_keys', 'api_scopes', 'api_object_scopes', 'contact_emails', 'email_verifications'
     ]
 );
 select ok(

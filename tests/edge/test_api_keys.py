@@ -106,17 +106,25 @@ def test_exchange_gives_a_token_postgrest_and_the_database_accept(client, admin_
             " private.has_scope('ctf:challenges:write') as no"
         ).fetchone()
     assert row == {"uid": owner.id, "yes": True, "no": False}
-    me = client.get(f"{PREFIX}/me", headers=bearer(body["access_token"])).json()
-    assert me["via_api_key"] == key["id"] and me["scopes"] == ["learning:progress:read"]
-    # An exchanged token cannot manage keys.
+    # /me needs profile:read: without it, no account (and no email).
+    refused = client.get(f"{PREFIX}/me", headers=bearer(body["access_token"]))
+    assert refused.status_code == 403 and refused.json()["code"] == "scope_missing"
+    assert refused.json()["details"]["scope"] == "profile:read"
+    assert owner.email not in refused.text
+    reader = create_key(admin_url, owner, ["learning:progress:read", "profile:read"])
+    token = exchange(client, reader["key"]).json()["access_token"]
+    me = client.get(f"{PREFIX}/me", headers=bearer(token)).json()
+    assert me["via_api_key"] == reader["id"]
+    assert me["scopes"] == ["learning:progress:read", "profile:read"]
+    # An exchanged token cannot manage keys (session-only object).
     err = sql_error(
         admin_url, claims, "select api.accounts_create_api_key('x', array['profile:read'])"
     )
-    assert err.diag.message_hint == "forbidden"
+    assert err.diag.message_hint == "scope_missing"
 
 
 def test_key_used_directly_and_last_use_recorded(client, admin_url, admin, owner):
-    key = create_key(admin_url, owner)
+    key = create_key(admin_url, owner, ["profile:read"])
     for headers in ({"X-Api-Key": key["key"]}, bearer(key["key"])):
         response = client.get(f"{PREFIX}/me", headers=headers)
         assert response.status_code == 200, response.text
@@ -191,7 +199,7 @@ def test_rotation_overlap_then_old_key_stops(client, admin_url, admin, owner):
 def test_per_key_rate_limit(app_url, admin_url, owner):
     from edge_helpers import make_client
 
-    key = create_key(admin_url, owner)
+    key = create_key(admin_url, owner, ["profile:read"])
     token = exchange_token = None
     with make_client(app_url, rate_api_key=(2, 60.0)) as c:
         exchange_token = c.post(f"{PREFIX}/api-keys/token", json={"api_key": key["key"]}).json()
@@ -201,3 +209,22 @@ def test_per_key_rate_limit(app_url, admin_url, owner):
         response = c.get(f"{PREFIX}/me", headers=bearer(token))
         body = assert_error(response, 429, "rate_limited")
         assert int(response.headers["retry-after"]) == body["details"]["retry_after"] >= 1
+
+
+def test_revoking_a_key_stops_its_exchanged_tokens_at_once(client, admin_url, owner):
+    """A token exchanged before the key was revoked (or expired) is refused on its next use,
+    not when the token itself expires."""
+    key = create_key(admin_url, owner, ["profile:read"])
+    token = exchange(client, key["key"]).json()["access_token"]
+    assert client.get(f"{PREFIX}/me", headers=bearer(token)).status_code == 200
+    call_as(admin_url, owner, "select api.accounts_revoke_api_key(%s) as r", (key["id"],))
+    assert_error(client.get(f"{PREFIX}/me", headers=bearer(token)), 401, "edge_api_key_revoked")
+    rotated = create_key(admin_url, owner, ["profile:read"])
+    token = exchange(client, rotated["key"]).json()["access_token"]
+    call_as(
+        admin_url,
+        owner,
+        "select api.accounts_rotate_api_key(%s, interval '0') as k",
+        (rotated["id"],),
+    )
+    assert_error(client.get(f"{PREFIX}/me", headers=bearer(token)), 401, "edge_api_key_expired")
