@@ -12,7 +12,8 @@ declare
     v_row learning.enrollments;
 begin
     select * into v_row from learning.enrollments as e
-    where e.user_id = p_user and e.course_id = p_course and e.status in ('active', 'completed');
+    where e.user_id = p_user and e.course_id = p_course
+      and private.learning_enrollment_is_live(e.status);
     if v_row.user_id is null then
         perform private.raise_error('learning_not_enrolled',
             'You are not enrolled in this course.', '42501',
