@@ -14,6 +14,7 @@ from sync import (
     billing,  # noqa: F401  (registers the billing.receipt handler)
     ctf,
     email,
+    render,  # noqa: F401  (registers the content.render handler)
 )
 from sync.handlers import HANDLERS
 from sync.worker import Worker

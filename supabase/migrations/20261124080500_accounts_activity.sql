@@ -17,16 +17,32 @@ create table accounts.activity (
     result jsonb not null default '{}',
     xp int not null default 0 check (xp between 0 and 10000),
     occurred_at timestamptz not null default now(),
-    activity_day date not null
+    activity_day date not null,
+    hidden_until timestamptz
 );
 comment on table accounts.activity is
 'Append-only stream of what users did (actor, verb, object, result, XP earned, time).
-activity_day is the day in the actor''s time zone when it happened, for streaks.';
+activity_day is the day in the actor''s time zone when it happened, for streaks.
+hidden_until: until then the record counts for its owner only (a CTF solve during the
+scoreboard freeze would reveal frozen results); the one column the owning domain may move.';
 create index activity_actor_idx on accounts.activity (actor_id, id desc);
 create index activity_object_idx on accounts.activity (object_type, object_id);
+create index activity_hidden_idx on accounts.activity (actor_id) where hidden_until is not null;
 alter table accounts.activity enable row level security;
 create trigger activity_append_only before update on accounts.activity
-for each row execute function private.forbid_change();
+for each row
+when (
+    (
+        old.id, old.actor_id, old.verb, old.object_type, old.object_id, old.result, old.xp,
+        old.occurred_at, old.activity_day
+    )
+    is distinct from
+    (
+        new.id, new.actor_id, new.verb, new.object_type, new.object_id, new.result, new.xp,
+        new.occurred_at, new.activity_day
+    )
+)
+execute function private.forbid_change();
 
 create table accounts.stats (
     user_id uuid primary key references auth.users (id) on delete cascade,
@@ -82,7 +98,8 @@ create function private.record_activity(
     p_object_id text,
     p_result jsonb default '{}',
     p_xp int default 0,
-    p_occurred_at timestamptz default now()
+    p_occurred_at timestamptz default now(),
+    p_hidden_until timestamptz default null
 ) returns bigint
 language plpgsql
 security definer
@@ -110,9 +127,9 @@ begin
     end if;
     v_day := (p_occurred_at at time zone (private.user_settings(p_actor) ->> 'timezone'))::date;
     insert into accounts.activity (actor_id, verb, object_type, object_id, result, xp,
-                                   occurred_at, activity_day)
+                                   occurred_at, activity_day, hidden_until)
     values (p_actor, p_verb, p_object_type, p_object_id, coalesce(p_result, '{}'), p_xp,
-            p_occurred_at, v_day)
+            p_occurred_at, v_day, p_hidden_until)
     returning id into v_id;
 
     -- A back-dated record (an import) can split or join streaks: derive from the stream.
@@ -148,11 +165,14 @@ begin
     return v_id;
 end;
 $$;
-comment on function private.record_activity(uuid, text, text, text, jsonb, int, timestamptz) is
+comment on function private.record_activity(
+    uuid, text, text, text, jsonb, int, timestamptz, timestamptz
+) is
 'Append to the activity stream and update XP and streaks, in the caller''s transaction.
-Called by other domains'' definer functions (lesson completed, challenge solved, ...).';
+Called by other domains'' definer functions (lesson completed, challenge solved, ...).
+p_hidden_until: others do not see this record''s XP before then (null: at once).';
 revoke execute on function private.record_activity(
-    uuid, text, text, text, jsonb, int, timestamptz
+    uuid, text, text, text, jsonb, int, timestamptz, timestamptz
 ) from public;
 
 create function private.recompute_stats(p_user uuid)
@@ -205,15 +225,37 @@ comment on view api.accounts_my_activity is
 'Your own activity stream, newest first by id (keyset: id < last seen id).';
 grant select on api.accounts_my_activity to authenticated, service_role;
 
+create function private.activity_hidden_from_others(
+    p_user uuid, out xp bigint, out activity_count bigint
+)
+language sql stable
+security definer
+set search_path = ''
+as $$
+    select coalesce(sum(a.xp), 0)::bigint, count(*)::bigint
+    from accounts.activity as a
+    where a.actor_id = p_user and a.hidden_until > now()
+      and p_user is distinct from (select auth.uid())
+$$;
+comment on function private.activity_hidden_from_others(uuid) is
+'XP and number of the user''s activity records others may not see yet (hidden_until in the
+future; e.g. CTF solves during a scoreboard freeze). Zero for the user themself. Reads the
+partial index of hidden records only.';
+revoke execute on function private.activity_hidden_from_others(uuid) from public;
+grant execute on function private.activity_hidden_from_others(uuid)
+to anon, authenticated, service_role;
+
 create view api.accounts_profile_stats with (security_invoker = true) as
 select
     s.user_id,
-    s.xp,
-    s.activity_count,
+    s.xp - h.xp as xp,
+    s.activity_count - h.activity_count as activity_count,
     s.current_streak,
     s.longest_streak,
     s.last_active_on
-from accounts.stats as s;
+from accounts.stats as s
+cross join lateral private.activity_hidden_from_others(s.user_id) as h;
 comment on view api.accounts_profile_stats is
-'XP and streaks of the profiles you may see, unless their owner hides activity.';
+'XP and streaks of the profiles you may see, unless their owner hides activity. XP still
+hidden from others (a CTF solve during the scoreboard freeze) counts for its owner only.';
 grant select on api.accounts_profile_stats to anon, authenticated, service_role;

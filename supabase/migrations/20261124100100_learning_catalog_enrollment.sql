@@ -240,10 +240,13 @@ to anon, authenticated, service_role;
 create function private.learning_outline_modules(
     p_course uuid, p_user uuid, p_enrolled boolean, p_privileged boolean, p_full boolean
 ) returns jsonb
-language sql stable
+-- PL/pgSQL: the plan is cached, and body_html (added by the content-rendering migration)
+-- is resolved when the function runs.
+language plpgsql stable
 set search_path = ''
 as $$
-    select coalesce((
+begin
+    return coalesce((
         select jsonb_agg(jsonb_build_object(
             'id', m.id, 'position', m.position, 'title', m.title,
             'unlock_at', m.unlock_at,
@@ -272,7 +275,8 @@ as $$
                         )
                     )
                     || case when p_full or l.is_preview then jsonb_build_object(
-                        'body_md', lc.body_md, 'attachments', lc.attachments)
+                        'body_md', lc.body_md, 'body_html', lc.body_html,
+                        'attachments', lc.attachments)
                        else '{}'::jsonb end
                     order by l.position)
                 from learning.lessons as l
@@ -284,7 +288,8 @@ as $$
             ), '[]')
         ) order by m.position)
         from learning.modules as m where m.course_id = p_course
-    ), '[]')
+    ), '[]');
+end;
 $$;
 comment on function private.learning_outline_modules(uuid, uuid, boolean, boolean, boolean) is
 'The modules part of api.learning_get_course_outline: modules in order with their lessons,
@@ -339,7 +344,7 @@ begin
     return jsonb_build_object(
         'id', v_course.id, 'slug', v_course.slug, 'title', v_course.title,
         'summary', v_course.summary, 'description', v_course.description,
-        'level', v_course.level, 'tags', v_course.tags,
+        'description_html', v_course.description_html, 'level', v_course.level, 'tags', v_course.tags,
         'estimated_hours', v_course.estimated_hours, 'language', v_course.language,
         'price_tier', v_course.price_tier, 'status', v_course.status,
         'cover_path', v_course.cover_path, 'sequential', v_course.sequential,
@@ -373,7 +378,7 @@ end;
 $$;
 comment on function api.learning_get_course_outline(uuid, text) is
 'A course with its course team, prerequisites, modules and lessons (pass p_course_id or p_slug).
-Lesson bodies (body_md, attachments) are included only for enrolled learners and course
+Lesson bodies (body_md, body_html, attachments) are included only for enrolled learners and course
 team, and for preview lessons; enrolled learners also get completion, resume positions and
 locked_reason per lesson. Anonymous responses are publicly cacheable (60 s).
 Errors: invalid_argument, learning_course_not_found.';
@@ -436,7 +441,8 @@ begin
             'title', v_lesson.title, 'kind', v_lesson.kind, 'is_preview', v_lesson.is_preview,
             'is_required', v_lesson.is_required,
             'duration_seconds', v_lesson.duration_seconds,
-            'body_md', coalesce(lc.body_md, ''), 'attachments', coalesce(lc.attachments, '{}'),
+            'body_md', coalesce(lc.body_md, ''), 'body_html', lc.body_html,
+            'attachments', coalesce(lc.attachments, '{}'),
             'completed_at', lp.completed_at, 'position_seconds', lp.position_seconds,
             'quiz_id', (select q.id from learning.quizzes as q where q.lesson_id = v_lesson.id)
         )
@@ -449,7 +455,8 @@ begin
 end;
 $$;
 comment on function api.learning_get_lesson(uuid) is
-'One lesson with its body (markdown) and attachment paths (course-content bucket), for
+'One lesson with its body (body_md markdown; body_html sanitised, null until rendered) and
+attachment paths (course-content bucket), for
 enrolled learners (once unlocked), course team, and anyone for preview lessons.
 Errors: learning_lesson_not_found, not_authenticated, learning_not_enrolled,
 learning_lesson_locked (details.reason).';

@@ -55,6 +55,15 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
 (
     'ctf_feedback_not_allowed', 'PT403', 403,
     'Feedback opens once your team solved the challenge or the event has ended.'
+),
+(
+    'ctf_membership_locked', 'PT403', 403,
+    'Your flag attempts in this event bind you to your team: you cannot leave it, join or '
+    || 'found another team in this event.'
+),
+(
+    'ctf_kicked', 'PT403', 403,
+    'You were removed from this team; only a re-invite by its captain lets you join again.'
 );
 
 -- Instructors run CTFs for their classes: they may create events (admins hold ctf.organise
@@ -177,6 +186,34 @@ create index participants_team_only_idx on ctf.participants (team_id);
 create index participants_user_idx on ctf.participants (user_id);
 create trigger participants_touch before update on ctf.participants
 for each row execute function private.touch_updated_at();
+
+create table ctf.account_bans (
+    event_id uuid not null references ctf.events (id) on delete cascade,
+    user_id uuid not null references auth.users (id) on delete cascade,
+    banned_by uuid references auth.users (id) on delete set null,
+    reason text check (char_length(reason) <= 500),
+    banned_at timestamptz not null default now(),
+    primary key (event_id, user_id)
+);
+comment on table ctf.account_bans is
+'Account bans per event: the ban follows the account, not its membership. A banned account
+cannot register, create or join a team in the event again (participants.banned mirrors it
+for the current membership). Written only by api.ctf_ban_participant.';
+create index account_bans_user_idx on ctf.account_bans (user_id);
+create index account_bans_banned_by_idx on ctf.account_bans (banned_by);
+
+create table ctf.team_kicks (
+    team_id uuid not null references ctf.teams (id) on delete cascade,
+    user_id uuid not null references auth.users (id) on delete cascade,
+    kicked_by uuid references auth.users (id) on delete set null,
+    kicked_at timestamptz not null default now(),
+    primary key (team_id, user_id)
+);
+comment on table ctf.team_kicks is
+'Members removed from a team: they cannot rejoin it with its invite code (old or rotated)
+until its captain re-invites them (api.ctf_reinvite_member).';
+create index team_kicks_user_idx on ctf.team_kicks (user_id);
+create index team_kicks_kicked_by_idx on ctf.team_kicks (kicked_by);
 
 -- Challenges ----------------------------------------------------------------------------------
 create table ctf.challenges (

@@ -60,6 +60,8 @@ alter table ctf.brackets enable row level security;
 alter table ctf.organisers enable row level security;
 alter table ctf.teams enable row level security;
 alter table ctf.participants enable row level security;
+alter table ctf.account_bans enable row level security;
+alter table ctf.team_kicks enable row level security;
 alter table ctf.challenges enable row level security;
 alter table ctf.challenge_contents enable row level security;
 alter table ctf.challenge_writeups enable row level security;
@@ -256,8 +258,14 @@ ctf.challenge_writeups, ctf.challenge_prerequisites, ctf.hints, ctf.solves, ctf.
 ctf.standings, ctf.standings_frozen
 to anon, authenticated, service_role;
 grant select on ctf.challenge_contents, ctf.challenge_files, ctf.hint_contents, ctf.hint_unlocks,
-ctf.submissions, ctf.flag_progress, ctf.sharing_reports, ctf.feedback
+ctf.flag_progress, ctf.sharing_reports, ctf.feedback
 to authenticated, service_role;
+-- Submissions without the client IP: teammates never see each other's addresses; organisers
+-- read it through api.ctf_submissions (private.ctf_submission_ip).
+grant select (
+    id, event_id, challenge_id, team_id, user_id, result, correct, submitted_at
+) on ctf.submissions to authenticated;
+grant select on ctf.submissions to service_role;
 -- The api views join content tables: anon holds the grant but no policy, so it reads no rows.
 grant select on ctf.challenge_contents, ctf.hint_contents to anon;
 -- Teams without the invite code column.
@@ -265,7 +273,8 @@ grant select (
     id, event_id, name, captain_id, bracket_id, solo, banned, hidden, created_at, updated_at
 ) on ctf.teams to anon, authenticated;
 grant select on ctf.teams to service_role;
-grant select on ctf.user_attempts, ctf.team_attempts to service_role;
+grant select on ctf.user_attempts, ctf.team_attempts, ctf.account_bans, ctf.team_kicks
+to service_role;
 -- ctf.flags: nothing for anyone, service_role included.
 revoke all on ctf.flags from public, anon, authenticated, service_role;
 

@@ -124,6 +124,52 @@ standings to ctf.standings_frozen (what non-organisers see until the end). Locks
 only in that case.';
 revoke execute on function private.ctf_freeze_guard(uuid) from public;
 
+-- The freeze also covers XP: a solve after freeze_at would show up as XP on the solver's
+-- profile. Its activity record stays hidden from others until the end of the event; moving
+-- the freeze or the end moves it (the only change accounts.activity allows).
+create function private.ctf_solve_xp_hidden_until(
+    p_freeze_at timestamptz, p_ends_at timestamptz, p_solved_at timestamptz
+) returns timestamptz
+language sql immutable
+set search_path = ''
+as $$
+    select case when p_freeze_at is not null and p_solved_at >= p_freeze_at
+        then coalesce(p_ends_at, 'infinity'::timestamptz) end
+$$;
+comment on function private.ctf_solve_xp_hidden_until(timestamptz, timestamptz, timestamptz) is
+'Until when the XP of a solve at p_solved_at stays hidden from others: the event''s end when
+it was solved during the freeze, else null (visible at once).';
+revoke execute on function private.ctf_solve_xp_hidden_until(
+    timestamptz, timestamptz, timestamptz
+) from public;
+
+create function private.ctf_freeze_moved() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    update accounts.activity as a
+    set hidden_until = private.ctf_solve_xp_hidden_until(new.freeze_at, new.ends_at,
+                                                         a.occurred_at)
+    from ctf.challenges as c
+    where c.event_id = new.id
+      and a.object_type = 'ctf_challenge' and a.object_id = c.id::text and a.verb = 'ctf.solve'
+      and a.hidden_until is distinct from private.ctf_solve_xp_hidden_until(
+          new.freeze_at, new.ends_at, a.occurred_at);
+    return null;
+end;
+$$;
+comment on function private.ctf_freeze_moved() is
+'After an event''s freeze or end moves: re-derive until when its solves'' XP stays hidden.';
+revoke execute on function private.ctf_freeze_moved() from public;
+create trigger events_freeze_moved after update of freeze_at, ends_at on ctf.events
+for each row
+when (
+    old.freeze_at is distinct from new.freeze_at or old.ends_at is distinct from new.ends_at
+)
+execute function private.ctf_freeze_moved();
+
 -- From-scratch standings ------------------------------------------------------------------------
 create function private.ctf_challenge_values_from_scratch(p_event uuid)
 returns table (challenge_id uuid, solve_count int, value int)

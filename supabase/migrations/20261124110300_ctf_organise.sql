@@ -50,7 +50,21 @@ as $$
     )
 $$;
 comment on function private.ctf_event_visible_to(ctf.events, uuid) is
-'The events_read policy, for definer functions that must check it explicitly.';
+'The events_read policy, for definer functions that must check it explicitly (the policy
+keeps its inline copy for the planner; test_event_visibility_matches_policy asserts they
+agree for every role and visibility).';
+
+create function private.ctf_caller_sees_event(p_event ctf.events) returns boolean
+language sql stable
+security definer
+set search_path = ''
+as $$
+    select (select auth.role()) = 'service_role'
+        or private.ctf_event_visible_to(p_event, (select auth.uid()))
+$$;
+comment on function private.ctf_caller_sees_event(ctf.events) is
+'May the caller see the event (the platform backend sees every event, as RLS lets it)? The
+one check of the fast read paths (scoreboard, team page, challenge list).';
 
 -- JSON arguments are validated with the shared private.arg_keys / arg_field / arg_enum
 -- (foundation migration); casting happens at the call site on the returned text.
@@ -58,6 +72,7 @@ comment on function private.ctf_event_visible_to(ctf.events, uuid) is
 revoke execute on function private.ctf_is_organiser(uuid, uuid) from public;
 revoke execute on function private.ctf_require_organiser(uuid) from public;
 revoke execute on function private.ctf_event_visible_to(ctf.events, uuid) from public;
+revoke execute on function private.ctf_caller_sees_event(ctf.events) from public;
 
 -- Events ----------------------------------------------------------------------------------------
 create function private.ctf_apply_event_changes(p_event uuid, p_changes jsonb) returns void

@@ -2,21 +2,11 @@
 -- use (organiser checks, argument validation) are in the organise migration before it.
 
 -- Challenges ------------------------------------------------------------------------------------
-create function api.ctf_save_challenge(
-    p_event_id uuid, p_challenge jsonb, p_challenge_id uuid default null
-) returns uuid
-language plpgsql
-security definer
+create function private.ctf_check_challenge_args(c jsonb) returns void
+language plpgsql stable
 set search_path = ''
 as $$
-declare
-    c constant jsonb := p_challenge;
-    v_id uuid := p_challenge_id;
-    v_old ctf.challenges;
-    v_req uuid[];
-    v_rescore boolean := false;
 begin
-    perform private.ctf_require_organiser(p_event_id);
     perform private.arg_keys(c, array[
         'title', 'category', 'tags', 'difficulty', 'state', 'release_at',
         'anonymise_when_locked', 'preview', 'max_attempts', 'attempt_window', 'flag_logic',
@@ -30,28 +20,56 @@ begin
         array['never', 'after_solve', 'after_event']);
     perform private.arg_enum(c, 'scoring',
         array['static', 'linear', 'logarithmic', 'rctf']);
-    if v_id is null then
-        if private.arg_field(c, 'title', 'text') is null then
-            perform private.raise_error('invalid_argument', 'title is required.', '22023',
-                jsonb_build_object('field', 'title'));
-        end if;
-        begin
-            insert into ctf.challenges (event_id, title, author_id)
-            values (p_event_id, c ->> 'title', (select auth.uid()))
-            returning id into v_id;
-        exception when check_violation then
-            perform private.raise_error('invalid_argument', 'title is 1-120 characters.', '22023',
-                jsonb_build_object('field', 'title'));
-        end;
-        insert into ctf.challenge_contents (challenge_id, event_id) values (v_id, p_event_id);
-    else
-        select * into v_old from ctf.challenges where id = v_id and event_id = p_event_id
+end;
+$$;
+comment on function private.ctf_check_challenge_args(jsonb) is
+'Save-challenge phase 1: only known fields, enums in range (invalid_argument, details.field).';
+revoke execute on function private.ctf_check_challenge_args(jsonb) from public;
+
+create function private.ctf_challenge_to_save(p_event uuid, c jsonb, p_id uuid) returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_id uuid;
+begin
+    if p_id is not null then
+        select id into v_id from ctf.challenges where id = p_id and event_id = p_event
         for update;
-        if v_old.id is null then
+        if v_id is null then
             perform private.raise_error('ctf_challenge_not_found', 'No such challenge.', 'PT404');
         end if;
-        v_rescore := c ?| array['scoring', 'initial', 'minimum', 'decay', 'first_blood_bonus'];
+        return v_id;
     end if;
+    if private.arg_field(c, 'title', 'text') is null then
+        perform private.raise_error('invalid_argument', 'title is required.', '22023',
+            jsonb_build_object('field', 'title'));
+    end if;
+    begin
+        insert into ctf.challenges (event_id, title, author_id)
+        values (p_event, c ->> 'title', (select auth.uid()))
+        returning id into v_id;
+    exception when check_violation then
+        perform private.raise_error('invalid_argument', 'title is 1-120 characters.', '22023',
+            jsonb_build_object('field', 'title'));
+    end;
+    insert into ctf.challenge_contents (challenge_id, event_id) values (v_id, p_event);
+    return v_id;
+end;
+$$;
+comment on function private.ctf_challenge_to_save(uuid, jsonb, uuid) is
+'Save-challenge phase 2: the challenge to write, locked (an edit) or created with its empty
+contents row (p_id null: title required).';
+revoke execute on function private.ctf_challenge_to_save(uuid, jsonb, uuid) from public;
+
+create function private.ctf_apply_challenge_fields(p_event uuid, p_id uuid, c jsonb)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
     begin
         update ctf.challenges as ch set
             title = coalesce(private.arg_field(c, 'title', 'text'), ch.title),
@@ -97,7 +115,7 @@ begin
                                      )::numeric[], '{}')
                                      else ch.first_blood_bonus end,
             position = coalesce(private.arg_field(c, 'position', 'int')::int, ch.position)
-        where ch.id = v_id;
+        where ch.id = p_id;
         if c ?| array['description', 'connection_info'] then
             update ctf.challenge_contents as cc set
                 description = case when c ? 'description'
@@ -106,14 +124,14 @@ begin
                 connection_info = case when c ? 'connection_info'
                                        then private.arg_field(c, 'connection_info', 'text')
                                        else cc.connection_info end
-            where cc.challenge_id = v_id;
+            where cc.challenge_id = p_id;
         end if;
         if c ? 'writeup' then
             if private.arg_field(c, 'writeup', 'text') is null then
-                delete from ctf.challenge_writeups where challenge_id = v_id;
+                delete from ctf.challenge_writeups where challenge_id = p_id;
             else
                 insert into ctf.challenge_writeups (challenge_id, event_id, content)
-                values (v_id, p_event_id, c ->> 'writeup')
+                values (p_id, p_event, c ->> 'writeup')
                 on conflict (challenge_id) do update set content = excluded.content;
             end if;
         end if;
@@ -123,31 +141,85 @@ begin
                 'A challenge field is out of range (title 1-120, difficulty 1-5, minimum <= '
                 || 'initial, non-negative decay, at most 20 tags, known author_id).', '22023');
     end;
+end;
+$$;
+comment on function private.ctf_apply_challenge_fields(uuid, uuid, jsonb) is
+'Save-challenge phase 3: write the given fields (absent ones keep their value), contents and
+write-up; out-of-range values are invalid_argument.';
+revoke execute on function private.ctf_apply_challenge_fields(uuid, uuid, jsonb) from public;
+
+create function private.ctf_set_prerequisites(p_event uuid, p_id uuid, c jsonb) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_req uuid[];
+begin
     if c ? 'prerequisites' then
         v_req := coalesce(private.arg_field(c, 'prerequisites', 'uuid[]')::uuid[], '{}');
         if exists (
             select 1 from unnest(v_req) as r(id)
-            where r.id = v_id or not exists (
-                select 1 from ctf.challenges as x where x.id = r.id and x.event_id = p_event_id
+            where r.id = p_id or not exists (
+                select 1 from ctf.challenges as x where x.id = r.id and x.event_id = p_event
             )
         ) then
             perform private.raise_error('invalid_argument',
                 'prerequisites are other challenges of the same event.', '22023',
                 jsonb_build_object('field', 'prerequisites'));
         end if;
-        delete from ctf.challenge_prerequisites where challenge_id = v_id;
+        delete from ctf.challenge_prerequisites where challenge_id = p_id;
         insert into ctf.challenge_prerequisites (challenge_id, requires_id)
-        select distinct v_id, r from unnest(v_req) as r;
+        select distinct p_id, r from unnest(v_req) as r;
     end if;
-    if v_rescore then
+end;
+$$;
+comment on function private.ctf_set_prerequisites(uuid, uuid, jsonb) is
+'Save-challenge phase 4: replace the prerequisites when given (other challenges of the same
+event only).';
+revoke execute on function private.ctf_set_prerequisites(uuid, uuid, jsonb) from public;
+
+create function private.ctf_revalue_challenge(p_event uuid, p_id uuid, p_rescore boolean)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    if p_rescore then
         -- CTFd leaves values stale when a challenge is edited; we recompute them.
-        perform private.ctf_recompute_event(p_event_id);
+        perform private.ctf_recompute_event(p_event);
     else
         update ctf.challenges set
             value = private.ctf_value(scoring, initial, minimum, decay, solve_count)
-        where id = v_id
+        where id = p_id
           and value <> private.ctf_value(scoring, initial, minimum, decay, solve_count);
     end if;
+end;
+$$;
+comment on function private.ctf_revalue_challenge(uuid, uuid, boolean) is
+'Save-challenge phase 5: after changed scoring parameters recompute the event (every
+solver''s points); otherwise bring the challenge''s value in line with its parameters.';
+revoke execute on function private.ctf_revalue_challenge(uuid, uuid, boolean) from public;
+
+create function api.ctf_save_challenge(
+    p_event_id uuid, p_challenge jsonb, p_challenge_id uuid default null
+) returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    c constant jsonb := p_challenge;
+    v_id uuid;
+begin
+    perform private.ctf_require_organiser(p_event_id);
+    perform private.ctf_check_challenge_args(c);
+    v_id := private.ctf_challenge_to_save(p_event_id, c, p_challenge_id);
+    perform private.ctf_apply_challenge_fields(p_event_id, v_id, c);
+    perform private.ctf_set_prerequisites(p_event_id, v_id, c);
+    perform private.ctf_revalue_challenge(p_event_id, v_id, p_challenge_id is not null
+        and c ?| array['scoring', 'initial', 'minimum', 'decay', 'first_blood_bonus']);
     perform private.audit('ctf.challenge_saved', 'ctf_challenge', v_id::text,
         c - 'description' - 'writeup');
     return v_id;
@@ -163,7 +235,7 @@ scoring (static|linear|logarithmic|rctf), initial, minimum, decay, first_blood_b
 (e.g. [1.05,1.03,1.01]), position, description (markdown), connection_info,
 prerequisites (challenge ids). Changing scoring parameters recomputes every solver''s score.
 Errors: not_authenticated, ctf_event_not_found, ctf_not_organiser, ctf_challenge_not_found,
-invalid_argument, invalid_argument.';
+invalid_argument.';
 
 create function private.ctf_challenge_for_organiser(p_challenge uuid) returns ctf.challenges
 language plpgsql stable

@@ -176,6 +176,24 @@ comment on view api.ctf_hints is
 'Hints of the challenges you may see: title and cost always; content only once your team
 unlocked it (api.ctf_unlock_hint), or for organisers.';
 
+create function private.ctf_submission_ip(p_submission bigint, p_event uuid) returns inet
+language sql stable
+security definer
+set search_path = ''
+as $$
+    select case
+        when (select auth.role()) = 'service_role'
+            or p_event in (select private.ctf_organised_events())
+            then (select s.ip from ctf.submissions as s where s.id = p_submission)
+    end
+$$;
+comment on function private.ctf_submission_ip(bigint, uuid) is
+'The client IP of a submission, for the organisers of its event (and the platform backend)
+only: they investigate flag sharing and multi-accounting. Null for everyone else, teammates
+included (the ip column is not granted to clients).';
+revoke execute on function private.ctf_submission_ip(bigint, uuid) from public;
+grant execute on function private.ctf_submission_ip(bigint, uuid) to authenticated, service_role;
+
 create view api.ctf_submissions with (security_invoker = true) as
 select
     s.id,
@@ -185,11 +203,12 @@ select
     s.user_id,
     s.result,
     s.correct,
-    s.ip,
+    private.ctf_submission_ip(s.id, s.event_id) as ip,
     s.submitted_at
 from ctf.submissions as s;
 comment on view api.ctf_submissions is
-'Flag attempts: your own and your team''s; all of an event for its organisers.';
+'Flag attempts: your own and your team''s; all of an event for its organisers. ip is shown to
+the event''s organisers only (abuse investigation), never to teammates.';
 
 create view api.ctf_solves with (security_invoker = true) as
 select
@@ -291,12 +310,31 @@ as $$
     select coalesce((
         select e.frozen_snapshot_at is not null and e.freeze_at <= now()
             and not (e.id in (select private.ctf_organised_events()))
+            and (select auth.role()) is distinct from 'service_role'
         from ctf.events as e where e.id = p_event
     ), false)
 $$;
 comment on function private.ctf_sees_frozen(uuid) is
-'Does the caller see the frozen standings of this event (frozen, snapshot taken, not an
-organiser)?';
+'Does the caller see the frozen standings of this event (frozen, snapshot taken, neither an
+organiser nor the platform backend)? The one live-vs-frozen rule of the scoreboard, team
+page, score graph and CTFtime feed (the standings policies keep an inline copy).';
+
+create function private.ctf_freeze_cut(p_event ctf.events, p_team uuid) returns timestamptz
+language sql stable
+security definer
+set search_path = ''
+as $$
+    select case when p_event.freeze_at <= now()
+        and (select auth.role()) is distinct from 'service_role'
+        and not (p_event.id in (select private.ctf_organised_events()))
+        and not (p_team in (select private.ctf_my_teams()))
+        then p_event.freeze_at end
+$$;
+comment on function private.ctf_freeze_cut(ctf.events, uuid) is
+'From when the caller no longer sees the team''s solves and awards: freeze_at during the
+freeze, unless they organise the event or belong to the team (the solves_read and
+awards_read policies, for the team page).';
+revoke execute on function private.ctf_freeze_cut(ctf.events, uuid) from public;
 revoke execute on function private.ctf_sees_frozen(uuid) from public;
 grant execute on function private.ctf_sees_frozen(uuid) to anon, authenticated, service_role;
 
@@ -311,7 +349,6 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_uid uuid := (select auth.uid());
     v_ev ctf.events;
     v_limit int := least(greatest(coalesce(p_limit, 100), 1), 10000);
     v_offset int := greatest(coalesce(p_offset, 0), 0);
@@ -321,9 +358,7 @@ begin
     -- hidden and banned teams are unranked and never listed; the frozen snapshot is chosen
     -- below exactly as the policies choose it.
     select * into v_ev from ctf.events where id = p_event_id;
-    if v_ev.id is null or not (
-        (select auth.role()) = 'service_role' or private.ctf_event_visible_to(v_ev, v_uid)
-    ) then
+    if v_ev.id is null or not private.ctf_caller_sees_event(v_ev) then
         return;
     end if;
     if private.ctf_sees_frozen(p_event_id) then
@@ -396,15 +431,16 @@ begin
         select 1 from ctf.participants where team_id = p_team_id and user_id = v_uid
     );
     -- The same rules as the teams_read policy, checked once instead of per row.
-    if v_team.id is null or not (v_org or private.ctf_event_visible_to(v_ev, v_uid))
+    if v_team.id is null or not private.ctf_caller_sees_event(v_ev)
         or (v_team.hidden and not v_org and not v_member) then
         perform private.raise_error('ctf_team_not_found', 'No such team.', 'PT404');
     end if;
     -- Other teams see solves and awards as of the freeze, and the frozen standings.
-    if not v_org and not v_member and v_ev.freeze_at <= now() then
-        v_cut := v_ev.freeze_at;
+    -- (both rules only apply once freeze_at has passed: skip the calls before)
+    if v_ev.freeze_at <= now() then
+        v_cut := private.ctf_freeze_cut(v_ev, p_team_id);
     end if;
-    if not v_org and v_ev.frozen_snapshot_at is not null and v_ev.freeze_at <= now() then
+    if v_ev.freeze_at <= now() and private.ctf_sees_frozen(v_ev.id) then
         select f.score, f.solve_count, f.last_score_at, f.ranked into v_row
         from ctf.standings_frozen as f
         where f.event_id = v_ev.id and f.team_id = p_team_id;
@@ -516,7 +552,7 @@ begin
     -- service_role (the platform's backend) sees what organisers see, as through RLS.
     v_org := (select auth.role()) = 'service_role'
         or (v_uid is not null and private.ctf_is_organiser(p_event_id, v_uid));
-    if v_ev.id is null or not (v_org or private.ctf_event_visible_to(v_ev, v_uid)) then
+    if v_ev.id is null or not private.ctf_caller_sees_event(v_ev) then
         perform private.raise_error('ctf_event_not_found', 'No such event.', 'PT404');
     end if;
     if not v_org and v_ev.starts_at > now() then

@@ -58,6 +58,18 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
 (
     'community_transition_invalid', 'PT409', 409,
     'The contribution cannot move to that status from its current one.'
+),
+(
+    'community_outranked', '42501', 403,
+    'Moderators act only on members of a lower role (accounts.roles rank); admins on anyone.'
+),
+(
+    'community_self_moderation', 'PT403', 403,
+    'Nobody moderates themselves, decides their own appeal or a report about their content.'
+),
+(
+    'community_last_admin', 'PT403', 403,
+    'The last active (not suspended) admin cannot be suspended.'
 );
 
 -- Permissions: reviewing contributions is its own capability.
@@ -627,19 +639,19 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+    v_moderator uuid := private.require_permission('community.moderate');
 begin
-    perform private.require_permission('community.moderate');
     if p_level is null or p_level not between 0 and 4 then
         perform private.raise_error('invalid_argument', 'p_level is 0..4, or null to unlock.',
             '22023', jsonb_build_object('field', 'p_level'));
     end if;
-    if p_reason is null or char_length(btrim(p_reason)) not between 3 and 500 then
-        perform private.raise_error('invalid_argument', 'A reason (3-500 characters) is required.',
-            '22023', jsonb_build_object('field', 'p_reason'));
-    end if;
+    perform private.community_check_reason(p_reason); -- (defined with moderation)
     if not exists (select 1 from auth.users where id = p_user_id) then
         perform private.raise_error('user_not_found', 'No such user.', 'PT404');
     end if;
+    -- (defined with moderation) not oneself, only members below one's role
+    perform private.community_check_authority(v_moderator, p_user_id);
     perform private.community_member(p_user_id);
     update community.members set trust_level = p_level, trust_locked = true
     where user_id = p_user_id;
@@ -648,8 +660,9 @@ begin
 end;
 $$;
 comment on function api.community_set_trust_level(uuid, int, text) is
-'Moderator: set and lock a member''s trust level (4 = leader is only granted this way).
-Audited. Errors: not_authenticated, forbidden, invalid_argument, user_not_found.';
+'Moderator: set and lock a member''s trust level (4 = leader is only granted this way), for
+members below your role, never yourself. Audited. Errors: not_authenticated, forbidden,
+invalid_argument, user_not_found, community_self_moderation, community_outranked.';
 revoke execute on function api.community_set_trust_level(uuid, int, text) from public, anon;
 grant execute on function api.community_set_trust_level(uuid, int, text) to authenticated;
 

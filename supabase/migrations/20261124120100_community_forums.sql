@@ -78,6 +78,33 @@ comment on function private.community_level_ok(community.access_level, uuid) is
 for the caller and for notification recipients.';
 revoke execute on function private.community_level_ok(community.access_level, uuid) from public;
 
+-- The one rule for hidden and deleted forum content (threads and posts): hidden content is
+-- seen by its author and staff, deleted content by staff only. Definer RPCs call it; the
+-- threads/posts policies and api.community_search_forum keep inline copies for the planner
+-- (keyset listings and search), and tests/community/test_visibility_agreement.py checks that
+-- every copy agrees with it for every role.
+create function private.community_content_visible(
+    p_hidden_at timestamptz,
+    p_deleted_at timestamptz,
+    p_author_id uuid,
+    p_viewer uuid,
+    p_staff boolean
+) returns boolean
+language sql immutable
+set search_path = ''
+as $$
+    select (p_hidden_at is null and p_deleted_at is null)
+        or (p_deleted_at is null and coalesce(p_author_id = p_viewer, false))
+        or coalesce(p_staff, false)
+$$;
+comment on function private.community_content_visible(timestamptz, timestamptz, uuid, uuid, boolean)
+is
+'Whether p_viewer (null: anonymous; p_staff: holds community.moderate) may see a thread or
+post with these hidden/deleted times and author, category access aside. Never null.';
+revoke execute on function private.community_content_visible(
+    timestamptz, timestamptz, uuid, uuid, boolean
+) from public;
+
 create policy categories_read on community.categories for select to anon, authenticated
 using (id = any((select private.community_readable_categories())::int[]));
 grant select on community.categories to anon, authenticated, service_role;
@@ -119,6 +146,7 @@ create index threads_title_tsv_idx on community.threads using gin (title_tsv);
 create trigger threads_touch before update on community.threads
 for each row execute function private.touch_updated_at();
 alter table community.threads enable row level security;
+-- Inline copy of private.community_content_visible, so keyset listings stay index scans.
 create policy threads_read on community.threads for select to anon, authenticated
 using (
     category_id = any((select private.community_readable_categories())::int[])
@@ -160,6 +188,7 @@ for each row execute function private.touch_updated_at();
 alter table community.threads add constraint threads_solved_post_fk
 foreign key (solved_post_id) references community.posts (id) on delete set null;
 alter table community.posts enable row level security;
+-- Inline copy of private.community_content_visible (thread pages read posts under RLS).
 create policy posts_read on community.posts for select to anon, authenticated
 using (
     exists (select 1 from community.threads as t where t.id = posts.thread_id)
@@ -289,10 +318,9 @@ begin
         where c.id = v_thread.category_id;
     end if;
     if not found or not private.community_level_ok(v_level, p_user)
-        or (v_thread.deleted_at is not null
-            and not private.user_has_permission(p_user, 'community.moderate'))
-        or (v_thread.hidden_at is not null and v_thread.author_id is distinct from p_user
-            and not private.user_has_permission(p_user, 'community.moderate'))
+        or not private.community_content_visible(v_thread.hidden_at, v_thread.deleted_at,
+            v_thread.author_id, p_user,
+            p_user is not null and private.user_has_permission(p_user, 'community.moderate'))
     then
         perform private.raise_error('not_found', 'No such thread.', 'PT404',
             jsonb_build_object('thread_id', p_thread_id));
@@ -315,10 +343,9 @@ declare
 begin
     select p.* into v_post from community.posts as p where p.id = p_post_id;
     if not found
-        or (v_post.deleted_at is not null
-            and not private.user_has_permission(p_user, 'community.moderate'))
-        or (v_post.hidden_at is not null and v_post.author_id is distinct from p_user
-            and not private.user_has_permission(p_user, 'community.moderate'))
+        or not private.community_content_visible(v_post.hidden_at, v_post.deleted_at,
+            v_post.author_id, p_user,
+            p_user is not null and private.user_has_permission(p_user, 'community.moderate'))
     then
         perform private.raise_error('not_found', 'No such post.', 'PT404',
             jsonb_build_object('post_id', p_post_id));

@@ -218,7 +218,8 @@ returns table (
     hidden boolean,
     deleted boolean,
     created_at timestamptz,
-    updated_at timestamptz
+    updated_at timestamptz,
+    body_html text
 )
 language plpgsql stable
 set search_path = ''
@@ -238,7 +239,7 @@ begin
         (select r.kind from community.reactions as r
          where r.post_id = p.id and r.user_id = (select auth.uid())),
         p.edit_count, p.hidden_at is not null, p.deleted_at is not null, p.created_at,
-        p.updated_at
+        p.updated_at, p.body_html -- column added by the content rendering migration
     from community.posts as p
     where p.thread_id = p_thread_id and p.post_number > coalesce(p_after_post_number, 0)
     order by p.post_number
@@ -247,7 +248,8 @@ end;
 $$;
 comment on function api.community_list_thread_posts(bigint, int, int) is
 'A page of a thread''s posts you may read, in order, after post number p_after_post_number
-(keyset), with your own reaction. Errors: invalid_argument, not_found.';
+(keyset), with your own reaction. body_html is the sanitised rendering of body (null until
+the worker rendered it: show body escaped). Errors: invalid_argument, not_found.';
 revoke execute on function api.community_list_thread_posts(bigint, int, int) from public;
 grant execute on function api.community_list_thread_posts(bigint, int, int)
 to anon, authenticated, service_role;
@@ -319,6 +321,8 @@ begin
         join community.posts as p on p.id = h.id
         join community.threads as t on t.id = p.thread_id
         where t.category_id = any(v_categories)
+          -- Inline copies of private.community_content_visible (the planner keeps the
+          -- candidate scan cheap); tests/community/test_visibility_agreement.py checks them.
           and ((t.hidden_at is null and t.deleted_at is null)
                or (t.author_id = v_uid and t.deleted_at is null) or v_staff)
           and ((p.hidden_at is null and p.deleted_at is null)

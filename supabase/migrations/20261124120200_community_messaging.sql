@@ -184,8 +184,7 @@ begin
             format('At most %s participants.', v_max), '22023', jsonb_build_object('max', v_max));
     end if;
     if char_length(p_title) > 100 then
-        perform private.raise_error('invalid_argument', 'p_title is at most 100 characters.',
-            '22023', jsonb_build_object('field', 'p_title'));
+        perform private.arg_error('p_title', 'p_title is at most 100 characters.');
     end if;
     foreach v_other in array v_others loop
         if not exists (select 1 from auth.users where id = v_other) then

@@ -194,55 +194,118 @@ declare
     v_post community.posts;
     v_thread community.threads;
     v_message community.messages;
+    v_uuid uuid;
     v_bigint bigint;
+    v_participant boolean;
 begin
     if p_type is null or p_type not in ('post', 'thread', 'message', 'user') then
         perform private.raise_error('invalid_argument',
             'p_target_type is post, thread, message or user.', '22023',
             jsonb_build_object('field', 'p_target_type'));
     end if;
+    -- Canonical ids: '01', ' 1', '+1' are post 1; upper-case or brace uuids are one user.
     if p_type = 'user' then
-        if p_id !~ '^[0-9a-fA-F-]{36}$' or not exists (
-            select 1 from auth.users where id = p_id::uuid
-        ) then
+        begin
+            v_uuid := p_id::uuid;
+        exception when invalid_text_representation then
+            v_uuid := null;
+        end;
+        if v_uuid is null or not exists (select 1 from auth.users where id = v_uuid) then
             perform private.raise_error('user_not_found', 'No such user.', 'PT404');
         end if;
-        return jsonb_build_object('author_id', p_id::uuid,
-            'snapshot', jsonb_build_object('username', private.community_username(p_id::uuid)));
+        return jsonb_build_object('author_id', v_uuid, 'target_id', v_uuid::text,
+            'snapshot', jsonb_build_object('username', private.community_username(v_uuid)));
     end if;
-    if p_id !~ '^[0-9]{1,18}$' then
+    begin
+        v_bigint := p_id::bigint;
+    exception when invalid_text_representation or numeric_value_out_of_range then
+        v_bigint := null;
+    end;
+    if v_bigint is null or v_bigint <= 0 then
         perform private.raise_error('not_found', 'No such content.', 'PT404');
     end if;
-    v_bigint := p_id::bigint;
     if p_type = 'post' then
         v_post := private.community_visible_post(v_bigint, p_user);
-        return jsonb_build_object('author_id', v_post.author_id, 'hidden', v_post.hidden_at
-            is not null, 'snapshot', jsonb_build_object('body', v_post.body,
-                'thread_id', v_post.thread_id, 'post_number', v_post.post_number));
+        return jsonb_build_object('author_id', v_post.author_id, 'target_id', v_bigint::text,
+            'hidden', v_post.hidden_at is not null, 'snapshot', jsonb_build_object(
+                'body', v_post.body, 'thread_id', v_post.thread_id,
+                'post_number', v_post.post_number));
     elsif p_type = 'thread' then
         v_thread := private.community_visible_thread(v_bigint, p_user);
-        return jsonb_build_object('author_id', v_thread.author_id, 'hidden', v_thread.hidden_at
-            is not null, 'snapshot', jsonb_build_object('title', v_thread.title,
-                'category_id', v_thread.category_id));
+        return jsonb_build_object('author_id', v_thread.author_id, 'target_id', v_bigint::text,
+            'hidden', v_thread.hidden_at is not null, 'snapshot', jsonb_build_object(
+                'title', v_thread.title, 'category_id', v_thread.category_id));
     end if;
     select m.* into v_message from community.messages as m where m.id = v_bigint;
-    if not found or v_message.deleted_at is not null or (
-        not private.user_has_permission(p_user, 'community.moderate') and not exists (
-            select 1 from community.conversation_participants as p
-            where p.conversation_id = v_message.conversation_id and p.user_id = p_user
-              and p.left_at is null)
+    v_participant := found and exists (
+        select 1 from community.conversation_participants as p
+        where p.conversation_id = v_message.conversation_id and p.user_id = p_user
+          and p.left_at is null);
+    if v_message.id is null or v_message.deleted_at is not null or (
+        not v_participant and not private.user_has_permission(p_user, 'community.moderate')
     ) then
         perform private.raise_error('not_found', 'No such message.', 'PT404');
     end if;
-    return jsonb_build_object('author_id', v_message.sender_id, 'hidden', v_message.hidden_at
-        is not null, 'snapshot', jsonb_build_object('body', v_message.body,
-            'conversation_id', v_message.conversation_id));
+    -- Staff may act on a message (hide it from the queue) but never read it: the body is
+    -- returned only to an active participant.
+    return jsonb_build_object('author_id', v_message.sender_id, 'target_id', v_bigint::text,
+        'participant', v_participant, 'hidden', v_message.hidden_at is not null,
+        'snapshot', jsonb_build_object('conversation_id', v_message.conversation_id)
+            || case when v_participant then jsonb_build_object('body', v_message.body)
+                    else '{}' end);
 end;
 $$;
 comment on function private.community_resolve_target(text, text, uuid) is
-'A flaggable target as p_user sees it: {author_id, hidden, snapshot}; not_found /
-user_not_found when it does not exist or p_user may not see it (staff see every message).';
+'A flaggable target as p_user sees it: {author_id, target_id (canonical text of the parsed
+bigint or uuid), hidden, snapshot, participant (messages)}; not_found / user_not_found when
+it does not exist or p_user may not see it. Staff resolve any message for moderation, but a
+message body is in the snapshot only for an active participant of its conversation.';
 revoke execute on function private.community_resolve_target(text, text, uuid) from public;
+
+create function private.community_role_rank(p_user uuid) returns int
+language sql stable
+security definer
+set search_path = ''
+as $$
+    select coalesce(max(r.rank), (select m.rank from accounts.roles as m where m.name = 'member'))
+    from accounts.user_roles as ur
+    join accounts.roles as r on r.name = ur.role
+    where ur.user_id = p_user
+$$;
+comment on function private.community_role_rank(uuid) is
+'The highest accounts.roles rank a user holds (member when none): who may moderate whom.';
+revoke execute on function private.community_role_rank(uuid) from public;
+
+create function private.community_check_authority(p_actor uuid, p_target uuid)
+returns void
+language plpgsql stable
+security definer
+set search_path = ''
+as $$
+declare
+    v_actor int;
+begin
+    if p_target is null then
+        return; -- content whose author erased their account
+    end if;
+    if p_target = p_actor then
+        perform private.raise_error('community_self_moderation',
+            'You cannot moderate yourself, your content or your own appeal.', 'PT403');
+    end if;
+    v_actor := private.community_role_rank(p_actor);
+    -- Strictly below, except for the highest role (admins act on moderators and each other).
+    if private.community_role_rank(p_target) >= v_actor
+        and v_actor < (select max(r.rank) from accounts.roles as r) then
+        perform private.raise_error('community_outranked',
+            'You may act only on members below your role.', '42501');
+    end if;
+end;
+$$;
+comment on function private.community_check_authority(uuid, uuid) is
+'Raise unless p_actor may moderate p_target (a member, or the author of content): nobody
+acts on themselves (community_self_moderation); a role acts only on lower ranks of
+accounts.roles, the highest role on anyone else (community_outranked).';
+revoke execute on function private.community_check_authority(uuid, uuid) from public;
 
 create function private.community_set_state(p_type text, p_id text, p_action text)
 returns void
@@ -387,6 +450,7 @@ declare
     v_threshold numeric := (private.community_limits() ->> 'hide_threshold')::numeric;
     v_item community.review_items;
     v_flag_id bigint;
+    v_id text;
 begin
     select * into v_reason from community.flag_reasons where name = p_reason and active;
     if not found or not p_target_type = any(v_reason.applies_to) then
@@ -403,6 +467,11 @@ begin
             '22023', jsonb_build_object('field', 'p_message', 'max', 1000));
     end if;
     v_target := private.community_resolve_target(p_target_type, p_target_id, v_member.user_id);
+    if p_target_type = 'message' and not (v_target ->> 'participant')::boolean then
+        -- Only a participant may report a message: staff do not read conversations.
+        perform private.raise_error('not_found', 'No such message.', 'PT404');
+    end if;
+    v_id := v_target ->> 'target_id';
     v_author := (v_target ->> 'author_id')::uuid;
     if v_author = v_member.user_id then
         perform private.raise_error('community_flag_own', 'You cannot flag your own content.',
@@ -411,7 +480,7 @@ begin
     if exists (
         select 1 from community.flags
         where flagger_id = v_member.user_id and target_type = p_target_type
-          and target_id = p_target_id
+          and target_id = v_id
     ) then
         perform private.raise_error('community_already_flagged', 'You already flagged this.',
             'PT409');
@@ -425,7 +494,7 @@ begin
     end if;
     insert into community.review_items as r (target_type, target_id, target_author_id,
                                              snapshot, total_weight, flag_count)
-    values (p_target_type, p_target_id, v_author, v_target -> 'snapshot', v_weight, 1)
+    values (p_target_type, v_id, v_author, v_target -> 'snapshot', v_weight, 1)
     on conflict (target_type, target_id) where status = 'pending'
     do update set total_weight = r.total_weight + excluded.total_weight,
         flag_count = r.flag_count + 1, version = r.version + 1
@@ -433,7 +502,7 @@ begin
     begin
         insert into community.flags (review_item_id, target_type, target_id, flagger_id, reason,
                                      message, weight)
-        values (v_item.id, p_target_type, p_target_id, v_member.user_id, p_reason,
+        values (v_item.id, p_target_type, v_id, v_member.user_id, p_reason,
                 nullif(btrim(p_message), ''), v_weight)
         returning id into v_flag_id;
     exception when unique_violation then
@@ -446,7 +515,7 @@ begin
     -- Auto-hide: content (not users) whose flag weight reached the threshold.
     if p_target_type <> 'user' and v_item.total_weight >= v_threshold
         and not v_item.auto_hidden and not (v_target ->> 'hidden')::boolean then
-        perform private.community_set_state(p_target_type, p_target_id, 'hide');
+        perform private.community_set_state(p_target_type, v_id, 'hide');
         update community.review_items set auto_hidden = true, version = version + 1
         where id = v_item.id
         returning * into v_item;
@@ -454,11 +523,11 @@ begin
                                               version, note)
         values (v_item.id, 'auto_hidden', 'pending', 'pending', v_item.version,
                 format('flag weight %s reached %s', v_item.total_weight, v_threshold));
-        perform private.audit('community.auto_hidden', p_target_type, p_target_id,
+        perform private.audit('community.auto_hidden', p_target_type, v_id,
             jsonb_build_object('review_item_id', v_item.id, 'weight', v_item.total_weight,
                 'threshold', v_threshold, 'target_user_id', v_author),
             'flag weight reached the threshold');
-        perform private.notify(v_author, 'moderation.auto_hidden', p_target_type, p_target_id,
+        perform private.notify(v_author, 'moderation.auto_hidden', p_target_type, v_id,
             jsonb_build_object('review_item_id', v_item.id,
                 'reason', 'Hidden after flags by the community; a moderator will review it.'));
     end if;
@@ -466,7 +535,8 @@ begin
 end;
 $$;
 comment on function api.community_report(text, text, text, text) is
-'Flag a post, thread, message (one of your conversations) or user with a reason from
+'Flag a post, thread, message (one of your conversations: only participants report
+messages, and moderators see only the reported message) or user with a reason from
 api.community_report_reasons (some need p_message). Flags are weighted by your trust level; content is
 hidden automatically when the weight reaches the threshold and waits for a moderator.
 Errors: not_authenticated, community_suspended, community_flag_reason_invalid,

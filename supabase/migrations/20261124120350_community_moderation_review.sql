@@ -14,16 +14,20 @@ declare
     v_item community.review_items;
     v_status text;
 begin
+    perform private.community_actor(false); -- a suspended moderator acts no more
     if p_decision is null or p_decision not in ('agree', 'disagree', 'defer') then
         perform private.raise_error('invalid_argument', 'p_decision is agree, disagree or defer.',
             '22023', jsonb_build_object('field', 'p_decision'));
     end if;
     if char_length(p_note) > 1000 then
-        perform private.raise_error('invalid_argument', 'p_note is at most 1000 characters.',
-            '22023', jsonb_build_object('field', 'p_note'));
+        perform private.arg_error('p_note', 'p_note is at most 1000 characters.');
     end if;
     v_status := case p_decision when 'agree' then 'agreed' when 'disagree' then 'disagreed'
                                 else 'deferred' end;
+    -- A report about your own content (or you), or about a member of your rank or above, is
+    -- decided by someone else.
+    perform private.community_check_authority(v_moderator, (
+        select r.target_author_id from community.review_items as r where r.id = p_item_id));
     -- Optimistic concurrency: only the version the moderator saw may be decided.
     update community.review_items set
         status = v_status, version = version + 1, resolved_by = v_moderator,
@@ -86,7 +90,9 @@ comment on function api.community_decide_review(bigint, text, int, text) is
 (or stays) hidden, the author''s upheld flags grow (trust may fall), a flagged user is
 silenced for a day; disagree: auto-hidden content is restored; defer: closed without action.
 The author is notified, everything audited and kept in api.community_review_history. Returns the new
-version. Errors: not_authenticated, forbidden, invalid_argument, not_found,
+version. Nobody decides a report about themselves or their content, and moderators decide
+only about members below them. Errors: not_authenticated, forbidden, invalid_argument,
+not_found, community_self_moderation, community_outranked,
 community_review_stale (details.version), community_review_closed.';
 revoke execute on function api.community_decide_review(bigint, text, int, text) from public, anon;
 grant execute on function api.community_decide_review(bigint, text, int, text) to authenticated;
@@ -107,10 +113,19 @@ declare
     v_moderator uuid := private.require_permission('community.moderate');
     v_reason text := private.community_check_reason(p_reason);
     v_target jsonb;
+    v_id text;
     v_author uuid;
     v_details jsonb := '{}';
     v_from int;
 begin
+    if p_action = 'suspend' then
+        -- Suspensions run one at a time, so two admins suspending each other at once cannot
+        -- both succeed: the second sees itself suspended (or the last admin check below).
+        -- Taken before any row lock (community_actor may insert the member row).
+        perform pg_advisory_xact_lock(hashtext('community.suspend'));
+    end if;
+    -- A suspended moderator's still-valid token acts no more than a member's.
+    perform private.community_actor(false);
     if p_action is null or p_action not in (
         'hide', 'restore', 'lock', 'unlock', 'pin', 'unpin', 'move', 'delete', 'silence',
         'unsilence', 'suspend', 'unsuspend'
@@ -130,9 +145,26 @@ begin
             '22023', jsonb_build_object('field', 'p_until'));
     end if;
     v_target := private.community_resolve_target(p_target_type, p_target_id, v_moderator);
+    v_id := v_target ->> 'target_id';
     v_author := (v_target ->> 'author_id')::uuid;
-    if p_target_type = 'user' and v_author = v_moderator then
-        perform private.raise_error('invalid_argument', 'You cannot sanction yourself.', '22023');
+    if p_action not in ('pin', 'unpin') then
+        -- Pinning arranges a category; every other action is about the member.
+        perform private.community_check_authority(v_moderator, v_author);
+    end if;
+    if p_action = 'suspend' and exists (
+        select 1 from accounts.user_roles where user_id = v_author and role = 'admin'
+    ) then
+        if not exists (
+            select 1 from accounts.user_roles as ur
+            join auth.users as u on u.id = ur.user_id
+            left join community.members as m on m.user_id = ur.user_id
+            where ur.role = 'admin' and ur.user_id <> v_author
+              and coalesce(u.banned_until, '-infinity') <= now()
+              and coalesce(m.suspended_until, '-infinity') <= now()
+        ) then
+            perform private.raise_error('community_last_admin',
+                'The last active admin cannot be suspended.', 'PT403');
+        end if;
     end if;
     if p_action = 'move' then
         if not exists (select 1 from community.categories where id = p_category_id) then
@@ -140,8 +172,8 @@ begin
                 '22023', jsonb_build_object('field', 'p_category_id'));
         end if;
         select t.category_id into v_from from community.threads as t
-        where t.id = p_target_id::bigint;
-        update community.threads set category_id = p_category_id where id = p_target_id::bigint;
+        where t.id = v_id::bigint;
+        update community.threads set category_id = p_category_id where id = v_id::bigint;
         update community.categories set thread_count = thread_count - 1 where id = v_from;
         update community.categories set thread_count = thread_count + 1 where id = p_category_id;
         v_details := jsonb_build_object('from_category_id', v_from, 'to_category_id',
@@ -149,9 +181,9 @@ begin
     elsif p_target_type = 'user' then
         perform private.community_sanction(v_author, p_action, p_until);
     else
-        perform private.community_set_state(p_target_type, p_target_id, p_action);
+        perform private.community_set_state(p_target_type, v_id, p_action);
     end if;
-    return private.community_record_action(v_moderator, p_action, p_target_type, p_target_id,
+    return private.community_record_action(v_moderator, p_action, p_target_type, v_id,
         v_author, v_reason, p_until, v_details, null);
 end;
 $$;
@@ -160,7 +192,10 @@ comment on function api.community_moderate(text, text, text, text, timestamptz, 
 unlock / pin / unpin / move (thread; p_category_id), silence / suspend until p_until and
 unsilence / unsuspend (user). Suspension also sets auth.users.banned_until. The member
 concerned is notified; the action is audited. Returns the action id (appealable).
-Errors: not_authenticated, forbidden, invalid_argument, not_found, user_not_found.';
+Moderators act only on members (and their content) below their role, nobody on themselves,
+and the last active admin is never suspended. Errors: not_authenticated, forbidden,
+community_suspended, invalid_argument, not_found, user_not_found, community_self_moderation,
+community_outranked, community_last_admin.';
 revoke execute on function api.community_moderate(text, text, text, text, timestamptz, int)
 from public, anon;
 grant execute on function api.community_moderate(text, text, text, text, timestamptz, int)
@@ -216,9 +251,12 @@ declare
     v_action community.moderation_actions;
     v_reverse text;
 begin
+    perform private.community_actor(false); -- a suspended moderator acts no more
     if p_grant is null then
         perform private.raise_error('invalid_argument', 'p_grant is true or false.', '22023');
     end if;
+    perform private.community_check_authority(v_moderator, (
+        select a.user_id from community.appeals as a where a.id = p_appeal_id));
     update community.appeals set
         status = case when p_grant then 'granted' else 'denied' end,
         decided_by = v_moderator, decided_at = now(), decision_note = v_note
@@ -257,8 +295,9 @@ end;
 $$;
 comment on function api.community_decide_appeal(bigint, boolean, text) is
 'Moderator: grant (the action is reversed) or deny an open appeal, with a note; the member
-is notified; audited. Errors: not_authenticated, forbidden, invalid_argument, not_found,
-conflict (already decided).';
+is notified; audited. Nobody decides their own appeal; moderators decide only appeals of
+members below them. Errors: not_authenticated, forbidden, invalid_argument, not_found,
+community_self_moderation, community_outranked, conflict (already decided).';
 revoke execute on function api.community_decide_appeal(bigint, boolean, text) from public, anon;
 grant execute on function api.community_decide_appeal(bigint, boolean, text) to authenticated;
 

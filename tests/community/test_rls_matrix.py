@@ -349,7 +349,17 @@ EXECUTE = {
     ),
     "api.community_report (message)": (
         "select api.community_report('message', %(reply_message)s::text, 'spam')",
-        row("deny", "not_found", "not_found", "yes", "community_flag_own", "yes", "yes", "deny"),
+        # Staff outside the conversation cannot report it (they would read it in the queue).
+        row(
+            "deny",
+            "not_found",
+            "not_found",
+            "yes",
+            "community_flag_own",
+            "not_found",
+            "not_found",
+            "deny",
+        ),
     ),
     "api.community_decide_review": (
         "select api.community_decide_review(%(review_item)s, 'defer',"

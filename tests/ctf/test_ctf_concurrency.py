@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 
+import psycopg
 from ctfkit import build_scene, create_user, make_challenge, make_team, set_event
 
 from flagship.database import connect
@@ -160,3 +161,75 @@ def test_concurrent_dynamic_solves_do_not_deadlock(fresh_db):
             " from ctf.solves group by challenge_id"
         ).fetchall()
         assert all(r["r"] == list(range(1, 9)) for r in ranks)
+
+
+def guess_as(user, challenge, flag):
+    """A submit job that reports refusals (the API error code) instead of raising them."""
+
+    def job(conn):
+        try:
+            with conn.transaction(), as_user(conn, user):
+                return conn.execute(
+                    "select api.ctf_submit(%s, %s) as r", (challenge, flag)
+                ).fetchone()["r"]["status"]
+        except psycopg.Error as exc:
+            return exc.diag.message_hint
+
+    return job
+
+
+def test_parallel_guesses_never_exceed_max_attempts(fresh_db):
+    """9 parallel guesses (8 wrong, 1 right) on a max_attempts = 2 challenge: at most 2 wrong
+    flags are evaluated, and the right one only wins while attempts are left."""
+    with connect(fresh_db) as db:
+        scene = build_scene(db)
+        set_event(db, scene.event, team_size_limit="null", wrong_per_minute="1000")
+        mates = [scene.player, scene.teammate]
+        for i in range(7):
+            user = create_user(db, username=f"guesser_{i}")
+            db.execute(
+                "insert into ctf.participants (event_id, user_id, team_id) values (%s, %s, %s)",
+                (scene.event, user.id, scene.team_a),
+            )
+            mates.append(user)
+        lock = make_challenge(
+            db,
+            scene.organiser,
+            scene.event,
+            {"title": "lock", "max_attempts": 2},
+            [("static", "l{right}")],
+        )
+        db.commit()
+    for round_ in range(3):
+        flags = [f"wrong{round_}-{i}" for i in range(8)] + ["l{right}"]
+        results = run_parallel(
+            fresh_db, [guess_as(u, lock, f) for u, f in zip(mates, flags, strict=True)]
+        )
+        assert results.count("incorrect") <= 2, results
+        allowed = {"incorrect", "correct", "already_solved", "ctf_attempts_exhausted"}
+        assert set(results) <= allowed, results
+        with connect(fresh_db) as db:
+            wrong = db.execute(
+                "select count(*) as n from ctf.submissions where challenge_id = %s"
+                " and result = 'incorrect'",
+                (lock,),
+            ).fetchone()["n"]
+            assert wrong <= 2
+            # next round: a fresh counter
+            db.execute("delete from ctf.team_attempts where challenge_id = %s", (lock,))
+            db.execute("delete from ctf.submissions where challenge_id = %s", (lock,))
+            db.execute("delete from ctf.solves where challenge_id = %s", (lock,))
+            db.execute("select private.ctf_recompute_event(%s)", (scene.event,))
+            db.commit()
+
+
+def test_parallel_wrong_flags_never_exceed_the_per_minute_limit(fresh_db):
+    with connect(fresh_db) as db:
+        scene = build_scene(db)
+        set_event(db, scene.event, wrong_per_minute="3")
+        db.commit()
+    results = run_parallel(
+        fresh_db, [guess_as(scene.player, scene.challenge, f"no{i}") for i in range(9)]
+    )
+    assert results.count("incorrect") == 3, results
+    assert results.count("rate_limited") == 6, results

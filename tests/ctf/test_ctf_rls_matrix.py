@@ -72,6 +72,8 @@ SELECT = {
         row("deny", "yes", "no", "no", "yes", "no", "yes", "yes"),
     ),
     "ctf.user_attempts": ("true", row(*["deny"] * 7, "yes")),
+    "ctf.account_bans": ("true", row(*["deny"] * 7, "yes")),
+    "ctf.team_kicks": ("true", row(*["deny"] * 7, "yes")),
     "ctf.team_attempts": ("true", row(*["deny"] * 7, "yes")),
     "ctf.standings": ("team_id = %(team_a)s", ALL),
     "ctf.standings_frozen": ("team_id = %(team_a)s", ALL),
@@ -184,7 +186,7 @@ EXECUTE = {
             "deny",
             "ctf_captain_must_transfer",
             "yes",
-            "yes",
+            "ctf_membership_locked",
             "ctf_not_registered",
             "ctf_not_registered",
             "ctf_not_registered",
@@ -203,6 +205,23 @@ EXECUTE = {
             "yes",
             "deny",
         ),
+    ),
+    "api.ctf_reinvite_member": (
+        "select api.ctf_reinvite_member(%(team_a)s, %(teammate)s)",
+        row(
+            "deny",
+            "yes",
+            "ctf_not_captain",
+            "ctf_not_captain",
+            "yes",
+            "ctf_not_captain",
+            "yes",
+            "deny",
+        ),
+    ),
+    "api.ctf_rotate_team_invite_code": (
+        "select api.ctf_rotate_team_invite_code(%(team_a)s)",
+        row("deny", "yes", *["ctf_not_captain"] * 5, "deny"),
     ),
     "api.ctf_transfer_captaincy": (
         "select api.ctf_transfer_captaincy(%(team_a)s, %(teammate)s)",
@@ -364,6 +383,15 @@ def fill(db, ctf):
     ids["solve"] = db.execute(
         "select id from ctf.solves where team_id = %s", (ctf.team_a,)
     ).fetchone()["id"]
+    # a ban and a kick (of an account outside the matrix roles)
+    db.execute(
+        "insert into ctf.account_bans (event_id, user_id) values (%s, %s)",
+        (ctf.event, ctf.outsider.id),
+    )
+    db.execute(
+        "insert into ctf.team_kicks (team_id, user_id) values (%s, %s)",
+        (ctf.team_b, ctf.outsider.id),
+    )
     # a frozen snapshot, to test ctf.standings_frozen
     db.execute(
         "insert into ctf.standings_frozen select event_id, team_id, bracket_id, ranked,"
@@ -459,3 +487,68 @@ def test_challenge_list_matches_view(scene, role):
             f"select {cols} from api.ctf_list_challenges(%(event)s) order by id", ids
         ).fetchall()
     assert fast == view and len(view) >= 4
+
+
+@pytest.mark.parametrize("visibility", ["public", "members", "private"])
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "service_role"])
+def test_event_visibility_matches_policy(scene, role, visibility):
+    """The events_read policy (inline, for the planner) and private.ctf_event_visible_to (the
+    definer functions' copy) agree, and so do the fast read paths that use it."""
+    db, ids, people = scene
+    caller = who(people, role)
+    db.execute("savepoint vis")
+    try:
+        db.execute(
+            "update ctf.events set visibility = %s where id = %s", (visibility, ids["event"])
+        )
+        uid = None if caller == "anon" else caller.id
+        rule = db.execute(
+            "select private.ctf_event_visible_to(e, %s) as v from ctf.events as e where id = %s",
+            (uid, ids["event"]),
+        ).fetchone()["v"]
+        with as_user(db, caller):
+            policy = db.execute(
+                "select count(*) as n from ctf.events where id = %(event)s", ids
+            ).fetchone()["n"]
+            board = db.execute(
+                "select count(*) as n from api.ctf_get_scoreboard(%(event)s)", ids
+            ).fetchone()["n"]
+        listed = outcome(db, caller, "select * from api.ctf_list_challenges(%(event)s)", ids)
+        page = outcome(db, caller, "select api.ctf_get_team_page(%(team_a)s)", ids)
+    finally:
+        db.execute("rollback to savepoint vis")
+    assert (policy == 1) == rule
+    assert (board > 0) == rule
+    assert listed == ("yes" if rule else "ctf_event_not_found")
+    assert page == ("yes" if rule else "ctf_team_not_found")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_team_page_freeze_matches_policies(scene, role):
+    """During the freeze the team page cuts solves and awards exactly where the solves_read
+    and awards_read policies do, and shows the standings the scoreboard shows."""
+    db, ids, people = scene
+    caller = who(people, role)
+    db.execute("savepoint frz")
+    try:
+        db.execute(
+            "update ctf.events set freeze_at = now() - interval '1 minute' where id = %s",
+            (ids["event"],),
+        )
+        with as_user(db, caller):
+            page = db.execute("select api.ctf_get_team_page(%(team_a)s) as p", ids).fetchone()["p"]
+            solves = db.execute(
+                "select count(*) as n from api.ctf_solves where team_id = %(team_a)s", ids
+            ).fetchone()["n"]
+            awards = db.execute(
+                "select count(*) as n from api.ctf_awards where team_id = %(team_a)s", ids
+            ).fetchone()["n"]
+            board = db.execute(
+                "select score from api.ctf_get_scoreboard(%(event)s) where team_id = %(team_a)s",
+                ids,
+            ).fetchone()
+    finally:
+        db.execute("rollback to savepoint frz")
+    assert len(page["solves"]) == solves
+    assert len(page["awards"]) == awards
+    assert board is not None and page["score"] == board["score"]
