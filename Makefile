@@ -1,19 +1,26 @@
 # The two commands of the quick start, and a few conveniences around them.
-.PHONY: up test lint fmt lock clean bootstrap
+.PHONY: up test lint audit fmt lock clean bootstrap
 
 VENV := .venv
 BIN := $(VENV)/bin
 # pytest workers: the suite shares one server, so two processes fit two cores.
 PYTEST_ARGS ?=
+# `flagship audit` options; `--no-pip-audit` skips the dependency audit where PyPI is out of reach.
+AUDIT_ARGS ?=
 
 up: ## run database, edge service and sync worker on the embedded default
 	@scripts/bootstrap.sh
 	@$(BIN)/flagship up
 
-test: ## every check: lint (sqlfluff + ruff), pgTAP files and pytest
+test: ## every check: lint (sqlfluff + ruff), supply chain audit, pgTAP files and pytest
 	@scripts/bootstrap.sh --with-pgtap
 	@$(BIN)/flagship lint
+	@$(BIN)/flagship audit $(AUDIT_ARGS)
 	@$(BIN)/pytest $(PYTEST_ARGS)
+
+audit: ## secret scan, bandit and pip-audit (requirements.lock against PyPI)
+	@scripts/bootstrap.sh
+	@$(BIN)/flagship audit $(AUDIT_ARGS)
 
 lint:
 	@scripts/bootstrap.sh

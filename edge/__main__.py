@@ -1,30 +1,39 @@
-"""`python -m edge`: serve the edge with uvicorn on EDGE_HOST:EDGE_PORT (EDGE_LOG_LEVEL)."""
+"""`python -m edge`: serve the edge with uvicorn on EDGE_HOST:EDGE_PORT (EDGE_LOG_LEVEL).
+
+DATABASE_URL is required (`flagship up` sets it). The client address is resolved by the app
+itself from TRUSTED_PROXIES (edge.client), so uvicorn's own X-Forwarded-For handling is off.
+"""
 
 from __future__ import annotations
 
-import logging
 import os
+import sys
 
 import uvicorn
 
+from edge.app import create_app
 from flagship import config
+from flagship.logs import setup_process
 
 
-def main() -> None:
-    settings = config.Settings.from_env()
+def main() -> int:
     level = os.environ.get("EDGE_LOG_LEVEL", "info").lower()
-    logging.basicConfig(level=level.upper(), format="%(levelname)s: [%(name)s] %(message)s")
+    try:
+        settings = config.Settings.from_env()
+        app = create_app(settings)  # refuses bad production configurations before listening
+    except config.ConfigError as exc:
+        print(f"edge: {exc}", file=sys.stderr)
+        return 2
+    setup_process(level)
     uvicorn.run(
-        "edge.app:create_app",
-        factory=True,
+        app,
         host=settings.edge_host,
         port=settings.edge_port,
         log_level=level,
-        # Behind a proxy the client address comes from X-Forwarded-For, trusted from
-        # FORWARDED_ALLOW_IPS only (uvicorn's default: 127.0.0.1).
-        proxy_headers=True,
+        proxy_headers=False,
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,4 +1,10 @@
-"""The application factory: one place that wires routers, middleware, errors and the pool."""
+"""The application factory: one place that wires routers, middleware, errors and the pool.
+
+Settings are read once here (EdgeSettings.from_env) and injected (edge.deps); the database
+URL comes from the caller or DATABASE_URL (`flagship up` passes the embedded server's). The
+edge imports no dev tooling (embedded server, migrator, CLI): see
+tests/guards/test_import_boundaries.py.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from edge import errors, observability
 from edge.auth.jwt import TokenVerifier
-from edge.billing_stripe import BillingSettings
+from edge.client import ClientAddressMiddleware
 from edge.db import Database
 from edge.middleware import RequestIdMiddleware
 from edge.ratelimit import make_limiter
@@ -25,9 +31,11 @@ from edge.routers import (
     stripe_webhook,
     unsubscribe,
 )
+from edge.routers.health import ReadyCache
 from edge.security import BodyLimitMiddleware, IpRateLimitMiddleware, SecurityHeadersMiddleware
 from edge.settings import EdgeSettings
 from flagship import config
+from flagship.database import as_caller
 
 # `supabase.functions.invoke('<name>')` calls `<project>/functions/v1/<name>`.
 PREFIX = "/functions/v1"
@@ -54,8 +62,6 @@ def _outbox_reader(app: FastAPI):
 
 
 def db_caller(conn):
-    from flagship.database import as_caller
-
     return as_caller(conn, SERVICE, path="/metrics")
 
 
@@ -65,13 +71,12 @@ def create_app(
     database_url: str | None = None,
     edge: EdgeSettings | None = None,
 ) -> FastAPI:
-    """Build the app; `database_url` overrides the target (tests point it at their clone)."""
+    """Build the app; `database_url` overrides DATABASE_URL (tests point it at their clone)."""
     settings = settings or config.Settings.from_env()
     edge = edge or EdgeSettings.from_env(settings)
-    if database_url is None:
-        from flagship.target import resolve
-
-        database_url = resolve(settings).url
+    database_url = database_url or settings.database_url
+    if not database_url:
+        raise config.ConfigError("DATABASE_URL is not set (`flagship up` sets it)")
     observability.configure_logging()
     observability.init_sentry(edge.sentry_dsn)
 
@@ -107,7 +112,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.edge = edge
-    app.state.billing = BillingSettings.from_env()
+    app.state.billing = edge.billing
+    app.state.ready_cache = ReadyCache()
     app.state.verifier = TokenVerifier(edge)
     app.state.limiter = make_limiter(edge.redis_url)
     app.state.metrics = observability.Metrics()
@@ -134,6 +140,7 @@ def create_app(
         )
     app.add_middleware(SecurityHeadersMiddleware, docs_prefix=f"{PREFIX}/docs")
     app.add_middleware(observability.AccessLogMiddleware, metrics=app.state.metrics)
+    app.add_middleware(ClientAddressMiddleware, proxies=edge.trusted_proxies)
     app.add_middleware(RequestIdMiddleware)
     errors.install(app)
     app.include_router(health.router, prefix=PREFIX)

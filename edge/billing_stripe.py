@@ -17,38 +17,40 @@ Environment (all optional; the embedded default has no Stripe at all):
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import stripe
-from fastapi import Request
 
 DEFAULT_SITE_URL = "http://127.0.0.1:3000"
 
 
 @dataclass(frozen=True)
 class BillingSettings:
-    secret_key: str | None
-    webhook_secret: str | None
-    webhook_tolerance: int
-    api_base: str | None
-    success_url: str
-    cancel_url: str
-    portal_return_url: str
+    """Part of EdgeSettings (`edge.billing`); the default is "no payments"."""
+
+    secret_key: str | None = None
+    webhook_secret: str | None = None
+    webhook_tolerance: int = 300
+    api_base: str | None = None
+    success_url: str = f"{DEFAULT_SITE_URL}/billing/success?session_id={{CHECKOUT_SESSION_ID}}"
+    cancel_url: str = f"{DEFAULT_SITE_URL}/pricing"
+    portal_return_url: str = f"{DEFAULT_SITE_URL}/account/billing"
 
     @classmethod
-    def from_env(cls) -> BillingSettings:
-        site = (os.environ.get("SITE_URL") or DEFAULT_SITE_URL).rstrip("/")
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BillingSettings:
+        env = os.environ if env is None else env
+        site = (env.get("SITE_URL") or DEFAULT_SITE_URL).rstrip("/")
         return cls(
-            secret_key=os.environ.get("STRIPE_SECRET_KEY") or None,
-            webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
-            webhook_tolerance=int(os.environ.get("STRIPE_WEBHOOK_TOLERANCE") or 300),
-            api_base=os.environ.get("STRIPE_API_BASE") or None,
-            success_url=os.environ.get("BILLING_SUCCESS_URL")
+            secret_key=env.get("STRIPE_SECRET_KEY") or None,
+            webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
+            webhook_tolerance=int(env.get("STRIPE_WEBHOOK_TOLERANCE") or 300),
+            api_base=env.get("STRIPE_API_BASE") or None,
+            success_url=env.get("BILLING_SUCCESS_URL")
             or f"{site}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
-            cancel_url=os.environ.get("BILLING_CANCEL_URL") or f"{site}/pricing",
-            portal_return_url=os.environ.get("BILLING_PORTAL_RETURN_URL")
-            or f"{site}/account/billing",
+            cancel_url=env.get("BILLING_CANCEL_URL") or f"{site}/pricing",
+            portal_return_url=env.get("BILLING_PORTAL_RETURN_URL") or f"{site}/account/billing",
         )
 
     @property
@@ -61,14 +63,6 @@ class BillingSettings:
             raise RuntimeError("STRIPE_SECRET_KEY is not set")
         base = {"api": self.api_base} if self.api_base else None
         return stripe.StripeClient(self.secret_key, base_addresses=base, max_network_retries=2)
-
-
-def billing_settings(request: Request) -> BillingSettings:
-    """FastAPI dependency: the settings read when the app was built."""
-    settings = getattr(request.app.state, "billing", None)
-    if settings is None:
-        settings = request.app.state.billing = BillingSettings.from_env()
-    return settings
 
 
 def as_dict(obj: Any) -> dict[str, Any]:

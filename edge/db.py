@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from fastapi import Request
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -56,8 +55,3 @@ class Database:
         """A connection acting as the API caller `claims` (None is anonymous)."""
         with self.connection() as conn, as_caller(conn, claims, **request):
             yield conn
-
-
-def get_db(request: Request) -> Database:
-    """FastAPI dependency: the pool opened by the lifespan."""
-    return request.app.state.db

@@ -7,10 +7,10 @@ the meaning is the same), `message` is for humans, `details` is an object or nul
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -18,9 +18,13 @@ from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from edge.api_error import ApiError
+from edge.dberrors import to_api_error
 from edge.middleware import HEADER, request_id_of
+from flagship.logs import logger
 
-log = logging.getLogger("edge.errors")
+__all__ = ["STATUS_CODES", "ApiError", "ErrorBody", "error_response", "install"]
+log = logger("edge.errors")
 
 # Codes for errors raised by the framework itself (routing, validation, HTTPException).
 STATUS_CODES = {
@@ -46,25 +50,6 @@ class ErrorBody(BaseModel):
     message: str
     details: dict[str, Any] | None = None
     request_id: str | None = None
-
-
-class ApiError(Exception):
-    """Raise from an endpoint to answer with a given status and code."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-        self.headers = headers
 
 
 def error_response(
@@ -121,7 +106,7 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def pool_timeout(request: Request, exc: Exception) -> JSONResponse:
     log.warning(
-        "no database connection within the pool timeout (request %s)", request_id_of(request.scope)
+        "no database connection within the pool timeout", request_id=request_id_of(request.scope)
     )
     return error_response(
         request,
@@ -136,28 +121,26 @@ async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     # The server logs the traceback (the exception is re-raised after this response); this
     # line ties it to the request id the caller sees.
     log.error(
-        "unhandled %s on %s %s (request %s)",
-        type(exc).__name__,
-        request.method,
-        request.url.path,
-        request_id_of(request.scope),
+        "unhandled error",
+        error=type(exc).__name__,
+        method=request.method,
+        path=request.url.path,
+        request_id=request_id_of(request.scope),
     )
     return error_response(request, 500, "internal_error", "Something went wrong on our side.")
 
 
 async def database_error(request: Request, exc: Exception) -> JSONResponse:
     """An API error raised in SQL (code in the hint) keeps its code and status; others 500."""
-    from edge.dberrors import to_api_error
-
-    mapped = to_api_error(exc)  # type: ignore[arg-type]
+    caller = getattr(request.state, "caller", None)
+    anonymous = None if caller is None else caller.role == "anon"
+    mapped = to_api_error(exc, anonymous=anonymous)  # type: ignore[arg-type]
     if mapped is None:
         return await unhandled_error(request, exc)
     return await api_error(request, mapped)
 
 
 def install(app: FastAPI) -> None:
-    import psycopg
-
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -9,8 +9,10 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = "x-request-id"
-# A caller's id is kept only when it is short and plain, so it is safe in logs and headers.
-ACCEPTED = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# A caller's id is kept only when it is short and plain, so it is safe in logs, headers and
+# the database (ops.audit_log); anything else is replaced by a generated one.
+MAX_LENGTH = 64
+ACCEPTED = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 def request_id_of(scope: Scope) -> str | None:

@@ -10,46 +10,19 @@ from __future__ import annotations
 import logging
 import time
 
-import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.middleware import request_id_of
+from flagship import logs
 
-SECRET_KEYS = ("authorization", "token", "secret", "password", "api_key", "apikey", "key")
-_configured = False
-
-
-def _drop_secrets(logger, method, event_dict):
-    for key in list(event_dict):
-        if key != "event" and any(s in key.lower() for s in SECRET_KEYS):
-            event_dict[key] = "[redacted]"
-    return event_dict
-
-
-def configure_logging() -> None:
-    """JSON lines through the standard library (so handlers, levels and pytest see them)."""
-    global _configured
-    if _configured:
-        return
-    _configured = True
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _drop_secrets,
-            structlog.processors.JSONRenderer(),
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
-
-
-def logger(name: str):
-    return structlog.get_logger(name)
+# The one logging path (flagship.logs: structlog JSON, secrets redacted), re-exported here
+# under the names the edge (and the gateway) import.
+SECRET_KEYS = logs.SECRET_KEYS
+_drop_secrets = logs._drop_secrets
+configure_logging = logs.configure
+logger = logs.logger
 
 
 def init_sentry(dsn: str | None) -> bool:

@@ -10,6 +10,7 @@ import json
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from edge.client import client_ip_of
 from edge.errors import ApiError, ErrorBody
 from edge.middleware import HEADER, request_id_of
 from edge.ratelimit import enforce
@@ -30,8 +31,11 @@ STATIC_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
-# Probes and metrics are never limited: orchestrators poll them.
+# Probes and metrics are not limited when orchestrators poll them directly (/ready answers
+# from a cache, /metrics needs its token or loopback); inside a batch they count like
+# everything else.
 UNLIMITED_SUFFIXES = ("/health", "/ready", "/metrics")
+SUB_REQUEST = b"x-flagship-batch-sub-request"  # edge.routers.batch marks its sub-requests
 
 
 async def send_error(scope: Scope, send: Send, error: ApiError) -> None:
@@ -141,11 +145,15 @@ class IpRateLimitMiddleware:
         self.rule = rule
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].endswith(UNLIMITED_SUFFIXES):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sub_request = any(name == SUB_REQUEST for name, _ in scope["headers"])
+        if scope["path"].endswith(UNLIMITED_SUFFIXES) and not sub_request:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        ip = client[0] if client else "unknown"
+        ip = client_ip_of(scope) or (client[0] if client else "unknown")
         try:
             enforce(self.limiter, f"ip:{ip}", self.rule)
         except ApiError as error:

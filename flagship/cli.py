@@ -10,33 +10,11 @@ from collections.abc import Callable
 
 from flagship import config
 
+# Shared with flagship.stack, in their own module so that the CLI and the stack do not
+# import each other.
+from flagship.bootstrap import CliError, _target, bootstrap_database
 
-class CliError(RuntimeError):
-    """A failure reported as one line on stderr with exit status 1."""
-
-
-def _target():
-    from flagship.target import resolve
-
-    return resolve()
-
-
-def bootstrap_database(*, tcp: bool = False, seed: bool = True, quiet: bool = False) -> object:
-    """Start (or reach) the database, apply platform, migrations and optionally the seed."""
-    from flagship import migrate
-
-    target = _target()
-    if target.cluster is not None:
-        target.cluster.start(tcp=tcp)
-    platform = migrate.apply_platform(target.admin_url)
-    applied = migrate.migrate(target.url)
-    if seed:
-        migrate.seed(target.url)
-    if not quiet:
-        if platform:
-            print(f"platform contract applied: {', '.join(platform)}")
-        print(f"migrations applied: {len(applied)}" + (" (up to date)" if not applied else ""))
-    return target
+__all__ = ["CliError", "bootstrap_database", "main"]
 
 
 # -- db ------------------------------------------------------------------------------------
@@ -108,7 +86,56 @@ def cmd_db_psql(args: argparse.Namespace) -> None:
     target = _target()
     url = target.admin_url if args.admin else target.url
     extra = args.psql_args[1:] if args.psql_args[:1] == ["--"] else args.psql_args
-    os.execv(binary("psql"), ["psql", url, *extra])
+    env = os.environ.copy()
+    if args.as_user:
+        if args.admin:
+            raise CliError("--as and --admin exclude each other")
+        url, env["PGOPTIONS"] = caller_session(target, args.as_user)
+        print(f"psql as {args.as_user} (role and request.jwt.claims of its token)", file=sys.stderr)
+    os.execve(binary("psql"), ["psql", url, *extra], env)
+
+
+def caller_session(target, who: str) -> tuple[str, str]:
+    """(url, PGOPTIONS) of a psql session acting as `who`, the way the API switches role.
+
+    The session logs in as `authenticator` and sets, for the whole session, what
+    `as_caller` sets per request: the role, `request.jwt.claims` (from the token
+    `flagship token` would mint, hook included) and the API search path.
+    """
+    from flagship import tokens
+    from flagship.database import API_SEARCH_PATH
+
+    if who in ("anon", "service_role"):
+        claims = {"role": who}
+    else:
+        try:
+            claims, _ = tokens.mint_for_user(target.admin_url, who)
+        except tokens.TokenError as exc:
+            raise CliError(str(exc)) from exc
+    url = os.environ.get("AUTHENTICATOR_URL") or _with_user(target.url, "authenticator")
+
+    def option(key: str, value: str) -> str:
+        escaped = value.replace("\\", "\\\\").replace(" ", "\\ ")
+        return f"-c {key}={escaped}"
+
+    options = " ".join(
+        [
+            option("search_path", API_SEARCH_PATH.replace(" ", "")),
+            option("role", claims["role"]),
+            option("request.jwt.claims", json.dumps(claims, separators=(",", ":"))),
+            option("request.method", "POST"),
+            option("request.path", "/psql"),
+        ]
+    )
+    return url, options
+
+
+def _with_user(url: str, user: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.netloc.split("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"{user}@{host}", parts.path, parts.query, parts.fragment))
 
 
 def cmd_db_url(args: argparse.Namespace) -> None:
@@ -125,7 +152,8 @@ def cmd_token(args: argparse.Namespace) -> None:
     if args.role in ("anon", "service_role"):
         if args.user:
             raise CliError(f"--role {args.role} names no user; drop the user argument")
-        token = tokens.mint_key(args.role, args.ttl)
+        # The project's API keys (the gateway checks `apikey` against exactly these).
+        token = tokens.mint_key(args.role)
         claims = None
     else:
         if not args.user:
@@ -192,6 +220,13 @@ def cmd_lint(args: argparse.Namespace) -> None:
         raise CliError("lint failed")
 
 
+def cmd_audit(args: argparse.Namespace) -> None:
+    from flagship.audit import run_audit
+
+    if not run_audit(dependencies_too=not args.no_pip_audit, strict=args.strict):
+        raise CliError("audit failed")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from flagship import bench
     from flagship.bench.runner import Bench
@@ -237,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("seed", help="run supabase/seed.sql").set_defaults(func=cmd_db_seed)
     p = db.add_parser("psql", help="open psql on the database")
     p.add_argument("--admin", action="store_true", help="as the platform superuser")
+    p.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER",
+        help="act as an API caller: a user (email, username, id), anon or service_role",
+    )
     p.add_argument("psql_args", nargs=argparse.REMAINDER, help="passed to psql")
     p.set_defaults(func=cmd_db_psql)
     p = db.add_parser("url", help="print the connection URL")
@@ -280,6 +321,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lint", help="sqlfluff and ruff")
     p.add_argument("--fix", action="store_true", help="apply automatic fixes")
     p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("audit", help="supply chain: secret scan, bandit, pip-audit")
+    p.add_argument(
+        "--no-pip-audit", action="store_true", help="skip the dependency audit (needs PyPI)"
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail when the vulnerability data cannot be reached (default: say NOT AUDITED)",
+    )
+    p.set_defaults(func=cmd_audit)
     return parser
 
 

@@ -21,6 +21,9 @@ from psycopg.rows import dict_row
 
 API_ROLES = frozenset({"anon", "authenticated", "service_role"})
 API_SEARCH_PATH = "api, public, extensions"
+# The one header SQL reads the client's address from (private.ctf_client_ip). Only the
+# edge/gateway set it, through `client_ip=` below; a client-supplied one is always dropped.
+CLIENT_IP_HEADER = "x-flagship-client-ip"
 # Per connection: the pre-request function PostgREST would run there (None: none configured).
 _PRE_REQUEST: weakref.WeakKeyDictionary[psycopg.Connection, str | None] = (
     weakref.WeakKeyDictionary()
@@ -37,20 +40,44 @@ def pre_request_function(conn: psycopg.Connection) -> str | None:
     in this database (read once per connection, as PostgREST reads it once per config load)."""
     if conn in _PRE_REQUEST:
         return _PRE_REQUEST[conn]
+    fn = read_pre_request(conn)
+    _PRE_REQUEST[conn] = fn
+    return fn
+
+
+def read_pre_request(conn: psycopg.Connection) -> str | None:
+    """`pgrst.db_pre_request` of the authenticator role, read now (the gateway's schema
+    cache reads it on every reload): the function as regproc text, None without one."""
+    # Resolved through pg_proc rather than to_regproc(), which needs USAGE on the schema
+    # (the gateway reads this as `authenticator`, which has none on `private`).
     row = conn.execute(
         """
-        select to_regproc(split_part(c, '=', 2))::text as fn
-        from pg_db_role_setting as s, unnest(s.setconfig) as c
-        where s.setrole = (select oid from pg_roles where rolname = 'authenticator')
-          and s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
-          and split_part(c, '=', 1) = 'pgrst.db_pre_request'
-        order by s.setdatabase desc
+        with setting as (
+            select split_part(c, '=', 2) as value
+            from pg_db_role_setting as s, unnest(s.setconfig) as c
+            where s.setrole = (select oid from pg_roles where rolname = 'authenticator')
+              and s.setdatabase in
+                  (0, (select oid from pg_database where datname = current_database()))
+              and split_part(c, '=', 1) = 'pgrst.db_pre_request'
+            order by s.setdatabase desc
+            limit 1
+        )
+        select p.oid::regproc::text as fn
+        from setting
+        join pg_namespace as n on n.nspname = case
+            when position('.' in setting.value) > 0 then split_part(setting.value, '.', 1)
+            else 'public' end
+        join pg_proc as p on p.pronamespace = n.oid and p.pronargs = 0 and p.proname = case
+            when position('.' in setting.value) > 0 then split_part(setting.value, '.', 2)
+            else setting.value end
         limit 1
         """
     ).fetchone()
-    fn = (row["fn"] if isinstance(row, dict) else row[0]) if row else None
-    _PRE_REQUEST[conn] = fn
-    return fn
+    return (row["fn"] if isinstance(row, dict) else row[0]) if row else None
+
+
+# `as_caller(pre_request=DISCOVER)`: look the function up on the connection (the default).
+DISCOVER = "discover"
 
 
 @contextmanager
@@ -61,46 +88,72 @@ def as_caller(
     method: str = "POST",
     path: str = "",
     headers: Mapping[str, str] | None = None,
+    cookies: Mapping[str, str] | None = None,
+    search_path: str = API_SEARCH_PATH,
+    role_settings: Mapping[str, str] | None = None,
+    pre_request: str | None = DISCOVER,
+    reset: bool = True,
+    client_ip: str | None = None,
 ) -> Iterator[psycopg.Connection]:
     """Run the block as the API caller described by `claims` (None means anonymous).
 
-    Must be used inside a transaction; the settings are transaction-local, and are reset on
-    exit so that one test transaction can act as several callers in turn. `path` is the
-    PostgREST path (`/rpc/<fn>`, `/<view>`) or an edge route; empty means SQL run directly
-    (then only the checks inside the functions apply). The pre-request function runs last.
+    Must be used inside a transaction; the settings are transaction-local. As PostgREST
+    does, one statement sets the search path, the role, `request.jwt.claims`,
+    `request.method`, `request.path`, `request.headers`, `request.cookies` and the role's
+    own settings (`role_settings`, e.g. its statement_timeout, which SET ROLE alone would
+    not apply); the pre-request function runs last — the one the database names
+    (`pgrst.db_pre_request` on the authenticator role, looked up once per connection), or
+    `pre_request` when the caller already knows it (the gateway's schema cache; None: none).
+    `path` is the PostgREST path (`/rpc/<fn>`, `/<view>`) or an edge route; empty means
+    SQL run directly (then only the checks inside the functions apply). With `reset` (the
+    default) the settings are reset on exit so that one test transaction can act as several
+    callers in turn; the gateway, which commits right after, skips that. `client_ip` is the
+    address the service resolved (trusted proxies only); it reaches SQL as the
+    `x-flagship-client-ip` request header, which callers cannot set themselves.
     """
     claims = dict(claims or {"role": "anon"})
     role = claims.setdefault("role", "anon")
     if role not in API_ROLES:
         raise ValueError(f"not an API role: {role!r}")
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    lowered.pop(CLIENT_IP_HEADER, None)
+    if client_ip:
+        lowered[CLIENT_IP_HEADER] = client_ip
     if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE and conn.autocommit:
         raise RuntimeError("as_caller needs a transaction (autocommit is on)")
+    if pre_request == DISCOVER:
+        pre_request = pre_request_function(conn)
+    extra = sql.SQL("").join(
+        sql.SQL(", set_config({}, {}, true)").format(sql.Literal(k), sql.Literal(v))
+        for k, v in (role_settings or {}).items()
+    )
     conn.execute(
-        """
-        select set_config('search_path', %(search_path)s, true),
-               set_config('request.jwt.claims', %(claims)s, true),
-               set_config('request.method', %(method)s, true),
-               set_config('request.path', %(path)s, true),
-               set_config('request.headers', %(headers)s, true),
-               set_config('request.cookies', '{}', true)
-        """,
+        sql.SQL(
+            "select set_config('search_path', %(search_path)s, true),"
+            " set_config('role', %(role)s, true),"
+            " set_config('request.jwt.claims', %(claims)s, true),"
+            " set_config('request.method', %(method)s, true),"
+            " set_config('request.path', %(path)s, true),"
+            " set_config('request.headers', %(headers)s, true),"
+            " set_config('request.cookies', %(cookies)s, true){}"
+        ).format(extra),
         {
-            "search_path": API_SEARCH_PATH,
+            "search_path": search_path,
+            "role": role,
             "claims": json.dumps(claims),
             "method": method,
             "path": path,
             "headers": json.dumps(lowered),
+            "cookies": json.dumps(dict(cookies or {})),
         },
     )
-    pre_request = pre_request_function(conn)
-    conn.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
     try:
         if pre_request is not None:
+            # regproc text: quoted by Postgres where the name needs it.
             conn.execute(sql.SQL("select {}()").format(sql.SQL(pre_request)))
         yield conn
     finally:
-        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+        if reset and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
             conn.execute("reset role")
             conn.execute(
                 "select set_config('request.jwt.claims', '', true),"

@@ -15,8 +15,9 @@ import psycopg
 
 from flagship import config
 from flagship.database import connect
+from flagship.schema_version import MIGRATION_NAME, applied_versions
 
-MIGRATION_NAME = re.compile(r"^(?P<version>\d{14})_(?P<name>[a-z0-9_]+)\.sql$")
+__all__ = ["MIGRATION_NAME", "applied_versions", "migrate", "migrations", "pending", "seed"]
 PROBE = re.compile(r"^--\s*probe:\s*(?P<sql>.+)$", re.MULTILINE)
 LOCK_KEY = 8_472_019  # advisory lock: one migrator at a time
 
@@ -81,16 +82,6 @@ def apply_platform(admin_url: str, directory: Path = config.PLATFORM_DIR) -> lis
     return applied
 
 
-def applied_versions(conn: psycopg.Connection) -> set[str]:
-    exists = conn.execute(
-        "select to_regclass('supabase_migrations.schema_migrations') is not null as e"
-    ).fetchone()
-    if not exists["e"]:
-        return set()
-    rows = conn.execute("select version from supabase_migrations.schema_migrations").fetchall()
-    return {r["version"] for r in rows}
-
-
 def pending(url: str) -> list[Migration]:
     with connect(url, autocommit=True) as conn:
         done = applied_versions(conn)
@@ -120,6 +111,8 @@ def migrate(url: str, directory: Path = config.MIGRATIONS_DIR) -> list[Migration
                     (migration.version, [migration.sql], migration.name),
                 )
             applied.append(migration)
+        # PostgREST (and the local gateway) reload their schema cache on this notification.
+        conn.execute("notify pgrst, 'reload schema'")
     return applied
 
 

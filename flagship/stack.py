@@ -1,14 +1,17 @@
-"""`flagship up`: the database, the edge service and the sync worker, for local development.
+"""`flagship up`: the database, the API gateway and the sync worker, for local development.
 
 The database is started (or reused) and left running on exit, so its data survives; the
-edge and the worker are child processes in their own process group, stopped on Ctrl-C or
-SIGTERM. If one of them dies, the others are stopped and the command fails.
+gateway (`python -m gateway`: /rest/v1, /auth/v1, /storage/v1 and the edge's
+/functions/v1 on one port) and the worker are child processes in their own process group,
+stopped on Ctrl-C or SIGTERM. If one of them dies, the others are stopped and the command
+fails. The API port is checked first, so a busy port fails before anything is printed.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,7 +22,7 @@ import httpx
 import psycopg
 
 from flagship import config, tokens
-from flagship.cli import CliError, bootstrap_database
+from flagship.bootstrap import CliError, bootstrap_database
 from flagship.database import connect
 from flagship.target import Target
 
@@ -87,7 +90,7 @@ def seeded_users(admin_url: str) -> list[tuple[str, str]]:
         username = "p.username" if has_profiles else "null::text"
         join = "left join accounts.profiles p on p.id = u.id" if has_profiles else ""
         rows = conn.execute(
-            f"select u.id::text as id, u.email, {username} as username from auth.users u {join}"
+            f"select u.id::text as id, u.email, {username} as username from auth.users u {join}"  # nosec B608
             f" order by u.created_at, u.id limit {USER_TOKENS_LIMIT}"
         ).fetchall()
     users = []
@@ -97,15 +100,36 @@ def seeded_users(admin_url: str) -> list[tuple[str, str]]:
     return users
 
 
+def check_port_free(host: str, port: int) -> None:
+    """CliError when something already listens on host:port (an older `make up`?)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CliError(
+                f"{host}:{port} is already in use ({exc.strerror}); stop what listens there"
+                " or set EDGE_PORT"
+            ) from exc
+
+
 def print_summary(
     target: Target, settings: config.Settings, tcp: bool, edge_url: str | None
 ) -> None:
-    lines = ["", "Flagship is running. Ctrl-C stops edge and sync; the database keeps running.", ""]
+    lines = [
+        "",
+        "Flagship is running. Ctrl-C stops the API and sync; the database keeps running.",
+        "",
+    ]
     if edge_url:
+        api = edge_url.removesuffix("/functions/v1")
         lines += [
-            f"  edge          {edge_url}",
+            f"  API URL       {api}   (createClient(url, anonKey) in supabase-js)",
+            f"    rest        {api}/rest/v1/   (PostgREST; OpenAPI at the root)",
+            f"    auth        {api}/auth/v1",
+            f"    storage     {api}/storage/v1   (not served yet: 501)",
+            f"    functions   {edge_url}",
             f"    health      {edge_url}/health",
-            f"    ready       {edge_url}/ready",
             f"    docs        {edge_url}/docs",
         ]
     lines.append(f"  database      {target.url}")
@@ -118,17 +142,30 @@ def print_summary(
         # A real secret makes real credentials: never print them.
         print("  JWT_SECRET is set: keys and tokens are not printed (see `flagship token`)")
         return
+    from gateway.keys import project_keys
+
+    keys = project_keys(settings.jwt_secret)
     print(
         "\n".join(
             [
                 f"  JWT secret    {settings.jwt_secret}",
-                f"  anon key      {tokens.mint_key('anon')}",
-                f"  service_role  {tokens.mint_key('service_role')}",
+                f"  anon key      {keys.anon}",
+                f"  service_role  {keys.service_role}",
             ]
         )
     )
+    _print_seeded_users()
     _print_user_tokens(target.admin_url)
     print("", flush=True)
+
+
+def _print_seeded_users() -> None:
+    """The seeded users' sign-in passwords, from the Auth service's seed list (if built)."""
+    try:
+        from gateway.auth import seed_users_banner
+    except ImportError:
+        return
+    print("  " + seed_users_banner().replace("\n", "\n  "))
 
 
 def _print_user_tokens(admin_url: str) -> None:
@@ -153,8 +190,14 @@ def _print_user_tokens(admin_url: str) -> None:
 def run_stack(tcp: bool, edge: bool, worker: bool) -> None:
     """Run until Ctrl-C or SIGTERM (then return); raise CliError if a child dies."""
     settings = config.Settings.from_env()
+    if edge:
+        check_port_free(settings.edge_host, settings.edge_port)
     target = bootstrap_database(tcp=tcp)
     env = {**os.environ, "DATABASE_URL": target.url}
+    if not settings.database_url:
+        # The embedded default: the Auth service and the edge share the local hook secret
+        # (the children see DATABASE_URL, so they would not pick the default themselves).
+        env.setdefault("SEND_EMAIL_HOOK_SECRET", config.LOCAL_SEND_EMAIL_HOOK_SECRET)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -165,7 +208,7 @@ def run_stack(tcp: bool, edge: bool, worker: bool) -> None:
     try:
         edge_url = None
         if edge:
-            children.append(_start("edge", "edge", env))
+            children.append(_start("gateway", "gateway", env))
             edge_url = f"http://{settings.edge_host}:{settings.edge_port}/functions/v1"
         if worker:
             children.append(_start("sync", "sync", env))
@@ -177,7 +220,7 @@ def run_stack(tcp: bool, edge: bool, worker: bool) -> None:
             _check_alive(children)
             stop.wait(0.5)
         hint = " (`flagship db stop` stops it)" if target.embedded else ""
-        print(f"stopping edge and sync; the database keeps running{hint}", flush=True)
+        print(f"stopping the API and sync; the database keeps running{hint}", flush=True)
     finally:
         stop_children(children)
         for sig, handler in previous.items():

@@ -17,6 +17,7 @@ from typing import Any
 import jwt
 import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from flagship import config
 from flagship.database import connect
@@ -51,9 +52,21 @@ def key_claims(role: str, ttl: int, issuer: str) -> dict[str, Any]:
     return {"iss": issuer, "role": role, "iat": now, "exp": now + ttl}
 
 
-def user_claims(user: dict[str, Any], ttl: int, issuer: str) -> dict[str, Any]:
-    """Supabase Auth's claims for a signed-in user, before the hook runs."""
-    now = int(time.time())
+def user_claims(
+    user: dict[str, Any],
+    ttl: int,
+    issuer: str,
+    *,
+    session_id: str | None = None,
+    amr: list[dict[str, Any]] | None = None,
+    now: int | None = None,
+) -> dict[str, Any]:
+    """Supabase Auth's claims for a signed-in user, before the hook runs.
+
+    The Auth service passes its session's id and authentication methods; the CLI mints a
+    token for a fresh, unrecorded session (a random id, `password`).
+    """
+    now = int(time.time()) if now is None else now
     app_meta = user.get("raw_app_meta_data") or {"provider": "email", "providers": ["email"]}
     return {
         "iss": issuer,
@@ -65,8 +78,8 @@ def user_claims(user: dict[str, Any], ttl: int, issuer: str) -> dict[str, Any]:
         "user_metadata": user.get("raw_user_meta_data") or {},
         "role": "authenticated",
         "aal": "aal1",
-        "amr": [{"method": "password", "timestamp": now}],
-        "session_id": str(uuid.uuid4()),
+        "amr": amr if amr is not None else [{"method": "password", "timestamp": now}],
+        "session_id": session_id or str(uuid.uuid4()),
         "is_anonymous": bool(user.get("is_anonymous")),
         "iat": now,
         "exp": now + ttl,
@@ -101,21 +114,41 @@ def find_user(conn: psycopg.Connection, who: str) -> dict[str, Any]:
     return row
 
 
-def run_access_token_hook(conn: psycopg.Connection, user_id: str, claims: dict) -> dict:
-    """Pass the claims through the configured hook as `supabase_auth_admin` does."""
-    hook = access_token_hook()
+_FROM_CONFIG: Any = object()
+
+
+def run_access_token_hook(
+    conn: psycopg.Connection,
+    user_id: str,
+    claims: dict,
+    *,
+    hook: tuple[str, str] | None = _FROM_CONFIG,
+    authentication_method: str = "password",
+) -> dict:
+    """Pass the claims through the configured hook as `supabase_auth_admin` does.
+
+    `hook` defaults to the one in config.toml; the role in force before the call is the
+    role in force after it, so the Auth service can call it inside its own transaction.
+    """
+    if hook is _FROM_CONFIG:
+        hook = access_token_hook()
     if hook is None:
         return claims
-    event = {"user_id": user_id, "claims": claims, "authentication_method": "password"}
-    with conn.transaction():
-        conn.execute("set local role supabase_auth_admin")
-        row = conn.execute(
+    event = {
+        "user_id": user_id,
+        "claims": claims,
+        "authentication_method": authentication_method,
+    }
+    with conn.cursor(row_factory=dict_row) as cur, conn.transaction():
+        before = cur.execute("select current_user as r").fetchone()["r"]
+        cur.execute("set local role supabase_auth_admin")
+        row = cur.execute(
             sql.SQL("select {}.{}(%s::jsonb) as result").format(
                 sql.Identifier(hook[0]), sql.Identifier(hook[1])
             ),
             (json.dumps(event),),
         ).fetchone()
-        conn.execute("reset role")
+        cur.execute(sql.SQL("set local role {}").format(sql.Identifier(before)))
     result = row["result"] or {}
     if "error" in result:
         raise TokenError(f"access token hook refused: {result['error'].get('message')}")
@@ -139,6 +172,13 @@ def mint_for_user(admin_url: str, who: str, ttl: int = 3600) -> tuple[dict, str]
     return claims, sign(claims, settings.jwt_secret)
 
 
-def mint_key(role: str, ttl: int = 10 * 365 * 86400) -> str:
+def mint_key(role: str, ttl: int | None = None) -> str:
+    """The project's API key for `role` (what `apikey` must carry through the gateway);
+    with `ttl`, a fresh key-shaped token of that lifetime instead."""
     settings = config.Settings.from_env()
+    if ttl is None:
+        from gateway.keys import project_keys
+
+        keys = project_keys(settings.jwt_secret)
+        return keys.anon if role == "anon" else keys.service_role
     return sign(key_claims(role, ttl, settings.jwt_issuer), settings.jwt_secret)

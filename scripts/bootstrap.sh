@@ -31,6 +31,21 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$digest" ]]; then
     echo "$digest" > "$STAMP"
 fi
 
+# The real supabase-js client for the gateway's end-to-end tests: pinned in
+# package-lock.json, installed with `npm ci` when Node is present (required by `make test`).
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    node_digest="$(sha256sum package-lock.json | cut -d' ' -f1)"
+    if [[ ! -f node_modules/.installed || "$(cat node_modules/.installed)" != "$node_digest" ]]; then
+        echo "bootstrap: installing the pinned JavaScript client (npm ci)"
+        npm ci --silent --no-audit --no-fund --ignore-scripts
+        echo "$node_digest" > node_modules/.installed
+    fi
+elif [[ $want_pgtap == 1 ]]; then
+    echo "bootstrap: Node.js 20+ and npm are required by the tests (they drive the API with" \
+        "supabase-js); install them, e.g. 'sudo apt-get install nodejs npm'" >&2
+    exit 1
+fi
+
 if [[ $want_pgtap == 1 && -z "${PGTAP_SQL:-}" ]] \
     && ! ls /usr/share/postgresql/*/extension/pgtap.sql >/dev/null 2>&1; then
     if command -v apt-get >/dev/null 2>&1; then

@@ -1,34 +1,32 @@
-"""`python -m sync`: run the outbox worker against the target database until SIGTERM/SIGINT.
+"""`python -m sync`: run the outbox worker on DATABASE_URL until SIGTERM/SIGINT.
 
 Tuning: SYNC_BATCH_SIZE (jobs per claim, 10), SYNC_POLL_INTERVAL (seconds between polls when
-no notification arrives, 5), SYNC_LOG_LEVEL (info).
+no notification arrives, 5), SYNC_LOG_LEVEL (info). Settings are read once, here.
 """
 
 from __future__ import annotations
 
-import logging
-import os
+import sys
 
-from flagship.target import resolve
-from sync import (
-    billing,  # noqa: F401  (registers the billing.receipt handler)
-    ctf,
-    email,
-    render,  # noqa: F401  (registers the content.render handler)
-)
-from sync.handlers import HANDLERS
+from flagship.config import ConfigError
+from flagship.logs import setup_process
+from sync import topics
+from sync.settings import WorkerSettings
 from sync.worker import Worker
 
 
 def main() -> int:
-    level = os.environ.get("SYNC_LOG_LEVEL", "info").upper()
-    logging.basicConfig(level=level, format="%(levelname)s: [%(name)s] %(message)s")
-    url = resolve().url
+    try:
+        settings = WorkerSettings.from_env()
+    except ConfigError as exc:
+        print(f"sync: {exc}", file=sys.stderr)
+        return 2
+    setup_process(settings.log_level)
     worker = Worker(
-        url,
-        handlers={**HANDLERS, **email.handlers(url), **ctf.handlers(url)},
-        batch_size=int(os.environ.get("SYNC_BATCH_SIZE", "10")),
-        poll_interval=float(os.environ.get("SYNC_POLL_INTERVAL", "5")),
+        settings.database_url,
+        handlers=topics.build(settings),
+        batch_size=settings.batch_size,
+        poll_interval=settings.poll_interval,
     )
     worker.install_signal_handlers()
     worker.run()

@@ -10,18 +10,19 @@ docs/billing.md. What the receipt shows and whom it goes to comes from SQL
 from __future__ import annotations
 
 import base64
-import logging
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from fpdf import FPDF
 
-from edge.email.money import money
 from flagship.database import connect
-from sync.handlers import Handler, Job, register
+from flagship.logs import logger
+from mail.money import money
+from sync.handlers import Handler, Job, handler
+from sync.settings import WorkerSettings
 
-log = logging.getLogger("sync.billing")
+log = logger("sync.billing")
 
 
 def _text(value: Any) -> str:
@@ -95,7 +96,7 @@ def handle_receipt(conn: psycopg.Connection, job: Job) -> int | None:
     invoice_id = job.payload.get("invoice_id")
     data = conn.execute("select billing.receipt_data(%s) as d", (invoice_id,)).fetchone()["d"]
     if data is None:
-        log.warning("receipt job %s: invoice %s is unknown; nothing sent", job.id, invoice_id)
+        log.warning("receipt: invoice unknown; nothing sent", job_id=job.id, invoice_id=invoice_id)
         return None
     pdf = render_receipt(data)
     filename = f"receipt-{data['invoice'].get('number') or invoice_id}.pdf"
@@ -105,25 +106,19 @@ def handle_receipt(conn: psycopg.Connection, job: Job) -> int | None:
         (invoice_id, base64.b64encode(pdf).decode(), filename),
     ).fetchone()
     if row["id"] is None:
-        log.warning("receipt job %s: invoice %s has no recipient", job.id, invoice_id)
+        log.warning("receipt: invoice has no recipient", job_id=job.id, invoice_id=invoice_id)
     else:
-        log.info("receipt for invoice %s queued as email job %s", invoice_id, row["id"])
+        log.info("receipt queued", invoice_id=invoice_id, email_job_id=row["id"])
     return row["id"]
 
 
-def receipt_handler(url: str) -> Handler:
-    """The `billing.receipt` handler for the database at `url`."""
+@handler("billing.receipt")
+def receipt_handler(settings: WorkerSettings) -> Handler:
+    """The `billing.receipt` handler for the worker's database."""
 
     def deliver(job: Job) -> None:
-        with connect(url) as conn:
+        with connect(settings.database_url) as conn:
             handle_receipt(conn, job)
             conn.commit()
 
     return deliver
-
-
-@register("billing.receipt")
-def deliver_receipt(job: Job) -> None:
-    from flagship.target import resolve
-
-    receipt_handler(resolve().url)(job)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 
 from flagship.database import connect
-from sync.handlers import Handler, Job
+from flagship.logs import logger
+from sync.handlers import Handler, Job, handler
+from sync.settings import WorkerSettings
 
-log = logging.getLogger("sync.ctf")
+log = logger("sync.ctf")
 
 
 class ProposalImport:
@@ -23,8 +24,9 @@ class ProposalImport:
                 "select private.ctf_import_proposal(%s::jsonb) as id", (json.dumps(job.payload),)
             ).fetchone()
             conn.commit()
-        log.info("job %s: proposal imported as challenge %s", job.id, row["id"])
+        log.info("proposal imported", job_id=job.id, challenge_id=str(row["id"]))
 
 
-def handlers(url: str) -> dict[str, Handler]:
-    return {"community.challenge_proposal_approved": ProposalImport(url)}
+@handler("community.challenge_proposal_approved")
+def proposal_import(settings: WorkerSettings) -> Handler:
+    return ProposalImport(settings.database_url)

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import logging
 import re
 from typing import Any
 
-from edge.email import mailer
-from edge.email.catalog import KINDS
-from edge.settings import EdgeSettings
 from flagship.database import connect
-from sync.handlers import Handler, Job
+from flagship.logs import logger
+from mail import mailer
+from mail.catalog import KINDS
+from mail.settings import MailConfig
+from sync.handlers import Handler, Job, handler
+from sync.settings import WorkerSettings
 
-log = logging.getLogger("sync.email")
+log = logger("sync.email")
 
 
 class InvalidEmailJob(ValueError):
@@ -59,9 +60,9 @@ def attachments(payload: dict[str, Any]) -> list[dict[str, str]]:
 
 
 class EmailDelivery:
-    def __init__(self, url: str, settings: EdgeSettings | None = None) -> None:
+    def __init__(self, url: str, settings: MailConfig) -> None:
         self.url = url
-        self.settings = settings or EdgeSettings.from_env()
+        self.settings = settings
 
     def __call__(self, job: Job) -> None:
         payload: dict[str, Any] = job.payload
@@ -79,7 +80,9 @@ class EmailDelivery:
                 (payload.get("to"), payload.get("user_id"), category),
             ).fetchone()["r"]
             if not route.get("send"):
-                log.info("job %s (%s): not sent (%s)", job.id, template, route.get("reason"))
+                log.info(
+                    "email not sent", job_id=job.id, template=template, reason=route.get("reason")
+                )
                 return
             data = dict(payload.get("data") or {})
             if template == "verify_email" and "token" in data:
@@ -98,10 +101,11 @@ class EmailDelivery:
             )
             sent = mailer.send(conn, message, job.idempotency_key, self.settings)
             conn.commit()
-        log.info("job %s (%s): sent %s", job.id, template, sent)
+        log.info("email sent", job_id=job.id, template=template, sent=sent)
 
 
-def handlers(url: str, settings: EdgeSettings | None = None) -> dict[str, Handler]:
-    """Topic → handler for email. `accounts.user_deleted` needs none: the goodbye email is
-    queued by a trigger while the address still exists (see the edge_email migration)."""
-    return {"email.send": EmailDelivery(url, settings)}
+@handler("email.send")
+def email_send(settings: WorkerSettings) -> Handler:
+    """`accounts.user_deleted` needs no handler: the goodbye email is queued by a trigger
+    while the address still exists (see the edge_email migration)."""
+    return EmailDelivery(settings.database_url, settings.mail)

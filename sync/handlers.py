@@ -1,5 +1,12 @@
-"""Topic → handler registry for outbox jobs.
+"""Topic → handler registry for outbox jobs: one decorator, `@handler("topic")`.
 
+A handler module declares each topic it delivers with a factory::
+
+    @handler("email.send")
+    def email_send(settings: WorkerSettings) -> Handler:
+        return EmailDelivery(settings)
+
+The worker builds every registered handler once, from its settings (`sync.topics.build`).
 A handler delivers one job and returns; raising means "retry later" (the worker backs off,
 and the job goes dead after its `max_attempts`). Delivery is at least once, so a handler
 must be idempotent: pass `job.idempotency_key` to the provider (Resend, Stripe, webhooks).
@@ -10,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from sync.settings import WorkerSettings
 
 
 @dataclass(frozen=True)
@@ -41,18 +50,19 @@ class Job:
 
 
 Handler = Callable[[Job], None]
+HandlerFactory = Callable[[WorkerSettings], Handler]
 
-# Filled by `register` as delivery modules are written (email, webhooks, ...).
-HANDLERS: dict[str, Handler] = {}
+# Topic → factory, filled by `@handler` when the handler modules are imported (sync.topics).
+REGISTRY: dict[str, HandlerFactory] = {}
 
 
-def register(topic: str) -> Callable[[Handler], Handler]:
-    """Decorator: make `fn` the handler of `topic` (one handler per topic)."""
+def handler(topic: str) -> Callable[[HandlerFactory], HandlerFactory]:
+    """Decorator: make `factory(settings)` build the handler of `topic` (one per topic)."""
 
-    def wrap(fn: Handler) -> Handler:
-        if topic in HANDLERS:
+    def wrap(factory: HandlerFactory) -> HandlerFactory:
+        if topic in REGISTRY:
             raise ValueError(f"topic {topic!r} already has a handler")
-        HANDLERS[topic] = fn
-        return fn
+        REGISTRY[topic] = factory
+        return factory
 
     return wrap

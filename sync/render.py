@@ -7,10 +7,11 @@ the store keeps the HTML only if the markdown still has that hash.
 
 from __future__ import annotations
 
-from edge.observability import logger
 from flagship.database import connect
-from sync.handlers import Handler, Job, register
+from flagship.logs import logger
+from sync.handlers import Handler, Job, handler
 from sync.markup import render_markdown
+from sync.settings import WorkerSettings
 
 TOPIC = "content.render"
 log = logger("sync.render")
@@ -40,14 +41,7 @@ class Render:
         log.info("render.done", job=job.id, table=target[0], id=target[1], stored=stored)
 
 
-def handlers(url: str) -> dict[str, Handler]:
-    """The handler for the database at `url` (tests, or a worker given its handlers)."""
-    return {TOPIC: Render(url)}
-
-
-@register(TOPIC)
-def render_content(job: Job) -> None:
-    """The registered handler: the target database resolved as `python -m sync` does."""
-    from flagship.target import resolve
-
-    Render(resolve().url)(job)
+@handler(TOPIC)
+def render_content(settings: WorkerSettings) -> Handler:
+    """The `content.render` handler for the worker's database."""
+    return Render(settings.database_url)

@@ -6,7 +6,6 @@ with SKIP LOCKED, attempts, dead letters, stale claims) live in SQL and nowhere 
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 import signal
@@ -21,9 +20,10 @@ from types import FrameType
 import psycopg
 
 from flagship.database import connect
-from sync.handlers import HANDLERS, Handler, Job
+from flagship.logs import logger
+from sync.handlers import Handler, Job
 
-log = logging.getLogger("sync.worker")
+log = logger("sync.worker")
 CHANNEL = "ops_outbox"  # ops.enqueue notifies it with the topic
 WAKE_SLICE = 1.0  # seconds: longest a stop request waits while idle
 
@@ -58,7 +58,7 @@ class Worker:
         backoff_cap: float = 3600.0,
     ) -> None:
         self.url = url
-        self.handlers = HANDLERS if handlers is None else handlers
+        self.handlers = default_handlers(url) if handlers is None else handlers
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.batch_size = batch_size
         self.poll_interval = poll_interval
@@ -101,7 +101,7 @@ class Worker:
 
     def install_signal_handlers(self) -> None:
         def handle(signum: int, frame: FrameType | None) -> None:
-            log.info("%s received; stopping after the current job", signal.Signals(signum).name)
+            log.info("stopping after the current job", signal=signal.Signals(signum).name)
             self.stop()
 
         signal.signal(signal.SIGTERM, handle)
@@ -110,7 +110,7 @@ class Worker:
     # -- work --------------------------------------------------------------------------------
     def run(self) -> None:
         """Work until `stop()`; database failures are logged and retried, never fatal."""
-        log.info("worker %s started", self.worker_id)
+        log.info("worker started", worker_id=self.worker_id)
         failures = 0
         while not self.stopping:
             try:
@@ -121,11 +121,11 @@ class Worker:
             except psycopg.Error as exc:
                 failures += 1
                 delay = min(30.0, 2.0**failures)
-                log.error("database error: %s; retrying in %.0fs", str(exc).strip(), delay)
+                log.error("database error; retrying", error=str(exc).strip(), retry_in=delay)
                 self.close()
                 self._stop.wait(delay)
         self.close()
-        log.info("worker %s stopped", self.worker_id)
+        log.info("worker stopped", worker_id=self.worker_id)
 
     def run_once(self) -> int:
         """Claim one batch and process it; the number of jobs processed."""
@@ -160,13 +160,13 @@ class Worker:
     def backoff(self, attempts: int) -> float:
         """Seconds before retry number `attempts`: doubling, capped, half of it random."""
         ceiling = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (jitter, not secrets)
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (jitter, not secrets)  # nosec B311
 
     # -- one job -----------------------------------------------------------------------------
     def _process(self, conn: psycopg.Connection, job: Job) -> None:
         handler = self.handlers.get(job.topic)
         if handler is None:
-            log.info("job %s (%s): no handler; acknowledged", job.id, job.topic)
+            log.info("no handler; acknowledged", job_id=job.id, topic=job.topic)
             self._complete(conn, job)
             return
         try:
@@ -190,22 +190,18 @@ class Worker:
             ).fetchone()
         if row["status"] is None:
             log.warning(
-                "job %s (%s) failed after its claim was released: %s", job.id, job.topic, error
-            )
+                "job failed after its claim was released", job_id=job.id, topic=job.topic,
+                error=error,
+            )  # fmt: skip
         elif row["status"] == "dead":
             log.error(
-                "job %s (%s) dead after %s attempts: %s", job.id, job.topic, job.attempts, error
+                "job dead", job_id=job.id, topic=job.topic, attempts=job.attempts, error=error
             )
         else:
             log.warning(
-                "job %s (%s) attempt %s failed, retry in %.0fs: %s",
-                job.id,
-                job.topic,
-                job.attempts,
-                delay,
-                error,
-                exc_info=exc,
-            )
+                "job attempt failed; retrying", job_id=job.id, topic=job.topic,
+                attempts=job.attempts, retry_in=round(delay), error=error, exc_info=exc,
+            )  # fmt: skip
 
     def _give_back(self, conn: psycopg.Connection, jobs: list[Job]) -> None:
         """Return claimed jobs not started before a stop, instead of waiting for staleness.
@@ -231,7 +227,7 @@ class Worker:
             "select ops.release_stale_outbox(%s) as n", (self.stale_after,)
         ).fetchone()["n"]
         if released:
-            log.warning("released %s stale job(s) claimed by lost workers", released)
+            log.warning("released stale jobs claimed by lost workers", count=released)
 
     def _run_schedules_if_due(self, conn: psycopg.Connection) -> None:
         """Periodic jobs (ops.schedules): the database decides which are due and who runs them."""
@@ -242,4 +238,12 @@ class Worker:
         with conn.transaction():
             ran = conn.execute("select ops.run_due_schedules() as n").fetchone()["n"]
         if ran:
-            log.info("ran %s scheduled job(s)", ran)
+            log.info("ran scheduled jobs", count=ran)
+
+
+def default_handlers(url: str) -> dict[str, Handler]:
+    """Every registered handler, for the database at `url` (settings read once, here)."""
+    from sync import topics
+    from sync.settings import WorkerSettings
+
+    return topics.build(WorkerSettings.from_env({**os.environ, "DATABASE_URL": url}))

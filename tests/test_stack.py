@@ -72,7 +72,7 @@ class Up:
 def service_connections(admin) -> int:
     return admin.execute(
         "select count(*) as n from pg_stat_activity where datname = current_database()"
-        " and application_name in ('flagship-edge', 'flagship-sync')"
+        " and application_name like 'flagship-%'"
     ).fetchone()["n"]
 
 
@@ -97,8 +97,20 @@ def test_up_serves_prints_credentials_and_stops_on_ctrl_c(app_url, fresh_db):
             base = f"http://127.0.0.1:{port}/functions/v1"
             assert httpx.get(f"{base}/health").json() == {"status": "ok"}
             assert httpx.get(f"{base}/ready").status_code == 200
-            for expected in (f"{base}/docs", app_url, "JWT secret", "anon key", "service_role"):
+            for expected in (
+                f"{base}/docs",
+                app_url,
+                "JWT secret",
+                "anon key",
+                "service_role",
+                f"API URL       http://127.0.0.1:{port}",
+            ):
                 assert expected in up.text
+            # One URL for every path: /rest/v1 answers with the anon key the banner printed.
+            anon = next(line for line in up.output if "anon key" in line).split()[-1]
+            rest = httpx.get(f"http://127.0.0.1:{port}/rest/v1/", headers={"apikey": anon})
+            assert rest.status_code == 200 and rest.json()["swagger"] == "2.0"
+            assert httpx.get(f"http://127.0.0.1:{port}/rest/v1/").status_code == 401
             up.process.send_signal(signal.SIGINT)
             assert up.finish() == 0, up.text
         finally:
@@ -109,7 +121,7 @@ def test_up_serves_prints_credentials_and_stops_on_ctrl_c(app_url, fresh_db):
         assert admin.execute("select 1 as ok").fetchone()["ok"] == 1
 
 
-def test_up_fails_when_a_child_dies(app_url, fresh_db):
+def test_up_refuses_a_busy_port_before_printing_anything(app_url, fresh_db):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -121,6 +133,7 @@ def test_up_fails_when_a_child_dies(app_url, fresh_db):
             if up.process.poll() is None:
                 up.process.kill()
     assert code == 1, up.text
-    assert "edge exited with status" in up.text
+    assert f"127.0.0.1:{port} is already in use" in up.text
+    assert "anon key" not in up.text and "Flagship is running" not in up.text
     with connect(fresh_db, autocommit=True) as admin:
         assert wait_until_no_service_connections(admin) == 0

@@ -40,7 +40,10 @@ def looks_like_key(value: str) -> bool:
 def authenticate(db: Database, key: str, ip: str | None, request_id: str | None) -> KeyGrant:
     """The key's grant; raises psycopg errors carrying edge_api_key_* codes."""
     with db.caller(
-        SERVICE, path="/functions/v1/api-keys/token", headers={"x-request-id": request_id or ""}
+        SERVICE,
+        path="/functions/v1/api-keys/token",
+        headers={"x-request-id": request_id or ""},
+        client_ip=ip,
     ) as conn:
         row = conn.execute(
             "select * from ops.authenticate_api_key(%s, %s::inet)", (key, ip)
@@ -71,4 +74,6 @@ def claims_for(grant: KeyGrant, settings: EdgeSettings) -> dict[str, Any]:
 
 
 def mint(claims: dict[str, Any], settings: EdgeSettings) -> str:
+    if settings.jwt_secret is None:
+        raise RuntimeError("no JWT_SECRET: tokens cannot be minted")
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")

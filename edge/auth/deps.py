@@ -11,7 +11,6 @@ Per-user and per-key rate limits apply here, once the caller is known.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,9 +20,12 @@ import psycopg
 from fastapi import Depends, Request
 
 from edge import dberrors
+from edge.api_error import ApiError
 from edge.auth import api_keys
+from edge.auth.jwt import TokenVerifier
+from edge.client import client_ip_of
 from edge.db import Database
-from edge.errors import ApiError
+from edge.deps import Db, Limiter, Settings
 from edge.middleware import request_id_of
 from edge.ratelimit import enforce
 
@@ -63,40 +65,44 @@ def _credential(request: Request) -> str | None:
 
 
 def client_ip(request: Request) -> str | None:
-    """The client's address when it is an IP (test clients and sockets may name none)."""
-    host = request.client.host if request.client else None
-    try:
-        return str(ipaddress.ip_address(host)) if host else None
-    except ValueError:
-        return None
+    """The client's address (edge.client: trusted proxies only), None when not an IP."""
+    return client_ip_of(request.scope)
 
 
-def resolve_caller(request: Request) -> Caller:
+def get_verifier(request: Request) -> TokenVerifier:
+    return request.app.state.verifier
+
+
+def resolve_caller(
+    request: Request,
+    db: Db,
+    settings: Settings,
+    limiter: Limiter,
+    verifier: Annotated[TokenVerifier, Depends(get_verifier)],
+) -> Caller:
     """Authenticate the request (cached on request.state for the rest of the request)."""
     cached = getattr(request.state, "caller", None)
     if cached is not None:
         return cached
     credential = _credential(request)
-    app = request.app
     if credential is None:
         caller = Caller()
     elif api_keys.looks_like_key(credential):
         try:
             grant = api_keys.authenticate(
-                app.state.db, credential, client_ip(request), request_id_of(request.scope)
+                db, credential, client_ip(request), request_id_of(request.scope)
             )
         except psycopg.Error as exc:
             raise dberrors.to_api_error(exc) or exc from None
-        caller = Caller(api_keys.claims_for(grant, app.state.edge))
+        caller = Caller(api_keys.claims_for(grant, settings))
     else:
-        caller = Caller(app.state.verifier.verify(credential))
+        caller = Caller(verifier.verify(credential))
     request.state.caller = caller
     request.scope.setdefault("state", {})["user_id"] = caller.user_id
-    limiter = app.state.limiter
     if caller.api_key_id:
-        enforce(limiter, f"key:{caller.api_key_id}", app.state.edge.rate_api_key)
+        enforce(limiter, f"key:{caller.api_key_id}", settings.rate_api_key)
     elif caller.user_id:
-        enforce(limiter, f"user:{caller.user_id}", app.state.edge.rate_user)
+        enforce(limiter, f"user:{caller.user_id}", settings.rate_user)
     return caller
 
 
@@ -109,6 +115,10 @@ def require_user(caller: Annotated[Caller, Depends(resolve_caller)]) -> Caller:
             headers={"WWW-Authenticate": "Bearer"},
         )
     return caller
+
+
+AnyCaller = Annotated[Caller, Depends(resolve_caller)]
+CurrentCaller = Annotated[Caller, Depends(require_user)]
 
 
 def require_scope(scope: str):
@@ -141,10 +151,21 @@ def as_caller(request: Request, caller: Caller, db: Database) -> Iterator[psycop
             method=request.method,
             path=request.url.path,
             headers=request_headers(request),
+            client_ip=client_ip(request),
         ) as conn:
             yield conn
     except psycopg.Error as exc:
-        mapped = dberrors.to_api_error(exc)
-        if mapped is None:
-            raise
-        raise mapped from None
+        dberrors.raise_mapped(exc, anonymous=caller.role == "anon")
+
+
+@contextmanager
+def as_service(request: Request, db: Database) -> Iterator[psycopg.Connection]:
+    """The named service-role use (webhooks, hooks): request path, id and client address."""
+    with db.caller(
+        {"role": "service_role"},
+        method=request.method,
+        path=request.url.path,
+        headers={"x-request-id": request_id_of(request.scope) or ""},
+        client_ip=client_ip(request),
+    ) as conn:
+        yield conn

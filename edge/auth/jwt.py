@@ -9,6 +9,7 @@ project's anon/service_role keys carry neither on Supabase and are accepted with
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import jwt
@@ -21,6 +22,15 @@ HMAC_ALGORITHMS = ("HS256",)
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
 ROLES = ("anon", "authenticated", "service_role")
 LEEWAY = 10  # seconds of clock skew tolerated on exp/iat/nbf
+
+
+def is_uuid(value: str) -> bool:
+    """Supabase user ids are UUIDs; anything else would fail later as a 500 in SQL."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def invalid(reason: str) -> ApiError:
@@ -49,6 +59,8 @@ class TokenVerifier:
 
     def _key(self, token: str, alg: str) -> Any:
         if alg in HMAC_ALGORITHMS:
+            if self.settings.jwt_secret is None:  # JWKS only: HS256 is not a way in
+                raise invalid("algorithm not allowed")
             return self.settings.jwt_secret
         if alg in ASYMMETRIC_ALGORITHMS and self.jwks is not None:
             try:
@@ -95,6 +107,6 @@ class TokenVerifier:
         if role == "authenticated":
             if claims.get("iss") != self.settings.jwt_issuer:
                 raise invalid("issuer")
-            if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            if not isinstance(claims.get("sub"), str) or not is_uuid(claims["sub"]):
                 raise invalid("subject")
         return claims

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from edge import dberrors
 from edge.auth import api_keys
 from edge.auth.deps import Caller, as_caller, client_ip, require_scope
+from edge.deps import Db, Settings
 from edge.errors import ApiError, ErrorBody
 from edge.middleware import request_id_of
 
@@ -40,8 +41,8 @@ class TokenResponse(BaseModel):
         "json_schema_extra": {
             "examples": [
                 {
-                    "access_token": "eyJhbGciOiJIUzI1NiIs...",
-                    "token_type": "bearer",
+                    "access_token": "eyJhbGciOiJIUzI1NiIs...",  # nosec B105
+                    "token_type": "bearer",  # nosec B105
                     "expires_in": 900,
                     "expires_at": 1795000000,
                     "scopes": ["ctf:challenges:write"],
@@ -65,17 +66,22 @@ class TokenResponse(BaseModel):
 )
 def exchange(
     request: Request,
+    db: Db,
+    settings: Settings,
     body: ExchangeRequest | None = None,
     x_api_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> TokenResponse:
     key = (body.api_key if body else None) or x_api_key
     if not key:
         raise ApiError(401, "edge_api_key_invalid", "Send an API key (body api_key or X-Api-Key).")
-    settings = request.app.state.edge
-    try:
-        grant = api_keys.authenticate(
-            request.app.state.db, key, client_ip(request), request_id_of(request.scope)
+    if settings.jwt_secret is None:
+        raise ApiError(
+            503,
+            "edge_api_key_exchange_unavailable",
+            "No JWT_SECRET is configured, so no token can be minted; send the API key itself.",
         )
+    try:
+        grant = api_keys.authenticate(db, key, client_ip(request), request_id_of(request.scope))
     except psycopg.Error as exc:
         raise dberrors.to_api_error(exc) or exc from None
     claims = api_keys.claims_for(grant, settings)
@@ -120,8 +126,10 @@ class Me(BaseModel):
     ),
     responses={**AUTH_ERRORS, 403: {"model": ErrorBody, "description": "Key lacks a scope"}},
 )
-def me(request: Request, caller: Annotated[Caller, Depends(require_scope("profile:read"))]) -> Me:
-    with as_caller(request, caller, request.app.state.db) as conn:
+def me(
+    request: Request, caller: Annotated[Caller, Depends(require_scope("profile:read"))], db: Db
+) -> Me:
+    with as_caller(request, caller, db) as conn:
         account = conn.execute("select api.accounts_get_my_account() as a").fetchone()["a"]
     return Me(
         user_id=caller.user_id or "",

@@ -7,8 +7,6 @@ in SQL (`billing.checkout_context`, run as the caller); this module only talks t
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
 import re
 import time
 from typing import Annotated, Any
@@ -19,12 +17,14 @@ import stripe
 from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge.auth.deps import Caller, require_user
-from edge.billing_stripe import BillingSettings, billing_settings
-from edge.db import Database, get_db
+from edge import dberrors
+from edge.auth.deps import CurrentCaller
+from edge.db import Database
+from edge.deps import Billing, Db
 from edge.errors import ApiError, ErrorBody
+from flagship.logs import logger
 
-log = logging.getLogger("edge.billing")
+log = logger("edge.billing")
 router = APIRouter(tags=["billing"])
 SERVICE_ROLE = {"role": "service_role"}
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
@@ -42,28 +42,18 @@ def unavailable() -> ApiError:
 
 
 def sql_error(exc: psycopg.Error) -> ApiError:
-    """A SQL API error (code in the hint) as the edge's error shape."""
-    diag = exc.diag
-    code = diag.message_hint or "internal_error"
-    state = diag.sqlstate or ""
-    if state == "42501":
-        status = 401 if code == "not_authenticated" else 403
-    elif state.startswith("PT") and state[2:].isdigit():
-        status = int(state[2:])
-    elif state == "22023":
-        status = 400
-    else:
+    """A SQL API error (code in the hint) as the edge's error shape (edge.dberrors)."""
+    mapped = dberrors.to_api_error(exc, anonymous=False)  # billing callers are signed in
+    if mapped is None:
         raise exc
-    try:
-        details = json.loads(diag.message_detail) if diag.message_detail else None
-    except ValueError:
-        details = None
-    return ApiError(status, code, diag.message_primary or code, details)
+    return mapped
 
 
 def stripe_failed(exc: stripe.StripeError, what: str) -> ApiError:
     # Stripe's messages carry no secrets; the key is never part of them.
-    log.error("stripe %s failed: %s %s", what, type(exc).__name__, exc.user_message or "")
+    log.error(
+        "stripe call failed", call=what, error=type(exc).__name__, reason=exc.user_message or ""
+    )
     return ApiError(502, "billing_stripe_error", "The payment provider did not answer; try again.")
 
 
@@ -88,7 +78,7 @@ class PortalSession(BaseModel):
     url: str
 
 
-def signed_in_user(caller: Annotated[Caller, Depends(require_user)]) -> dict[str, Any]:
+def signed_in_user(caller: CurrentCaller) -> dict[str, Any]:
     """Billing acts for a person: a user's own access token, never an integration's API key."""
     if caller.api_key_id is not None:
         raise ApiError(403, "forbidden", "Checkout and the billing portal need a user's session.")
@@ -96,8 +86,6 @@ def signed_in_user(caller: Annotated[Caller, Depends(require_user)]) -> dict[str
 
 
 Claims = Annotated[dict[str, Any], Depends(signed_in_user)]
-Db = Annotated[Database, Depends(get_db)]
-Billing = Annotated[BillingSettings, Depends(billing_settings)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 502, 503)
 }
@@ -117,7 +105,7 @@ def checkout(
 ) -> CheckoutSession:
     user_id = claims["sub"]
     if body.user_id is not None and str(body.user_id) != user_id:
-        log.warning("checkout refused: user %s asked for another user", user_id)
+        log.warning("checkout refused: asked for another user", user_id=user_id)
         raise ApiError(403, "forbidden", "You can only open a checkout for yourself.")
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
         raise ApiError(400, "invalid_argument", "Idempotency-Key: 8-100 letters, digits, - or _.")
@@ -131,7 +119,7 @@ def checkout(
             ).fetchone()["c"]
     except psycopg.Error as exc:
         error = sql_error(exc)
-        log.info("checkout refused for user %s: %s", user_id, error.code)
+        log.info("checkout refused", user_id=user_id, code=error.code)
         raise error from exc
     price = ctx["price"]
     client = settings.client()
@@ -143,7 +131,7 @@ def checkout(
             or live.currency != price["currency"]
             or not live.active
         ):
-            log.error("catalog price %s differs from Stripe's; checkout refused", price["id"])
+            log.error("catalog price differs from Stripe's; checkout refused", price=price["id"])
             raise ApiError(
                 409,
                 "billing_price_mismatch",
@@ -173,7 +161,7 @@ def checkout(
         )
     except stripe.StripeError as exc:
         raise stripe_failed(exc, "checkout") from exc
-    log.info("checkout session %s opened for user %s (%s)", session.id, user_id, price["id"])
+    log.info("checkout session opened", session=session.id, user_id=user_id, price=price["id"])
     return CheckoutSession(id=session.id, url=session.url)
 
 

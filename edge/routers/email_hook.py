@@ -18,14 +18,15 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from edge.auth import webhooks
-from edge.email import mailer
+from edge.auth.deps import as_service
+from edge.deps import Db, Settings
 from edge.errors import ApiError, ErrorBody
 from edge.middleware import request_id_of
-from edge.observability import logger
+from flagship.logs import logger
+from mail import mailer
 
 router = APIRouter(tags=["webhooks"])
 log = logger("edge.email_hook")
-SERVICE = {"role": "service_role"}
 ACTIONS = {
     "signup": "auth_signup",
     "magiclink": "auth_magiclink",
@@ -63,8 +64,8 @@ class HookPayload(BaseModel):
                 {
                     "user": {"id": "0d4f2a9e-1c3b-4e5f-8a7b-9c0d1e2f3a4b", "email": "a@b.test"},
                     "email_data": {
-                        "token": "123456",
-                        "token_hash": "pkce_abc",
+                        "token": "123456",  # nosec B105
+                        "token_hash": "pkce_abc",  # nosec B105
                         "redirect_to": "http://127.0.0.1:3000/welcome",
                         "email_action_type": "signup",
                         "site_url": "http://127.0.0.1:3000",
@@ -169,8 +170,7 @@ def messages(settings, payload: HookPayload) -> list[mailer.Message]:
         }
     },
 )
-async def send_email_hook(request: Request) -> dict:
-    settings = request.app.state.edge
+async def send_email_hook(request: Request, db: Db, settings: Settings) -> dict:
     if not settings.send_email_hook_secret:
         return hook_error(
             request, 503, "edge_hook_not_configured", "SEND_EMAIL_HOOK_SECRET is not set."
@@ -192,11 +192,9 @@ async def send_email_hook(request: Request) -> dict:
         return hook_error(request, 400, "invalid_argument", "The hook payload is malformed.")
     except ApiError as error:
         return hook_error(request, error.status, error.code, error.message)
-    db = request.app.state.db
-    rid = request_id_of(request.scope) or ""
 
     def deliver() -> None:
-        with db.caller(SERVICE, path=request.url.path, headers={"x-request-id": rid}) as conn:
+        with as_service(request, db) as conn:
             for n, message in enumerate(outgoing):
                 mailer.send(conn, message, f"auth-hook-{delivery.id}-{n}", settings)
 

@@ -1,24 +1,27 @@
 """Probes for orchestrators and `flagship up`: liveness without the database, readiness with.
 
 Readiness means the database answers *and* carries every migration this code ships with:
-an edge newer than its schema would call functions that do not exist yet.
+an edge newer than its schema would call functions that do not exist yet. The answer is
+cached for EDGE_READY_CACHE_SECONDS (1 s), so a flood of probes costs one query a second.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Annotated, Literal
+import threading
+import time
+from typing import Literal
 
 import psycopg
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 
-from edge.db import Database, get_db
+from edge.deps import Db, ReadyState, Settings
 from edge.errors import ApiError, ErrorBody
-from flagship import migrate
+from flagship import schema_version
+from flagship.logs import logger
 
-log = logging.getLogger("edge.health")
+log = logger("edge.health")
 router = APIRouter(tags=["health"])
 READY_TIMEOUT = 2.0  # seconds; a probe must answer quickly either way
 
@@ -42,30 +45,50 @@ def health() -> Health:
     return Health()
 
 
-@router.get(
-    "/ready",
-    summary="Readiness: the database answers and no migration is pending",
-    responses={503: {"model": ErrorBody, "description": "Not ready (code `not_ready`)"}},
-)
-def ready(db: Annotated[Database, Depends(get_db)]) -> Ready:
+class ReadyCache:
+    """The last readiness answer (a Ready or an ApiError) and when it was computed."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.at = float("-inf")
+        self.answer: Ready | ApiError | None = None
+
+
+def check(db) -> Ready | ApiError:
     try:
         with db.connection(timeout=READY_TIMEOUT) as conn:
             conn.execute("set local statement_timeout = 2000")
-            done = migrate.applied_versions(conn)
+            done = schema_version.applied_versions(conn)
     except (psycopg.Error, PoolTimeout) as exc:
-        log.warning("not ready: %s", str(exc).strip() or type(exc).__name__)
         # The reason stays in the log: connection errors name hosts and users.
-        raise ApiError(
+        log.warning("not ready", reason=str(exc).strip() or type(exc).__name__)
+        return ApiError(
             503, "not_ready", "The database does not answer.", {"reason": type(exc).__name__}
-        ) from exc
-    known = [m.version for m in migrate.migrations()]
+        )
+    known = schema_version.shipped_versions()
     pending = [v for v in known if v not in done]
     counts = Migrations(applied=len(known) - len(pending), pending=len(pending))
     if pending:
-        raise ApiError(
+        return ApiError(
             503,
             "not_ready",
             f"{len(pending)} migration(s) pending; run `flagship db migrate`.",
             {"migrations": counts.model_dump(), "pending_versions": pending},
         )
     return Ready(migrations=counts)
+
+
+@router.get(
+    "/ready",
+    summary="Readiness: the database answers and no migration is pending",
+    responses={503: {"model": ErrorBody, "description": "Not ready (code `not_ready`)"}},
+)
+def ready(db: Db, settings: Settings, cache: ReadyState) -> Ready:
+    with cache.lock:  # one probe queries; the others wait for its answer
+        if cache.answer is None or time.monotonic() - cache.at >= settings.ready_cache_seconds:
+            cache.answer = check(db)
+            cache.at = time.monotonic()
+        answer = cache.answer
+    if isinstance(answer, ApiError):
+        raise ApiError(answer.status, answer.code, answer.message, answer.details)
+    return answer

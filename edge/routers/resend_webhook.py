@@ -15,13 +15,14 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from edge.auth import webhooks
+from edge.auth.deps import as_service
+from edge.deps import Db, Settings
 from edge.errors import ApiError, ErrorBody
 from edge.middleware import request_id_of
-from edge.observability import logger
+from flagship.logs import logger
 
 router = APIRouter(tags=["webhooks"])
 log = logger("edge.resend_webhook")
-SERVICE = {"role": "service_role"}
 
 
 class WebhookAck(BaseModel):
@@ -82,8 +83,7 @@ def suppressions_for(event: dict[str, Any]) -> tuple[str | None, list[str]]:
         }
     },
 )
-async def resend_webhook(request: Request) -> WebhookAck:
-    settings = request.app.state.edge
+async def resend_webhook(request: Request, db: Db, settings: Settings) -> WebhookAck:
     if not settings.resend_webhook_secret:
         raise ApiError(503, "edge_webhook_not_configured", "RESEND_WEBHOOK_SECRET is not set.")
     body = await request.body()
@@ -102,11 +102,9 @@ async def resend_webhook(request: Request) -> WebhookAck:
     except ValueError as exc:
         raise ApiError(400, "invalid_argument", "The event is not valid JSON.") from exc
     reason, addresses = suppressions_for(event)
-    db = request.app.state.db
-    rid = request_id_of(request.scope) or ""
 
     def record() -> bool:
-        with db.caller(SERVICE, path=request.url.path, headers={"x-request-id": rid}) as conn:
+        with as_service(request, db) as conn:
             fresh = conn.execute(
                 "insert into ops.webhook_receipts (source, webhook_id, event_type)"
                 " values ('resend', %s, %s) on conflict do nothing returning 1",

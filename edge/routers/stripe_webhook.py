@@ -19,22 +19,23 @@ webhook has no user. Every write happens inside the billing.* SQL functions.
 from __future__ import annotations
 
 import json
-import logging
-from typing import Annotated, Any
+from typing import Any
 
 import psycopg
 import stripe
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from edge.billing_stripe import BillingSettings, as_dict, billing_settings
-from edge.db import Database, get_db
+from edge.billing_stripe import BillingSettings, as_dict
+from edge.db import Database
+from edge.deps import Billing, Db
 from edge.errors import ApiError, ErrorBody
 from edge.middleware import request_id_of
+from flagship.logs import logger
 
-log = logging.getLogger("edge.billing.webhook")
+log = logger("edge.billing.webhook")
 router = APIRouter(tags=["billing"])
 SERVICE_ROLE = {"role": "service_role"}
 MAX_BODY = 1024 * 1024  # Stripe events are far smaller
@@ -67,7 +68,7 @@ def reread(settings: BillingSettings, event: dict[str, Any]) -> dict[str, Any]:
         except stripe.InvalidRequestError as exc:
             if exc.http_status != 404:
                 raise
-            log.info("%s %s no longer exists at Stripe; using the snapshot", name, object_id)
+            log.info("gone at Stripe; using the snapshot", object=name, object_id=object_id)
 
     if kind == "subscription":
         fetch("subscription", obj.get("id"))
@@ -90,11 +91,15 @@ def handle(db: Database, settings: BillingSettings, event: dict[str, Any], rid: 
             ).fetchone()["s"]
     except psycopg.Error as exc:
         if exc.diag.message_hint == "billing_event_invalid":
-            log.warning("malformed Stripe event refused (request %s)", rid)
+            log.warning("malformed Stripe event refused", request_id=rid)
             raise ApiError(400, "billing_event_invalid", "The event is malformed.") from exc
         raise
     if stored == "processed":
-        log.info("stripe event %s (%s) already processed; delivery ignored", event_id, event_type)
+        log.info(
+            "stripe event already processed; delivery ignored",
+            event_id=event_id,
+            event_type=event_type,
+        )
         return WebhookAnswer(status="duplicate")
     try:
         fresh = reread(settings, event)
@@ -104,7 +109,13 @@ def handle(db: Database, settings: BillingSettings, event: dict[str, Any], rid: 
             ).fetchone()["o"]
     except (stripe.StripeError, psycopg.Error) as exc:
         reason = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
-        log.error("stripe event %s (%s) failed: %s (request %s)", event_id, event_type, reason, rid)
+        log.error(
+            "stripe event failed",
+            event_id=event_id,
+            event_type=event_type,
+            reason=reason,
+            request_id=rid,
+        )
         with db.caller(SERVICE_ROLE) as conn:
             conn.execute("select billing.fail_event(%s, %s)", (event_id, reason))
         # Non-2xx: Stripe redelivers later, and the stored event is processed then.
@@ -114,11 +125,10 @@ def handle(db: Database, settings: BillingSettings, event: dict[str, Any], rid: 
             "The event could not be processed yet; it will be retried.",
         ) from exc
     if outcome in NOT_APPLIED:
-        log.warning(
-            "stripe event %s (%s) stored but not applied: %s", event_id, event_type, outcome
-        )
+        log.warning(f"stripe event stored but not applied: {outcome}", event_id=event_id,
+                    event_type=event_type)  # fmt: skip
     else:
-        log.info("stripe event %s (%s): %s", event_id, event_type, outcome)
+        log.info("stripe event applied", event_id=event_id, event_type=event_type, outcome=outcome)
     return WebhookAnswer(status=outcome)
 
 
@@ -127,11 +137,7 @@ def handle(db: Database, settings: BillingSettings, event: dict[str, Any], rid: 
     summary="Stripe webhook endpoint (signed with the endpoint secret)",
     responses={s: {"model": ErrorBody} for s in (400, 413, 500, 503)},
 )
-async def stripe_webhook(
-    request: Request,
-    db: Annotated[Database, Depends(get_db)],
-    settings: Annotated[BillingSettings, Depends(billing_settings)],
-) -> WebhookAnswer:
+async def stripe_webhook(request: Request, db: Db, settings: Billing) -> WebhookAnswer:
     rid = request_id_of(request.scope)
     if not settings.webhook_secret:
         raise ApiError(
@@ -150,12 +156,12 @@ async def stripe_webhook(
         event = json.loads(payload)
     except stripe.SignatureVerificationError as exc:
         # The library's reason (missing header, no match, outside tolerance): no secrets.
-        log.warning("stripe webhook refused: %s (request %s)", exc.user_message or exc, rid)
+        log.warning("stripe webhook refused", reason=str(exc.user_message or exc), request_id=rid)
         raise ApiError(
             400, "billing_webhook_signature_invalid", "The Stripe signature is not valid."
         ) from exc
     except ValueError as exc:
-        log.warning("stripe webhook refused: body is not a Stripe event (request %s)", rid)
+        log.warning("stripe webhook refused: not a Stripe event", request_id=rid)
         raise ApiError(400, "billing_event_invalid", "The body is not a Stripe event.") from exc
     if not isinstance(event, dict):
         raise ApiError(400, "billing_event_invalid", "The body is not a Stripe event.")

@@ -12,12 +12,12 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from edge.email.unsubscribe import read_token
+from edge.auth.deps import as_service
+from edge.deps import Db, Settings
 from edge.errors import ApiError, ErrorBody
-from edge.middleware import request_id_of
+from mail.unsubscribe import read_token
 
 router = APIRouter(tags=["email"])
-SERVICE = {"role": "service_role"}
 Token = Annotated[str, Query(min_length=10, max_length=2000, description="From the email's link")]
 
 
@@ -32,8 +32,8 @@ class Unsubscription(BaseModel):
     )
 
 
-def _read(request: Request, token: str) -> tuple[str, str]:
-    found = read_token(request.app.state.edge.jwt_secret, token)
+def _read(settings, token: str) -> tuple[str, str]:
+    found = read_token(settings.link_secret, token)
     if found is None:
         raise ApiError(400, "edge_unsubscribe_invalid", "This unsubscribe link is not valid.")
     return found
@@ -48,21 +48,19 @@ ERRORS = {400: {"model": ErrorBody, "description": "Invalid token (edge_unsubscr
 
 
 @router.get("/unsubscribe", summary="What this unsubscribe link would do", responses=ERRORS)
-def preview(request: Request, token: Token) -> Unsubscription:
-    email, category = _read(request, token)
+def preview(settings: Settings, token: Token) -> Unsubscription:
+    email, category = _read(settings, token)
     return Unsubscription(email=masked(email), category=category, unsubscribed=False)
 
 
 @router.post(
     "/unsubscribe", summary="One-click unsubscribe (List-Unsubscribe-Post)", responses=ERRORS
 )
-async def unsubscribe(request: Request, token: Token) -> Unsubscription:
-    email, category = _read(request, token)
-    db = request.app.state.db
-    rid = request_id_of(request.scope) or ""
+async def unsubscribe(request: Request, db: Db, settings: Settings, token: Token) -> Unsubscription:
+    email, category = _read(settings, token)
 
     def record() -> None:
-        with db.caller(SERVICE, path=request.url.path, headers={"x-request-id": rid}) as conn:
+        with as_service(request, db) as conn:
             conn.execute(
                 "insert into ops.email_suppressions (email, category, reason)"
                 " values (%s, %s, 'unsubscribed') on conflict (email, category) do nothing",

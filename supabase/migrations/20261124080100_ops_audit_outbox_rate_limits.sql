@@ -56,7 +56,14 @@ as $$
         (select auth.uid()),
         coalesce((select auth.role()), current_user),
         p_action, p_target_type, p_target_id, p_reason, coalesce(p_details, '{}'),
-        nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-request-id'
+        -- A request id is recorded only when it has the edge's shape (64 plain characters).
+        (
+            select h.v from (
+                select nullif(current_setting('request.headers', true), '')::jsonb
+                ->> 'x-request-id' as v
+            ) as h
+            where h.v ~ '^[A-Za-z0-9._:-]{1,64}$'
+        )
     )
     returning id
 $$;

@@ -21,10 +21,9 @@ begin
     exception when others then
         return null;
     end;
-    v_text := btrim(split_part(coalesce(
-        v_headers ->> 'x-forwarded-for', v_headers ->> 'x-real-ip',
-        v_headers ->> 'cf-connecting-ip', ''
-    ), ',', 1));
+    -- Only the address the edge/gateway resolved (trusted proxies only); never a header
+    -- the client could write itself (x-forwarded-for, x-real-ip, ...).
+    v_text := btrim(coalesce(v_headers ->> 'x-flagship-client-ip', ''));
     if v_text !~ '^[0-9A-Fa-f:.]{2,45}$' then
         return null;
     end if;
@@ -36,8 +35,9 @@ begin
 end;
 $$;
 comment on function private.ctf_client_ip() is
-'The client IP of the current request: first x-forwarded-for entry (as set by Supabase''s
-gateway), else x-real-ip, else cf-connecting-ip; null when absent or malformed.';
+'The client IP of the current request: the x-flagship-client-ip request header, which only
+the edge/gateway set (flagship.database.as_caller, after dropping any client-supplied one);
+null when absent or malformed. Client-written headers such as x-forwarded-for are ignored.';
 revoke execute on function private.ctf_client_ip() from public;
 
 -- Hints -----------------------------------------------------------------------------------------

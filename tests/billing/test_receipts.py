@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 from urllib.parse import urlsplit
 
 import fake_stripe
@@ -15,7 +16,8 @@ from pypdf import PdfReader
 from flagship.database import connect
 from flagship.testing.harness import create_user, with_database
 from sync import billing as sync_billing
-from sync.handlers import HANDLERS, Job
+from sync.handlers import REGISTRY, Job
+from sync.settings import WorkerSettings
 from sync.worker import Worker
 
 
@@ -97,14 +99,18 @@ def test_render_handles_zero_decimal_currency_and_unicode():
     assert "1,500 JPY" in text
 
 
+def worker_settings(app_url: str) -> WorkerSettings:
+    return WorkerSettings.from_env({**os.environ, "DATABASE_URL": app_url})
+
+
 def test_the_worker_delivers_the_receipt_job(fresh_db, test_server):
-    assert HANDLERS["billing.receipt"] is sync_billing.deliver_receipt
+    assert REGISTRY["billing.receipt"] is sync_billing.receipt_handler
     app_url = with_database(fresh_db, urlsplit(fresh_db).path.lstrip("/"), test_server.app_user)
     with connect(fresh_db) as conn:
         user = create_user(conn)
         inv = pay_invoice(conn, user.id)
         conn.commit()
-    handlers = {"billing.receipt": sync_billing.receipt_handler(app_url)}
+    handlers = {"billing.receipt": sync_billing.receipt_handler(worker_settings(app_url))}
     with Worker(app_url, handlers=handlers) as worker:
         while worker.run_once():
             pass
@@ -122,7 +128,7 @@ def test_the_worker_delivers_the_receipt_job(fresh_db, test_server):
 def test_receipt_reaches_the_mailbox_with_its_pdf(fresh_db, test_server, monkeypatch):
     """Issue 7's end of the line: invoice paid → PDF → email job → the local mailbox."""
     monkeypatch.delenv("RESEND_API_KEY", raising=False)
-    from sync.email import handlers as email_handlers
+    from sync.email import email_send
 
     app_url = with_database(fresh_db, urlsplit(fresh_db).path.lstrip("/"), test_server.app_user)
     with connect(fresh_db) as conn:
@@ -130,8 +136,8 @@ def test_receipt_reaches_the_mailbox_with_its_pdf(fresh_db, test_server, monkeyp
         inv = pay_invoice(conn, user.id, "Grace Hopper")
         conn.commit()
     handlers = {
-        "billing.receipt": sync_billing.receipt_handler(app_url),
-        **email_handlers(app_url),
+        "billing.receipt": sync_billing.receipt_handler(worker_settings(app_url)),
+        "email.send": email_send(worker_settings(app_url)),
     }
     with Worker(app_url, handlers=handlers) as worker:
         while worker.run_once():

@@ -3,6 +3,7 @@ api path (post, message, contribution, lesson, course description)."""
 
 from __future__ import annotations
 
+import os
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -17,9 +18,10 @@ from flagship.testing.harness import (
     refresh,
     with_database,
 )
-from sync.handlers import HANDLERS
+from sync.handlers import REGISTRY
 from sync.markup import URL_SCHEMES, render_markdown, sanitize
-from sync.render import handlers, render_content
+from sync.render import TOPIC, render_content
+from sync.settings import WorkerSettings
 from sync.worker import Worker
 
 XSS = [
@@ -166,7 +168,7 @@ def test_markdown_still_renders():
 def test_python_m_sync_delivers_render_jobs():
     import sync.__main__  # noqa: F401  (what `python -m sync` imports)
 
-    assert HANDLERS["content.render"] is render_content
+    assert REGISTRY["content.render"] is render_content
 
 
 # -- end to end: database → worker → api --------------------------------------------------
@@ -179,7 +181,8 @@ def app_url(fresh_db, test_server) -> str:
 def drain(app_url: str) -> int:
     """Run the worker with the render handler until the queue is empty; jobs processed."""
     total = 0
-    with Worker(app_url, handlers=handlers(app_url)) as worker:
+    settings = WorkerSettings.from_env({**os.environ, "DATABASE_URL": app_url})
+    with Worker(app_url, handlers={TOPIC: render_content(settings)}) as worker:
         while n := worker.run_once():
             total += n
     return total

@@ -27,7 +27,9 @@ def grant_roles(db, user: User, *roles: str) -> User:
 
 def q(db, who, sql: str, params: Any = None) -> list[dict]:
     """Run SQL as `who` (a User, 'anon' or 'service_role') and return all rows."""
-    with as_user(db, who, headers={"x-forwarded-for": "203.0.113.7, 10.0.0.1"}):
+    # The address the edge resolved; a client-written X-Forwarded-For must be ignored.
+    forged = {"x-forwarded-for": "198.51.100.9", "x-flagship-client-ip": "198.51.100.10"}
+    with as_user(db, who, headers=forged, client_ip="203.0.113.7"):
         cur = db.execute(sql, params)
         return cur.fetchall() if cur.description else []
 

@@ -9,6 +9,7 @@ import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from edge.app import create_app
+from edge.billing_stripe import BillingSettings
 from edge.settings import EdgeSettings
 from flagship import config, tokens
 from flagship.database import as_caller, connect
@@ -24,7 +25,9 @@ PREFIX = "/functions/v1"
 
 def settings(**overrides) -> EdgeSettings:
     base = config.Settings.from_env()
-    edge = EdgeSettings(jwt_secret=base.jwt_secret, jwt_issuer=base.jwt_issuer)
+    edge = EdgeSettings(
+        jwt_secret=base.jwt_secret, jwt_issuer=base.jwt_issuer, billing=BillingSettings.from_env()
+    )
     return dataclasses.replace(edge, **overrides)
 
 

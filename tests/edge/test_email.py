@@ -18,8 +18,8 @@ import pytest
 from edge_helpers import PREFIX, LocalServer, assert_error, make_client, new_user, settings
 
 from edge.auth.webhooks import sign
-from edge.email import mailer
 from flagship import cli
+from mail import mailer
 from sync.handlers import Job
 from sync.worker import Worker
 
@@ -313,8 +313,11 @@ def enqueue(admin, payload: dict, dedupe: str | None = None) -> int:
 
 def email_worker(app_url, **overrides) -> Worker:
     from sync import email
+    from sync.settings import WorkerSettings
 
-    return Worker(app_url, handlers=email.handlers(app_url, settings(**overrides)))
+    mail = settings(**overrides)
+    handler = email.email_send(WorkerSettings(database_url=app_url, mail=mail))
+    return Worker(app_url, handlers={"email.send": handler})
 
 
 def drain(worker: Worker) -> None:

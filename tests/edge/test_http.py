@@ -153,16 +153,17 @@ def test_batch(client, user):
     assert_error(client.post(f"{PREFIX}/batch", json={"requests": nested}), 400, "invalid_argument")
 
 
-def test_metrics_and_json_access_logs(client, user, admin, caplog):
+def test_metrics_and_json_access_logs(app_url, user, admin, caplog):
     admin.execute("select ops.enqueue('metrics.probe', '{}', null)")
-    with caplog.at_level(logging.INFO, logger="edge.access"):
-        client.get(f"{PREFIX}/me", headers={**bearer(token_for(user)), "X-Request-Id": "log-1"})
+    with make_client(app_url, metrics_token="scrape-token") as client:
+        with caplog.at_level(logging.INFO, logger="edge.access"):
+            client.get(f"{PREFIX}/me", headers={**bearer(token_for(user)), "X-Request-Id": "log-1"})
+        text = client.get("/metrics", headers=bearer("scrape-token")).text
     import json
 
     line = next(json.loads(r.getMessage()) for r in caplog.records if "log-1" in r.getMessage())
     assert line["route"] == f"{PREFIX}/me" and line["status"] == 200 and line["user_id"] == user.id
     assert line["latency_ms"] >= 0 and "authorization" not in json.dumps(line).lower()
-    text = client.get("/metrics").text
     assert 'edge_requests_total{method="GET",route="/functions/v1/me",status="200"}' in text
     assert "edge_request_duration_seconds_bucket" in text
     assert 'flagship_outbox_jobs{status="pending"}' in text and "flagship_outbox_up 1.0" in text

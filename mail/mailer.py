@@ -17,10 +17,10 @@ from urllib.parse import quote
 import psycopg
 import resend
 
-from edge.email.catalog import KINDS
-from edge.email.render import render
-from edge.email.unsubscribe import make_token
-from edge.settings import EdgeSettings
+from mail.catalog import KINDS
+from mail.render import render
+from mail.settings import MailConfig
+from mail.unsubscribe import make_token
 
 TAG_VALUE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -42,14 +42,14 @@ def tag(value: str) -> str:
     return TAG_VALUE.sub("_", value)[:256] or "none"
 
 
-def compose(message: Message, settings: EdgeSettings) -> dict[str, Any]:
+def compose(message: Message, settings: MailConfig) -> dict[str, Any]:
     """The Resend `POST /emails` body for a message (also what the mailbox stores)."""
     kind = KINDS[message.template]
     category = message.category or kind.category
     headers: dict[str, str] = {}
     unsubscribe_url = None
     if kind.unsubscribable:
-        token = make_token(settings.jwt_secret, message.to, category)
+        token = make_token(settings.link_secret, message.to, category)
         unsubscribe_url = f"{settings.public_url}/functions/v1/unsubscribe?token={quote(token)}"
         headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -81,7 +81,7 @@ def compose(message: Message, settings: EdgeSettings) -> dict[str, Any]:
     return params
 
 
-def configure_resend(settings: EdgeSettings) -> None:
+def configure_resend(settings: MailConfig) -> None:
     resend.api_key = settings.resend_api_key
     resend.api_url = settings.resend_api_url.rstrip("/")
 
@@ -90,7 +90,7 @@ def send(
     conn: psycopg.Connection | None,
     message: Message,
     idempotency_key: str,
-    settings: EdgeSettings,
+    settings: MailConfig,
 ) -> str:
     """Deliver once per idempotency key; returns the provider's (or the mailbox's) id."""
     params = compose(message, settings)

@@ -9,15 +9,15 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
-from edge.email.catalog import KINDS
-from edge.email.money import money
+from mail.catalog import KINDS
+from mail.money import money
 
 TEMPLATES = Path(__file__).parent / "templates"
 _html = Environment(
     loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), auto_reload=False
 )
 # Plain text is not HTML: nothing to escape.
-_text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, auto_reload=False)  # noqa: S701
+_text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, auto_reload=False)  # noqa: S701  # nosec B701
 _subject = SandboxedEnvironment(undefined=StrictUndefined)
 for _env in (_html, _text, _subject):
     _env.filters["money"] = money

@@ -1,1 +1,0 @@
-"""System email: templates (Jinja2, HTML + text, one layout), unsubscribe tokens, sending."""

@@ -1,0 +1,78 @@
+"""The gateway as a real uvicorn server on a free loopback port, for tests and benches.
+
+`serve_gateway(url)` runs `gateway.app.create_app` against the database at `url` (the
+`postgres` role's URL of a clone) in a background thread and yields where it listens and
+the project keys, so the real clients (supabase-js, supabase-py) can be pointed at it.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+import uvicorn
+
+from gateway import config as gateway_config
+from gateway import keys
+from gateway.app import create_app
+
+STARTUP_TIMEOUT = 30.0
+
+
+@dataclass
+class GatewayServer:
+    url: str
+    anon_key: str
+    service_key: str
+    app: object
+
+    def reload_schema(self) -> None:
+        """Reload the schema cache now (as NOTIFY pgrst would, without waiting for it)."""
+        self.app.state.rest.reload()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve_gateway(
+    database_url: str, *, schemas: tuple[str, ...] | None = None, mount_auth: bool = True
+) -> Iterator[GatewayServer]:
+    cfg = gateway_config.load()
+    if schemas is not None:
+        cfg = cfg.with_api(schemas=schemas)
+    app = create_app(cfg, database_url=database_url, mount_auth=mount_auth)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            timeout_keep_alive=75,
+        )
+    )
+    thread = threading.Thread(target=server.run, name="gateway-test", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the gateway did not start")
+        time.sleep(0.05)
+    httpx.get(f"{url}/functions/v1/health", timeout=5)
+    project = keys.project_keys(cfg.settings.jwt_secret)
+    try:
+        yield GatewayServer(url, project.anon, project.service_role, app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,201 @@
+"""The gateway ASGI app: one base URL for every Supabase path, as Kong routes them.
+
+- /rest/v1      PostgREST (gateway.rest), apikey required;
+- /auth/v1      Supabase Auth (gateway.auth, when present), apikey required there;
+- /storage/v1   not served yet: 501 with a JSON error;
+- /functions/v1 the edge app, mounted unchanged (it authenticates callers itself);
+- anything else: 404 `{"message": "no Route matched with those values"}` (Kong's answer).
+CORS for site_url and additional_redirect_urls (config.toml) wraps all of it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+
+from edge.app import create_app as create_edge_app
+from edge.observability import logger
+from gateway import config as gateway_config
+from gateway.listener import SchemaListener
+from gateway.rest.app import RestService
+
+log = logger("gateway")
+CORS_HEADERS = [
+    "apikey",
+    "authorization",
+    "x-client-info",
+    "content-type",
+    "prefer",
+    "range",
+    "accept-profile",
+    "content-profile",
+    "x-upsert",
+    "accept",
+    "x-request-id",
+]
+EXPOSE_HEADERS = [
+    "content-range",
+    "content-profile",
+    "location",
+    "preference-applied",
+    "x-request-id",
+    "retry-after",
+]
+REST_POOL_MAX = 10
+
+
+def with_user(url: str, user: str) -> str:
+    """The same server and database, logged in as `user` (no password: local trust)."""
+    parts = urlsplit(url)
+    if parts.scheme.startswith("postgres"):
+        host = parts.netloc.split("@", 1)[-1]
+        return urlunsplit((parts.scheme, f"{user}@{host}", parts.path, parts.query, parts.fragment))
+    return f"{url} user={user}"
+
+
+def _json(status: int, body: dict) -> Response:
+    return Response(json.dumps(body), status, media_type="application/json")
+
+
+class Router:
+    """Dispatch by path prefix; each service sees its prefix as root_path."""
+
+    def __init__(self, services: dict[str, object], edge) -> None:
+        self.services = services
+        self.edge = edge
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return
+        path = scope["path"]
+        if path.startswith("/functions/v1"):
+            await self.edge(scope, receive, send)
+            return
+        for prefix, app in self.services.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                child = dict(scope)
+                child["root_path"] = scope.get("root_path", "") + prefix
+                await app(child, receive, send)
+                return
+        await _json(404, {"message": "no Route matched with those values"})(scope, receive, send)
+
+
+async def storage_not_served(scope, receive, send) -> None:
+    await _json(
+        501,
+        {
+            "statusCode": "501",
+            "error": "Not Implemented",
+            "message": "Storage is not served by the local gateway yet",
+        },
+    )(scope, receive, send)
+
+
+async def auth_not_served(scope, receive, send) -> None:
+    await _json(
+        404,
+        {
+            "code": 404,
+            "error_code": "not_found",
+            "msg": "Supabase Auth is not served by this gateway build",
+        },
+    )(scope, receive, send)
+
+
+def create_app(
+    cfg: gateway_config.GatewayConfig | None = None,
+    *,
+    database_url: str | None = None,
+    authenticator_url: str | None = None,
+    mount_auth: bool = True,
+) -> Starlette:
+    """The whole gateway; `database_url` overrides the target (tests use their clone)."""
+    import os
+
+    cfg = cfg or gateway_config.load()
+    if database_url is None:
+        from flagship.target import resolve
+
+        database_url = resolve(cfg.settings).url
+    authenticator_url = (
+        authenticator_url
+        or os.environ.get("AUTHENTICATOR_URL")
+        or with_user(database_url, "authenticator")
+    )
+    edge = create_edge_app(cfg.settings, database_url=database_url, edge=cfg.edge)
+    rest_pool = ConnectionPool(
+        authenticator_url,
+        min_size=2,
+        max_size=REST_POOL_MAX,
+        open=False,
+        name="rest",
+        timeout=5.0,
+        kwargs={"row_factory": dict_row, "application_name": "flagship-gateway-rest"},
+    )
+    app_pool = ConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=5,
+        open=False,
+        name="gateway",
+        timeout=5.0,
+        kwargs={"application_name": "flagship-gateway"},  # tuple rows
+    )
+    rest = RestService(cfg, rest_pool)
+    services: dict[str, object] = {"/rest/v1": rest, "/storage/v1": storage_not_served}
+    if mount_auth and importlib.util.find_spec("gateway.auth.app") is not None:
+        app_pool.open(wait=False)  # the Auth app prepares its own pool from this one
+        from gateway.auth.app import create_auth_app
+
+        services["/auth/v1"] = create_auth_app(cfg, app_pool)
+    else:
+        services["/auth/v1"] = auth_not_served
+    listener = SchemaListener(database_url, rest.reload)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        rest_pool.open(wait=False)
+        if app_pool.closed:
+            app_pool.open(wait=False)
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(edge.router.lifespan_context(edge))
+            for service in services.values():
+                ctx = getattr(service, "router", None)
+                if ctx is not None and hasattr(ctx, "lifespan_context"):
+                    await stack.enter_async_context(ctx.lifespan_context(service))
+            try:
+                rest.reload()
+            except Exception as exc:  # the first request retries
+                log.warning("schema cache not loaded at startup", error=str(exc))
+            listener.start()
+            try:
+                yield
+            finally:
+                listener.stop()
+                rest_pool.close()
+                app_pool.close()
+
+    app = Starlette(lifespan=lifespan)
+    app.state.config = cfg
+    app.state.rest = rest
+    app.state.listener = listener
+    app.mount("", Router(services, edge))
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(dict.fromkeys((*cfg.cors_origins, *cfg.edge.cors_origins))),
+        allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=CORS_HEADERS,
+        expose_headers=EXPOSE_HEADERS,
+        allow_credentials=True,
+        max_age=3600,
+    )
+    return app
