@@ -8,7 +8,7 @@ values
 (
     '00000000-0000-4000-a000-000000000001', 'authenticated', 'authenticated',
     'admin@flagship.test', now(), '{"provider": "email", "providers": ["email"]}',
-    '{"username": "admin", "display_name": "Ada Admin"}'
+    '{"username": "ada", "display_name": "Ada Admin"}'
 ),
 (
     '00000000-0000-4000-a000-000000000002', 'authenticated', 'authenticated',

@@ -15,7 +15,11 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
 ('role_unknown', '22023', 400, 'No such role.'),
 ('role_not_held', 'PT404', 404, 'The user does not hold that role.'),
 ('role_protected', 'PT409', 409, 'The role cannot be changed this way (member, or last admin).'),
-('user_not_found', 'PT404', 404, 'No such user.');
+('user_not_found', 'PT404', 404, 'No such user.'),
+(
+    'role_rank_exceeded', '42501', 403,
+    'The role ranks above your own highest role: you cannot grant or revoke it.'
+);
 
 create table accounts.roles (
     name text primary key check (name ~ '^[a-z][a-z_]{1,31}$'),
@@ -254,6 +258,83 @@ create policy roles_read_by_auth on accounts.roles for select to supabase_auth_a
 using (true);
 grant select on accounts.roles to supabase_auth_admin;
 
+-- The admin set --------------------------------------------------------------------------
+-- Every change that can remove an admin (revoke, delete a user, delete one's account) takes
+-- one transaction-scoped advisory lock first and re-checks under it, so two admins acting at
+-- the same instant are serialised and the second sees the first one's result.
+create function private.accounts_lock_admin_set() returns void
+language sql volatile
+set search_path = ''
+as $$
+    select pg_advisory_xact_lock(hashtext('accounts.admin_set'))
+$$;
+comment on function private.accounts_lock_admin_set() is
+'Serialise changes to the admin set (transaction-scoped advisory lock). Callers re-read the
+admin set and re-check the actor''s permission after taking it.';
+revoke execute on function private.accounts_lock_admin_set() from public;
+
+create function private.accounts_is_active_admin(p_user uuid) returns boolean
+language sql stable
+security definer
+set search_path = ''
+as $$
+    select exists (
+        select 1 from accounts.user_roles as ur
+        join auth.users as u on u.id = ur.user_id
+        where ur.user_id = p_user and ur.role = 'admin'
+          and (u.banned_until is null or u.banned_until <= now())
+    )
+$$;
+comment on function private.accounts_is_active_admin(uuid) is
+'Does the user hold admin and may sign in (not banned)? A banned admin does not count
+towards keeping the platform administered. Definer: reads auth.users.';
+revoke execute on function private.accounts_is_active_admin(uuid) from public;
+
+create function private.accounts_require_admin_remains(p_user uuid, p_message text)
+returns void
+language plpgsql stable
+security definer
+set search_path = ''
+as $$
+begin
+    if private.accounts_is_active_admin(p_user) and not exists (
+        select 1 from accounts.user_roles as ur
+        where ur.role = 'admin' and ur.user_id <> p_user
+          and private.accounts_is_active_admin(ur.user_id)
+    ) then
+        perform private.raise_error('role_protected', p_message, 'PT409');
+    end if;
+end;
+$$;
+comment on function private.accounts_require_admin_remains(uuid, text) is
+'Raise role_protected (PT409) with p_message if removing p_user would leave no active admin.
+Call under private.accounts_lock_admin_set().';
+revoke execute on function private.accounts_require_admin_remains(uuid, text) from public;
+
+create function private.accounts_require_rank(p_actor uuid, p_role text) returns void
+language plpgsql stable
+security definer
+set search_path = ''
+as $$
+declare
+    v_own int := (
+        select max(r.rank) from accounts.user_roles as ur
+        join accounts.roles as r on r.name = ur.role where ur.user_id = p_actor
+    );
+    v_needed int := (select r.rank from accounts.roles as r where r.name = p_role);
+begin
+    if v_needed > coalesce(v_own, 0) then
+        perform private.raise_error('role_rank_exceeded',
+            format('%s ranks above your own roles.', p_role), '42501',
+            jsonb_build_object('role', p_role));
+    end if;
+end;
+$$;
+comment on function private.accounts_require_rank(uuid, text) is
+'Raise role_rank_exceeded (42501, 403) unless the actor''s highest role (from the tables)
+ranks at least as high as p_role: nobody grants or revokes a role above their own.';
+revoke execute on function private.accounts_require_rank(uuid, text) from public;
+
 -- API ---------------------------------------------------------------------------------------
 create view api.accounts_roles with (security_invoker = true) as
 select
@@ -298,6 +379,7 @@ begin
         perform private.raise_error('role_unknown', format('No role named %L.', p_role),
             '22023', jsonb_build_object('role', p_role));
     end if;
+    perform private.accounts_require_rank(v_actor, p_role);
     if not exists (select 1 from auth.users where id = p_user_id) then
         perform private.raise_error('user_not_found', 'No such user.', 'PT404');
     end if;
@@ -312,8 +394,9 @@ end;
 $$;
 comment on function api.accounts_grant_role(uuid, text, text) is
 'Admin: grant a global role (idempotent; audited). Needs roles.manage, checked against the
-tables. Errors: not_authenticated, forbidden, invalid_argument, role_unknown, user_not_found.
-The new role reaches the JWT at the next token refresh.';
+tables, and a highest role ranked at least as high as p_role. Errors: not_authenticated,
+forbidden, invalid_argument, role_unknown, role_rank_exceeded, user_not_found. The new role
+reaches the JWT at the next token refresh.';
 
 create function api.accounts_revoke_role(p_user_id uuid, p_role text, p_reason text default null)
 returns void
@@ -321,8 +404,9 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+    v_actor uuid := private.require_permission('roles.manage');
 begin
-    perform private.require_permission('roles.manage');
     if p_user_id is null or p_role is null then
         perform private.raise_error('invalid_argument', 'p_user_id and p_role are required.',
             '22023');
@@ -331,19 +415,18 @@ begin
         perform private.raise_error('role_unknown', format('No role named %L.', p_role),
             '22023', jsonb_build_object('role', p_role));
     end if;
+    perform private.accounts_require_rank(v_actor, p_role);
     if p_role = 'member' then
         perform private.raise_error('role_protected',
             'Every user is a member; delete or suspend the account instead.', 'PT409');
     end if;
-    -- Serialise admin revocations so two admins cannot remove each other at once.
-    perform pg_advisory_xact_lock(hashtext('accounts.admin_roles'));
-    if p_role = 'admin' and (
-        select count(*) from accounts.user_roles where role = 'admin'
-    ) <= 1 and exists (
-        select 1 from accounts.user_roles where role = 'admin' and user_id = p_user_id
-    ) then
-        perform private.raise_error('role_protected', 'The last admin cannot be removed.',
-            'PT409');
+    if p_role = 'admin' then
+        -- Two admins demoting each other at once: the second waits here, then finds that
+        -- it no longer holds roles.manage, or that its target is the last active admin.
+        perform private.accounts_lock_admin_set();
+        perform private.require_permission('roles.manage');
+        perform private.accounts_require_admin_remains(p_user_id,
+            'The last active admin cannot be removed.');
     end if;
     delete from accounts.user_roles where user_id = p_user_id and role = p_role;
     if not found then
@@ -355,9 +438,9 @@ begin
 end;
 $$;
 comment on function api.accounts_revoke_role(uuid, text, text) is
-'Admin: revoke a global role (audited). Needs roles.manage. Errors: not_authenticated,
-forbidden, invalid_argument, role_unknown, role_protected (member, last admin),
-role_not_held.';
+'Admin: revoke a global role (audited). Needs roles.manage and a highest role ranked at
+least as high as p_role. Errors: not_authenticated, forbidden, invalid_argument,
+role_unknown, role_rank_exceeded, role_protected (member, last active admin), role_not_held.';
 
 revoke execute on function api.accounts_grant_role(uuid, text, text) from public, anon;
 revoke execute on function api.accounts_revoke_role(uuid, text, text) from public, anon;

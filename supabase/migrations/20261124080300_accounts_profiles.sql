@@ -26,6 +26,8 @@ create table accounts.profiles (
     country text check (country ~ '^[A-Z]{2}$'),
     skills text[] not null default '{}' check (cardinality(skills) <= 20),
     visibility accounts.visibility not null default 'members',
+    username_skeleton text not null,
+    display_name_skeleton text,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now()
 );
@@ -33,6 +35,13 @@ comment on table accounts.profiles is
 'One profile per auth user, created by a trigger at sign-up. Username unique
 case-insensitively. Read through api.accounts_profiles; changed through api.accounts_update_my_profile.';
 create unique index profiles_username_key on accounts.profiles (lower(username));
+-- No two usernames look alike (UTS #39 skeleton, private.accounts_name_skeleton).
+create unique index profiles_username_skeleton_key on accounts.profiles (username_skeleton);
+comment on column accounts.profiles.username_skeleton is
+'private.accounts_name_skeleton(username), kept by a trigger; unique, so no username looks
+like another.';
+comment on column accounts.profiles.display_name_skeleton is
+'private.accounts_name_skeleton(display_name), kept by a trigger.';
 create index profiles_country_idx on accounts.profiles (country) where country is not null;
 create index profiles_skills_idx on accounts.profiles using gin (skills);
 create index profiles_created_idx on accounts.profiles (created_at desc, id);
@@ -64,6 +73,110 @@ revoke execute on function private.touch_updated_at() from public;
 create trigger profiles_touch before update on accounts.profiles
 for each row execute function private.touch_updated_at();
 
+create function private.accounts_profile_skeletons() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+    new.username_skeleton := private.accounts_name_skeleton(new.username);
+    new.display_name_skeleton := private.accounts_name_skeleton(new.display_name);
+    return new;
+end;
+$$;
+comment on function private.accounts_profile_skeletons() is
+'Trigger: keep username_skeleton and display_name_skeleton current.';
+revoke execute on function private.accounts_profile_skeletons() from public;
+create trigger profiles_skeletons before insert or update of username, display_name
+on accounts.profiles for each row execute function private.accounts_profile_skeletons();
+
+-- Names ------------------------------------------------------------------------------------
+create function private.accounts_username_problem(p_user uuid, p_username text) returns text
+language sql stable
+set search_path = ''
+as $$
+    with s as (select private.accounts_name_skeleton(p_username) as k)
+    select case
+        when exists (select 1 from accounts.profiles as p
+                     where lower(p.username) = lower(p_username)
+                       and p.id is distinct from p_user)
+            then 'username_taken'
+        when private.accounts_is_reserved_name((select s.k from s)) then 'name_reserved'
+        when exists (select 1 from accounts.profiles as p
+                     where p.username_skeleton = (select s.k from s)
+                       and p.id is distinct from p_user)
+            then 'username_confusable'
+    end
+$$;
+comment on function private.accounts_username_problem(uuid, text) is
+'Why p_user may not take p_username, or null: username_taken (same letters, any case),
+name_reserved (looks like a staff or platform name), username_confusable (looks like
+another user''s username).';
+revoke execute on function private.accounts_username_problem(uuid, text) from public;
+
+create function private.accounts_display_name_problem(p_user uuid, p_display_name text)
+returns text
+language sql stable
+set search_path = ''
+as $$
+    with s as (select private.accounts_name_skeleton(p_display_name) as k)
+    select case
+        when private.has_invisible_characters(p_display_name) then 'profile_invalid'
+        when private.accounts_is_reserved_name((select s.k from s)) then 'name_reserved'
+        when exists (select 1 from accounts.profiles as p
+                     where p.username_skeleton = (select s.k from s)
+                       and p.id is distinct from p_user)
+            then 'display_name_confusable'
+    end
+$$;
+comment on function private.accounts_display_name_problem(uuid, text) is
+'Why p_user may not show p_display_name, or null: profile_invalid (invisible or bidi control
+characters), name_reserved, display_name_confusable (looks like another user''s username;
+one''s own username is fine). Display names may repeat each other: where identity matters
+the username is shown beside them.';
+revoke execute on function private.accounts_display_name_problem(uuid, text) from public;
+
+create function private.accounts_require_names(p_user uuid, p_changes jsonb) returns void
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+    v_problem text;
+begin
+    if p_changes ? 'username' then
+        v_problem := private.accounts_username_problem(p_user, p_changes ->> 'username');
+        if v_problem = 'username_taken' then
+            perform private.raise_error(v_problem, 'That username is taken.', 'PT409');
+        elsif v_problem = 'name_reserved' then
+            perform private.raise_error(v_problem, 'That username is reserved.', 'PT409',
+                jsonb_build_object('field', 'username'));
+        elsif v_problem is not null then
+            perform private.raise_error(v_problem,
+                'That username looks like another user''s.', 'PT409');
+        end if;
+    end if;
+    if p_changes ? 'display_name' and jsonb_typeof(p_changes -> 'display_name') = 'string' then
+        v_problem := private.accounts_display_name_problem(p_user,
+            btrim(p_changes ->> 'display_name'));
+        if v_problem = 'profile_invalid' then
+            perform private.raise_error(v_problem,
+                'display_name may not contain invisible or bidirectional control characters.',
+                '22023', jsonb_build_object('field', 'display_name'));
+        elsif v_problem = 'name_reserved' then
+            perform private.raise_error(v_problem, 'That display name is reserved.', 'PT409',
+                jsonb_build_object('field', 'display_name'));
+        elsif v_problem is not null then
+            perform private.raise_error(v_problem,
+                'That display name looks like another user''s username.', 'PT409');
+        end if;
+    end if;
+end;
+$$;
+comment on function private.accounts_require_names(uuid, jsonb) is
+'Raise username_taken, name_reserved, username_confusable, profile_invalid or
+display_name_confusable if the username or display name in p_changes may not be used by
+p_user.';
+revoke execute on function private.accounts_require_names(uuid, jsonb) from public;
+
 -- Sign-up -----------------------------------------------------------------------------------
 create function private.available_username(p_wanted text, p_email text) returns text
 language plpgsql volatile
@@ -73,9 +186,8 @@ declare
     v_base text;
     v_candidate text;
 begin
-    if p_wanted ~ '^[A-Za-z][A-Za-z0-9_]{2,23}$' and not exists (
-        select 1 from accounts.profiles where lower(username) = lower(p_wanted)
-    ) then
+    if p_wanted ~ '^[A-Za-z][A-Za-z0-9_]{2,23}$'
+        and private.accounts_username_problem(null, p_wanted) is null then
         return p_wanted;
     end if;
     v_base := regexp_replace(coalesce(nullif(p_wanted, ''), split_part(p_email, '@', 1), ''),
@@ -88,15 +200,15 @@ begin
         v_base := rpad(v_base, 3, '_');
     end if;
     v_candidate := v_base;
-    while exists (select 1 from accounts.profiles where lower(username) = lower(v_candidate))
-    loop
+    while private.accounts_username_problem(null, v_candidate) is not null loop
         v_candidate := v_base || '_' || substr(md5(random()::text), 1, 6);
     end loop;
     return v_candidate;
 end;
 $$;
 comment on function private.available_username(text, text) is
-'A free, valid username: the one asked for if possible, else derived from it or the email.';
+'A free, valid username: the one asked for if possible (not taken, reserved or a look-alike
+of another), else derived from it or the email.';
 revoke execute on function private.available_username(text, text) from public;
 
 create function private.handle_new_user() returns trigger
@@ -106,15 +218,17 @@ set search_path = ''
 as $$
 declare
     v_meta jsonb := coalesce(new.raw_user_meta_data, '{}'::jsonb);
+    v_username text := private.available_username(v_meta ->> 'username', new.email);
+    v_display text := nullif(left(btrim(private.strip_invisible_characters(
+        coalesce(v_meta ->> 'display_name', v_meta ->> 'full_name', ''))), 64), '');
 begin
-    -- Sign-up must never fail because of profile data: bad metadata falls back to defaults.
+    -- Sign-up must never fail because of profile data: bad metadata falls back to defaults
+    -- (a display name that is reserved or looks like another user's username is dropped).
+    if private.accounts_display_name_problem(new.id, v_display) is not null then
+        v_display := null;
+    end if;
     insert into accounts.profiles (id, username, display_name)
-    values (
-        new.id,
-        private.available_username(v_meta ->> 'username', new.email),
-        nullif(left(btrim(coalesce(v_meta ->> 'display_name', v_meta ->> 'full_name', '')), 64),
-            '')
-    );
+    values (new.id, v_username, v_display);
     insert into accounts.user_roles (user_id, role) values (new.id, 'member');
     return new;
 end;
@@ -249,12 +363,7 @@ begin
         end if;
         perform private.validate_profile_field(v_key, p_changes -> v_key);
     end loop;
-    if p_changes ? 'username' and exists (
-        select 1 from accounts.profiles
-        where lower(username) = lower(p_changes ->> 'username') and id <> v_uid
-    ) then
-        perform private.raise_error('username_taken', 'That username is taken.', 'PT409');
-    end if;
+    perform private.accounts_require_names(v_uid, p_changes);
     begin
         update accounts.profiles as p set
             username = case when p_changes ? 'username' then p_changes ->> 'username'
@@ -281,7 +390,9 @@ $$;
 comment on function api.accounts_update_my_profile(jsonb) is
 'Change fields of your own profile: {"username","display_name","bio","country","skills",
 "visibility"}; a key set to null clears an optional field. Errors: not_authenticated,
-invalid_argument, profile_invalid (details.field), username_invalid, username_taken.
+invalid_argument, profile_invalid (details.field; invisible characters in display_name),
+username_invalid, username_taken, username_confusable, name_reserved (details.field),
+display_name_confusable.
 Definer because clients have no update grant on the table: this function is the one way in.';
 revoke execute on function api.accounts_update_my_profile(jsonb) from public, anon;
 grant execute on function api.accounts_update_my_profile(jsonb) to authenticated;

@@ -10,6 +10,55 @@ using gin (lower(username) extensions.gin_trgm_ops);
 create index profiles_display_name_trgm_idx on accounts.profiles
 using gin (lower(display_name) extensions.gin_trgm_ops);
 
+create function private.accounts_search_args(
+    p_query text, p_skill text, p_country text, p_role text, p_cursor text, p_limit int,
+    out after_score real, out after_key text, out after_id uuid
+)
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+    if p_limit is null or p_limit not between 1 and 100 then
+        perform private.raise_error('invalid_argument', 'p_limit is between 1 and 100.', '22023',
+            jsonb_build_object('field', 'p_limit'));
+    end if;
+    if p_query is not null and char_length(p_query) not between 2 and 64 then
+        perform private.raise_error('invalid_argument', 'p_query is 2-64 characters.', '22023',
+            jsonb_build_object('field', 'p_query'));
+    end if;
+    if p_skill is not null and p_skill !~ '^[a-z0-9][a-z0-9+#.-]{0,31}$' then
+        perform private.raise_error('invalid_argument', 'p_skill is a lowercase skill tag.',
+            '22023', jsonb_build_object('field', 'p_skill'));
+    end if;
+    if p_country is not null and p_country !~ '^[A-Z]{2}$' then
+        perform private.raise_error('invalid_argument', 'p_country is an ISO alpha-2 code.',
+            '22023', jsonb_build_object('field', 'p_country'));
+    end if;
+    if p_role is not null and not exists (select 1 from accounts.roles as r where r.name = p_role)
+    then
+        perform private.raise_error('role_unknown', format('No role named %L.', p_role), '22023');
+    end if;
+    if p_cursor is not null then
+        begin
+            select (c ->> 's')::real, c ->> 'k', (c ->> 'i')::uuid
+            into strict after_score, after_key, after_id
+            from (select convert_from(decode(p_cursor, 'base64'), 'utf8')::jsonb as c) as x;
+        exception when others then
+            perform private.raise_error('cursor_invalid', 'Bad cursor.', '22023');
+        end;
+        if after_id is null then
+            perform private.raise_error('cursor_invalid', 'Bad cursor.', '22023');
+        end if;
+    end if;
+end;
+$$;
+comment on function private.accounts_search_args(text, text, text, text, text, int) is
+'Check the arguments of api.accounts_search_users (p_query already trimmed and lowered) and
+decode its cursor into (after_score, after_key, after_id). Raises invalid_argument
+(details.field), role_unknown, cursor_invalid.';
+revoke execute on function private.accounts_search_args(text, text, text, text, text, int)
+from public;
+
 create function api.accounts_search_users(
     p_query text default null,
     p_skill text default null,
@@ -51,38 +100,9 @@ declare
     v_after_id uuid;
 begin
     perform private.require_scope('api.accounts_search_users');  -- API key scope
-    if p_limit is null or p_limit not between 1 and 100 then
-        perform private.raise_error('invalid_argument', 'p_limit is between 1 and 100.', '22023',
-            jsonb_build_object('field', 'p_limit'));
-    end if;
-    if v_query is not null and char_length(v_query) not between 2 and 64 then
-        perform private.raise_error('invalid_argument', 'p_query is 2-64 characters.', '22023',
-            jsonb_build_object('field', 'p_query'));
-    end if;
-    if p_skill is not null and p_skill !~ '^[a-z0-9][a-z0-9+#.-]{0,31}$' then
-        perform private.raise_error('invalid_argument', 'p_skill is a lowercase skill tag.',
-            '22023', jsonb_build_object('field', 'p_skill'));
-    end if;
-    if p_country is not null and p_country !~ '^[A-Z]{2}$' then
-        perform private.raise_error('invalid_argument', 'p_country is an ISO alpha-2 code.',
-            '22023', jsonb_build_object('field', 'p_country'));
-    end if;
-    if p_role is not null and not exists (select 1 from accounts.roles as r where r.name = p_role)
-    then
-        perform private.raise_error('role_unknown', format('No role named %L.', p_role), '22023');
-    end if;
-    if p_cursor is not null then
-        begin
-            select (c ->> 's')::real, c ->> 'k', (c ->> 'i')::uuid
-            into strict v_after_score, v_after_key, v_after_id
-            from (select convert_from(decode(p_cursor, 'base64'), 'utf8')::jsonb as c) as x;
-        exception when others then
-            perform private.raise_error('cursor_invalid', 'Bad cursor.', '22023');
-        end;
-        if v_after_id is null then
-            perform private.raise_error('cursor_invalid', 'Bad cursor.', '22023');
-        end if;
-    end if;
+    select a.after_score, a.after_key, a.after_id into v_after_score, v_after_key, v_after_id
+    from private.accounts_search_args(v_query, p_skill, p_country, p_role, p_cursor, p_limit)
+    as a;
 
     return query
     with matches as (

@@ -199,18 +199,16 @@ begin
         perform private.raise_error('confirmation_mismatch',
             'Type your username to confirm the deletion.', '22023');
     end if;
-    if exists (select 1 from accounts.user_roles where user_id = v_uid and role = 'admin')
-        and (select count(*) from accounts.user_roles where role = 'admin') <= 1 then
-        perform private.raise_error('role_protected',
-            'The last admin cannot delete their account.', 'PT409');
-    end if;
+    perform private.accounts_lock_admin_set();
+    perform private.accounts_require_admin_remains(v_uid,
+        'The last active admin cannot delete their account.');
     perform private.erase_user(v_uid, 'requested by the user');
 end;
 $$;
 comment on function api.accounts_delete_my_account(text) is
 'Delete your account for good: authored content is anonymised, personal data deleted.
 p_confirm must be your username. Errors: not_authenticated, confirmation_mismatch,
-role_protected (last admin).';
+role_protected (last active admin).';
 revoke execute on function api.accounts_delete_my_account(text) from public, anon;
 grant execute on function api.accounts_delete_my_account(text) to authenticated;
 
@@ -230,15 +228,22 @@ begin
         perform private.raise_error('invalid_argument',
             'Use api.accounts_delete_my_account to delete your own account.', '22023');
     end if;
+    -- Two admins deleting each other at once: the second waits here, then finds it was
+    -- deleted (forbidden) or that its target is the last active admin.
+    perform private.accounts_lock_admin_set();
+    perform private.require_permission('platform.admin');
     if not exists (select 1 from auth.users where id = p_user_id) then
         perform private.raise_error('user_not_found', 'No such user.', 'PT404');
     end if;
+    perform private.accounts_require_admin_remains(p_user_id,
+        'The last active admin cannot be deleted.');
     perform private.erase_user(p_user_id, p_reason);
 end;
 $$;
 comment on function api.accounts_delete_user(uuid, text) is
 'Admin: delete a user with a reason (audited). Needs platform.admin. Errors:
-not_authenticated, forbidden, invalid_argument, user_not_found.';
+not_authenticated, forbidden, invalid_argument, user_not_found, role_protected (the last
+active admin).';
 revoke execute on function api.accounts_delete_user(uuid, text) from public, anon;
 grant execute on function api.accounts_delete_user(uuid, text) to authenticated;
 

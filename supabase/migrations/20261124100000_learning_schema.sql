@@ -1,8 +1,9 @@
 -- learning: the tables of the learning domain (catalog, enrollment, progress, assessments,
--- certificates, reviews), their row-level security, and the course-content bucket.
+-- certificates, reviews). Their row-level security, the access rules and the course-content
+-- bucket follow in 20261124100050_learning_access.sql.
 --
 -- Clients never write these tables directly: every change goes through an api RPC that
--- validates it. Reads go through api views (security_invoker, so the policies below apply)
+-- validates it. Reads go through api views (security_invoker, so the policies apply)
 -- or through definer RPCs where a rule cannot be expressed as a policy (lesson bodies,
 -- quiz questions of an attempt, answer keys per reveal policy).
 --
@@ -24,6 +25,10 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
 ('learning_attempt_not_found', 'PT404', 404, 'No such attempt, or it is not yours.'),
 ('learning_certificate_not_found', 'PT404', 404, 'No certificate has that code.'),
 ('learning_review_not_found', 'PT404', 404, 'No such review.'),
+(
+    'learning_review_own_course', 'PT403', 403,
+    'The course team (owner, co-instructors, TAs) cannot review its own course.'
+),
 ('learning_slug_taken', 'PT409', 409, 'Another course already uses that slug.'),
 ('learning_already_enrolled', 'PT409', 409, 'You are already enrolled in this course.'),
 ('learning_not_enrolled', '42501', 403, 'You are not enrolled in this course.'),
@@ -453,6 +458,7 @@ create table learning.certificates (
     user_id uuid references auth.users (id) on delete set null,
     course_id uuid not null references learning.courses (id) on delete cascade,
     holder_name text,
+    holder_username text,
     course_title text not null,
     issued_at timestamptz not null default now(),
     status learning.certificate_status not null default 'valid',
@@ -463,7 +469,9 @@ create table learning.certificates (
 );
 comment on table learning.certificates is
 'Certificates of completion, issued by a trigger when an enrollment completes. code is
-96 random bits (unguessable); holder_name and course_title are what the certificate says.';
+96 random bits (unguessable); holder_name (the display name), holder_username and
+course_title are what the certificate says: the username is shown beside the display name
+because display names are not unique.';
 create index certificates_course_idx on learning.certificates (course_id);
 create trigger certificates_touch before update on learning.certificates
 for each row execute function private.touch_updated_at();
@@ -532,261 +540,3 @@ comment on function private.learning_review_aggregate() is
 revoke execute on function private.learning_review_aggregate() from public;
 create trigger reviews_aggregate after insert or delete or update of rating
 on learning.reviews for each row execute function private.learning_review_aggregate();
-
--- Policy helpers -------------------------------------------------------------------------
-create function private.learning_course_team_role(p_course uuid) returns learning.team_role
-language sql stable
-security definer
-set search_path = ''
-as $$
-    select s.role from learning.course_team as s
-    where s.course_id = p_course and s.user_id = (select auth.uid())
-$$;
-comment on function private.learning_course_team_role(uuid) is
-'The caller''s team role in a course, or null. Definer: policies call it without
-recursing into course_team''s own policy.';
-
-create function private.learning_is_course_team(p_course uuid) returns boolean
-language sql stable
-security definer
-set search_path = ''
-as $$
-    select exists (
-        select 1 from learning.course_team as s
-        where s.course_id = p_course and s.user_id = (select auth.uid())
-    )
-$$;
-comment on function private.learning_is_course_team(uuid) is
-'Does the caller teach the course (any team role)?';
-
-create function private.learning_is_enrolled(p_course uuid) returns boolean
-language sql stable
-security definer
-set search_path = ''
-as $$
-    select exists (
-        select 1 from learning.enrollments as e
-        where e.course_id = p_course and e.user_id = (select auth.uid())
-          and e.status in ('active', 'completed')
-    )
-$$;
-comment on function private.learning_is_enrolled(uuid) is
-'Is the caller enrolled (active or completed) in the course?';
-
-create function private.learning_course_visible(p_course uuid) returns boolean
-language sql stable
-security definer
-set search_path = ''
-as $$
-    select exists (
-        select 1 from learning.courses as c
-        where c.id = p_course and (
-            c.status = 'published'
-            or private.jwt_has_permission('platform.admin')
-            or private.learning_is_course_team(c.id)
-            or (c.status = 'archived' and private.learning_is_enrolled(c.id))
-        )
-    )
-$$;
-comment on function private.learning_course_visible(uuid) is
-'May the caller see the course: published; archived and enrolled; course team; admin.';
-
-create function private.learning_can_read_content(p_object_name text) returns boolean
-language plpgsql stable
-security definer
-set search_path = ''
-as $$
-declare
-    v_first text := split_part(p_object_name, '/', 1);
-    v_course uuid;
-begin
-    if v_first !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-        return false;
-    end if;
-    v_course := v_first::uuid;
-    return private.learning_is_course_team(v_course)
-        or private.jwt_has_permission('platform.admin')
-        or (
-            private.learning_is_enrolled(v_course)
-            and exists (
-                select 1 from learning.courses as c
-                where c.id = v_course and c.status <> 'draft'
-                  -- a pro course's content follows the plan: lapsed means locked
-                  and (c.price_tier <> 'pro'
-                       or private.user_has_entitlement((select auth.uid()), 'pro'))
-            )
-        );
-end;
-$$;
-comment on function private.learning_can_read_content(text) is
-'Storage policy helper: object <course_id>/... of course-content is readable by enrolled
-learners and course team (and admins). Malformed paths are never readable.';
-
-create function private.learning_can_write_content(p_object_name text) returns boolean
-language plpgsql stable
-security definer
-set search_path = ''
-as $$
-declare
-    v_first text := split_part(p_object_name, '/', 1);
-begin
-    if v_first !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-        return false;
-    end if;
-    return coalesce(private.learning_course_team_role(v_first::uuid) in ('owner', 'co_instructor'),
-        false)
-        or private.jwt_has_permission('platform.admin');
-end;
-$$;
-comment on function private.learning_can_write_content(text) is
-'Storage policy helper: owners and co-instructors (and admins) upload course content.';
-
-revoke execute on function private.learning_course_team_role(uuid) from public;
-revoke execute on function private.learning_is_course_team(uuid) from public;
-revoke execute on function private.learning_is_enrolled(uuid) from public;
-revoke execute on function private.learning_course_visible(uuid) from public;
-revoke execute on function private.learning_can_read_content(text) from public;
-revoke execute on function private.learning_can_write_content(text) from public;
-grant execute on function private.learning_is_course_team(uuid), private.learning_is_enrolled(uuid),
-private.learning_course_visible(uuid) to anon, authenticated, service_role;
-grant execute on function private.learning_can_read_content(text),
-private.learning_can_write_content(text) to authenticated, service_role;
-
--- Row-level security -------------------------------------------------------------------------
-alter table learning.courses enable row level security;
-alter table learning.course_team enable row level security;
-alter table learning.modules enable row level security;
-alter table learning.module_prerequisites enable row level security;
-alter table learning.course_prerequisites enable row level security;
-alter table learning.lessons enable row level security;
-alter table learning.lesson_contents enable row level security;
-alter table learning.enrollments enable row level security;
-alter table learning.lesson_progress enable row level security;
-alter table learning.quizzes enable row level security;
-alter table learning.questions enable row level security;
-alter table learning.question_options enable row level security;
-alter table learning.question_keys enable row level security;
-alter table learning.accommodations enable row level security;
-alter table learning.attempts enable row level security;
-alter table learning.attempt_answers enable row level security;
-alter table learning.quiz_results enable row level security;
-alter table learning.certificates enable row level security;
-alter table learning.certificate_events enable row level security;
-alter table learning.reviews enable row level security;
-
--- Catalog structure: as visible as its course.
-create policy courses_read on learning.courses for select to anon, authenticated
-using (
-    status = 'published'
-    or (select private.jwt_has_permission('platform.admin'))
-    or private.learning_is_course_team(id)
-    or (status = 'archived' and private.learning_is_enrolled(id))
-);
-create policy course_team_read on learning.course_team for select to anon, authenticated
-using (private.learning_course_visible(course_id));
-create policy modules_read on learning.modules for select to anon, authenticated
-using (private.learning_course_visible(course_id));
-create policy lessons_read on learning.lessons for select to anon, authenticated
-using (private.learning_course_visible(course_id));
-create policy course_prerequisites_read on learning.course_prerequisites for select
-to anon, authenticated using (private.learning_course_visible(course_id));
-create policy module_prerequisites_read on learning.module_prerequisites for select
-to anon, authenticated
-using (exists (select 1 from learning.modules as m where m.id = module_id));
-create policy quizzes_read on learning.quizzes for select to anon, authenticated
-using (private.learning_course_visible(course_id));
-grant select on learning.courses, learning.course_team, learning.modules, learning.lessons,
-learning.course_prerequisites, learning.module_prerequisites, learning.quizzes
-to anon, authenticated;
-
--- Learner data: own rows, course team, admins.
-create policy enrollments_read on learning.enrollments for select to authenticated
-using (
-    user_id = (select auth.uid())
-    or (select private.jwt_has_permission('platform.admin'))
-    or private.learning_is_course_team(course_id)
-);
-create policy lesson_progress_read on learning.lesson_progress for select to authenticated
-using (
-    user_id = (select auth.uid())
-    or (select private.jwt_has_permission('platform.admin'))
-    or private.learning_is_course_team(course_id)
-);
-create policy attempts_read on learning.attempts for select to authenticated
-using (
-    user_id = (select auth.uid())
-    or (select private.jwt_has_permission('platform.admin'))
-    or private.learning_is_course_team(course_id)
-);
-create policy quiz_results_read on learning.quiz_results for select to authenticated
-using (
-    user_id = (select auth.uid())
-    or (select private.jwt_has_permission('platform.admin'))
-    or private.learning_is_course_team(course_id)
-);
-create policy accommodations_read on learning.accommodations for select to authenticated
-using (
-    user_id = (select auth.uid())
-    or (select private.jwt_has_permission('platform.admin'))
-    or private.learning_is_course_team(course_id)
-);
-create policy certificates_read on learning.certificates for select to authenticated
-using (
-    user_id = (select auth.uid())
-    or (select private.jwt_has_permission('platform.admin'))
-    or private.learning_is_course_team(course_id)
-);
-create policy certificate_events_read on learning.certificate_events for select
-to authenticated
-using (exists (select 1 from learning.certificates as c where c.id = certificate_id));
-grant select on learning.enrollments, learning.lesson_progress, learning.attempts,
-learning.quiz_results, learning.accommodations, learning.certificates,
-learning.certificate_events to authenticated;
-
--- Course team-only: the question bank (no keys) and graded answers.
-create policy questions_read on learning.questions for select to authenticated
-using (
-    (select private.jwt_has_permission('platform.admin'))
-    or private.learning_is_course_team(course_id)
-);
-create policy question_options_read on learning.question_options for select to authenticated
-using (exists (select 1 from learning.questions as q where q.id = question_id));
-create policy attempt_answers_read on learning.attempt_answers for select to authenticated
-using (
-    exists (
-        select 1 from learning.attempts as a
-        where
-            a.id = attempt_id
-            and (
-                (select private.jwt_has_permission('platform.admin'))
-                or private.learning_is_course_team(a.course_id)
-            )
-    )
-);
-grant select on learning.questions, learning.question_options, learning.attempt_answers
-to authenticated;
-
--- Reviews are public for visible courses.
-create policy reviews_read on learning.reviews for select to anon, authenticated
-using (private.learning_course_visible(course_id));
-grant select on learning.reviews to anon, authenticated;
-
--- lesson_contents and question_keys: no policy, no grant to anon/authenticated.
-grant select, insert, update, delete on all tables in schema learning to service_role;
--- ... except the answer keys, which not even the API's service role reads directly.
-revoke all on learning.question_keys from service_role;
-
--- Storage: the private course-content bucket, path <course_id>/<anything>.
-insert into storage.buckets (id, name, public, file_size_limit)
-values ('course-content', 'course-content', false, 524288000)
-on conflict (id) do nothing;
-
-create policy course_content_read on storage.objects for select to authenticated
-using (bucket_id = 'course-content' and private.learning_can_read_content(name));
-create policy course_content_insert on storage.objects for insert to authenticated
-with check (bucket_id = 'course-content' and private.learning_can_write_content(name));
-create policy course_content_update on storage.objects for update to authenticated
-using (bucket_id = 'course-content' and private.learning_can_write_content(name))
-with check (bucket_id = 'course-content' and private.learning_can_write_content(name));
-create policy course_content_delete on storage.objects for delete to authenticated
-using (bucket_id = 'course-content' and private.learning_can_write_content(name));

@@ -235,6 +235,69 @@ from public;
 grant execute on function api.learning_list_courses(text, text, text, text, text, text, int)
 to anon, authenticated, service_role;
 
+-- The modules of an outline, each with its lessons; per-learner state and lock reasons for
+-- enrolled learners, bodies where p_full (or for preview lessons).
+create function private.learning_outline_modules(
+    p_course uuid, p_user uuid, p_enrolled boolean, p_privileged boolean, p_full boolean
+) returns jsonb
+-- PL/pgSQL: the plan is cached, and body_html (added by the content-rendering migration)
+-- is resolved when the function runs.
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+    return coalesce((
+        select jsonb_agg(jsonb_build_object(
+            'id', m.id, 'position', m.position, 'title', m.title,
+            'unlock_at', m.unlock_at,
+            'requires_modules', coalesce((
+                select jsonb_agg(mp.requires_module_id)
+                from learning.module_prerequisites as mp where mp.module_id = m.id
+            ), '[]'),
+            'lessons', coalesce((
+                select jsonb_agg(
+                    jsonb_build_object(
+                        'id', l.id, 'position', l.position, 'title', l.title,
+                        'kind', l.kind, 'is_preview', l.is_preview,
+                        'is_required', l.is_required,
+                        'duration_seconds', l.duration_seconds,
+                        'completed_at', lp.completed_at,
+                        'position_seconds', lp.position_seconds,
+                        'locked_reason', case when p_enrolled and not p_privileged
+                            then private.learning_lesson_lock(p_user, l.id) end,
+                        'quiz', (
+                            select jsonb_build_object(
+                                'id', q.id, 'passing_score', q.passing_score,
+                                'max_attempts', q.max_attempts,
+                                'time_limit_seconds', q.time_limit_seconds,
+                                'due_at', q.due_at, 'grading_method', q.grading_method)
+                            from learning.quizzes as q where q.lesson_id = l.id
+                        )
+                    )
+                    || case when p_full or l.is_preview then jsonb_build_object(
+                        'body_md', lc.body_md, 'body_html', lc.body_html,
+                        'attachments', lc.attachments)
+                       else '{}'::jsonb end
+                    order by l.position)
+                from learning.lessons as l
+                left join learning.lesson_contents as lc on lc.lesson_id = l.id
+                left join learning.lesson_progress as lp
+                    on p_enrolled and lp.user_id = p_user
+                    and lp.course_id = p_course and lp.lesson_id = l.id
+                where l.module_id = m.id
+            ), '[]')
+        ) order by m.position)
+        from learning.modules as m where m.course_id = p_course
+    ), '[]');
+end;
+$$;
+comment on function private.learning_outline_modules(uuid, uuid, boolean, boolean, boolean) is
+'The modules part of api.learning_get_course_outline: modules in order with their lessons,
+quiz rules, the learner''s completion, resume position and lock reason (enrolled, not
+privileged), and body_md/attachments when p_full or the lesson is a preview.';
+revoke execute on function private.learning_outline_modules(uuid, uuid, boolean, boolean, boolean)
+from public;
+
 create function api.learning_get_course_outline(
     p_course_id uuid default null, p_slug text default null
 )
@@ -262,24 +325,20 @@ begin
     where (p_course_id is not null and c.id = p_course_id)
        or (p_slug is not null and c.slug = p_slug);
     v_staff := v_course.id is not null and (
-        private.learning_is_course_team(v_course.id) or private.jwt_has_permission('platform.admin')
-        or (select auth.role()) = 'service_role');
+        private.learning_course_privileged(v_course.id) or (select auth.role()) = 'service_role');
     if v_uid is not null and v_course.id is not null then
         select * into v_enrollment from learning.enrollments as e
         where e.user_id = v_uid and e.course_id = v_course.id;
     end if;
-    v_enrolled := coalesce(v_enrollment.status in ('active', 'completed'), false);
-    if v_course.id is null or not (
-        v_course.status = 'published' or v_staff
-        or (v_course.status = 'archived' and v_enrolled)
-    ) then
+    v_enrolled := private.learning_enrollment_is_live(v_enrollment.status);
+    if v_course.id is null
+        or not private.learning_course_visible_rule(v_course.status, v_staff, v_enrolled) then
         perform private.raise_error('learning_course_not_found', 'No such course.', 'PT404');
     end if;
     -- Bodies of a pro course follow the plan: enrolled learners whose plan lapsed see the
     -- outline only.
-    v_full := v_staff or (
-        v_enrolled and (v_course.price_tier <> 'pro' or private.user_has_entitlement(v_uid, 'pro'))
-    );
+    v_full := private.learning_content_rule(v_course.status, v_course.price_tier, v_staff,
+        v_enrolled);
     perform private.learning_cache_headers(60);
 
     return jsonb_build_object(
@@ -312,49 +371,8 @@ begin
             'status', v_enrollment.status, 'progress_pct', v_enrollment.progress_pct,
             'completed_at', v_enrollment.completed_at
         ),
-        'modules', coalesce((
-            select jsonb_agg(jsonb_build_object(
-                'id', m.id, 'position', m.position, 'title', m.title,
-                'unlock_at', m.unlock_at,
-                'requires_modules', coalesce((
-                    select jsonb_agg(mp.requires_module_id)
-                    from learning.module_prerequisites as mp where mp.module_id = m.id
-                ), '[]'),
-                'lessons', coalesce((
-                    select jsonb_agg(
-                        jsonb_build_object(
-                            'id', l.id, 'position', l.position, 'title', l.title,
-                            'kind', l.kind, 'is_preview', l.is_preview,
-                            'is_required', l.is_required,
-                            'duration_seconds', l.duration_seconds,
-                            'completed_at', lp.completed_at,
-                            'position_seconds', lp.position_seconds,
-                            'locked_reason', case when v_enrolled and not v_staff
-                                then private.learning_lesson_lock(v_uid, l.id) end,
-                            'quiz', (
-                                select jsonb_build_object(
-                                    'id', q.id, 'passing_score', q.passing_score,
-                                    'max_attempts', q.max_attempts,
-                                    'time_limit_seconds', q.time_limit_seconds,
-                                    'due_at', q.due_at, 'grading_method', q.grading_method)
-                                from learning.quizzes as q where q.lesson_id = l.id
-                            )
-                        )
-                        || case when v_full or l.is_preview then jsonb_build_object(
-                            'body_md', lc.body_md, 'body_html', lc.body_html,
-                            'attachments', lc.attachments)
-                           else '{}'::jsonb end
-                        order by l.position)
-                    from learning.lessons as l
-                    left join learning.lesson_contents as lc on lc.lesson_id = l.id
-                    left join learning.lesson_progress as lp
-                        on v_enrolled and lp.user_id = v_uid
-                        and lp.course_id = v_course.id and lp.lesson_id = l.id
-                    where l.module_id = m.id
-                ), '[]')
-            ) order by m.position)
-            from learning.modules as m where m.course_id = v_course.id
-        ), '[]')
+        'modules', private.learning_outline_modules(v_course.id, v_uid, v_enrolled, v_staff,
+            v_full)
     );
 end;
 $$;
@@ -386,32 +404,29 @@ begin
     select * into v_lesson from learning.lessons as l where l.id = p_lesson_id;
     if v_lesson.id is not null then
         select * into v_course from learning.courses as c where c.id = v_lesson.course_id;
-        v_staff := private.learning_is_course_team(v_course.id)
-            or private.jwt_has_permission('platform.admin')
+        v_staff := private.learning_course_privileged(v_course.id)
             or (select auth.role()) = 'service_role';
         v_enrolled := private.learning_is_enrolled(v_course.id);
     end if;
-    if v_lesson.id is null or not (
-        v_course.status = 'published' or v_staff
-        or (v_course.status = 'archived' and v_enrolled)
-    ) then
+    if v_lesson.id is null
+        or not private.learning_course_visible_rule(v_course.status, v_staff, v_enrolled) then
         perform private.raise_error('learning_lesson_not_found', 'No such lesson.', 'PT404');
     end if;
-    if not (v_staff or v_enrolled or (v_lesson.is_preview and v_course.status = 'published'))
-    then
-        if v_uid is null then
+    -- Preview lessons are open to everyone on a published course and to enrolled learners.
+    if not (v_lesson.is_preview and (v_course.status = 'published' or v_enrolled))
+        and not private.learning_content_rule(v_course.status, v_course.price_tier, v_staff,
+            v_enrolled) then
+        if v_enrolled then
+            perform private.raise_error('learning_entitlement_required',
+                'This course is part of the pro plan; renew it to continue.', 'PT402',
+                jsonb_build_object('feature', 'pro'));
+        elsif v_uid is null then
             perform private.raise_error('not_authenticated',
                 'Sign in and enroll to read this lesson.', '42501');
         end if;
         perform private.raise_error('learning_not_enrolled',
             'Enroll in the course to read this lesson.', '42501',
             jsonb_build_object('course_id', v_course.id));
-    end if;
-    if v_enrolled and not v_staff and not v_lesson.is_preview and v_course.price_tier = 'pro'
-        and not private.user_has_entitlement(v_uid, 'pro') then
-        perform private.raise_error('learning_entitlement_required',
-            'This course is part of the pro plan; renew it to continue.', 'PT402',
-            jsonb_build_object('feature', 'pro'));
     end if;
     if v_enrolled and not v_staff then
         v_lock := private.learning_lesson_lock(v_uid, v_lesson.id);
@@ -465,16 +480,14 @@ declare
     v_row learning.enrollments;
 begin
     select * into v_course from learning.courses as c where c.id = p_course_id;
-    v_staff := v_course.id is not null and (
-        private.learning_is_course_team(v_course.id)
-        or private.jwt_has_permission('platform.admin'));
+    v_staff := v_course.id is not null and private.learning_course_privileged(v_course.id);
     if v_course.id is null or (v_course.status = 'draft' and not v_staff) then
         perform private.raise_error('learning_course_not_found', 'No such course.', 'PT404');
     end if;
     select * into v_existing from learning.enrollments as e
     where e.user_id = v_uid and e.course_id = v_course.id
     for update;
-    if v_existing.status in ('active', 'completed') then
+    if private.learning_enrollment_is_live(v_existing.status) then
         perform private.raise_error('learning_already_enrolled',
             'You are already enrolled in this course.', 'PT409');
     end if;

@@ -12,7 +12,8 @@ declare
     v_row learning.enrollments;
 begin
     select * into v_row from learning.enrollments as e
-    where e.user_id = p_user and e.course_id = p_course and e.status in ('active', 'completed');
+    where e.user_id = p_user and e.course_id = p_course
+      and private.learning_enrollment_is_live(e.status);
     if v_row.user_id is null then
         perform private.raise_error('learning_not_enrolled',
             'You are not enrolled in this course.', '42501',
@@ -158,9 +159,11 @@ as $$
 declare
     v_cert learning.certificates;
 begin
-    insert into learning.certificates as c (code, user_id, course_id, holder_name, course_title)
+    insert into learning.certificates as c (
+        code, user_id, course_id, holder_name, holder_username, course_title
+    )
     select private.learning_new_certificate_code(), new.user_id, new.course_id,
-           coalesce(p.display_name, p.username, 'Learner'), co.title
+           coalesce(p.display_name, p.username, 'Learner'), p.username, co.title
     from learning.courses as co
     left join accounts.profiles as p on p.id = new.user_id
     where co.id = new.course_id
@@ -176,7 +179,8 @@ begin
     perform ops.enqueue('certificate.issued', jsonb_build_object(
         'certificate_id', v_cert.id, 'code', v_cert.code, 'user_id', v_cert.user_id,
         'course_id', v_cert.course_id, 'course_title', v_cert.course_title,
-        'holder_name', v_cert.holder_name, 'issued_at', v_cert.issued_at
+        'holder_name', v_cert.holder_name, 'holder_username', v_cert.holder_username,
+        'issued_at', v_cert.issued_at
     ), v_cert.id::text);
     return null;
 end;
@@ -208,7 +212,8 @@ begin
             'No certificate has that code.', 'PT404');
     end if;
     select jsonb_build_object(
-        'code', c.code, 'holder_name', c.holder_name, 'course_title', c.course_title,
+        'code', c.code, 'holder_name', c.holder_name, 'holder_username', c.holder_username,
+        'course_title', c.course_title,
         'course_slug', co.slug, 'issued_at', c.issued_at, 'status', c.status,
         'status_changed_at', c.status_changed_at)
     into v_result
@@ -224,7 +229,8 @@ begin
 end;
 $$;
 comment on function api.learning_verify_certificate(text) is
-'Public certificate check (anon allowed): holder name, course, issue date and status
+'Public certificate check (anon allowed): holder name with the holder''s username beside it
+(display names are not unique), course, issue date and status
 (valid or revoked) for a verification code FLG-XXXXXXXXXXXXXXXXXXXXXXXX.
 Errors: learning_certificate_not_found.';
 revoke execute on function api.learning_verify_certificate(text) from public;
@@ -333,6 +339,11 @@ begin
     if not exists (select 1 from learning.courses as c where c.id = p_course_id) then
         perform private.raise_error('learning_course_not_found', 'No such course.', 'PT404');
     end if;
+    -- The course team may enroll (to test their course) but never rate it.
+    if private.learning_is_course_team(p_course_id) then
+        perform private.raise_error('learning_review_own_course',
+            'The course team cannot review its own course.', 'PT403');
+    end if;
     perform private.learning_require_enrollment(v_uid, p_course_id);
     insert into learning.reviews as r (course_id, user_id, rating, body)
     values (p_course_id, v_uid, p_rating, coalesce(p_body, ''))
@@ -347,8 +358,9 @@ end;
 $$;
 comment on function api.learning_review_course(uuid, int, text) is
 'Rate (1-5) and review a course you are enrolled in; calling again edits your review.
-The course''s rating aggregate is kept current. Errors: not_authenticated,
-invalid_argument, learning_course_not_found, learning_not_enrolled.';
+The course''s rating aggregate is kept current. The course team cannot review their own
+course. Errors: not_authenticated, invalid_argument, learning_course_not_found,
+learning_review_own_course (PT403), learning_not_enrolled.';
 revoke execute on function api.learning_review_course(uuid, int, text) from public, anon;
 grant execute on function api.learning_review_course(uuid, int, text) to authenticated;
 

@@ -2,6 +2,36 @@
 -- publishing. Uses private.learning_require_course_team from the authoring migration before it.
 
 -- Prerequisites -------------------------------------------------------------------------------
+-- The one cycle check, for course and module prerequisites alike.
+create function private.learning_prerequisites_form_cycle(
+    p_kind text, p_node uuid, p_required uuid[]
+) returns boolean
+language sql stable
+set search_path = ''
+as $$
+    with recursive edges (node_id, requires_id) as (
+        select cp.course_id, cp.requires_course_id from learning.course_prerequisites as cp
+        where p_kind = 'course'
+        union all
+        select mp.module_id, mp.requires_module_id from learning.module_prerequisites as mp
+        where p_kind = 'module'
+    ),
+
+    reach (id) as (
+        select unnest(p_required)
+        union
+        select e.requires_id from edges as e
+        inner join reach on e.node_id = reach.id
+    )
+
+    select exists (select 1 from reach where reach.id = p_node)
+$$;
+comment on function private.learning_prerequisites_form_cycle(text, uuid, uuid[]) is
+'Would making p_node (a course when p_kind = ''course'', a module when ''module'') require
+p_required close a cycle, i.e. does p_node already follow, transitively, from p_required?
+Used by api.learning_set_course_prerequisites and api.learning_set_module_prerequisites.';
+revoke execute on function private.learning_prerequisites_form_cycle(text, uuid, uuid[])
+from public;
 create function api.learning_set_course_prerequisites(p_course_id uuid, p_required uuid[])
 returns void
 language plpgsql
@@ -19,16 +49,7 @@ begin
         perform private.arg_error('p_required',
             'p_required lists at most 20 other non-draft courses.');
     end if;
-    -- No cycles: a required course must not (transitively) require this one.
-    if exists (
-        with recursive reach(id) as (
-            select unnest(p_required)
-            union
-            select cp.requires_course_id from learning.course_prerequisites as cp
-            join reach on reach.id = cp.course_id
-        )
-        select 1 from reach where id = p_course_id
-    ) then
+    if private.learning_prerequisites_form_cycle('course', p_course_id, p_required) then
         perform private.arg_error('p_required', 'Prerequisites cannot form a cycle.');
     end if;
     delete from learning.course_prerequisites where course_id = p_course_id;
@@ -67,15 +88,7 @@ begin
         perform private.arg_error('p_required',
             'p_required lists other modules of the same course.');
     end if;
-    if exists (
-        with recursive reach(id) as (
-            select unnest(p_required)
-            union
-            select mp.requires_module_id from learning.module_prerequisites as mp
-            join reach on reach.id = mp.module_id
-        )
-        select 1 from reach where id = p_module_id
-    ) then
+    if private.learning_prerequisites_form_cycle('module', p_module_id, p_required) then
         perform private.arg_error('p_required', 'Prerequisites cannot form a cycle.');
     end if;
     delete from learning.module_prerequisites where module_id = p_module_id;
@@ -235,27 +248,20 @@ comment on function private.learning_key_problem(uuid) is
 'Why a question cannot be graded (missing or inconsistent key), or null.';
 revoke execute on function private.learning_key_problem(uuid) from public;
 
-create function api.learning_save_question(p_quiz_id uuid, p_question jsonb) returns uuid
-language plpgsql
--- Definer: writes the answer key, which no client role can touch.
-security definer
+-- Saving a question, in phases: target (quiz, course team, id), validation, the question
+-- row, its options, its answer key.
+create function private.learning_question_target(
+    p_quiz_id uuid, p_question jsonb, out course_id uuid, out question_id uuid
+)
+language plpgsql stable
 set search_path = ''
 as $$
-declare
-    v_course uuid;
-    v_id uuid := null;
-    v_kind text := p_question ->> 'kind';
-    v_options jsonb := coalesce(p_question -> 'options', '[]');
-    v_points numeric;
-    v_correct uuid[];
-    v_problem text;
 begin
-    perform private.require_scope('api.learning_save_question');  -- API key scope
-    select q.course_id into v_course from learning.quizzes as q where q.id = p_quiz_id;
-    if v_course is null then
+    select q.course_id into course_id from learning.quizzes as q where q.id = p_quiz_id;
+    if course_id is null then
         perform private.raise_error('learning_quiz_not_found', 'No such quiz.', 'PT404');
     end if;
-    perform private.learning_require_course_team(v_course);
+    perform private.learning_require_course_team(course_id);
     if p_question is null or jsonb_typeof(p_question) <> 'object' then
         perform private.raise_error('invalid_argument', 'p_question is an object.', '22023');
     end if;
@@ -265,16 +271,33 @@ begin
     end if;
     if p_question ? 'id' then
         begin
-            v_id := (p_question ->> 'id')::uuid;
+            question_id := (p_question ->> 'id')::uuid;
         exception when others then
             perform private.arg_error('id', 'id is a question id.');
         end;
         if not exists (select 1 from learning.questions as q
-                       where q.id = v_id and q.quiz_id = p_quiz_id) then
+                       where q.id = question_id and q.quiz_id = p_quiz_id) then
             perform private.raise_error('learning_question_not_found',
                 'No such question in this quiz.', 'PT404');
         end if;
     end if;
+end;
+$$;
+comment on function private.learning_question_target(uuid, jsonb) is
+'Phase 1 of api.learning_save_question: the quiz''s course (caller must be on its course
+team), the payload is an object of at most 64 KiB, and the question id to replace (null: a
+new question). Raises learning_quiz_not_found, forbidden, invalid_argument,
+learning_payload_too_large, learning_question_not_found.';
+revoke execute on function private.learning_question_target(uuid, jsonb) from public;
+
+create function private.learning_check_question(p_question jsonb) returns void
+language plpgsql immutable
+set search_path = ''
+as $$
+declare
+    v_kind text := p_question ->> 'kind';
+    v_options jsonb := coalesce(p_question -> 'options', '[]');
+begin
     if v_kind is null or v_kind not in ('single_choice', 'multiple_choice', 'true_false',
                                         'short_text', 'numeric', 'ordering') then
         perform private.arg_error('kind', 'kind is single_choice, multiple_choice,
@@ -289,7 +312,6 @@ true_false, short_text, numeric or ordering.');
     then
         perform private.arg_error('points', 'points is more than 0, at most 1000.');
     end if;
-    v_points := coalesce((p_question ->> 'points')::numeric, 1);
     if jsonb_typeof(v_options) <> 'array' or jsonb_array_length(v_options) > 50 or exists (
         select 1 from jsonb_array_elements(v_options) as o(v)
         where jsonb_typeof(o.v) <> 'object'
@@ -307,6 +329,22 @@ true_false, short_text, numeric or ordering.');
     if v_kind in ('true_false', 'short_text', 'numeric') and jsonb_array_length(v_options) > 0 then
         perform private.arg_error('options', 'This kind takes no options.');
     end if;
+    perform private.learning_check_question_answer(p_question);
+end;
+$$;
+comment on function private.learning_check_question(jsonb) is
+'Phase 2 of api.learning_save_question: kind, prompt, points and options are well formed,
+then the answer fields (private.learning_check_question_answer). Raises invalid_argument
+(details.field).';
+revoke execute on function private.learning_check_question(jsonb) from public;
+
+create function private.learning_check_question_answer(p_question jsonb) returns void
+language plpgsql immutable
+set search_path = ''
+as $$
+declare
+    v_kind text := p_question ->> 'kind';
+begin
     if v_kind = 'true_false' and jsonb_typeof(p_question -> 'answer') is distinct from 'boolean'
     then
         perform private.arg_error('answer', 'A true/false question needs answer.');
@@ -333,36 +371,82 @@ true_false, short_text, numeric or ordering.');
         or char_length(p_question ->> 'explanation') > 5000) then
         perform private.arg_error('explanation', 'explanation is at most 5000 characters.');
     end if;
+end;
+$$;
+comment on function private.learning_check_question_answer(jsonb) is
+'The answer fields of a question payload: answer (true_false, numeric), tolerance,
+accepted_answers (short_text), explanation. Raises invalid_argument (details.field).';
+revoke execute on function private.learning_check_question_answer(jsonb) from public;
 
+create function private.learning_write_question(
+    p_quiz_id uuid, p_course uuid, p_id uuid, p_question jsonb
+) returns uuid
+language plpgsql
+set search_path = ''
+as $$
+declare
+    v_id uuid := p_id;
+    v_points numeric := coalesce((p_question ->> 'points')::numeric, 1);
+begin
     if v_id is null then
         insert into learning.questions (quiz_id, course_id, kind, prompt, points, position)
-        select p_quiz_id, v_course, v_kind::learning.question_kind, btrim(p_question ->> 'prompt'),
-               v_points, coalesce(max(q.position) + 1, 0)
+        select p_quiz_id, p_course, (p_question ->> 'kind')::learning.question_kind,
+               btrim(p_question ->> 'prompt'), v_points, coalesce(max(q.position) + 1, 0)
         from learning.questions as q where q.quiz_id = p_quiz_id
         returning id into v_id;
     else
-        update learning.questions set kind = v_kind::learning.question_kind,
+        update learning.questions set kind = (p_question ->> 'kind')::learning.question_kind,
             prompt = btrim(p_question ->> 'prompt'), points = v_points
         where id = v_id;
         delete from learning.question_options where question_id = v_id;
     end if;
+    return v_id;
+end;
+$$;
+comment on function private.learning_write_question(uuid, uuid, uuid, jsonb) is
+'Phase 3 of api.learning_save_question: insert the question at the end of the bank, or
+update it (p_id) and drop its options. Returns its id.';
+revoke execute on function private.learning_write_question(uuid, uuid, uuid, jsonb) from public;
+
+create function private.learning_write_options(p_id uuid, p_kind text, p_options jsonb)
+returns uuid[]
+language sql
+set search_path = ''
+as $$
     with opts as (
         insert into learning.question_options (question_id, position, label)
-        select v_id, (o.n - 1)::int, o.v ->> 'label'
-        from jsonb_array_elements(v_options) with ordinality as o(v, n)
+        select p_id, (o.n - 1)::int, o.v ->> 'label'
+        from jsonb_array_elements(p_options) with ordinality as o (v, n)
         returning id, position
     )
+
     select array(
         select opts.id from opts
-        join jsonb_array_elements(v_options) with ordinality as o(v, n) on o.n - 1 = opts.position
-        where v_kind = 'ordering' or coalesce((o.v ->> 'correct')::boolean, false)
+        inner join jsonb_array_elements(p_options) with ordinality as o (v, n)
+            on opts.position = o.n - 1
+        where p_kind = 'ordering' or coalesce((o.v ->> 'correct')::boolean, false)
         order by opts.position
-    ) into v_correct;
+    )
+$$;
+comment on function private.learning_write_options(uuid, text, jsonb) is
+'Phase 4 of api.learning_save_question: insert the options in order; returns the ids of the
+correct ones (for ordering: all of them, in the correct order).';
+revoke execute on function private.learning_write_options(uuid, text, jsonb) from public;
+
+create function private.learning_write_key(p_id uuid, p_question jsonb, p_correct uuid[])
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+    v_kind text := p_question ->> 'kind';
+    v_problem text;
+begin
     insert into learning.question_keys as k (question_id, correct_option_ids, correct_bool,
         accepted_answers, case_sensitive, numeric_answer, tolerance, explanation)
     values (
-        v_id,
-        case when v_kind in ('single_choice', 'multiple_choice', 'ordering') then v_correct end,
+        p_id,
+        case when v_kind in ('single_choice', 'multiple_choice', 'ordering') then p_correct end,
         case when v_kind = 'true_false' then (p_question ->> 'answer')::boolean end,
         case when v_kind = 'short_text'
              then array(select jsonb_array_elements_text(p_question -> 'accepted_answers')) end,
@@ -376,12 +460,36 @@ true_false, short_text, numeric or ordering.');
         accepted_answers = excluded.accepted_answers, case_sensitive = excluded.case_sensitive,
         numeric_answer = excluded.numeric_answer, tolerance = excluded.tolerance,
         explanation = excluded.explanation;
-    v_problem := private.learning_key_problem(v_id);
+    v_problem := private.learning_key_problem(p_id);
     if v_problem is not null then
         perform private.raise_error('learning_quiz_incomplete', v_problem, 'PT409',
             jsonb_build_object('problems', jsonb_build_array(
-                jsonb_build_object('question_id', v_id, 'problem', v_problem))));
+                jsonb_build_object('question_id', p_id, 'problem', v_problem))));
     end if;
+end;
+$$;
+comment on function private.learning_write_key(uuid, jsonb, uuid[]) is
+'Phase 5 of api.learning_save_question: record the answer key, then refuse an inconsistent
+one (learning_quiz_incomplete, details.problems), which rolls the whole save back.';
+revoke execute on function private.learning_write_key(uuid, jsonb, uuid[]) from public;
+
+create function api.learning_save_question(p_quiz_id uuid, p_question jsonb) returns uuid
+language plpgsql
+-- Definer: writes the answer key, which no client role can touch.
+security definer
+set search_path = ''
+as $$
+declare
+    v_target record;
+    v_id uuid;
+begin
+    perform private.require_scope('api.learning_save_question');  -- API key scope
+    select * into v_target from private.learning_question_target(p_quiz_id, p_question);
+    perform private.learning_check_question(p_question);
+    v_id := private.learning_write_question(p_quiz_id, v_target.course_id,
+        v_target.question_id, p_question);
+    perform private.learning_write_key(v_id, p_question, private.learning_write_options(
+        v_id, p_question ->> 'kind', coalesce(p_question -> 'options', '[]')));
     return v_id;
 end;
 $$;

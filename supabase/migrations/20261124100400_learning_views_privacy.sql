@@ -183,7 +183,8 @@ select
     c.issued_at,
     c.status,
     c.status_changed_at,
-    c.status_reason
+    c.status_reason,
+    c.holder_username
 from learning.certificates as c
 where c.user_id = (select auth.uid());
 comment on view api.learning_my_certificates is
@@ -381,7 +382,8 @@ begin
     insert into learning.certificate_events (certificate_id, status, reason)
     select c.id, 'revoked', 'holder account deleted'
     from learning.certificates as c where c.user_id = p_user;
-    update learning.certificates set user_id = null, holder_name = null, status = 'revoked',
+    update learning.certificates set
+        user_id = null, holder_name = null, holder_username = null, status = 'revoked',
         status_changed_at = now(), status_reason = 'holder account deleted'
     where user_id = p_user;
     -- Reviews are authored content: kept, anonymised (the rating aggregate is unchanged).

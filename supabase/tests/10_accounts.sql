@@ -1,13 +1,13 @@
 -- accounts: structure, policies and the behaviour that lives in SQL.
 begin;
-select plan(24);
+select plan(28);
 
 select has_schema('accounts');
 select tables_are(
     'accounts',
     array[
         'profiles', 'roles', 'permissions', 'role_permissions', 'user_roles', 'settings',
-        'activity', 'stats', 'data_providers',
+        'activity', 'stats', 'data_providers', 'confusables', 'reserved_names',
         -- edge: API keys and contact email verification live in accounts too
         'api_keys', 'api_scopes', 'api_object_scopes', 'contact_emails', 'email_verifications'
     ]
@@ -42,6 +42,22 @@ select table_privs_are(
     'accounts', 'settings', 'anon', array[]::text[], 'anon has no access to settings'
 );
 select has_trigger('auth', 'users', 'on_auth_user_created', 'sign-up trigger exists');
+select table_privs_are(
+    'accounts', 'confusables', 'authenticated', array[]::text[],
+    'the confusables data is read by definer code only'
+);
+select is(
+    private.accounts_name_skeleton('aIice'), private.accounts_name_skeleton('alice'),
+    'aIice and alice share a skeleton'
+);
+select is(
+    private.accounts_name_skeleton('adrnin'), private.accounts_name_skeleton('admin'),
+    'adrnin and admin share a skeleton'
+);
+select ok(
+    private.accounts_is_reserved_name(private.accounts_name_skeleton('Moderator')),
+    'staff names are reserved'
+);
 
 -- Sign-up creates a profile and the member role.
 select tests.create_user('tap_alice');

@@ -136,6 +136,10 @@ M.select("accounts.api_object_scopes", "true", M.same("yes"))
 M.select("api.accounts_api_object_scopes", "true", M.same("yes"))
 M.select("ops.render_targets", "true", M.same("deny"))
 
+# Look-alike data for username checks: read by definer functions only.
+M.select("accounts.confusables", "true", M.same("deny"))
+M.select("accounts.reserved_names", "true", M.same("deny"))
+
 # Writes aimed at the owner's rows. Clients have no write grants on any accounts object:
 # every change goes through an RPC.
 M.write(
@@ -379,6 +383,9 @@ M.write(
     M.same("deny"),
 )
 M.write("ops.render_targets", "delete", "delete from ops.render_targets", M.same("deny"))
+
+M.write("accounts.confusables", "delete", "delete from accounts.confusables", M.same("deny"))
+M.write("accounts.reserved_names", "delete", "delete from accounts.reserved_names", M.same("deny"))
 
 # RPCs: a representative call and its outcome per role.
 M.execute(

@@ -538,7 +538,9 @@ M.execute(
     ),
 )
 M.execute(
-    "api.learning_review_course", "select api.learning_review_course(%(course)s, 5, 'ok')", LEARN
+    "api.learning_review_course",
+    "select api.learning_review_course(%(course)s, 5, 'ok')",
+    LEARN | {"teacher": "learning_review_own_course"},
 )
 M.execute(
     "api.learning_delete_my_review",
