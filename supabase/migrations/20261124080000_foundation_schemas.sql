@@ -45,13 +45,48 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
 ('rate_limited', 'PT429', 429, 'Too many calls; retry after details.retry_after seconds.'),
 ('text_too_long', '22023', 400, 'A text is over its size limit; details.field and details.max.');
 
+-- API-key scope of a view ------------------------------------------------------------------
+-- Every api view ends its WHERE with `(select private.key_may_read('api.<view>'))`: one
+-- initplan per statement that is true for sessions, anon and service_role, and for an API key
+-- token refuses (scope_missing) unless the key holds the view's read scope. The pre-request
+-- function sees only the top-level object of a request; this check also covers views read
+-- through embedding (`select=*,other_view(*)`), from SQL, or inside other functions.
+-- Late-bound: private.require_scope is defined with the scope declarations (accounts).
+create function private.key_may_read(p_view text) returns boolean
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+    v_stack text;
+begin
+    if not coalesce((select auth.jwt()) ? 'api_key_id', false) then
+        return true;
+    end if;
+    get diagnostics v_stack = pg_context;
+    if v_stack ~ 'function api\.[a-z0-9_]+\(' then
+        -- Read inside an api function: that function's scope governs what it reads.
+        perform private.require_calling_scope();
+    else
+        perform private.require_scope(p_view, 'GET');
+    end if;
+    return true;
+end;
+$$;
+comment on function private.key_may_read(text) is
+'True, or scope_missing (403) when an API key token lacks the read scope of api view p_view
+(accounts.api_object_scopes); inside an api function, the scopes of the functions on the call
+stack govern instead. Called once per statement from the WHERE of every api view.';
+revoke execute on function private.key_may_read(text) from public;
+grant execute on function private.key_may_read(text) to anon, authenticated, service_role;
+
 create view api.ops_error_codes with (security_invoker = true) as
 select
     code,
     sqlstate,
     http_status,
     description
-from ops.error_codes;
+from ops.error_codes
+where (select private.key_may_read('api.ops_error_codes'));
 comment on view api.ops_error_codes is
 'The API error catalogue: code (in the error hint), SQLSTATE, HTTP status and meaning.';
 grant select on api.ops_error_codes to anon, authenticated, service_role;

@@ -348,7 +348,8 @@ select
         ),
         '{}'::text[]
     ) as permissions
-from accounts.roles as r;
+from accounts.roles as r
+where (select private.key_may_read('api.accounts_roles'));
 comment on view api.accounts_roles is 'The global roles and the permissions each grants.';
 grant select on api.accounts_roles to anon, authenticated, service_role;
 
@@ -357,7 +358,8 @@ select
     ur.user_id,
     ur.role,
     ur.granted_at
-from accounts.user_roles as ur;
+from accounts.user_roles as ur
+where (select private.key_may_read('api.accounts_user_roles'));
 comment on view api.accounts_user_roles is
 'Roles held: your own, or everyone''s for moderators and admins.';
 grant select on api.accounts_user_roles to authenticated, service_role;

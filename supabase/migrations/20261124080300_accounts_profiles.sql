@@ -278,7 +278,8 @@ select
     p.skills,
     p.visibility,
     p.created_at
-from accounts.profiles as p;
+from accounts.profiles as p
+where (select private.key_may_read('api.accounts_profiles'));
 comment on view api.accounts_profiles is
 'Profiles the caller may see (public; members-only when signed in; own; all for staff).
 No email: see api.accounts_get_my_account.';

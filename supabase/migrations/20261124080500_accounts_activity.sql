@@ -220,7 +220,8 @@ select
     a.result,
     a.xp,
     a.occurred_at
-from accounts.activity as a;
+from accounts.activity as a
+where (select private.key_may_read('api.accounts_my_activity'));
 comment on view api.accounts_my_activity is
 'Your own activity stream, newest first by id (keyset: id < last seen id).';
 grant select on api.accounts_my_activity to authenticated, service_role;
@@ -254,7 +255,8 @@ select
     s.longest_streak,
     s.last_active_on
 from accounts.stats as s
-cross join lateral private.activity_hidden_from_others(s.user_id) as h;
+cross join lateral private.activity_hidden_from_others(s.user_id) as h
+where (select private.key_may_read('api.accounts_profile_stats'));
 comment on view api.accounts_profile_stats is
 'XP and streaks of the profiles you may see, unless their owner hides activity. XP still
 hidden from others (a CTF solve during the scoreboard freeze) counts for its owner only.';

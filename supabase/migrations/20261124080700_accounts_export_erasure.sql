@@ -259,7 +259,8 @@ select
     a.reason,
     a.details,
     a.request_id
-from ops.audit_log as a;
+from ops.audit_log as a
+where (select private.key_may_read('api.ops_audit_log'));
 comment on view api.ops_audit_log is 'Admin: the audit log (needs audit.read in the JWT).';
 create policy audit_log_read on ops.audit_log for select to authenticated
 using ((select private.jwt_has_permission('audit.read')));

@@ -23,7 +23,8 @@ select
     c.rating_count,
     c.created_at,
     c.updated_at
-from learning.courses as c;
+from learning.courses as c
+where (select private.key_may_read('api.learning_courses'));
 comment on view api.learning_courses is
 'Courses you may see: published ones; drafts of courses you teach; archived ones you are
 enrolled in; all for admins. For the catalog with search and paging use api.learning_list_courses.';
@@ -36,7 +37,8 @@ select
     m.position,
     m.title,
     m.unlock_at
-from learning.modules as m;
+from learning.modules as m
+where (select private.key_may_read('api.learning_course_modules'));
 comment on view api.learning_course_modules is 'Modules of the courses you may see.';
 grant select on api.learning_course_modules to anon, authenticated, service_role;
 
@@ -51,7 +53,8 @@ select
     l.is_preview,
     l.is_required,
     l.duration_seconds
-from learning.lessons as l;
+from learning.lessons as l
+where (select private.key_may_read('api.learning_course_lessons'));
 comment on view api.learning_course_lessons is
 'Lessons of the courses you may see, without bodies (see api.learning_get_lesson).';
 grant select on api.learning_course_lessons to anon, authenticated, service_role;
@@ -61,7 +64,8 @@ select
     s.course_id,
     s.user_id,
     s.role
-from learning.course_team as s;
+from learning.course_team as s
+where (select private.key_may_read('api.learning_course_team'));
 comment on view api.learning_course_team is 'Who teaches the courses you may see.';
 grant select on api.learning_course_team to anon, authenticated, service_role;
 
@@ -69,7 +73,8 @@ create view api.learning_course_prerequisites with (security_invoker = true) as
 select
     p.course_id,
     p.requires_course_id
-from learning.course_prerequisites as p;
+from learning.course_prerequisites as p
+where (select private.key_may_read('api.learning_course_prerequisites'));
 comment on view api.learning_course_prerequisites is
 'Courses to complete before enrolling in a course.';
 grant select on api.learning_course_prerequisites to anon, authenticated, service_role;
@@ -88,7 +93,8 @@ select
     q.draw_count,
     q.reveal_policy,
     q.due_at
-from learning.quizzes as q;
+from learning.quizzes as q
+where (select private.key_may_read('api.learning_quizzes'));
 comment on view api.learning_quizzes is
 'Quiz rules (no questions, no keys) of the courses you may see.';
 grant select on api.learning_quizzes to anon, authenticated, service_role;
@@ -105,7 +111,8 @@ select
     r.replied_at,
     r.created_at,
     r.updated_at
-from learning.reviews as r;
+from learning.reviews as r
+where (select private.key_may_read('api.learning_course_reviews'));
 comment on view api.learning_course_reviews is
 'Reviews of the courses you may see (user_id null: the author deleted their account).';
 grant select on api.learning_course_reviews to anon, authenticated, service_role;
@@ -124,7 +131,9 @@ select
     e.last_activity_at
 from learning.enrollments as e
 inner join learning.courses as c on e.course_id = c.id
-where e.user_id = (select auth.uid());
+where
+    (select private.key_may_read('api.learning_my_enrollments'))
+    and (e.user_id = (select auth.uid()));
 comment on view api.learning_my_enrollments is 'Your enrollments with progress.';
 grant select on api.learning_my_enrollments to authenticated, service_role;
 
@@ -136,7 +145,9 @@ select
     p.position_seconds,
     p.updated_at
 from learning.lesson_progress as p
-where p.user_id = (select auth.uid());
+where
+    (select private.key_may_read('api.learning_my_lesson_progress'))
+    and (p.user_id = (select auth.uid()));
 comment on view api.learning_my_lesson_progress is 'Your lesson completions and resume positions.';
 grant select on api.learning_my_lesson_progress to authenticated, service_role;
 
@@ -153,7 +164,9 @@ select
     a.score,
     a.passed
 from learning.attempts as a
-where a.user_id = (select auth.uid());
+where
+    (select private.key_may_read('api.learning_my_quiz_attempts'))
+    and (a.user_id = (select auth.uid()));
 comment on view api.learning_my_quiz_attempts is
 'Your quiz attempts and their scores (questions through api.learning_get_attempt, answers through
 api.learning_get_attempt_review).';
@@ -169,7 +182,9 @@ select
     r.passed_at,
     r.last_submitted_at
 from learning.quiz_results as r
-where r.user_id = (select auth.uid());
+where
+    (select private.key_may_read('api.learning_my_quiz_results'))
+    and (r.user_id = (select auth.uid()));
 comment on view api.learning_my_quiz_results is 'Your grade per quiz (by its grading method).';
 grant select on api.learning_my_quiz_results to authenticated, service_role;
 
@@ -186,7 +201,9 @@ select
     c.status_reason,
     c.holder_username
 from learning.certificates as c
-where c.user_id = (select auth.uid());
+where
+    (select private.key_may_read('api.learning_my_certificates'))
+    and (c.user_id = (select auth.uid()));
 comment on view api.learning_my_certificates is
 'Your certificates; share the code, anyone can check it with api.learning_verify_certificate.';
 grant select on api.learning_my_certificates to authenticated, service_role;
@@ -199,7 +216,8 @@ select
     e.reason,
     e.actor_id,
     e.occurred_at
-from learning.certificate_events as e;
+from learning.certificate_events as e
+where (select private.key_may_read('api.learning_certificate_history'));
 comment on view api.learning_certificate_history is
 'Status history of certificates you may see (your own; your courses''; all for admins).';
 grant select on api.learning_certificate_history to authenticated, service_role;
@@ -226,9 +244,12 @@ from learning.enrollments as e
 left join accounts.profiles as p on e.user_id = p.id
 left join learning.accommodations as a on e.course_id = a.course_id and e.user_id = a.user_id
 where
-    private.learning_is_course_team(e.course_id)
-    or (select private.jwt_has_permission('platform.admin'))
-    or (select auth.role()) = 'service_role';
+    (select private.key_may_read('api.learning_course_roster'))
+    and (
+        private.learning_is_course_team(e.course_id)
+        or (select private.jwt_has_permission('platform.admin'))
+        or (select auth.role()) = 'service_role'
+    );
 comment on view api.learning_course_roster is
 'Course team: learners of the courses you teach, with progress, quizzes passed and extra time.
 (Profile fields follow profile visibility.)';
@@ -249,9 +270,12 @@ select
     a.passed
 from learning.attempts as a
 where
-    private.learning_is_course_team(a.course_id)
-    or (select private.jwt_has_permission('platform.admin'))
-    or (select auth.role()) = 'service_role';
+    (select private.key_may_read('api.learning_course_attempts'))
+    and (
+        private.learning_is_course_team(a.course_id)
+        or (select private.jwt_has_permission('platform.admin'))
+        or (select auth.role()) = 'service_role'
+    );
 comment on view api.learning_course_attempts is
 'Course team: quiz attempts in the courses you teach.';
 grant select on api.learning_course_attempts to authenticated, service_role;
@@ -265,9 +289,12 @@ select
     count(*) filter (where e.status = 'withdrawn') as withdrawals
 from learning.enrollments as e
 where
-    private.learning_is_course_team(e.course_id)
-    or (select private.jwt_has_permission('platform.admin'))
-    or (select auth.role()) = 'service_role'
+    (select private.key_may_read('api.learning_course_enrollment_stats'))
+    and (
+        private.learning_is_course_team(e.course_id)
+        or (select private.jwt_has_permission('platform.admin'))
+        or (select auth.role()) = 'service_role'
+    )
 group by e.course_id, (date_trunc('day', e.enrolled_at at time zone 'UTC'))::date;
 comment on view api.learning_course_enrollment_stats is
 'Course team analytics: enrollments per course and UTC day (and how many of them completed or
@@ -293,9 +320,12 @@ select
 from learning.lessons as l
 inner join learning.modules as m on l.module_id = m.id
 where
-    private.learning_is_course_team(l.course_id)
-    or (select private.jwt_has_permission('platform.admin'))
-    or (select auth.role()) = 'service_role';
+    (select private.key_may_read('api.learning_course_lesson_funnel'))
+    and (
+        private.learning_is_course_team(l.course_id)
+        or (select private.jwt_has_permission('platform.admin'))
+        or (select auth.role()) = 'service_role'
+    );
 comment on view api.learning_course_lesson_funnel is
 'Course team analytics: per lesson (in course order), how many learners completed it out of all
 enrollments: where learners drop off.';
@@ -314,9 +344,12 @@ select
 from learning.questions as q
 left join learning.attempt_answers as aa on q.id = aa.question_id
 where
-    private.learning_is_course_team(q.course_id)
-    or (select private.jwt_has_permission('platform.admin'))
-    or (select auth.role()) = 'service_role'
+    (select private.key_may_read('api.learning_quiz_item_difficulty'))
+    and (
+        private.learning_is_course_team(q.course_id)
+        or (select private.jwt_has_permission('platform.admin'))
+        or (select auth.role()) = 'service_role'
+    )
 group by q.course_id, q.quiz_id, q.id, q.kind, q.prompt;
 comment on view api.learning_quiz_item_difficulty is
 'Course team analytics: per question, how many graded answers, facility (mean share of points,
@@ -330,7 +363,8 @@ select
     a.extra_time_pct,
     a.note,
     a.updated_at
-from learning.accommodations as a;
+from learning.accommodations as a
+where (select private.key_may_read('api.learning_course_accommodations'));
 comment on view api.learning_course_accommodations is
 'Extra time on timed quizzes: your own, or your learners'' if you teach the course.';
 grant select on api.learning_course_accommodations to authenticated, service_role;

@@ -493,7 +493,8 @@ select
     n.read_at is null as unread,
     n.created_at,
     n.updated_at
-from community.notifications as n;
+from community.notifications as n
+where (select private.key_may_read('api.community_notifications'));
 comment on view api.community_notifications is
 'Your notifications (order by updated_at desc, id desc). actor_count > 1 means a
 consolidated row ("5 people liked your post"); actor_ids holds the latest 10 actors.';
@@ -582,7 +583,8 @@ select
     m.silenced_until,
     m.suspended_until
 from community.members as m
-inner join community.trust_levels as t on m.trust_level = t.level;
+inner join community.trust_levels as t on m.trust_level = t.level
+where (select private.key_may_read('api.community_members'));
 comment on view api.community_members is
 'Community badges of members: trust level, counts, and current sanctions (public, like a
 badge; the reasons are in api.community_moderation_actions).';
@@ -601,7 +603,8 @@ select
     t.min_posts_read,
     t.min_likes_received,
     t.max_upheld_flags
-from community.trust_levels as t;
+from community.trust_levels as t
+where (select private.key_may_read('api.community_trust_levels'));
 comment on view api.community_trust_levels is
 'The trust levels, their limits and what it takes to reach each.';
 grant select on api.community_trust_levels to anon, authenticated, service_role;
@@ -670,7 +673,8 @@ create view api.community_my_blocks with (security_invoker = true) as
 select
     b.blocked_id,
     b.created_at
-from community.blocks as b;
+from community.blocks as b
+where (select private.key_may_read('api.community_my_blocks'));
 comment on view api.community_my_blocks is 'Users you blocked.';
 grant select on api.community_my_blocks to authenticated, service_role;
 

@@ -14,7 +14,8 @@ select
     c.thread_count,
     c.post_count,
     c.last_activity_at
-from community.categories as c;
+from community.categories as c
+where (select private.key_may_read('api.community_forum_categories'));
 comment on view api.community_forum_categories is
 'Categories you may read (order by position). read_level / post_level tell who may read
 and post.';
@@ -447,13 +448,15 @@ select
     w.level,
     w.updated_at
 from community.thread_watches as w
+where (select private.key_may_read('api.community_my_watches'))
 union all
 select
     'category' as target_type,
     cw.category_id,
     cw.level,
     cw.updated_at
-from community.category_watches as cw;
+from community.category_watches as cw
+where (select private.key_may_read('api.community_my_watches'));
 comment on view api.community_my_watches is 'Your watch levels for threads and categories.';
 grant select on api.community_my_watches to authenticated, service_role;
 

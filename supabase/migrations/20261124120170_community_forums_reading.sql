@@ -21,7 +21,8 @@ select
     t.last_activity_at,
     t.last_poster_id,
     t.created_at
-from community.threads as t;
+from community.threads as t
+where (select private.key_may_read('api.community_forum_threads'));
 comment on view api.community_forum_threads is
 'Threads you may read. For pages use api.community_list_threads (keyset pagination).';
 grant select on api.community_forum_threads to anon, authenticated, service_role;
@@ -43,7 +44,8 @@ select
     p.deleted_at is not null as deleted,
     p.created_at,
     p.updated_at
-from community.posts as p;
+from community.posts as p
+where (select private.key_may_read('api.community_forum_posts'));
 comment on view api.community_forum_posts is
 'Posts you may read. For a thread page use api.community_list_thread_posts.';
 grant select on api.community_forum_posts to anon, authenticated, service_role;
@@ -56,7 +58,8 @@ select
     r.body,
     r.editor_id,
     r.created_at
-from community.post_revisions as r;
+from community.post_revisions as r
+where (select private.key_may_read('api.community_post_revisions'));
 comment on view api.community_post_revisions is
 'Edit history of posts you may read: the text before each edit.';
 grant select on api.community_post_revisions to anon, authenticated, service_role;
@@ -67,7 +70,8 @@ select
     r.user_id,
     r.kind,
     r.created_at
-from community.reactions as r;
+from community.reactions as r
+where (select private.key_may_read('api.community_post_reactions'));
 comment on view api.community_post_reactions is 'Who reacted how to posts you may read.';
 grant select on api.community_post_reactions to anon, authenticated, service_role;
 

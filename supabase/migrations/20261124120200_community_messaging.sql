@@ -373,7 +373,8 @@ select
     c.created_at
 from community.conversations as c
 inner join community.conversation_participants as me
-    on c.id = me.conversation_id and me.user_id = (select auth.uid());
+    on c.id = me.conversation_id and me.user_id = (select auth.uid())
+where (select private.key_may_read('api.community_my_conversations'));
 comment on view api.community_my_conversations is
 'Your conversations with unread counts (messages of people you blocked do not count).';
 grant select on api.community_my_conversations to authenticated, service_role;
@@ -386,7 +387,8 @@ select
     p.joined_at,
     p.left_at,
     p.last_read_message_id
-from community.conversation_participants as p;
+from community.conversation_participants as p
+where (select private.key_may_read('api.community_conversation_participants'));
 comment on view api.community_conversation_participants is
 'Participants of your conversations (and how far each read: read receipts).';
 grant select on api.community_conversation_participants to authenticated, service_role;
@@ -400,7 +402,8 @@ select
     m.body,
     m.hidden_at is not null as hidden,
     m.created_at
-from community.messages as m;
+from community.messages as m
+where (select private.key_may_read('api.community_conversation_messages'));
 comment on view api.community_conversation_messages is
 'Messages of your conversations (page with id < last seen, order by id desc).';
 grant select on api.community_conversation_messages to authenticated, service_role;

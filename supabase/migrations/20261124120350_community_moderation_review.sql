@@ -310,7 +310,9 @@ select
     r.message_required,
     r.applies_to
 from community.flag_reasons as r
-where r.active;
+where
+    (select private.key_may_read('api.community_report_reasons'))
+    and (r.active);
 comment on view api.community_report_reasons is
 'Reasons a member can give when flagging (order by position), and what each applies to.';
 grant select on api.community_report_reasons to anon, authenticated, service_role;
@@ -324,7 +326,9 @@ select
     f.message,
     f.created_at
 from community.flags as f
-where f.flagger_id = (select auth.uid());
+where
+    (select private.key_may_read('api.community_my_reports'))
+    and (f.flagger_id = (select auth.uid()));
 comment on view api.community_my_reports is 'Flags you raised.';
 grant select on api.community_my_reports to authenticated, service_role;
 
@@ -354,7 +358,8 @@ select
     r.resolution_note,
     r.created_at,
     r.updated_at
-from community.review_items as r;
+from community.review_items as r
+where (select private.key_may_read('api.community_review_queue'));
 comment on view api.community_review_queue is
 'Moderators: flagged items with their flags and a snapshot of the content; pending ones
 (status = pending, oldest first) are the queue. Decide with api.community_decide_review(id, ...,
@@ -372,7 +377,8 @@ select
     h.version,
     h.note,
     h.created_at
-from community.review_history as h;
+from community.review_history as h
+where (select private.key_may_read('api.community_review_history'));
 comment on view api.community_review_history is 'Moderators: every change of every review item.';
 grant select on api.community_review_history to authenticated, service_role;
 
@@ -390,7 +396,8 @@ select
     a.review_item_id,
     a.reversed_at,
     a.created_at
-from community.moderation_actions as a;
+from community.moderation_actions as a
+where (select private.key_may_read('api.community_moderation_actions'));
 comment on view api.community_moderation_actions is
 'Moderation actions: those about you (to understand and appeal them), or all for staff.';
 grant select on api.community_moderation_actions to authenticated, service_role;
@@ -406,7 +413,8 @@ select
     a.decided_at,
     a.decision_note,
     a.created_at
-from community.appeals as a;
+from community.appeals as a
+where (select private.key_may_read('api.community_appeals'));
 comment on view api.community_appeals is 'Your appeals, or all appeals for staff.';
 grant select on api.community_appeals to authenticated, service_role;
 

@@ -357,7 +357,8 @@ select
     c.decided_at,
     c.created_at,
     c.updated_at
-from community.contributions as c;
+from community.contributions as c
+where (select private.key_may_read('api.community_contributions'));
 comment on view api.community_contributions is
 'Contributions: your own, all submitted ones for reviewers, and published articles and
 write-ups (a CTF write-up once its event ended) for everyone.';
@@ -372,7 +373,8 @@ select
     c.from_status,
     c.to_status,
     c.created_at
-from community.contribution_comments as c;
+from community.contribution_comments as c
+where (select private.key_may_read('api.community_contribution_comments'));
 comment on view api.community_contribution_comments is
 'Review comments and status changes of contributions you author or review.';
 grant select on api.community_contribution_comments to authenticated, service_role;

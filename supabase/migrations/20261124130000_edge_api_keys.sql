@@ -107,7 +107,8 @@ select
         when k.expires_at <= now() then 'expired'
         else 'active'
     end as status
-from accounts.api_keys as k;
+from accounts.api_keys as k
+where (select private.key_may_read('api.accounts_api_keys'));
 comment on view api.accounts_api_keys is
 'Your API keys (admins: everyone''s), without the secret: prefix, scopes, expiry, last use
 (time and IP), status active | revoked | expired.';
@@ -117,7 +118,8 @@ create view api.accounts_api_scopes with (security_invoker = true) as
 select
     scope,
     description
-from accounts.api_scopes;
+from accounts.api_scopes
+where (select private.key_may_read('api.accounts_api_scopes'));
 comment on view api.accounts_api_scopes is 'The scopes an API key may carry.';
 grant select on api.accounts_api_scopes to anon, authenticated, service_role;
 

@@ -18,7 +18,9 @@ select
     p.nickname
 from billing.products as pr
 inner join billing.prices as p on pr.id = p.product_id
-where pr.active and p.active
+where
+    (select private.key_may_read('api.billing_plans'))
+    and (pr.active and p.active)
 order by pr.sort_order, p.unit_amount;
 comment on view api.billing_plans is
 'The pricing page: every active plan and price (amounts in the currency''s minor unit;
@@ -49,7 +51,8 @@ select
     s.updated_at
 from billing.subscriptions as s
 inner join billing.prices as p on s.price_id = p.id
-inner join billing.products as pr on p.product_id = pr.id;
+inner join billing.products as pr on p.product_id = pr.id
+where (select private.key_may_read('api.billing_subscriptions'));
 comment on view api.billing_subscriptions is
 'Subscriptions you own, or hold a team seat of (is_owner false); admins see all.
 grace_ends_at: when a past_due subscription stops granting access.';
@@ -61,7 +64,8 @@ select
     st.user_id,
     st.owner_id,
     st.assigned_at
-from billing.seats as st;
+from billing.seats as st
+where (select private.key_may_read('api.billing_seats'));
 comment on view api.billing_seats is
 'Team seats: those you hold, and every seat of subscriptions you own.';
 grant select on api.billing_seats to authenticated, service_role;
@@ -85,7 +89,8 @@ select
     i.period_end,
     i.paid_at,
     i.stripe_created as created
-from billing.invoices as i;
+from billing.invoices as i
+where (select private.key_may_read('api.billing_invoices'));
 comment on view api.billing_invoices is
 'Your billing history, newest first by created (admins see every invoice). hosted_invoice_url
 and invoice_pdf are Stripe''s pages for the invoice.';
@@ -96,7 +101,9 @@ select f.feature
 from (
     select distinct unnest(pr.features) as feature from billing.products as pr
 ) as f
-where private.user_has_entitlement((select auth.uid()), f.feature);
+where
+    (select private.key_may_read('api.billing_my_entitlements'))
+    and (private.user_has_entitlement((select auth.uid()), f.feature));
 comment on view api.billing_my_entitlements is
 'The features your plan gives you right now (free-plan features for every member, plus
 pro/team from subscriptions and seats).';
@@ -149,7 +156,8 @@ left join lateral (
     from billing.webhook_events as e
     where e.customer_id = s.customer_id
     order by e.stripe_created desc, e.received_at desc limit 1
-) as last on true;
+) as last on true
+where (select private.key_may_read('api.billing_admin_overview'));
 comment on view api.billing_admin_overview is
 'Admin (platform.admin): every subscription with its state, grace deadline, whether the
 owner is entitled now, payment failures and the last Stripe event. Others see only their
@@ -171,7 +179,8 @@ select
     e.processed_at,
     e.outcome,
     e.error
-from billing.webhook_events as e;
+from billing.webhook_events as e
+where (select private.key_may_read('api.billing_admin_events'));
 comment on view api.billing_admin_events is
 'Admin (platform.admin): every Stripe event received, its deliveries and outcome (applied,
 stale, unknown_customer, ...) and any processing error. Payloads stay in billing.';

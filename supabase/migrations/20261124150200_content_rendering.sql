@@ -203,7 +203,8 @@ select
     p.created_at,
     p.updated_at,
     p.body_html
-from community.posts as p;
+from community.posts as p
+where (select private.key_may_read('api.community_forum_posts'));
 comment on view api.community_forum_posts is
 'Posts you may read. body_html is the sanitised rendering (null until the worker rendered
 it: show body escaped). For a thread page use api.community_list_thread_posts.';
@@ -218,7 +219,8 @@ select
     m.hidden_at is not null as hidden,
     m.created_at,
     m.body_html
-from community.messages as m;
+from community.messages as m
+where (select private.key_may_read('api.community_conversation_messages'));
 comment on view api.community_conversation_messages is
 'Messages of your conversations (page with id < last seen, order by id desc). body_html is
 the sanitised rendering, null until rendered.';
@@ -241,7 +243,8 @@ select
     c.created_at,
     c.updated_at,
     c.body_html
-from community.contributions as c;
+from community.contributions as c
+where (select private.key_may_read('api.community_contributions'));
 comment on view api.community_contributions is
 'Contributions: your own, all submitted ones for reviewers, and published articles and
 write-ups (a CTF write-up once its event ended) for everyone. body_html is the sanitised
@@ -269,7 +272,8 @@ select
     c.created_at,
     c.updated_at,
     c.description_html
-from learning.courses as c;
+from learning.courses as c
+where (select private.key_may_read('api.learning_courses'));
 comment on view api.learning_courses is
 'Courses you may see: published ones; drafts of courses you teach; archived ones you are
 enrolled in; all for admins. For the catalog with search and paging use api.learning_list_courses.

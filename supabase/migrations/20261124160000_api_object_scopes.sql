@@ -259,7 +259,8 @@ select
     o.access,
     o.scope,
     o.write_scope
-from accounts.api_object_scopes as o;
+from accounts.api_object_scopes as o
+where (select private.key_may_read('api.accounts_api_object_scopes'));
 comment on view api.accounts_api_object_scopes is
 'What an API key needs per api object: access scope (scope: call the function or read the
 view; write_scope: write through the view), any_key, or session (signed-in sessions only).

@@ -274,3 +274,52 @@ def test_an_api_function_calling_another_needs_both_scopes(db, keys):
         "object": "api.accounts_delete_my_account",
         "scope": None,
     }
+
+
+def test_every_api_view_checks_the_key_scope_however_it_is_read(db, keys):
+    """The pre-request step sees only a request's top-level object; each view's own WHERE
+    (private.key_may_read) refuses a key lacking the view's read scope when it is read from
+    SQL, inside a function, or embedded (`select=*,other_view(*)`) — and lets it with it."""
+    declared = declarations(db)
+    other = keys("billing:read")
+    by_scope: dict[str, dict] = {}
+    unchecked, blocked = [], []
+    for obj in api_objects(db):
+        if obj.kind != "view":
+            continue
+        decl = declared[obj.name]
+        read = f"select * from {obj.name} limit 1"
+        if decl["access"] == "any_key":
+            if outcome(db, other, read, method="GET") is not None:
+                blocked.append(obj.name)
+            continue
+        if decl["scope"] != "billing:read":
+            err = outcome(db, other, read, method="GET")
+            if hint(err) != "scope_missing":
+                unchecked.append((obj.name, hint(err) or (err and err.diag.sqlstate)))
+        if decl["access"] == "scope":
+            if decl["scope"] not in by_scope:
+                by_scope[decl["scope"]] = keys(decl["scope"])
+            token = by_scope[decl["scope"]]
+            err = outcome(db, token, read, method="GET")
+            if hint(err) == "scope_missing":
+                blocked.append(obj.name)
+    assert not unchecked, f"api views a key reads without their scope: {unchecked}"
+    assert not blocked, f"api views refused to a key that holds their scope: {blocked}"
+
+
+def test_an_embedded_view_needs_its_own_scope(db, keys):
+    """What embedding runs: the top-level view joined with another one. The key holds the
+    first view's scope only, so the second one refuses it (and names itself)."""
+    declared = declarations(db)
+    assert declared["api.ctf_teams"]["scope"] != declared["api.ctf_submissions"]["scope"]
+    token = keys(declared["api.ctf_teams"]["scope"])
+    alone = "select t.id from api.ctf_teams as t limit 1"
+    assert outcome(db, token, alone, path="/ctf_teams", method="GET") is None
+    embedded = (
+        "select (select count(*) from api.ctf_teams) as teams,"
+        " (select count(*) from api.ctf_submissions) as submissions"
+    )
+    err = outcome(db, token, embedded, path="/ctf_teams", method="GET")
+    assert hint(err) == "scope_missing"
+    assert json.loads(err.diag.message_detail)["object"] == "api.ctf_submissions"
