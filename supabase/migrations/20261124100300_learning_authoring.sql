@@ -216,11 +216,12 @@ security definer
 set search_path = ''
 as $$
 declare
-    v_actor uuid := private.learning_require_course_team(p_course_id, array['owner']::learning.team_role[]);
+    v_actor uuid := private.learning_require_course_team(
+        p_course_id, array['owner']::learning.team_role[]
+    );
 begin
     if p_role is not null and p_role not in ('owner', 'co_instructor', 'ta') then
-        perform private.arg_error('p_role', 'p_role is owner, co_instructor, ta
-        or null.');
+        perform private.arg_error('p_role', 'p_role is owner, co_instructor, ta or null.');
     end if;
     if p_user_id is null or not exists (select 1 from auth.users as u where u.id = p_user_id) then
         perform private.raise_error('user_not_found', 'No such user.', 'PT404');
