@@ -39,6 +39,26 @@ against the tables); else learning_course_not_found (course invisible) or forbid
 revoke execute on function private.learning_require_course_team(uuid, learning.team_role[])
 from public;
 
+create function private.learning_require_module_team(p_module uuid) returns uuid
+language plpgsql
+set search_path = ''
+as $$
+declare
+    v_course uuid;
+begin
+    select m.course_id into v_course from learning.modules as m where m.id = p_module;
+    if v_course is null then
+        perform private.raise_error('learning_module_not_found', 'No such module.', 'PT404');
+    end if;
+    perform private.learning_require_course_team(v_course);
+    return v_course;
+end;
+$$;
+comment on function private.learning_require_module_team(uuid) is
+'The course of module p_module if the caller is on its course team (owner, co-instructor)
+or an admin; else learning_module_not_found, learning_course_not_found or forbidden.';
+revoke execute on function private.learning_require_module_team(uuid) from public;
+
 -- Validate a course field; keys of api.learning_update_course's p_changes.
 create function private.learning_check_course_field(p_field text, p_value jsonb) returns void
 language plpgsql
@@ -294,11 +314,7 @@ declare
     v_course uuid;
 begin
     perform private.require_scope('api.learning_update_module');  -- API key scope
-    select m.course_id into v_course from learning.modules as m where m.id = p_module_id;
-    if v_course is null then
-        perform private.raise_error('learning_module_not_found', 'No such module.', 'PT404');
-    end if;
-    perform private.learning_require_course_team(v_course);
+    v_course := private.learning_require_module_team(p_module_id);
     if p_changes is null or jsonb_typeof(p_changes) <> 'object'
         or exists (select 1 from jsonb_object_keys(p_changes) as k
                    where k not in ('title', 'unlock_at')) then
@@ -428,11 +444,7 @@ declare
     v_id uuid;
 begin
     perform private.require_scope('api.learning_create_lesson');  -- API key scope
-    select m.course_id into v_course from learning.modules as m where m.id = p_module_id;
-    if v_course is null then
-        perform private.raise_error('learning_module_not_found', 'No such module.', 'PT404');
-    end if;
-    perform private.learning_require_course_team(v_course);
+    v_course := private.learning_require_module_team(p_module_id);
     if p_kind is null or p_kind not in ('article', 'video', 'lab', 'quiz') then
         perform private.arg_error('p_kind', 'p_kind is article, video, lab or quiz.');
     end if;
@@ -569,11 +581,7 @@ declare
     v_course uuid;
 begin
     perform private.require_scope('api.learning_reorder_lessons');  -- API key scope
-    select m.course_id into v_course from learning.modules as m where m.id = p_module_id;
-    if v_course is null then
-        perform private.raise_error('learning_module_not_found', 'No such module.', 'PT404');
-    end if;
-    perform private.learning_require_course_team(v_course);
+    v_course := private.learning_require_module_team(p_module_id);
     if not private.learning_lists_all_once(p_lesson_ids, array(
         select l.id from learning.lessons as l where l.module_id = p_module_id
     )) then

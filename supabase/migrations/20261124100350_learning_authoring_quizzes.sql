@@ -74,11 +74,7 @@ declare
     v_course uuid;
 begin
     perform private.require_scope('api.learning_set_module_prerequisites');  -- API key scope
-    select m.course_id into v_course from learning.modules as m where m.id = p_module_id;
-    if v_course is null then
-        perform private.raise_error('learning_module_not_found', 'No such module.', 'PT404');
-    end if;
-    perform private.learning_require_course_team(v_course);
+    v_course := private.learning_require_module_team(p_module_id);
     p_required := coalesce(p_required, '{}');
     if cardinality(p_required) > 50 or p_module_id = any(p_required) or exists (
         select 1 from unnest(p_required) as r
