@@ -332,7 +332,9 @@ create table billing.webhook_events (
     processed_at timestamptz,
     outcome text,
     error text,
-    parked_on text check (parked_on ~ '^(customer|product|payment_intent):[A-Za-z0-9_]+$'),
+    parked_on text check (
+        parked_on ~ '^(customer|product|payment_intent|invoice):[A-Za-z0-9_]+$'
+    ),
     updated_at timestamptz not null default now()
 );
 comment on table billing.webhook_events is

@@ -35,6 +35,19 @@ comment on function private.billing_id(jsonb) is
 'The id of a Stripe reference, whether it is an id string or an expanded object.';
 revoke execute on function private.billing_id(jsonb) from public;
 
+create function private.billing_lock(p_key text) returns void
+language sql
+set search_path = ''
+as $$
+    select pg_advisory_xact_lock(hashtext('billing.objects'), hashtext(p_key))
+$$;
+comment on function private.billing_lock(text) is
+'Serialise, until commit, the events touching one Stripe object key (customer:cus_..,
+product:prod_.., payment_intent:pi_..): an event parked for a missing customer and the
+checkout that links it cannot pass each other, so nothing stays parked forever. Keys are
+always taken in the order customer, product, payment_intent.';
+revoke execute on function private.billing_lock(text) from public;
+
 create function private.billing_user_for(p_customer text, p_metadata jsonb) returns uuid
 language plpgsql
 security definer
@@ -241,6 +254,7 @@ begin
     ) then
         return private.billing_result('invalid', null, 'not a subscription object');
     end if;
+    perform private.billing_lock('customer:' || v_customer);
     v_user := private.billing_user_for(v_customer, p_sub -> 'metadata');
     if v_user is null then
         return private.billing_unknown_customer(v_customer);
@@ -353,6 +367,7 @@ begin
         or coalesce(p_inv ->> 'currency', '') !~ '^[a-z]{3}$' then
         return private.billing_result('invalid', null, 'not an invoice object');
     end if;
+    perform private.billing_lock('customer:' || v_customer);
     v_user := private.billing_user_for(v_customer, coalesce(
         p_inv -> 'subscription_details' -> 'metadata',
         p_inv -> 'parent' -> 'subscription_details' -> 'metadata',
@@ -494,6 +509,9 @@ declare
     v_customer text := private.billing_id(p_session -> 'customer');
     v_user uuid;
 begin
+    if v_customer is not null then
+        perform private.billing_lock('customer:' || v_customer);
+    end if;
     if v_ref ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
         select u.id into v_user from auth.users as u where u.id = v_ref::uuid;
     end if;
@@ -557,6 +575,7 @@ begin
     if v_id is null or v_id !~ '^prod_[A-Za-z0-9_]{1,120}$' then
         return private.billing_result('invalid', null, 'not a product object');
     end if;
+    perform private.billing_lock('product:' || v_id);
     if p_product -> 'metadata' ? 'features' then
         select coalesce(array_agg(f order by f), '{}') into v_features
         from unnest(string_to_array(lower(p_product -> 'metadata' ->> 'features'), ',')) as r,
@@ -625,6 +644,7 @@ begin
     if jsonb_typeof(p_price -> 'unit_amount') <> 'number' then
         return private.billing_result('ignored', null, 'only unit-amount prices are supported');
     end if;
+    perform private.billing_lock('product:' || v_product);
     if not exists (select 1 from billing.products as p where p.id = v_product) then
         return private.billing_result('parked', null,
             format('product %s is not in the catalog yet', v_product), 'product:' || v_product);
@@ -701,6 +721,10 @@ as $$
 declare
     v_user uuid;
 begin
+    if coalesce(p_customer ->> 'id', '') !~ '^cus_[A-Za-z0-9]+$' then
+        return private.billing_result('invalid', null, 'not a customer object');
+    end if;
+    perform private.billing_lock('customer:' || (p_customer ->> 'id'));
     update billing.customers as c
     set email = p_customer ->> 'email', name = left(p_customer ->> 'name', 200),
         stripe_event_created = p_created

@@ -162,11 +162,21 @@ begin
                   when 'payment_intent' then exists (
                       select 1 from billing.invoice_payments as ip
                       where ip.payment_intent_id = split_part(e.parked_on, ':', 2))
+                  when 'invoice' then exists (
+                      select 1 from billing.invoices as i
+                      where i.id = split_part(e.parked_on, ':', 2))
                   else false
               end
             order by e.stripe_created, e.received_at, e.id
             for update skip locked
         loop
+            -- Another transaction busy with the same customer or object applies it itself.
+            if not pg_try_advisory_xact_lock(hashtext('billing.objects'),
+                    hashtext('customer:' || coalesce(v_event.customer_id, '')))
+                or not pg_try_advisory_xact_lock(hashtext('billing.objects'),
+                    hashtext(v_event.parked_on)) then
+                continue;
+            end if;
             if private.billing_apply_event(v_event, '{}') ->> 'outcome' <> 'parked' then
                 v_applied := v_applied + 1;
                 v_progress := true;
@@ -177,7 +187,7 @@ begin
 end;
 $$;
 comment on function private.billing_unpark() is
-'Apply the parked events whose customer, product or payment is known now, in Stripe event
+'Apply the parked events whose customer, product, payment or invoice is known now, in Stripe event
 order, from their stored snapshots (their own guards keep newer state). Returns how many
 were applied.';
 revoke execute on function private.billing_unpark() from public;
@@ -349,6 +359,7 @@ begin
     if not exists (select 1 from auth.users as u where u.id = p_user) then
         perform private.raise_error('user_not_found', 'No such user.', 'PT404');
     end if;
+    perform private.billing_lock('customer:' || p_customer);
     insert into billing.customers (user_id, stripe_customer_id, email)
     values (p_user, p_customer, p_email)
     on conflict do nothing;

@@ -20,6 +20,7 @@ begin
         or coalesce(p_invoice, '') !~ '^in_[A-Za-z0-9]+$' then
         return false;
     end if;
+    perform private.billing_lock('payment_intent:' || p_payment_intent);
     insert into billing.invoice_payments (payment_intent_id, invoice_id)
     values (p_payment_intent, p_invoice)
     on conflict (payment_intent_id) do nothing;
@@ -96,6 +97,12 @@ begin
     if coalesce(v_charge, '') !~ '^(ch|py)_[A-Za-z0-9]+$' then
         return private.billing_result('invalid', null, 'not a charge object');
     end if;
+    if private.billing_id(p_charge -> 'customer') is not null then
+        perform private.billing_lock('customer:' || private.billing_id(p_charge -> 'customer'));
+    end if;
+    if v_intent is not null then
+        perform private.billing_lock('payment_intent:' || v_intent);
+    end if;
     -- The edge's re-read of the charge's invoice payment (current API versions).
     if jsonb_typeof(p_fresh -> 'invoice_payment') = 'object'
         and private.billing_id(p_fresh -> 'invoice_payment' -> 'payment' -> 'payment_intent')
@@ -117,13 +124,17 @@ begin
         return private.billing_result('ignored', null, 'the charge names no invoice');
     end if;
     if not exists (select 1 from billing.invoices as i where i.id = v_invoice) then
-        return private.billing_result('ignored', null,
-            format('invoice %s is not known', v_invoice));
+        -- the invoice itself may be parked (its customer not linked yet)
+        return private.billing_result('parked', null,
+            format('invoice %s is not known yet', v_invoice), 'invoice:' || v_invoice);
     end if;
     -- A charge's refunded total only grows, so the order of refund events does not matter;
     -- the invoice's refunded amount is the sum over its charges.
     insert into billing.charge_refunds as r (charge_id, invoice_id, amount_refunded)
-    values (v_charge, v_invoice, greatest(coalesce((p_charge ->> 'amount_refunded')::bigint, 0), 0))
+    values (
+        v_charge, v_invoice,
+        greatest(coalesce((p_charge ->> 'amount_refunded')::bigint, 0), 0)
+    )
     on conflict (charge_id) do update set
         amount_refunded = greatest(r.amount_refunded, excluded.amount_refunded),
         updated_at = now();
@@ -145,5 +156,6 @@ comment on function private.billing_apply_refund(jsonb, jsonb, text) is
 'charge.refunded: find the charge''s invoice (charge.invoice on older API versions, else its
 payment intent''s invoice payment), record the charge''s refunded total, set the invoice''s
 amount_refunded to the sum over its charges and email the user. A refund whose payment is
-not matched to an invoice yet is parked on the payment intent.';
+not matched to an invoice yet is parked on the payment intent, one of an invoice not
+mirrored yet on the invoice.';
 revoke execute on function private.billing_apply_refund(jsonb, jsonb, text) from public;

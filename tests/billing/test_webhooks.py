@@ -388,9 +388,13 @@ def test_reread_failure_leaves_the_event_for_redelivery(stripe_env, client, admi
     catalogued = admin_conn.execute(
         "select http_status from ops.error_codes where code = 'billing_stripe_error'"
     ).fetchone()["http_status"]
-    assert (r.status_code, r.json()["code"]) == (catalogued, "billing_stripe_error") == (
-        502,
-        "billing_stripe_error",
+    assert (
+        (r.status_code, r.json()["code"])
+        == (catalogued, "billing_stripe_error")
+        == (
+            502,
+            "billing_stripe_error",
+        )
     )
     row = admin_conn.execute(
         "select processed_at, error from billing.webhook_events where id = %s", (evt["id"],)
