@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from flagship.testing.harness import ANY_HINT, User, as_user, create_user, grant_roles
+from flagship.testing.harness import ANY_HINT, User, as_user, create_user, grant_roles, subscribe
 from flagship.testing.matrix import REFUSED_OR_READONLY, Matrix
 
 ROLES = ["anon", "member", "subscriber", "seat_holder", "team_owner", "admin", "service_role"]
@@ -547,3 +547,14 @@ def test_export_includes_billing(db, scene):
     assert export["billing"]["customer"]["stripe_customer_id"] == "cus_rlspro"
     assert [s["id"] for s in export["billing"]["subscriptions"]] == ["sub_rlspro"]
     assert [i["id"] for i in export["billing"]["invoices"]] == ["in_rlsinvoice"]
+
+
+def test_the_subscribe_helper_grants_the_plan(db):
+    """flagship.testing.harness.subscribe: how other domains' tests give a user a plan."""
+    user = create_user(db)
+    check = "select private.user_has_entitlement(%s, 'pro') as e"
+    assert not db.execute(check, (user.id,)).fetchone()["e"]
+    sub = subscribe(db, user)
+    assert db.execute(check, (user.id,)).fetchone()["e"]
+    db.execute("update billing.subscriptions set status = 'canceled' where id = %s", (sub,))
+    assert not db.execute(check, (user.id,)).fetchone()["e"]
