@@ -6,8 +6,9 @@ select has_schema('billing');
 select tables_are(
     'billing',
     array[
-        'config', 'products', 'prices', 'customers', 'subscriptions', 'seats', 'invoices',
-        'webhook_events', 'entitlements'
+        'config', 'products', 'prices', 'customers', 'subscriptions', 'subscription_items',
+        'seats', 'invoices', 'invoice_payments', 'charge_refunds', 'webhook_events',
+        'entitlements'
     ]
 );
 select ok(
