@@ -14,7 +14,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from flagship.database import as_caller
+from flagship.database import as_caller, pool_kwargs
 
 POOL_MIN = 1
 POOL_MAX = 10
@@ -32,7 +32,11 @@ class Database:
             open=False,
             name="edge",
             timeout=CONNECT_TIMEOUT,
-            kwargs={"row_factory": dict_row, "application_name": "flagship-edge"},
+            kwargs={
+                "row_factory": dict_row,
+                "application_name": "flagship-edge",
+                **pool_kwargs(),
+            },
         )
 
     def open(self) -> None:

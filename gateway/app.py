@@ -25,6 +25,7 @@ from starlette.responses import Response
 from edge.app import create_app as create_edge_app
 from edge.client import ClientAddressMiddleware
 from edge.observability import logger
+from flagship.database import direct_url, pool_kwargs
 from gateway import config as gateway_config
 from gateway.listener import SchemaListener
 from gateway.rest.app import RestService
@@ -140,7 +141,11 @@ def create_app(
         open=False,
         name="rest",
         timeout=5.0,
-        kwargs={"row_factory": dict_row, "application_name": "flagship-gateway-rest"},
+        kwargs={
+            "row_factory": dict_row,
+            "application_name": "flagship-gateway-rest",
+            **pool_kwargs(),
+        },
     )
     app_pool = ConnectionPool(
         database_url,
@@ -149,7 +154,7 @@ def create_app(
         open=False,
         name="gateway",
         timeout=5.0,
-        kwargs={"application_name": "flagship-gateway"},  # tuple rows
+        kwargs={"application_name": "flagship-gateway", **pool_kwargs()},  # tuple rows
     )
     rest = RestService(cfg, rest_pool)
     services: dict[str, object] = {"/rest/v1": rest, "/storage/v1": storage_not_served}
@@ -160,7 +165,8 @@ def create_app(
         services["/auth/v1"] = create_auth_app(cfg, app_pool)
     else:
         services["/auth/v1"] = auth_not_served
-    listener = SchemaListener(database_url, rest.reload)
+    # LISTEN needs a session of its own: the server itself, never a transaction pooler.
+    listener = SchemaListener(direct_url(database_url), rest.reload)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

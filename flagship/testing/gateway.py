@@ -7,7 +7,6 @@ the project keys, so the real clients (supabase-js, supabase-py) can be pointed 
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 import httpx
 import uvicorn
 
+from flagship.testing.servers import free_port
 from gateway import config as gateway_config
 from gateway import keys
 from gateway.app import create_app
@@ -34,12 +34,6 @@ class GatewayServer:
     def reload_schema(self) -> None:
         """Reload the schema cache now (as NOTIFY pgrst would, without waiting for it)."""
         self.app.state.rest.reload()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -205,7 +205,7 @@ class PgTapFile(pytest.File):
         cached = getattr(self, "_tap", None)
         if cached is None:
             server = _server()
-            cached = self._tap = run_pgtap_file(server.app(_STATE["session_db"]), self.path)
+            cached = self._tap = run_pgtap_file(server.app_direct(_STATE["session_db"]), self.path)
         return cached
 
 
