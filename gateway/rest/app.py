@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from edge.client import client_ip_of
+from edge.db import Availability, connection_lost
 from edge.observability import logger
 from flagship.database import as_caller
 from gateway import keys
@@ -49,6 +50,8 @@ class RestService:
         self.limiter = anyio.CapacityLimiter(REST_THREADS)
         self._verified: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        # A database restart answers 503 at once (short pool waits), not after 5 s each.
+        self.availability = Availability()
 
     # -- schema cache ----------------------------------------------------------------
 
@@ -149,7 +152,7 @@ class RestService:
         role = claims.get("role", "anon")
         visible = {k: v for k, v in request.headers.items() if k not in SECRET_HEADERS}
         try:
-            with self.pool.connection() as conn:
+            with self.pool.connection(timeout=self.availability.timeout(None)) as conn:
                 conn.read_only = plan.read_only
                 # Pipeline mode: BEGIN, the caller's settings and the statement travel
                 # together (one round trip instead of three); COMMIT follows.
@@ -172,11 +175,17 @@ class RestService:
                 ):
                     return plan.run(conn)
         except psycopg.Error as exc:
+            if connection_lost(exc):
+                self.availability.lost()
             if exc.diag.sqlstate is None:
                 log.error("database unavailable", error=type(exc).__name__)
                 raise PgrstError(503, "PGRST000", "Database connection error.") from exc
             raise from_database(exc, authenticated=role != "anon") from exc
         except PoolTimeout as exc:
+            if self.availability.down:  # the pool is reconnecting: PostgREST's answer then
+                raise PgrstError(
+                    503, "PGRST001", "Database client error. Retrying the connection."
+                ) from exc
             raise PgrstError(
                 504, "PGRST003", "Timed out acquiring connection from connection pool."
             ) from exc
