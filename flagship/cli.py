@@ -113,9 +113,7 @@ def caller_session(target, who: str) -> tuple[str, str]:
         except tokens.TokenError as exc:
             raise CliError(str(exc)) from exc
     # A session's settings (PGOPTIONS) need the server itself, never a transaction pooler.
-    url = os.environ.get("AUTHENTICATOR_URL") or _with_user(
-        direct_url(target.url), "authenticator"
-    )
+    url = os.environ.get("AUTHENTICATOR_URL") or _with_user(direct_url(target.url), "authenticator")
 
     def option(key: str, value: str) -> str:
         escaped = value.replace("\\", "\\\\").replace(" ", "\\ ")

@@ -38,12 +38,16 @@ class GatewayServer:
 
 @contextmanager
 def serve_gateway(
-    database_url: str, *, schemas: tuple[str, ...] | None = None, mount_auth: bool = True
+    database_url: str,
+    *,
+    schemas: tuple[str, ...] | None = None,
+    mount_auth: bool = True,
+    read_url: str | None = None,
 ) -> Iterator[GatewayServer]:
     cfg = gateway_config.load()
     if schemas is not None:
         cfg = cfg.with_api(schemas=schemas)
-    app = create_app(cfg, database_url=database_url, mount_auth=mount_auth)
+    app = create_app(cfg, database_url=database_url, mount_auth=mount_auth, read_url=read_url)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(

@@ -17,8 +17,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from flagship import config
-from flagship.testing.servers import Redis, free_port, start_redis
+from flagship import config, migrate
+from flagship.database import connect
+from flagship.testing.servers import Redis, free_port, pg15_cluster, start_redis
+
+CONFORMANCE = config.ROOT / "tests" / "rest" / "conformance.sql"
 
 
 @pytest.fixture
@@ -96,3 +99,23 @@ def processes() -> Iterator[Processes]:
         yield procs
     finally:
         procs.stop_all()
+
+
+@pytest.fixture(scope="module")
+def pg15():
+    """A durable PostgreSQL 15 (fsync on: a crash must keep every commit), migrated. Its
+    files live in the state directory: the server's system user must reach them, which
+    pytest's private temporary directories do not allow."""
+    cluster = pg15_cluster(config.STATE_DIR / f"scale-pg15-{os.getpid()}", durable=True)
+    cluster.start()
+    try:
+        with connect(cluster.url(), autocommit=True) as conn:
+            conn.execute("create database flagship")
+        url = cluster.url(dbname="flagship")
+        migrate.apply_platform(url)
+        migrate.migrate(url)
+        with connect(url, autocommit=True) as conn:
+            conn.execute(CONFORMANCE.read_text())
+        yield cluster, url
+    finally:
+        cluster.destroy()

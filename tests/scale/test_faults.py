@@ -4,7 +4,6 @@ and lose nothing they reported as committed; slow statements end at the configur
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -12,35 +11,14 @@ import httpx
 import jwt
 import pytest
 
-from flagship import config, migrate
+from flagship import config
 from flagship.database import connect
 from flagship.testing.gateway import serve_gateway
 from flagship.testing.harness import create_user, with_database
-from flagship.testing.servers import debian_pg_bin, pg15_cluster
+from flagship.testing.servers import debian_pg_bin
 
 pytestmark = pytest.mark.skipif(debian_pg_bin() is None, reason="PostgreSQL 15 not installed")
-CONFORMANCE = config.ROOT / "tests" / "rest" / "conformance.sql"
 PROFILE = {"Content-Profile": "rest_conformance", "Accept-Profile": "rest_conformance"}
-
-
-@pytest.fixture(scope="module")
-def pg15():
-    """A durable PostgreSQL 15 (fsync on: a crash must keep every commit), migrated. Its
-    files live in the state directory: the server's system user must reach them, which
-    pytest's private temporary directories do not allow."""
-    cluster = pg15_cluster(config.STATE_DIR / f"faults-pg15-{os.getpid()}", durable=True)
-    cluster.start()
-    try:
-        with connect(cluster.url(), autocommit=True) as conn:
-            conn.execute("create database flagship")
-        url = cluster.url(dbname="flagship")
-        migrate.apply_platform(url)
-        migrate.migrate(url)
-        with connect(url, autocommit=True) as conn:
-            conn.execute(CONFORMANCE.read_text())
-        yield cluster, url
-    finally:
-        cluster.destroy()
 
 
 def restart(cluster, down_for: float) -> tuple[float, float]:
