@@ -22,7 +22,14 @@ from flagship.testing.servers import ServerError, debian_pg_bin, pg15_cluster
 
 STAGES = ("pg15", "pgbouncer")
 DEFAULT_PYTEST = ("-n", "2", "--dist", "loadfile")
-POOLER_TESTS = ("tests/rest", "tests/edge", "tests/gateway", "tests/test_edge_health.py")
+POOLER_TESTS = (
+    "tests/rest",
+    "tests/edge",
+    "tests/gateway",
+    "tests/test_edge_health.py",
+    "tests/scale/test_workers.py",
+    "tests/scale/test_shared_limits.py",
+)
 
 
 class StageError(RuntimeError):
