@@ -82,14 +82,19 @@ class TestServer:
             server.start_pooler()
         return server
 
-    def start_pooler(self) -> None:
-        from flagship.testing.servers import start_pgbouncer
-
+    def backend(self) -> tuple[str, int]:
+        """(host or socket directory, port) of the server, for a pooler in front of it."""
         parts = urlsplit(self.admin_url)
         query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
         host = unquote(query.get("host", parts.hostname or "127.0.0.1"))
-        port = int(query.get("port", parts.port or 5432))
-        self.pooler = start_pgbouncer(config.STATE_DIR / f"pgbouncer-{os.getpid()}", host, port)
+        return host, int(query.get("port", parts.port or 5432))
+
+    def start_pooler(self) -> None:
+        from flagship.testing.servers import start_pgbouncer
+
+        self.pooler = start_pgbouncer(
+            config.STATE_DIR / f"pgbouncer-{os.getpid()}", *self.backend()
+        )
         # The services' direct connections (LISTEN) go to the server itself; their pooled
         # ones through PgBouncer, without prepared statements (flagship.database.pooled).
         os.environ["DATABASE_DIRECT_URL"] = self.app_direct("postgres")

@@ -36,13 +36,11 @@ def test_a_direct_url_turns_prepares_off_and_keeps_the_database_name(monkeypatch
 @pytest.fixture
 def bouncer(test_server, fresh_db):
     """PgBouncer in transaction mode with two server connections for every client."""
-    from urllib.parse import unquote, urlsplit
+    from urllib.parse import urlsplit
 
-    parts = urlsplit(test_server.admin_url)
-    query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
-    host = unquote(query.get("host", parts.hostname or "127.0.0.1"))
-    port = int(query.get("port", parts.port or 5432))
-    server = start_pgbouncer(config.STATE_DIR / "pgbouncer-pooling-test", host, port, pool_size=2)
+    server = start_pgbouncer(
+        config.STATE_DIR / "pgbouncer-pooling-test", *test_server.backend(), pool_size=2
+    )
     try:
         yield server.url("postgres", urlsplit(fresh_db).path.lstrip("/"))
     finally:
