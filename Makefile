@@ -14,11 +14,13 @@ up: ## run database, edge service and sync worker on the embedded default
 	@scripts/bootstrap.sh
 	@$(BIN)/flagship up
 
-test: ## every check: lint (sqlfluff + ruff), supply chain audit, pgTAP files and pytest
+test: ## every check: lint, audit, pytest (embedded), then the PostgreSQL 15 and PgBouncer stages
 	@scripts/bootstrap.sh --with-pgtap
 	@$(BIN)/flagship lint
 	@$(BIN)/flagship audit $(AUDIT_ARGS)
 	@$(BIN)/pytest $(PYTEST_ARGS)
+	@$(BIN)/flagship test-stage pg15 $(PYTEST_ARGS)
+	@$(BIN)/flagship test-stage pgbouncer $(PYTEST_ARGS)
 
 audit: ## secret scan, bandit and pip-audit (requirements.lock against PyPI)
 	@scripts/bootstrap.sh

@@ -19,7 +19,7 @@ from edge.auth.jwt import TokenVerifier
 from edge.client import ClientAddressMiddleware
 from edge.db import Database
 from edge.middleware import RequestIdMiddleware
-from edge.ratelimit import make_limiter
+from edge.ratelimit import LimiterCollector, make_limiter
 from edge.routers import (
     api_keys,
     batch,
@@ -83,7 +83,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A pool per startup: a closed pool cannot be reopened, and tests restart the app.
-        app.state.db = Database(database_url)
+        app.state.db = Database(database_url, statement_timeout_ms=edge.statement_timeout_ms)
         app.state.db.open()
         try:
             yield
@@ -118,6 +118,7 @@ def create_app(
     app.state.limiter = make_limiter(edge.redis_url)
     app.state.metrics = observability.Metrics()
     app.state.metrics.registry.register(observability.OutboxCollector(_outbox_reader(app)))
+    app.state.metrics.registry.register(LimiterCollector(app.state.limiter))
 
     # Added innermost first: request ids wrap everything, so every log line and error has one.
     app.add_middleware(IpRateLimitMiddleware, limiter=app.state.limiter, rule=edge.rate_ip)

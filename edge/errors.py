@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from edge.api_error import ApiError
+from edge.db import connection_lost
 from edge.dberrors import to_api_error
 from edge.middleware import HEADER, request_id_of
 from flagship.logs import logger
@@ -131,7 +132,26 @@ async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def database_error(request: Request, exc: Exception) -> JSONResponse:
-    """An API error raised in SQL (code in the hint) keeps its code and status; others 500."""
+    """An API error raised in SQL (code in the hint) keeps its code and status; a lost
+    connection is 503 `database_unavailable`, a statement past its timeout 504
+    `database_timeout`; others 500."""
+    if connection_lost(exc):
+        log.warning("database connection lost", request_id=request_id_of(request.scope))
+        return error_response(
+            request,
+            503,
+            "database_unavailable",
+            "The database is not reachable; try again.",
+            headers={"Retry-After": "1"},
+        )
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        log.warning("statement timeout", request_id=request_id_of(request.scope))
+        return error_response(
+            request,
+            504,
+            "database_timeout",
+            "The database did not answer within the time limit; try again later.",
+        )
     caller = getattr(request.state, "caller", None)
     anonymous = None if caller is None else caller.role == "anon"
     mapped = to_api_error(exc, anonymous=anonymous)  # type: ignore[arg-type]

@@ -61,6 +61,7 @@ class EdgeSettings:
     trusted_proxies: tuple[Network, ...] = ()  # hops whose X-Forwarded-For is believed
     metrics_token: str | None = None  # bearer token for /metrics; none: loopback only
     ready_cache_seconds: float = 1.0  # /ready answers from cache this long
+    statement_timeout_ms: int = 8000  # one caller transaction at most (504 database_timeout)
     redis_url: str | None = None
     sentry_dsn: str | None = None
     resend_api_key: str | None = None
@@ -124,6 +125,7 @@ class EdgeSettings:
             trusted_proxies=networks(_list(env, "TRUSTED_PROXIES")),
             metrics_token=env.get("METRICS_TOKEN") or None,
             ready_cache_seconds=float(env.get("EDGE_READY_CACHE_SECONDS", "1")),
+            statement_timeout_ms=int(env.get("EDGE_STATEMENT_TIMEOUT_MS", "8000")),
             redis_url=env.get("REDIS_URL") or None,
             sentry_dsn=env.get("SENTRY_DSN") or None,
             resend_api_key=env.get("RESEND_API_KEY") or None,

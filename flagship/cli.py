@@ -103,7 +103,7 @@ def caller_session(target, who: str) -> tuple[str, str]:
     `flagship token` would mint, hook included) and the API search path.
     """
     from flagship import tokens
-    from flagship.database import API_SEARCH_PATH
+    from flagship.database import API_SEARCH_PATH, direct_url
 
     if who in ("anon", "service_role"):
         claims = {"role": who}
@@ -112,7 +112,8 @@ def caller_session(target, who: str) -> tuple[str, str]:
             claims, _ = tokens.mint_for_user(target.admin_url, who)
         except tokens.TokenError as exc:
             raise CliError(str(exc)) from exc
-    url = os.environ.get("AUTHENTICATOR_URL") or _with_user(target.url, "authenticator")
+    # A session's settings (PGOPTIONS) need the server itself, never a transaction pooler.
+    url = os.environ.get("AUTHENTICATOR_URL") or _with_user(direct_url(target.url), "authenticator")
 
     def option(key: str, value: str) -> str:
         escaped = value.replace("\\", "\\\\").replace(" ", "\\ ")
@@ -245,6 +246,18 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print(runner.report())
 
 
+def cmd_test_stage(args: argparse.Namespace) -> None:
+    from flagship.testing.stages import StageError, run_stage
+
+    extra = [a for a in args.pytest_args if a != "--"]
+    try:
+        status = run_stage(args.stage, extra)
+    except StageError as exc:
+        raise CliError(str(exc)) from exc
+    if status != 0:
+        raise SystemExit(status)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flagship",
@@ -317,6 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--keep", action="store_true", help="keep the generated database")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser(
+        "test-stage", help="a CI stage: the suite on PostgreSQL 15, or journeys via PgBouncer"
+    )
+    p.add_argument("stage", choices=["pg15", "pgbouncer"])
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest")
+    p.set_defaults(func=cmd_test_stage)
 
     p = sub.add_parser("lint", help="sqlfluff and ruff")
     p.add_argument("--fix", action="store_true", help="apply automatic fixes")

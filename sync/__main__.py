@@ -1,12 +1,16 @@
 """`python -m sync`: run the outbox worker on DATABASE_URL until SIGTERM/SIGINT.
 
 Tuning: SYNC_BATCH_SIZE (jobs per claim, 10), SYNC_POLL_INTERVAL (seconds between polls when
-no notification arrives, 5), SYNC_LOG_LEVEL (info). Settings are read once, here.
+no notification arrives, 5), SYNC_STALE_AFTER (seconds before a lost worker's claims are given
+back, 300: must exceed the slowest handler), SYNC_RELEASE_EVERY (seconds between those sweeps,
+60), SYNC_SCHEDULE_EVERY (seconds between looks at ops.schedules, 15), SYNC_LOG_LEVEL (info).
+Settings are read once, here. Run as many workers as needed: claims skip locked rows.
 """
 
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 from flagship.config import ConfigError
 from flagship.logs import setup_process
@@ -27,6 +31,9 @@ def main() -> int:
         handlers=topics.build(settings),
         batch_size=settings.batch_size,
         poll_interval=settings.poll_interval,
+        stale_after=timedelta(seconds=settings.stale_after),
+        release_every=settings.release_every,
+        schedule_every=settings.schedule_every,
     )
     worker.install_signal_handlers()
     worker.run()

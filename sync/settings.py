@@ -20,6 +20,9 @@ class WorkerSettings:
     batch_size: int = 10  # jobs per claim
     poll_interval: float = 5.0  # seconds between polls when no notification arrives
     log_level: str = "info"
+    stale_after: float = 300.0  # seconds before a lost worker's claim is given back
+    release_every: float = 60.0  # seconds between stale-claim sweeps
+    schedule_every: float = 15.0  # seconds between looks at ops.schedules
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -33,6 +36,9 @@ class WorkerSettings:
             batch_size=int(env.get("SYNC_BATCH_SIZE", "10")),
             poll_interval=float(env.get("SYNC_POLL_INTERVAL", "5")),
             log_level=env.get("SYNC_LOG_LEVEL", "info").lower(),
+            stale_after=float(env.get("SYNC_STALE_AFTER", "300")),
+            release_every=float(env.get("SYNC_RELEASE_EVERY", "60")),
+            schedule_every=float(env.get("SYNC_SCHEDULE_EVERY", "15")),
         )
 
 

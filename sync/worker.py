@@ -19,7 +19,7 @@ from types import FrameType
 
 import psycopg
 
-from flagship.database import connect
+from flagship.database import connect, direct_url, pooled
 from flagship.logs import logger
 from sync.handlers import Handler, Job
 
@@ -68,6 +68,7 @@ class Worker:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self._conn: psycopg.Connection | None = None
+        self._listener: psycopg.Connection | None = None
         self._stop = threading.Event()
         self._last_release: float | None = None
         self._last_schedules: float | None = None
@@ -80,16 +81,31 @@ class Worker:
         self.close()
 
     def connection(self) -> psycopg.Connection:
-        """The worker's one connection (autocommit, listening); reopened after a loss."""
+        """The worker's connection (autocommit); reopened after a loss. Without a pooler it
+        also LISTENs; behind one (DATABASE_DIRECT_URL) a direct connection listens."""
         if self._conn is None or self._conn.closed:
             self._conn = connect(self.url, autocommit=True, application_name="flagship-sync")
-            self._conn.execute(f"listen {CHANNEL}")
+            if not pooled():
+                self._conn.execute(f"listen {CHANNEL}")
         return self._conn
 
+    def listener(self) -> psycopg.Connection:
+        """The connection notifications arrive on: a session of its own on the server behind
+        a transaction pooler (LISTEN is session state), else the worker's connection."""
+        if not pooled():
+            return self.connection()
+        if self._listener is None or self._listener.closed:
+            self._listener = connect(
+                direct_url(self.url), autocommit=True, application_name="flagship-sync-listen"
+            )
+            self._listener.execute(f"listen {CHANNEL}")
+        return self._listener
+
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        for conn in (self._conn, self._listener):
+            if conn is not None:
+                conn.close()
+        self._conn = self._listener = None
 
     def stop(self) -> None:
         """Ask the worker to stop after the job in hand."""
@@ -146,7 +162,7 @@ class Worker:
 
     def wait(self, timeout: float) -> bool:
         """Sleep until a job is enqueued, `timeout` passes or a stop is requested."""
-        conn = self.connection()
+        conn = self.listener()
         deadline = time.monotonic() + timeout
         while not self.stopping:
             remaining = deadline - time.monotonic()

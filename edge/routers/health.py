@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 
+from edge.db import connection_lost
 from edge.deps import Db, ReadyState, Settings
 from edge.errors import ApiError, ErrorBody
 from flagship import schema_version
@@ -54,11 +55,23 @@ class ReadyCache:
         self.answer: Ready | ApiError | None = None
 
 
+def applied(db) -> set[str]:
+    """The applied versions; a second try when the first pooled connection turns out dead
+    (idle across a database restart: the pool discards it and hands out another)."""
+    for attempt in (1, 2):
+        try:
+            with db.connection(timeout=READY_TIMEOUT) as conn:
+                conn.execute("set local statement_timeout = 2000")
+                return schema_version.applied_versions(conn)
+        except psycopg.OperationalError as exc:
+            if attempt == 2 or not connection_lost(exc) or isinstance(exc, PoolTimeout):
+                raise
+    raise AssertionError("unreachable")
+
+
 def check(db) -> Ready | ApiError:
     try:
-        with db.connection(timeout=READY_TIMEOUT) as conn:
-            conn.execute("set local statement_timeout = 2000")
-            done = schema_version.applied_versions(conn)
+        done = applied(db)
     except (psycopg.Error, PoolTimeout) as exc:
         # The reason stays in the log: connection errors name hosts and users.
         log.warning("not ready", reason=str(exc).strip() or type(exc).__name__)

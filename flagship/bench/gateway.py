@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from flagship import config, tokens
 from flagship.bench.runner import Bench, Result
 from flagship.database import as_caller, connect
 from flagship.testing.harness import create_user
+from flagship.testing.servers import free_port
 
 STARTUP_TIMEOUT = 30.0
 CONCURRENCY = (1, 50)
@@ -43,15 +43,10 @@ DIRECT_SQL = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(app_url: str, port: int) -> subprocess.Popen:
+def _start(app_url: str, port: int, **extra_env: str) -> subprocess.Popen:
     env = {
         **os.environ,
+        **extra_env,
         "DATABASE_URL": app_url,
         "EDGE_HOST": "127.0.0.1",
         "EDGE_PORT": str(port),
@@ -150,7 +145,7 @@ def run(bench: Bench, scale: float) -> None:
     from gateway.keys import project_keys
 
     anon = project_keys(settings.jwt_secret).anon
-    port = _free_port()
+    port = free_port()
     process = _start(app_url, port)
     base = f"http://127.0.0.1:{port}/rest/v1"
     total = 0

@@ -7,7 +7,6 @@ the project keys, so the real clients (supabase-js, supabase-py) can be pointed 
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 import httpx
 import uvicorn
 
+from flagship.testing.servers import free_port
 from gateway import config as gateway_config
 from gateway import keys
 from gateway.app import create_app
@@ -36,20 +36,18 @@ class GatewayServer:
         self.app.state.rest.reload()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def serve_gateway(
-    database_url: str, *, schemas: tuple[str, ...] | None = None, mount_auth: bool = True
+    database_url: str,
+    *,
+    schemas: tuple[str, ...] | None = None,
+    mount_auth: bool = True,
+    read_url: str | None = None,
 ) -> Iterator[GatewayServer]:
     cfg = gateway_config.load()
     if schemas is not None:
         cfg = cfg.with_api(schemas=schemas)
-    app = create_app(cfg, database_url=database_url, mount_auth=mount_auth)
+    app = create_app(cfg, database_url=database_url, mount_auth=mount_auth, read_url=read_url)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(

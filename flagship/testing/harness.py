@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -62,21 +62,54 @@ class TestServer:
     app_user: str | None  # role migrations run as; None means the admin URL's own user
     cluster: EmbeddedCluster | None = None
     databases: list[str] = field(default_factory=list)
+    # FLAGSHIP_TEST_POOLER=pgbouncer (the pooler stage): services reach their databases
+    # through a PgBouncer in transaction mode started for this process; `app()` is then its
+    # URL, `app_direct()` the server's own (migrations, pgTAP, LISTEN).
+    pooler: Any = None
 
     @classmethod
     def start(cls) -> TestServer:
         url = os.environ.get("DATABASE_URL")
         if url:
-            return cls(admin_url=url, app_user=None)
-        cluster = EmbeddedCluster(config.STATE_DIR / "test-db", port=TEST_DB_PORT, durable=False)
-        cluster.start()
-        return cls(cluster.url(user=SUPERUSER, dbname="postgres"), "postgres", cluster)
+            server = cls(admin_url=url, app_user=None)
+        else:
+            cluster = EmbeddedCluster(
+                config.STATE_DIR / "test-db", port=TEST_DB_PORT, durable=False
+            )
+            cluster.start()
+            server = cls(cluster.url(user=SUPERUSER, dbname="postgres"), "postgres", cluster)
+        if os.environ.get("FLAGSHIP_TEST_POOLER") == "pgbouncer":
+            server.start_pooler()
+        return server
+
+    def backend(self) -> tuple[str, int]:
+        """(host or socket directory, port) of the server, for a pooler in front of it."""
+        parts = urlsplit(self.admin_url)
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        host = unquote(query.get("host", parts.hostname or "127.0.0.1"))
+        return host, int(query.get("port", parts.port or 5432))
+
+    def start_pooler(self) -> None:
+        from flagship.testing.servers import start_pgbouncer
+
+        self.pooler = start_pgbouncer(
+            config.STATE_DIR / f"pgbouncer-{os.getpid()}", *self.backend()
+        )
+        # The services' direct connections (LISTEN) go to the server itself; their pooled
+        # ones through PgBouncer, without prepared statements (flagship.database.pooled).
+        os.environ["DATABASE_DIRECT_URL"] = self.app_direct("postgres")
 
     def admin(self, dbname: str) -> str:
         return with_database(self.admin_url, dbname)
 
-    def app(self, dbname: str) -> str:
+    def app_direct(self, dbname: str) -> str:
         return with_database(self.admin_url, dbname, self.app_user)
+
+    def app(self, dbname: str) -> str:
+        if self.pooler is not None:
+            user = self.app_user or urlsplit(self.admin_url).username or "postgres"
+            return self.pooler.url(user, dbname)
+        return self.app_direct(dbname)
 
     def _maintenance(self) -> psycopg.Connection:
         return connect(self.admin_url, autocommit=True)
@@ -95,7 +128,7 @@ class TestServer:
                 sql.SQL("create database {} template template0").format(sql.Identifier(TEMPLATE))
             )
         migrate.apply_platform(self.admin(TEMPLATE))
-        migrate.migrate(self.app(TEMPLATE))
+        migrate.migrate(self.app_direct(TEMPLATE))
         self._load_pgtap(TEMPLATE)
         with self._maintenance() as conn:
             conn.execute(
@@ -174,6 +207,8 @@ class TestServer:
             self.databases.remove(name)
 
     def cleanup(self) -> None:
+        if self.pooler is not None:
+            self.pooler.stop()
         for name in list(self.databases):
             self.drop(name)
 

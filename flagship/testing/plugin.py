@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from flagship import config
+from flagship import config as config_module
 from flagship.database import connect
 from flagship.embedded import binary
 from flagship.testing.harness import TestServer, pgtap_sql
@@ -60,6 +61,14 @@ def _server() -> TestServer:
         _STATE["server"] = server
         _STATE["session_db"] = server.clone()
     return _STATE["server"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The local Auth and the edge agree on the public development hook secret only on the
+    # embedded default; against DATABASE_URL (the PostgreSQL 15 stage, any test server) the
+    # tests still run a local Auth and edge, so they share that same secret explicitly.
+    if os.environ.get("DATABASE_URL"):
+        os.environ.setdefault("SEND_EMAIL_HOOK_SECRET", config_module.LOCAL_SEND_EMAIL_HOOK_SECRET)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -196,7 +205,7 @@ class PgTapFile(pytest.File):
         cached = getattr(self, "_tap", None)
         if cached is None:
             server = _server()
-            cached = self._tap = run_pgtap_file(server.app(_STATE["session_db"]), self.path)
+            cached = self._tap = run_pgtap_file(server.app_direct(_STATE["session_db"]), self.path)
         return cached
 
 

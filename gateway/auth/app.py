@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from edge.ratelimit import make_limiter
+from flagship.database import pool_kwargs
 from gateway.auth import admin, routes
 from gateway.auth.config import AuthSettings, from_gateway
 from gateway.auth.errors import AuthError, error_response
@@ -72,7 +73,10 @@ def auth_pool(pool: ConnectionPool) -> ConnectionPool:
     if not explicit and conninfo_to_dict(pool.conninfo).get("user") == AUTH_ROLE:
         return pool
     conninfo = explicit or make_conninfo(pool.conninfo, user=AUTH_ROLE, password="")  # nosec B106: no password: peer/trust auth
-    return ConnectionPool(conninfo, min_size=1, max_size=5, open=False, name="auth", timeout=5.0)
+    return ConnectionPool(
+        conninfo, min_size=1, max_size=5, open=False, name="auth", timeout=5.0,
+        kwargs=pool_kwargs(),
+    )  # fmt: skip
 
 
 def create_auth_app(

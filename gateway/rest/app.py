@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from edge.client import client_ip_of
+from edge.db import Availability, connection_lost
 from edge.observability import logger
 from flagship.database import as_caller
 from gateway import keys
@@ -27,6 +28,7 @@ from gateway.config import GatewayConfig
 from gateway.rest import negotiate, openapi, response, schema_cache
 from gateway.rest.errors import PgrstError, from_database
 from gateway.rest.plan import Plan, plan_request
+from gateway.rest.replica import ReadRouting
 
 log = logger("gateway.rest")
 # Credentials stay out of `request.headers` (SQL may log it); cookies have their own GUC.
@@ -39,9 +41,17 @@ JWT_CACHE_SECONDS = 60
 class RestService:
     """Holds the pool, the schema cache and the JWT checker of /rest/v1."""
 
-    def __init__(self, config: GatewayConfig, pool: ConnectionPool) -> None:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        pool: ConnectionPool,
+        read_pool: ConnectionPool | None = None,
+        routing: ReadRouting | None = None,
+    ) -> None:
         self.config = config
         self.pool = pool
+        self.read_pool = read_pool  # DATABASE_READ_URL (gateway.rest.replica)
+        self.routing = routing or ReadRouting()
         self.keys = keys.project_keys(config.settings.jwt_secret)
         self.jwt = keys.JwtChecker(config.edge)
         self.cache: schema_cache.SchemaCache | None = None
@@ -49,6 +59,8 @@ class RestService:
         self.limiter = anyio.CapacityLimiter(REST_THREADS)
         self._verified: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        # A database restart answers 503 at once (short pool waits), not after 5 s each.
+        self.availability = Availability()
 
     # -- schema cache ----------------------------------------------------------------
 
@@ -148,8 +160,27 @@ class RestService:
         cache = self.schema()
         role = claims.get("role", "anon")
         visible = {k: v for k, v in request.headers.items() if k not in SECRET_HEADERS}
+        user = claims.get("sub") if role != "anon" else None
+        if self.read_pool is not None and self.routing.use_replica(
+            request.method, plan.read_only, user
+        ):
+            try:
+                return self._run(self.read_pool, plan, claims, request, path, cache, visible)
+            except psycopg.OperationalError as exc:
+                if not connection_lost(exc):
+                    raise from_database(exc, authenticated=role != "anon") from exc
+                self.routing.replica.lost()
+                log.warning("replica unavailable; reading from the primary")
+        outcome = self._run(self.pool, plan, claims, request, path, cache, visible)
+        if not plan.read_only:
+            self.routing.wrote(user)
+        return outcome
+
+    def _run(self, pool, plan, claims, request, path, cache, visible) -> dict[str, Any]:
+        role = claims.get("role", "anon")
+        availability = self.availability if pool is self.pool else self.routing.replica
         try:
-            with self.pool.connection() as conn:
+            with pool.connection(timeout=availability.timeout(None)) as conn:
                 conn.read_only = plan.read_only
                 # Pipeline mode: BEGIN, the caller's settings and the statement travel
                 # together (one round trip instead of three); COMMIT follows.
@@ -172,11 +203,22 @@ class RestService:
                 ):
                     return plan.run(conn)
         except psycopg.Error as exc:
+            if connection_lost(exc):
+                availability.lost()
+                if pool is not self.pool:
+                    raise
             if exc.diag.sqlstate is None:
                 log.error("database unavailable", error=type(exc).__name__)
                 raise PgrstError(503, "PGRST000", "Database connection error.") from exc
             raise from_database(exc, authenticated=role != "anon") from exc
         except PoolTimeout as exc:
+            availability.lost()
+            if pool is not self.pool:
+                raise
+            if self.availability.down:  # the pool is reconnecting: PostgREST's answer then
+                raise PgrstError(
+                    503, "PGRST001", "Database client error. Retrying the connection."
+                ) from exc
             raise PgrstError(
                 504, "PGRST003", "Timed out acquiring connection from connection pool."
             ) from exc

@@ -4,7 +4,9 @@
 -- `postgres_changes` streams rows of tables in the `supabase_realtime` publication to
 -- subscribers whose RLS lets them read the row; `realtime.send()` broadcasts from SQL on
 -- topics that policies on `realtime.messages` guard (`realtime.topic()` is the topic).
-create schema if not exists realtime authorization supabase_admin;
+-- Owned by whoever applies the contract: `supabase_admin` on the embedded default, the
+-- superuser (`postgres`) on a plain PostgreSQL.
+create schema if not exists realtime authorization current_user;
 grant usage on schema realtime to postgres, anon, authenticated, service_role;
 
 create table realtime.messages (

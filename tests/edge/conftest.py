@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 from edge_helpers import make_client
 
 from flagship.database import connect
-from flagship.testing.harness import with_database
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +15,7 @@ def edge_db(test_server) -> Iterator[tuple[str, str]]:
     """(admin_url, app_url) of a database of this module's own."""
     name = test_server.clone()
     try:
-        admin = test_server.admin(name)
-        yield admin, with_database(admin, urlsplit(admin).path.lstrip("/"), test_server.app_user)
+        yield test_server.admin(name), test_server.app(name)
     finally:
         test_server.drop(name)
 
