@@ -83,7 +83,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A pool per startup: a closed pool cannot be reopened, and tests restart the app.
-        app.state.db = Database(database_url)
+        app.state.db = Database(database_url, max_size=edge.db_pool_max)
         app.state.db.open()
         try:
             yield

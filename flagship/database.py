@@ -127,16 +127,24 @@ def as_caller(
         sql.SQL(", set_config({}, {}, true)").format(sql.Literal(k), sql.Literal(v))
         for k, v in (role_settings or {}).items()
     )
+    settings = sql.SQL(
+        "select set_config('search_path', %(search_path)s, true),"
+        " set_config('role', %(role)s, true),"
+        " set_config('request.jwt.claims', %(claims)s, true),"
+        " set_config('request.method', %(method)s, true),"
+        " set_config('request.path', %(path)s, true),"
+        " set_config('request.headers', %(headers)s, true),"
+        " set_config('request.cookies', %(cookies)s, true){}"
+    ).format(extra)
+    if pre_request is not None:
+        # One round trip: the settings in a fenced subquery (OFFSET 0: evaluated first, for
+        # the row the outer query needs), then the pre-request function (regproc text:
+        # quoted by Postgres where the name needs it), as the caller those settings made.
+        settings = sql.SQL("select {}() from ({} offset 0) as settings").format(
+            sql.SQL(pre_request), settings
+        )
     conn.execute(
-        sql.SQL(
-            "select set_config('search_path', %(search_path)s, true),"
-            " set_config('role', %(role)s, true),"
-            " set_config('request.jwt.claims', %(claims)s, true),"
-            " set_config('request.method', %(method)s, true),"
-            " set_config('request.path', %(path)s, true),"
-            " set_config('request.headers', %(headers)s, true),"
-            " set_config('request.cookies', %(cookies)s, true){}"
-        ).format(extra),
+        settings,
         {
             "search_path": search_path,
             "role": role,
@@ -148,9 +156,6 @@ def as_caller(
         },
     )
     try:
-        if pre_request is not None:
-            # regproc text: quoted by Postgres where the name needs it.
-            conn.execute(sql.SQL("select {}()").format(sql.SQL(pre_request)))
         yield conn
     finally:
         if reset and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
