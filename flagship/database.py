@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import weakref
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import psycopg
@@ -136,25 +136,27 @@ def as_caller(
         " set_config('request.headers', %(headers)s, true),"
         " set_config('request.cookies', %(cookies)s, true){}"
     ).format(extra)
-    if pre_request is not None:
-        # One round trip: the settings in a fenced subquery (OFFSET 0: evaluated first, for
-        # the row the outer query needs), then the pre-request function (regproc text:
-        # quoted by Postgres where the name needs it), as the caller those settings made.
-        settings = sql.SQL("select {}() from ({} offset 0) as settings").format(
-            sql.SQL(pre_request), settings
+    # One round trip: the settings, then the pre-request function, pipelined (unless the
+    # caller runs a pipeline already, as the gateway does). Two statements, not one: the
+    # pre-request's name is resolved as the role the settings made (the authenticator
+    # itself may not look into the function's schema).
+    in_pipeline = conn.pgconn.pipeline_status != psycopg.pq.PipelineStatus.OFF
+    with nullcontext() if in_pipeline else conn.pipeline():
+        conn.execute(
+            settings,
+            {
+                "search_path": search_path,
+                "role": role,
+                "claims": json.dumps(claims),
+                "method": method,
+                "path": path,
+                "headers": json.dumps(lowered),
+                "cookies": json.dumps(dict(cookies or {})),
+            },
         )
-    conn.execute(
-        settings,
-        {
-            "search_path": search_path,
-            "role": role,
-            "claims": json.dumps(claims),
-            "method": method,
-            "path": path,
-            "headers": json.dumps(lowered),
-            "cookies": json.dumps(dict(cookies or {})),
-        },
-    )
+        if pre_request is not None:
+            # regproc text: quoted by Postgres where the name needs it.
+            conn.execute(sql.SQL("select {}()").format(sql.SQL(pre_request)))
     try:
         yield conn
     finally:

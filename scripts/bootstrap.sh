@@ -71,3 +71,21 @@ if [[ $want_pgtap == 1 && -z "${PGTAP_SQL:-}" ]] \
         exit 1
     fi
 fi
+
+# `promtool test rules` (tests/test_alert_rules.py): Debian's prometheus package ships it.
+if [[ $want_pgtap == 1 ]] && ! command -v promtool >/dev/null 2>&1 \
+    && command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    if [[ $(id -u) != 0 ]]; then
+        if ! { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
+            echo "bootstrap: the alert rule tests need 'sudo apt-get install prometheus'" >&2
+            exit 1
+        fi
+        SUDO="sudo -n"
+    fi
+    echo "bootstrap: installing promtool (prometheus)"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 \
+        || { $SUDO apt-get update -qq >/dev/null
+        $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+fi

@@ -1,7 +1,9 @@
 """`python -m sync`: run the outbox worker on DATABASE_URL until SIGTERM/SIGINT.
 
 Tuning: SYNC_BATCH_SIZE (jobs per claim, 10), SYNC_POLL_INTERVAL (seconds between polls when
-no notification arrives, 5), SYNC_LOG_LEVEL (info). Settings are read once, here.
+no notification arrives, 5), SYNC_LOG_LEVEL (info). Operations: SYNC_PROBE_PORT (and
+SYNC_PROBE_HOST, 127.0.0.1) serves /healthz, /readyz and /metrics; SENTRY_DSN reports failed
+deliveries. Settings are read once, here.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import sys
 
 from flagship.config import ConfigError
 from flagship.logs import setup_process
+from flagship.observability import init_sentry
 from sync import topics
 from sync.settings import WorkerSettings
 from sync.worker import Worker
@@ -22,6 +25,7 @@ def main() -> int:
         print(f"sync: {exc}", file=sys.stderr)
         return 2
     setup_process(settings.log_level)
+    init_sentry(settings.sentry_dsn, service="sync")
     worker = Worker(
         settings.database_url,
         handlers=topics.build(settings),
@@ -29,7 +33,14 @@ def main() -> int:
         poll_interval=settings.poll_interval,
     )
     worker.install_signal_handlers()
-    worker.run()
+    probe = None
+    if settings.probe_port is not None:
+        probe = worker.metrics.serve(settings.probe_host, settings.probe_port)
+    try:
+        worker.run()
+    finally:
+        if probe is not None:
+            probe.stop()
     return 0
 
 

@@ -20,6 +20,9 @@ class WorkerSettings:
     batch_size: int = 10  # jobs per claim
     poll_interval: float = 5.0  # seconds between polls when no notification arrives
     log_level: str = "info"
+    probe_host: str = "127.0.0.1"  # SYNC_PROBE_HOST: where /healthz, /readyz, /metrics listen
+    probe_port: int | None = None  # SYNC_PROBE_PORT: unset = no probe server, 0 = any free port
+    sentry_dsn: str | None = None  # SENTRY_DSN: failed deliveries and database errors
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -33,6 +36,9 @@ class WorkerSettings:
             batch_size=int(env.get("SYNC_BATCH_SIZE", "10")),
             poll_interval=float(env.get("SYNC_POLL_INTERVAL", "5")),
             log_level=env.get("SYNC_LOG_LEVEL", "info").lower(),
+            probe_host=env.get("SYNC_PROBE_HOST", "127.0.0.1"),
+            probe_port=int(env["SYNC_PROBE_PORT"]) if env.get("SYNC_PROBE_PORT") else None,
+            sentry_dsn=env.get("SENTRY_DSN") or None,
         )
 
 

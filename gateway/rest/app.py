@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from edge.client import client_ip_of
+from edge.middleware import request_id_of
 from edge.observability import logger
 from flagship.database import as_caller
 from gateway import keys
@@ -148,6 +149,7 @@ class RestService:
         cache = self.schema()
         role = claims.get("role", "anon")
         visible = {k: v for k, v in request.headers.items() if k not in SECRET_HEADERS}
+        visible["x-request-id"] = request_id_of(request.scope) or ""  # the one id (middleware)
         try:
             with self.pool.connection() as conn:
                 conn.read_only = plan.read_only

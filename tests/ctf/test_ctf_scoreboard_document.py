@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 
 import httpx
-import pytest
 from ctfkit import build_scene, make_challenge, make_team, set_event, submit
 from test_ctf_concurrency import run_parallel, submit_as
 
 from flagship.database import connect
-from flagship.testing.gateway import serve_gateway
 from flagship.testing.harness import api_error, create_user, denied, query, scalar
 from flagship.tokens import mint_for_user
 
@@ -178,21 +176,10 @@ def test_clients_cannot_touch_the_document_tables(db, ctf):
                 query(db, who, f"select * from {table}")
 
 
-@pytest.fixture
-def served(test_server):
-    name = test_server.clone()
-    admin = test_server.admin(name)
-    try:
-        with serve_gateway(test_server.app(name)) as server:
-            yield admin, server
-    finally:
-        test_server.drop(name)
-
-
 def test_http_etag_and_304(served):
     """A real HTTP client through /rest/v1: the strong ETag, 304 on If-None-Match, a new tag
     after a solve (never a stale board), and the frozen board for players."""
-    admin, gw = served
+    admin, _, gw = served
     with connect(admin) as db:
         s = build_scene(db)
         db.commit()
