@@ -43,7 +43,7 @@ SERVICE = {"role": "service_role"}
 STATS_TIMEOUT = 2.0
 
 
-def _outbox_reader(app: FastAPI):
+def _stats_reader(app: FastAPI, query: str, what: str):
     log = observability.logger("edge.metrics")
 
     def read() -> dict | None:
@@ -51,11 +51,11 @@ def _outbox_reader(app: FastAPI):
         if db is None:
             return None
         try:
-            # Named service-role use: the outbox is not readable by API callers.
+            # Named service-role use: the outbox and statistics are not readable by API callers.
             with db.connection(timeout=STATS_TIMEOUT) as conn, db_caller(conn):
-                return conn.execute("select * from ops.outbox_stats()").fetchone()
+                return conn.execute(query).fetchone()
         except Exception as exc:
-            log.warning("outbox stats unavailable", error=type(exc).__name__)
+            log.warning(f"{what} unavailable", error=type(exc).__name__)
             return None
 
     return read
@@ -83,7 +83,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A pool per startup: a closed pool cannot be reopened, and tests restart the app.
-        app.state.db = Database(database_url, statement_timeout_ms=edge.statement_timeout_ms)
+        app.state.db = Database(
+            database_url, statement_timeout_ms=edge.statement_timeout_ms, max_size=edge.db_pool_max
+        )
         app.state.db.open()
         try:
             yield
@@ -117,7 +119,16 @@ def create_app(
     app.state.verifier = TokenVerifier(edge)
     app.state.limiter = make_limiter(edge.redis_url)
     app.state.metrics = observability.Metrics()
-    app.state.metrics.registry.register(observability.OutboxCollector(_outbox_reader(app)))
+    app.state.metrics.registry.register(
+        observability.OutboxCollector(
+            _stats_reader(app, "select * from ops.outbox_stats()", "outbox stats")
+        )
+    )
+    app.state.metrics.registry.register(
+        observability.DatabaseCollector(
+            _stats_reader(app, observability.DATABASE_STATS_SQL, "database statistics")
+        )
+    )
     app.state.metrics.registry.register(LimiterCollector(app.state.limiter))
 
     # Added innermost first: request ids wrap everything, so every log line and error has one.

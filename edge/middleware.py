@@ -33,9 +33,12 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get(HEADER, "")
-        request_id = incoming if ACCEPTED.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        # Mounted behind the gateway, the gateway's middleware already chose the id.
+        request_id = request_id_of(scope)
+        if request_id is None:
+            incoming = Headers(scope=scope).get(HEADER, "")
+            request_id = incoming if ACCEPTED.match(incoming) else uuid.uuid4().hex
+            scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

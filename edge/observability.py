@@ -11,11 +11,11 @@ import logging
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.middleware import request_id_of
 from flagship import logs
+from flagship import observability as shared
 
 # The one logging path (flagship.logs: structlog JSON, secrets redacted), re-exported here
 # under the names the edge (and the gateway) import.
@@ -25,14 +25,10 @@ configure_logging = logs.configure
 logger = logs.logger
 
 
-def init_sentry(dsn: str | None) -> bool:
-    """Error tracking only when SENTRY_DSN is set; no personal data, no performance traces."""
-    if not dsn:
-        return False
-    import sentry_sdk
-
-    sentry_sdk.init(dsn=dsn, send_default_pii=False, traces_sample_rate=0.0)
-    return True
+init_sentry = shared.init_sentry
+OutboxCollector = shared.OutboxCollector
+DatabaseCollector = shared.DatabaseCollector
+DATABASE_STATS_SQL = shared.DATABASE_STATS_SQL
 
 
 class Metrics:
@@ -50,37 +46,6 @@ class Metrics:
             ["method", "route"],
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-        )
-
-
-class OutboxCollector:
-    """Outbox depth, age and delivery failures, read from the database at scrape time."""
-
-    def __init__(self, read) -> None:
-        self.read = read  # () -> dict from ops.outbox_stats(), or None when unreachable
-
-    def collect(self):
-        stats = self.read()
-        up = GaugeMetricFamily("flagship_outbox_up", "1 when the outbox could be read.")
-        up.add_metric([], 0 if stats is None else 1)
-        yield up
-        if stats is None:
-            return
-        jobs = GaugeMetricFamily(
-            "flagship_outbox_jobs", "Outbox jobs by status.", labels=["status"]
-        )
-        for status in ("pending", "processing", "dead"):
-            jobs.add_metric([status], stats[status])
-        yield jobs
-        yield GaugeMetricFamily(
-            "flagship_outbox_retrying_jobs",
-            "Pending jobs whose last delivery attempt failed.",
-            value=stats["retrying"],
-        )
-        yield GaugeMetricFamily(
-            "flagship_outbox_oldest_pending_age_seconds",
-            "Age of the oldest pending job.",
-            value=stats["oldest_pending_age"],
         )
 
 

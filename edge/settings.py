@@ -74,6 +74,7 @@ class EdgeSettings:
     site_url: str = "http://127.0.0.1:3000"
     webhook_tolerance: int = 300  # seconds a webhook signature's timestamp may be off
     batch_max: int = 20
+    db_pool_max: int = 10  # pooled database connections per process (EDGE_DB_POOL_MAX)
     billing: BillingSettings = field(default_factory=BillingSettings)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -144,5 +145,6 @@ class EdgeSettings:
             supabase_url=env.get("SUPABASE_URL", "http://127.0.0.1:54321").rstrip("/"),
             site_url=env.get("SITE_URL", "http://127.0.0.1:3000").rstrip("/"),
             batch_max=int(env.get("EDGE_BATCH_MAX", "20")),
+            db_pool_max=int(env.get("EDGE_DB_POOL_MAX", "10")),
             billing=BillingSettings.from_env(env),
         )

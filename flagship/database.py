@@ -13,7 +13,7 @@ import json
 import os
 import weakref
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import psycopg
@@ -161,30 +161,37 @@ def as_caller(
         sql.SQL(", set_config({}, {}, true)").format(sql.Literal(k), sql.Literal(v))
         for k, v in (role_settings or {}).items()
     )
-    conn.execute(
-        sql.SQL(
-            "select set_config('search_path', %(search_path)s, true),"
-            " set_config('role', %(role)s, true),"
-            " set_config('request.jwt.claims', %(claims)s, true),"
-            " set_config('request.method', %(method)s, true),"
-            " set_config('request.path', %(path)s, true),"
-            " set_config('request.headers', %(headers)s, true),"
-            " set_config('request.cookies', %(cookies)s, true){}"
-        ).format(extra),
-        {
-            "search_path": search_path,
-            "role": role,
-            "claims": json.dumps(claims),
-            "method": method,
-            "path": path,
-            "headers": json.dumps(lowered),
-            "cookies": json.dumps(dict(cookies or {})),
-        },
-    )
-    try:
+    settings = sql.SQL(
+        "select set_config('search_path', %(search_path)s, true),"
+        " set_config('role', %(role)s, true),"
+        " set_config('request.jwt.claims', %(claims)s, true),"
+        " set_config('request.method', %(method)s, true),"
+        " set_config('request.path', %(path)s, true),"
+        " set_config('request.headers', %(headers)s, true),"
+        " set_config('request.cookies', %(cookies)s, true){}"
+    ).format(extra)
+    # One round trip: the settings, then the pre-request function, pipelined (unless the
+    # caller runs a pipeline already, as the gateway does). Two statements, not one: the
+    # pre-request's name is resolved as the role the settings made (the authenticator
+    # itself may not look into the function's schema).
+    in_pipeline = conn.pgconn.pipeline_status != psycopg.pq.PipelineStatus.OFF
+    with nullcontext() if in_pipeline else conn.pipeline():
+        conn.execute(
+            settings,
+            {
+                "search_path": search_path,
+                "role": role,
+                "claims": json.dumps(claims),
+                "method": method,
+                "path": path,
+                "headers": json.dumps(lowered),
+                "cookies": json.dumps(dict(cookies or {})),
+            },
+        )
         if pre_request is not None:
             # regproc text: quoted by Postgres where the name needs it.
             conn.execute(sql.SQL("select {}()").format(sql.SQL(pre_request)))
+    try:
         yield conn
     finally:
         if reset and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:

@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from edge.app import create_app as create_edge_app
 from edge.client import ClientAddressMiddleware
+from edge.middleware import RequestIdMiddleware
 from edge.observability import logger
 from flagship.database import direct_url, pool_kwargs
 from gateway import config as gateway_config
@@ -235,4 +236,7 @@ def create_app(
         allow_credentials=True,
         max_age=3600,
     )
+    # One request id for every service (X-Request-Id accepted or minted, edge.middleware),
+    # added last so it is outermost: CORS answers carry it too.
+    app.add_middleware(RequestIdMiddleware)
     return app

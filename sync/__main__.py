@@ -4,7 +4,9 @@ Tuning: SYNC_BATCH_SIZE (jobs per claim, 10), SYNC_POLL_INTERVAL (seconds betwee
 no notification arrives, 5), SYNC_STALE_AFTER (seconds before a lost worker's claims are given
 back, 300: must exceed the slowest handler), SYNC_RELEASE_EVERY (seconds between those sweeps,
 60), SYNC_SCHEDULE_EVERY (seconds between looks at ops.schedules, 15), SYNC_LOG_LEVEL (info).
-Settings are read once, here. Run as many workers as needed: claims skip locked rows.
+Operations: SYNC_PROBE_PORT (and SYNC_PROBE_HOST, 127.0.0.1) serves /healthz, /readyz and
+/metrics; SENTRY_DSN reports failed deliveries. Settings are read once, here. Run as many
+workers as needed: claims skip locked rows.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import timedelta
 
 from flagship.config import ConfigError
 from flagship.logs import setup_process
+from flagship.observability import init_sentry
 from sync import topics
 from sync.settings import WorkerSettings
 from sync.worker import Worker
@@ -26,6 +29,7 @@ def main() -> int:
         print(f"sync: {exc}", file=sys.stderr)
         return 2
     setup_process(settings.log_level)
+    init_sentry(settings.sentry_dsn, service="sync")
     worker = Worker(
         settings.database_url,
         handlers=topics.build(settings),
@@ -36,7 +40,14 @@ def main() -> int:
         schedule_every=settings.schedule_every,
     )
     worker.install_signal_handlers()
-    worker.run()
+    probe = None
+    if settings.probe_port is not None:
+        probe = worker.metrics.serve(settings.probe_host, settings.probe_port)
+    try:
+        worker.run()
+    finally:
+        if probe is not None:
+            probe.stop()
     return 0
 
 

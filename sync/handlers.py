@@ -31,6 +31,7 @@ class Job:
     attempts: int
     max_attempts: int
     dedupe_key: str | None = None
+    request_id: str | None = None  # X-Request-Id of the request that queued it
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Job:
@@ -41,6 +42,7 @@ class Job:
             attempts=row["attempts"],
             max_attempts=row["max_attempts"],
             dedupe_key=row.get("dedupe_key"),
+            request_id=row.get("request_id"),
         )
 
     @property

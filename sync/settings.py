@@ -23,6 +23,9 @@ class WorkerSettings:
     stale_after: float = 300.0  # seconds before a lost worker's claim is given back
     release_every: float = 60.0  # seconds between stale-claim sweeps
     schedule_every: float = 15.0  # seconds between looks at ops.schedules
+    probe_host: str = "127.0.0.1"  # SYNC_PROBE_HOST: where /healthz, /readyz, /metrics listen
+    probe_port: int | None = None  # SYNC_PROBE_PORT: unset = no probe server, 0 = any free port
+    sentry_dsn: str | None = None  # SENTRY_DSN: failed deliveries and database errors
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -39,6 +42,9 @@ class WorkerSettings:
             stale_after=float(env.get("SYNC_STALE_AFTER", "300")),
             release_every=float(env.get("SYNC_RELEASE_EVERY", "60")),
             schedule_every=float(env.get("SYNC_SCHEDULE_EVERY", "15")),
+            probe_host=env.get("SYNC_PROBE_HOST", "127.0.0.1"),
+            probe_port=int(env["SYNC_PROBE_PORT"]) if env.get("SYNC_PROBE_PORT") else None,
+            sentry_dsn=env.get("SENTRY_DSN") or None,
         )
 
 

@@ -18,10 +18,12 @@ from datetime import timedelta
 from types import FrameType
 
 import psycopg
+import structlog
 
 from flagship.database import connect, direct_url, pooled
 from flagship.logs import logger
 from sync.handlers import Handler, Job
+from sync.observability import WorkerMetrics, report
 
 log = logger("sync.worker")
 CHANNEL = "ops_outbox"  # ops.enqueue notifies it with the topic
@@ -56,6 +58,7 @@ class Worker:
         schedule_every: float = 15.0,
         backoff_base: float = 5.0,
         backoff_cap: float = 3600.0,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.url = url
         self.handlers = default_handlers(url) if handlers is None else handlers
@@ -67,6 +70,8 @@ class Worker:
         self.schedule_every = schedule_every
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        # jobs by topic and outcome, heartbeat (the probe's liveness); see sync.observability
+        self.metrics = metrics or WorkerMetrics(url, stale_after=max(60.0, 3 * poll_interval))
         self._conn: psycopg.Connection | None = None
         self._listener: psycopg.Connection | None = None
         self._stop = threading.Event()
@@ -138,6 +143,8 @@ class Worker:
                 failures += 1
                 delay = min(30.0, 2.0**failures)
                 log.error("database error; retrying", error=str(exc).strip(), retry_in=delay)
+                self.metrics.db_errors.inc()
+                report(exc, worker_id=self.worker_id)
                 self.close()
                 self._stop.wait(delay)
         self.close()
@@ -146,6 +153,7 @@ class Worker:
     def run_once(self) -> int:
         """Claim one batch and process it; the number of jobs processed."""
         conn = self.connection()
+        self.metrics.heartbeat()
         self._release_stale_if_due(conn)
         self._run_schedules_if_due(conn)
         with conn.transaction():
@@ -165,6 +173,7 @@ class Worker:
         conn = self.listener()
         deadline = time.monotonic() + timeout
         while not self.stopping:
+            self.metrics.heartbeat()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
@@ -180,23 +189,35 @@ class Worker:
 
     # -- one job -----------------------------------------------------------------------------
     def _process(self, conn: psycopg.Connection, job: Job) -> None:
-        handler = self.handlers.get(job.topic)
-        if handler is None:
-            log.info("no handler; acknowledged", job_id=job.id, topic=job.topic)
+        # Every log line about the job (the handler's too) carries the id of the request
+        # that queued it (ops.outbox.request_id) and the job's id and topic.
+        with structlog.contextvars.bound_contextvars(
+            request_id=job.request_id, job_id=job.id, topic=job.topic
+        ):
+            handler = self.handlers.get(job.topic)
+            if handler is None:
+                log.info("no handler; acknowledged")
+                self._complete(conn, job)
+                self.metrics.job(job.topic, "unhandled")
+                return
+            started = time.perf_counter()
+            try:
+                handler(job)
+            except Exception as exc:
+                self._fail(conn, job, exc, time.perf_counter() - started)
+                return
             self._complete(conn, job)
-            return
-        try:
-            handler(job)
-        except Exception as exc:
-            self._fail(conn, job, exc)
-            return
-        self._complete(conn, job)
+            elapsed = time.perf_counter() - started
+            self.metrics.job(job.topic, "delivered", elapsed)
+            log.info("job delivered", attempts=job.attempts, latency_ms=round(elapsed * 1000, 2))
 
     def _complete(self, conn: psycopg.Connection, job: Job) -> None:
         with conn.transaction():
             conn.execute("select ops.complete_outbox(%s)", (job.id,))
 
-    def _fail(self, conn: psycopg.Connection, job: Job, exc: Exception) -> None:
+    def _fail(
+        self, conn: psycopg.Connection, job: Job, exc: Exception, seconds: float | None = None
+    ) -> None:
         delay = self.backoff(job.attempts)
         error = f"{type(exc).__name__}: {exc}"
         with conn.transaction():
@@ -204,6 +225,9 @@ class Worker:
                 "select ops.fail_outbox(%s, %s, %s) as status",
                 (job.id, error, timedelta(seconds=delay)),
             ).fetchone()
+        self.metrics.job(job.topic, "dead" if row["status"] == "dead" else "retry", seconds)
+        report(exc, topic=job.topic, job_id=job.id, request_id=job.request_id,
+               attempts=job.attempts, outcome=row["status"] or "released")  # fmt: skip
         if row["status"] is None:
             log.warning(
                 "job failed after its claim was released", job_id=job.id, topic=job.topic,
@@ -233,6 +257,7 @@ class Worker:
                     "select ops.fail_outbox(%s, %s, interval '0')",
                     (job.id, "released: worker stopped before starting it"),
                 )
+            self.metrics.job(job.topic, "released")
 
     def _release_stale_if_due(self, conn: psycopg.Connection) -> None:
         now = time.monotonic()

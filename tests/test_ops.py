@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flagship.testing.harness import api_error, as_user
+from flagship.testing.harness import api_error, as_user, scalar
 
 
 def hit(db, key="k", max_hits=3, window="1 minute"):
@@ -80,3 +80,53 @@ def test_raise_error_shape(db):
         assert json.loads(exc.diag.message_detail) == {"id": 7}
     else:
         raise AssertionError("no error raised")
+
+
+def test_statement_stats_are_optional(db):
+    """pg_stat_statements is optional: without it (or not preloaded) the metrics source says
+    so instead of failing; with it, the top statements of this database."""
+    stats = scalar(db, "service_role", "select ops.statement_stats(5)")
+    installed = db.execute(
+        "select 1 from pg_extension where extname = 'pg_stat_statements'"
+    ).fetchone()
+    if installed is None:
+        assert stats == {"available": False, "reason": "extension not installed"}
+    elif stats["available"]:
+        assert len(stats["statements"]) <= 5
+        assert {"queryid", "query", "calls", "mean_ms", "total_ms", "rows"} <= set(
+            stats["statements"][0]
+        )
+    else:
+        assert "shared_preload_libraries" in stats["reason"]
+    with api_error(db, None, "42501"):
+        scalar(db, {"role": "authenticated"}, "select ops.statement_stats(5)")
+
+
+def test_replica_lag_and_webhook_health_for_metrics(db):
+    lag = scalar(db, "service_role", "select ops.replica_lag()")
+    assert lag["standby"] is False and isinstance(lag["replicas"], list)
+    health = scalar(db, "service_role", "select ops.webhook_endpoint_health()")
+    assert isinstance(health, list)
+    for who in ("anon", {"role": "authenticated"}):
+        with api_error(db, None, "42501"):
+            scalar(db, who, "select ops.replica_lag()")
+
+
+def test_outbox_jobs_carry_the_request_id(db):
+    """ops.enqueue inside a request stores its X-Request-Id (when it is plain and short)."""
+
+    def queue(request_id):
+        job = scalar(
+            db,
+            "service_role",
+            "select ops.enqueue('test.rid', '{}')",
+            headers={"x-request-id": request_id} if request_id else {},
+        )
+        return db.execute("select request_id from ops.outbox where id = %s", (job,)).fetchone()[
+            "request_id"
+        ]
+
+    assert queue("abc-123") == "abc-123"
+    assert queue("x" * 65) is None
+    assert queue("bad id;drop") is None
+    assert queue(None) is None

@@ -9,6 +9,8 @@ project's anon/service_role keys carry neither on Supabase and are accepted with
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -43,9 +45,18 @@ def invalid(reason: str) -> ApiError:
     )
 
 
+VERIFIED_CACHE_SIZE = 10_000
+VERIFIED_CACHE_SECONDS = 60.0
+
+
 class TokenVerifier:
     def __init__(self, settings: EdgeSettings) -> None:
         self.settings = settings
+        # token -> (until, claims): a verified token is trusted again for a minute at most
+        # and never past its expiry, as the gateway's /rest/v1 does (a client sends the same
+        # access token with every request; HMAC or RSA verification is then skipped).
+        self._verified: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
         self.jwks = (
             PyJWKClient(
                 settings.jwks_url,
@@ -71,6 +82,18 @@ class TokenVerifier:
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims, or ApiError 401 edge_token_invalid / edge_token_expired."""
+        now = time.time()
+        cached = self._verified.get(token)
+        if cached is not None and cached[0] > now:
+            return dict(cached[1])
+        claims = self._verify(token)
+        with self._lock:
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.clear()
+            self._verified[token] = (min(now + VERIFIED_CACHE_SECONDS, claims["exp"]), claims)
+        return dict(claims)
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

@@ -34,9 +34,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _drive(bench: Bench, name: str, url: str, headers: dict, total: int) -> float:
-    """`total` requests from THREADS threads; returns the wall time in seconds."""
-    per_thread = max(1, total // THREADS)
+def _drive(
+    bench: Bench, name: str, url: str, headers: dict, total: int, threads_n: int = THREADS
+) -> float:
+    """`total` requests from `threads_n` threads; returns the wall time in seconds."""
+    per_thread = max(1, total // threads_n)
     samples: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -55,7 +57,7 @@ def _drive(bench: Bench, name: str, url: str, headers: dict, total: int) -> floa
         with lock:
             samples.extend(local)
 
-    threads = [threading.Thread(target=work) for _ in range(THREADS)]
+    threads = [threading.Thread(target=work) for _ in range(threads_n)]
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -66,7 +68,7 @@ def _drive(bench: Bench, name: str, url: str, headers: dict, total: int) -> floa
         raise RuntimeError(f"{name}: {len(errors)} failed requests, e.g. {errors[0]}")
     result = bench.measure(name, lambda i: None, calls=0, warmup=0)
     result.samples_ms = samples
-    result.note = f"{THREADS} threads, {len(samples) / wall:.0f} req/s"
+    result.note = f"{threads_n} threads, {len(samples) / wall:.0f} req/s"
     return len(samples) / wall
 
 
@@ -113,10 +115,18 @@ def run(bench: Bench, scale: float) -> None:
             {"Authorization": f"Bearer {token}"},
             total,
         )
+        _drive(
+            bench,
+            "GET /me, 50 concurrent",
+            f"{base}/me",
+            {"Authorization": f"Bearer {token}"},
+            total,
+            threads_n=50,
+        )
         wall = time.perf_counter() - started
         count = sum(len(r.samples_ms) for r in bench.results)
         bench.rps = count / wall
-        bench.add_line(f"edge: {count} requests over loopback in {wall:.1f}s, {THREADS} threads")
+        bench.add_line(f"edge: {count} requests over loopback in {wall:.1f}s")
     finally:
         process.terminate()
         try:

@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from edge.client import client_ip_of
 from edge.db import Availability, connection_lost
+from edge.middleware import request_id_of
 from edge.observability import logger
 from flagship.database import as_caller
 from gateway import keys
@@ -160,6 +161,7 @@ class RestService:
         cache = self.schema()
         role = claims.get("role", "anon")
         visible = {k: v for k, v in request.headers.items() if k not in SECRET_HEADERS}
+        visible["x-request-id"] = request_id_of(request.scope) or ""  # the one id (middleware)
         user = claims.get("sub") if role != "anon" else None
         if self.read_pool is not None and self.routing.use_replica(
             request.method, plan.read_only, user

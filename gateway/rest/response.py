@@ -126,9 +126,12 @@ def build(plan: Plan, out: dict[str, Any]) -> Response:
         headers["Preference-Applied"] = applied
     status = _guc_status(out.get("response_status")) or status
     extra = _guc_headers(out.get("response_headers"))
-    if plan.method == "HEAD" or status == 204 or body is None:
+    if status == 304:
+        # Not Modified (a function answered a matching If-None-Match): never a body (RFC 9110)
+        body = None
+    if plan.method == "HEAD" or status in (204, 304) or body is None:
         reply = Response(None, status, headers=headers)
-        if body is not None or plan.method == "HEAD":
+        if (body is not None or plan.method == "HEAD") and status != 304:
             reply.headers["Content-Type"] = CONTENT_TYPES[media]
     else:
         reply = Response(body, status, headers=headers, media_type=CONTENT_TYPES[media])

@@ -329,6 +329,9 @@ declare
     v_value int;
     v_rank int;
     v_points int;
+    v_bonus int;
+    v_rows tid[];
+    v_deltas int[];
 begin
     select * into v_ev from ctf.events where id = p_team.event_id;
     perform private.ctf_freeze_guard(v_ev.id);
@@ -353,18 +356,27 @@ begin
     end if;
     if v_value <> v_ch.value then
         -- Dynamic value moved: re-apply it to every earlier solver (rows locked in team order).
-        perform 1 from ctf.standings as st
-        where st.event_id = v_ev.id
-          and st.team_id in (select s.team_id from ctf.solves as s where s.challenge_id = v_ch.id)
-        order by st.team_id
-        for update;
-        update ctf.standings as st set
-            score = st.score
-            + private.ctf_points(v_value, s.blood_rank, v_ch.first_blood_bonus)
-            - private.ctf_points(v_ch.value, s.blood_rank, v_ch.first_blood_bonus)
-        from ctf.solves as s
-        where s.challenge_id = v_ch.id and s.team_id <> p_team.id
-          and st.event_id = v_ev.id and st.team_id = s.team_id;
+        -- The lock pass keeps the rows' addresses and differences, so the update that
+        -- follows reads them by address (no second join); the difference is
+        -- private.ctf_points(new) - private.ctf_points(old), written inline (a function with
+        -- a SET clause is never inlined, and this runs once per earlier solver).
+        v_bonus := coalesce(cardinality(v_ch.first_blood_bonus), 0);
+        select array_agg(x.ctid), array_agg(x.delta) into v_rows, v_deltas
+        from (
+            select st.ctid, case when s.team_id = p_team.id then 0  -- locked, updated below
+                when s.blood_rank <= v_bonus
+                then floor(v_value * v_ch.first_blood_bonus[s.blood_rank] + 0.5)::int
+                    - floor(v_ch.value * v_ch.first_blood_bonus[s.blood_rank] + 0.5)::int
+                else v_value - v_ch.value end as delta
+            from ctf.standings as st
+            join ctf.solves as s on s.team_id = st.team_id and s.challenge_id = v_ch.id
+            where st.event_id = v_ev.id
+            order by st.team_id
+            for update of st
+        ) as x;
+        update ctf.standings as st set score = st.score + d.delta
+        from unnest(v_rows, v_deltas) as d (row_id, delta)
+        where st.ctid = d.row_id and d.delta <> 0;
     end if;
     v_points := private.ctf_points(v_value, v_rank, v_ch.first_blood_bonus);
     update ctf.standings set

@@ -60,7 +60,18 @@ begin
     if v_ev.id is null or not private.ctf_caller_sees_event(v_ev) then
         return;
     end if;
-    if private.ctf_sees_frozen(p_event_id) then
+    if p_bracket_id is null and v_offset = 0 and v_limit <= 100 then
+        -- the top 100: the document kept at each change (..._ctf_scoreboard_document.sql)
+        return query
+        select x.pos, x.team_id, x.team_name, x.bracket_id, x.score, x.solve_count,
+            x.last_score_at
+        from jsonb_to_recordset(
+            (private.ctf_board(p_event_id, private.ctf_sees_frozen(p_event_id))).rows
+        ) as x (pos bigint, team_id uuid, team_name text, bracket_id uuid, score bigint,
+            solve_count int, last_score_at timestamptz)
+        order by x.pos
+        limit v_limit;
+    elsif private.ctf_sees_frozen(p_event_id) then
         return query
         select v_offset + row_number() over (
             order by x.score desc, x.last_score_at, x.team_id
@@ -101,8 +112,9 @@ comment on function api.ctf_get_scoreboard(uuid, uuid, int, int) is
 'Standings of an event (optionally one bracket): position, team, score, solves, and the time
 the score was reached (ties go to whoever got there first). Teams that never scored, hidden
 and banned teams are left out. While frozen, non-organisers see the standings as of
-freeze_at; organisers see live. Reads the incrementally kept standings through an index:
-never the submissions. p_limit 1-10000 (default 100). Definer so that the visibility rules
+freeze_at; organisers see live. The top 100 of the whole event (no bracket, no offset) is
+read from the scoreboard document; other pages from the incrementally kept standings through
+an index: never the submissions. p_limit 1-10000 (default 100). Definer so that the visibility rules
 are checked once per call rather than per row; events the caller cannot see return nothing.';
 
 create function api.ctf_get_team_page(p_team_id uuid) returns jsonb

@@ -156,6 +156,8 @@ M.select(
 )
 M.select("ctf.standings", "team_id = %(team_a)s", ALL)
 M.select("ctf.standings_frozen", "team_id = %(team_a)s", ALL)
+M.select("ctf.scoreboards", "true", M.same("deny"))
+M.select("ctf.scoreboard_pending", "true", M.same("deny"))
 M.select("api.ctf_events", "id = %(event)s", ALL)
 M.select("api.ctf_brackets", "event_id = %(event)s", ALL)
 M.select("api.ctf_organisers", "event_id = %(event)s", ALL)
@@ -459,6 +461,9 @@ M.execute(
 )
 M.execute("api.ctf_export_event", "select api.ctf_export_event(%(event)s)", ORG_RPC)
 M.execute("api.ctf_get_scoreboard", "select * from api.ctf_get_scoreboard(%(event)s)", ALL)
+M.execute(
+    "api.ctf_get_scoreboard_document", "select api.ctf_get_scoreboard_document(%(event)s)", ALL
+)
 M.execute("api.ctf_list_challenges", "select * from api.ctf_list_challenges(%(event)s)", ALL)
 M.execute("api.ctf_get_team_page", "select api.ctf_get_team_page(%(team_a)s)", ALL)
 M.execute("api.ctf_get_score_graph", "select api.ctf_get_score_graph(%(event)s)", ALL)

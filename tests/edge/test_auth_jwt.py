@@ -199,3 +199,25 @@ def test_hs_rs_confusion_is_refused(jwks_client, keys, user):
 def test_rs256_refused_without_jwks(client, keys, user):
     token = jwt.encode(user.claims, keys["rsa"], algorithm="RS256", headers={"kid": "rsa-1"})
     assert_error(client.get(f"{PREFIX}/me", headers=bearer(token)), 401, "edge_token_invalid")
+
+
+def test_verified_tokens_are_cached_never_past_expiry(client, user):
+    """The verified-token cache: a token is verified once, trusted again until the earlier
+    of a minute and its `exp`; a forged variant of a cached token is still refused, and a
+    caller mutating the claims it got does not change what the next request sees."""
+    verifier = client.app.state.verifier
+    now = int(time.time())
+    token = token_for(user, iat=now, exp=now + 30)
+    assert client.get(f"{PREFIX}/me", headers=bearer(token)).status_code == 200
+    until, claims = verifier._verified[token]
+    assert until <= now + 30 and claims["sub"] == user.id
+    verifier.verify(token)["sub"] = "someone else"
+    assert verifier.verify(token)["sub"] == user.id
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+    assert_error(client.get(f"{PREFIX}/me", headers=bearer(forged)), 401, "edge_token_invalid")
+    assert forged not in verifier._verified
+    # an entry whose time is up is verified again (here: refused, as expired)
+    expired = token_for(user, iat=now - 7200, exp=now - 3600)
+    verifier._verified[expired] = (now - 1, dict(claims))
+    assert_error(client.get(f"{PREFIX}/me", headers=bearer(expired)), 401, "edge_token_expired")

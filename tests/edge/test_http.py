@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -168,6 +169,11 @@ def test_metrics_and_json_access_logs(app_url, user, admin, caplog):
     assert "edge_request_duration_seconds_bucket" in text
     assert 'flagship_outbox_jobs{status="pending"}' in text and "flagship_outbox_up 1.0" in text
     assert "flagship_outbox_oldest_pending_age_seconds" in text
+    # database metrics: pg_stat_statements when installed (said either way), replica lag,
+    # failing webhook endpoints
+    assert re.search(r"^flagship_db_statements_available [01]\.0$", text, re.M)
+    assert "# TYPE flagship_db_replica_lag_seconds gauge" in text
+    assert "# TYPE flagship_webhook_endpoint_failing_seconds gauge" in text
 
 
 def test_supabase_py_functions_invoke_reaches_a_running_edge(app_url, user, tmp_path):
