@@ -18,9 +18,14 @@ ROLES = ["anon", "owner", "other", "staff", "teacher", "admin", "service_role"]
 M = Matrix(["files"], ROLES)
 ALL = M.same("yes")
 OWNER_STAFF = M.cells(
-    anon="no", owner="yes", other="no", staff="yes", teacher="no", admin="yes",
+    anon="no",
+    owner="yes",
+    other="no",
+    staff="yes",
+    teacher="no",
+    admin="yes",
     service_role="yes",
-)  # fmt: skip
+)
 
 
 def read(bucket: str, key: str, expected, label: str) -> None:
@@ -38,20 +43,30 @@ read(
     "course-covers",
     "cover",
     M.cells(
-        anon="no", owner="no", other="no", staff="no", teacher="yes", admin="yes",
+        anon="no",
+        owner="no",
+        other="no",
+        staff="no",
+        teacher="yes",
+        admin="yes",
         service_role="yes",
     ),
     "read cover of a draft course",
-)  # fmt: skip
+)
 read(
     "certificates",
     "certificate",
     M.cells(
-        anon="no", owner="yes", other="no", staff="no", teacher="no", admin="yes",
+        anon="no",
+        owner="yes",
+        other="no",
+        staff="no",
+        teacher="no",
+        admin="yes",
         service_role="yes",
     ),
     "read certificates",
-)  # fmt: skip
+)
 read("forum-attachments", "forum_image", ALL, "read image of a visible post")
 read("forum-attachments", "forum_pdf", OWNER_STAFF, "read pdf of a visible post")
 read("forum-attachments", "hidden_image", OWNER_STAFF, "read image of a hidden post")
@@ -65,9 +80,18 @@ write(
     "insert own avatar",
     f"insert into storage.objects (bucket_id, name, owner_id, metadata)"
     f" values ('avatars', {MINE} || '/new.png', {MINE}, {META})",
-    M.cells(**DENY_BUT | {"owner": "yes", "other": "yes", "staff": "yes", "teacher": "yes",
-                          "admin": "yes", "service_role": "yes"}),
-)  # fmt: skip
+    M.cells(
+        **DENY_BUT
+        | {
+            "owner": "yes",
+            "other": "yes",
+            "staff": "yes",
+            "teacher": "yes",
+            "admin": "yes",
+            "service_role": "yes",
+        }
+    ),
+)
 write(
     "insert into the owner's avatar folder",
     f"insert into storage.objects (bucket_id, name, metadata)"
@@ -100,9 +124,14 @@ write(
     M.cells(**DENY_BUT | {"owner": "yes", "service_role": "yes"}),
 )
 NO_WRITE = M.cells(
-    anon="no", owner="yes", other="no", staff="yes", teacher="no", admin="yes",
+    anon="no",
+    owner="yes",
+    other="no",
+    staff="yes",
+    teacher="no",
+    admin="yes",
     service_role="yes",
-)  # fmt: skip
+)
 write(
     "delete forum attachment",
     "delete from storage.objects where bucket_id = 'forum-attachments' and name = %(forum_pdf)s",
@@ -119,10 +148,15 @@ write(
     "update storage.objects set metadata = metadata || '{\"size\": 20}'"
     " where bucket_id = 'avatars' and name = %(avatar)s",
     M.cells(
-        anon="no", owner="yes", other="no", staff="no", teacher="no", admin="no",
+        anon="no",
+        owner="yes",
+        other="no",
+        staff="no",
+        teacher="no",
+        admin="no",
         service_role="yes",
     ),
-)  # fmt: skip
+)
 write(
     "delete certificate",
     "delete from storage.objects where bucket_id = 'certificates' and name = %(certificate)s",
@@ -130,22 +164,55 @@ write(
 )
 
 # -- The files tables and API --------------------------------------------------------------
-M.select("files.quotas", "grantee = 'everyone'", M.cells(
-    anon="deny", owner="yes", other="yes", staff="yes", teacher="yes", admin="yes",
-    service_role="yes"))  # fmt: skip
-M.select("files.usage", "user_id = %(owner)s", M.cells(
-    anon="deny", owner="yes", other="no", staff="no", teacher="no", admin="no",
-    service_role="yes"))  # fmt: skip
+M.select(
+    "files.quotas",
+    "grantee = 'everyone'",
+    M.cells(
+        anon="deny",
+        owner="yes",
+        other="yes",
+        staff="yes",
+        teacher="yes",
+        admin="yes",
+        service_role="yes",
+    ),
+)
+M.select(
+    "files.usage",
+    "user_id = %(owner)s",
+    M.cells(
+        anon="deny",
+        owner="yes",
+        other="no",
+        staff="no",
+        teacher="no",
+        admin="no",
+        service_role="yes",
+    ),
+)
 M.select("files.uploads", "true", M.cells(**DENY_BUT | {"service_role": "no"}))
 M.write("files.usage", "update", "update files.usage set bytes = 0 where user_id = %(owner)s")
-M.write("files.uploads", "insert",
-        "insert into files.uploads (bucket_id, name, sha256, size, content_type, original_sha256)"
-        " values ('avatars', %(avatar)s, repeat('0', 64), 1, 'image/png', repeat('0', 64))",
-        M.cells(**DENY_BUT | {"service_role": "deny"}))  # fmt: skip
+M.write(
+    "files.uploads",
+    "insert",
+    "insert into files.uploads (bucket_id, name, sha256, size, content_type, original_sha256)"
+    " values ('avatars', %(avatar)s, repeat('0', 64), 1, 'image/png', repeat('0', 64))",
+    M.cells(**DENY_BUT | {"service_role": "deny"}),
+)
 M.write("files.quotas", "update", "update files.quotas set bytes = null")
-M.execute("api.files_get_my_usage", "select api.files_get_my_usage()", M.cells(
-    anon="deny", owner="yes", other="yes", staff="yes", teacher="yes", admin="yes",
-    service_role="not_authenticated"))  # fmt: skip
+M.execute(
+    "api.files_get_my_usage",
+    "select api.files_get_my_usage()",
+    M.cells(
+        anon="deny",
+        owner="yes",
+        other="yes",
+        staff="yes",
+        teacher="yes",
+        admin="yes",
+        service_role="not_authenticated",
+    ),
+)
 M.execute(
     "api.files_get_certificate_pdf",
     "select api.files_get_certificate_pdf('FLG-0123456789ABCDEF01234567')",
