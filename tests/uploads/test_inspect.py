@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import filekit
 import pytest
 from PIL import Image
 
@@ -12,6 +11,7 @@ from files import images
 from files.errors import CODES, UploadRefused
 from files.inspect import Bucket, inspect_upload
 from files.paths import check_object_path
+from flagship.testing import samples
 
 IMAGES = Bucket("avatars", 1 << 20, ["image/png", "image/jpeg", "image/webp", "image/gif"])
 DOCS = Bucket("docs", 10 << 20, ["application/pdf", "image/svg+xml", "text/plain"])
@@ -46,21 +46,21 @@ def accepted(data: bytes, declared: str | None, bucket: Bucket):
     [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("GIF", "image/gif"), ("WEBP", "image/webp")],
 )
 def test_each_image_format_is_detected_and_re_encoded(fmt, kind):
-    result, stored = accepted(filekit.image(fmt), kind, IMAGES)
+    result, stored = accepted(samples.image(fmt), kind, IMAGES)
     assert result.content_type == kind and result.cleaned
     assert Image.open(io.BytesIO(stored)).format == fmt
     assert result.sha256 != result.original_sha256 or result.size == result.original_size
 
 
 def test_declared_type_must_match_the_magic_bytes():
-    err = refused(filekit.image("PNG"), "image/jpeg", IMAGES)
+    err = refused(samples.image("PNG"), "image/jpeg", IMAGES)
     assert err.code == "file_type_mismatch" and err.http_status == 415
     assert err.details == {"declared": "image/jpeg", "detected": "image/png"}
 
 
 def test_a_type_outside_the_allowlist_is_refused_whatever_is_declared():
-    assert refused(filekit.pdf(), "application/pdf", IMAGES).code == "file_type_not_allowed"
-    assert refused(filekit.pdf(), None, IMAGES).code == "file_type_not_allowed"
+    assert refused(samples.pdf(), "application/pdf", IMAGES).code == "file_type_not_allowed"
+    assert refused(samples.pdf(), None, IMAGES).code == "file_type_not_allowed"
 
 
 def test_bytes_of_no_known_format_are_refused_unless_the_bucket_takes_binaries():
@@ -89,7 +89,7 @@ def test_empty_and_over_limit_uploads():
 @pytest.mark.parametrize(
     "payload",
     [
-        filekit.zip_of({"shell.php": b"<?php system($_GET['c']); ?>"}),
+        samples.zip_of({"shell.php": b"<?php system($_GET['c']); ?>"}),
         b"<html><body><script>alert(document.cookie)</script></body></html>",
         b"<?php echo shell_exec($_GET['c']); ?>",
     ],
@@ -98,26 +98,26 @@ def test_empty_and_over_limit_uploads():
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP"])
 def test_a_payload_after_the_image_is_a_polyglot(fmt, payload):
     kind = f"image/{fmt.lower()}"
-    err = refused(filekit.image(fmt) + payload, kind, IMAGES)
+    err = refused(samples.image(fmt) + payload, kind, IMAGES)
     assert err.code == "file_polyglot"
 
 
 def test_gifar_a_gif_with_a_jar_appended():
-    jar = filekit.zip_of(
+    jar = samples.zip_of(
         {"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\n", "A.class": b"\xca\xfe"}
     )
-    assert refused(filekit.image("GIF") + jar, "image/gif", IMAGES).code == "file_polyglot"
+    assert refused(samples.image("GIF") + jar, "image/gif", IMAGES).code == "file_polyglot"
 
 
 def test_php_inside_the_exif_of_a_jpeg_is_a_polyglot():
     exif = Image.Exif()
     exif[0x010E] = "<?php system($_GET['cmd']); ?>"  # ImageDescription
-    data = filekit.image("JPEG", exif=exif.tobytes())
+    data = samples.image("JPEG", exif=exif.tobytes())
     assert refused(data, "image/jpeg", IMAGES).code == "file_polyglot"
 
 
 def test_a_pdf_with_data_after_its_end_is_a_polyglot():
-    data = filekit.pdf() + b"\n" + filekit.zip_of({"x.txt": b"hidden"})
+    data = samples.pdf() + b"\n" + samples.zip_of({"x.txt": b"hidden"})
     assert refused(data, "application/pdf", DOCS).code == "file_polyglot"
 
 
@@ -125,7 +125,7 @@ def test_a_pdf_with_data_after_its_end_is_a_polyglot():
 
 
 def test_a_20000_by_20000_png_is_refused_before_it_is_decoded():
-    bomb = filekit.png_bomb()
+    bomb = samples.png_bomb()
     assert len(bomb) < 200_000
     err = refused(bomb, "image/png", IMAGES)
     assert err.code == "file_image_too_large" and err.http_status == 422
@@ -133,7 +133,7 @@ def test_a_20000_by_20000_png_is_refused_before_it_is_decoded():
 
 
 def test_metadata_is_stripped_and_orientation_applied():
-    data = filekit.jpeg_with_gps()
+    data = samples.jpeg_with_gps()
     before = Image.open(io.BytesIO(data))
     assert before.getexif().get_ifd(0x8825) and before.info.get("icc_profile")
     result, stored = accepted(data, "image/jpeg", IMAGES)
@@ -149,12 +149,12 @@ def test_png_text_chunks_are_dropped():
 
     info = PngImagePlugin.PngInfo()
     info.add_text("Comment", "secret location 51.5N")
-    _, stored = accepted(filekit.image("PNG", pnginfo=info), "image/png", IMAGES)
+    _, stored = accepted(samples.image("PNG", pnginfo=info), "image/png", IMAGES)
     assert b"secret location" not in stored
 
 
 def test_truncated_images_are_refused():
-    data = filekit.image("PNG")[:-30]
+    data = samples.image("PNG")[:-30]
     assert refused(data, "image/png", IMAGES).code == "file_image_invalid"
 
 
@@ -177,7 +177,7 @@ def test_truncated_images_are_refused():
 )
 def test_unsafe_svg_is_refused(body):
     allowed = Bucket("svg", 1 << 20, ["image/svg+xml"])
-    assert refused(filekit.svg(body), "image/svg+xml", allowed).code == "file_svg_unsafe"
+    assert refused(samples.svg(body), "image/svg+xml", allowed).code == "file_svg_unsafe"
 
 
 def test_svg_with_an_entity_bomb_is_refused():
@@ -192,7 +192,7 @@ def test_svg_with_an_entity_bomb_is_refused():
 
 def test_a_plain_svg_is_re_serialised():
     allowed = Bucket("svg", 1 << 20, ["image/svg+xml"])
-    source = filekit.svg('<!-- a comment --><use href="#r"/><rect id="r" width="1" height="1"/>')
+    source = samples.svg('<!-- a comment --><use href="#r"/><rect id="r" width="1" height="1"/>')
     result, stored = accepted(source, "image/svg+xml", allowed)
     assert result.cleaned and b"comment" not in stored and b'href="#r"' in stored
 
@@ -201,13 +201,13 @@ def test_a_plain_svg_is_re_serialised():
 
 
 def test_a_plain_pdf_passes_with_its_page_count():
-    result, _ = accepted(filekit.pdf(), "application/pdf", DOCS)
+    result, _ = accepted(samples.pdf(), "application/pdf", DOCS)
     assert result.details["pages"] == 1 and not result.cleaned
 
 
 @pytest.mark.parametrize("kind", ["javascript", "launch", "embedded"])
 def test_active_pdfs_are_refused(kind):
-    err = refused(filekit.pdf(**{kind: True}), "application/pdf", DOCS)
+    err = refused(samples.pdf(**{kind: True}), "application/pdf", DOCS)
     assert err.code == "file_pdf_unsafe"
 
 
@@ -221,7 +221,7 @@ def test_a_broken_pdf_is_refused():
 
 
 def test_a_normal_challenge_zip_passes():
-    data = filekit.zip_of({"chall/README.txt": b"find the flag", "chall/bin": b"\x7fELF..."})
+    data = samples.zip_of({"chall/README.txt": b"find the flag", "chall/bin": b"\x7fELF..."})
     result, _ = accepted(data, "application/zip", CHALLENGES)
     assert result.details["members"] == 2 and len(result.sha256) == 64
 
@@ -231,48 +231,48 @@ def test_a_normal_challenge_zip_passes():
     ["../../etc/passwd", "/etc/passwd", "C:\\Windows\\win.ini", "a/../../b", "ok\x1b[2J.txt"],
 )
 def test_zip_slip_paths_are_refused(name):
-    err = refused(filekit.zip_of({name: b"x"}), "application/zip", CHALLENGES)
+    err = refused(samples.zip_of({name: b"x"}), "application/zip", CHALLENGES)
     assert err.code == "file_archive_unsafe_path" and err.details == {"member": name}
 
 
 def test_zip_symlinks_are_refused():
-    err = refused(filekit.zip_with_symlink(), "application/zip", CHALLENGES)
+    err = refused(samples.zip_with_symlink(), "application/zip", CHALLENGES)
     assert err.code == "file_archive_link"
 
 
 def test_a_1_gib_zip_bomb_is_refused():
-    bomb = filekit.zip_bomb()
+    bomb = samples.zip_bomb()
     assert len(bomb) < 2 << 20
     assert refused(bomb, "application/zip", CHALLENGES).code == "file_archive_bomb"
 
 
 def test_many_members_that_add_up_past_the_total_are_a_bomb():
-    bomb = filekit.zip_bomb(total=600 << 20, members=12)  # 50 MiB each, under the ratio alone
+    bomb = samples.zip_bomb(total=600 << 20, members=12)  # 50 MiB each, under the ratio alone
     assert refused(bomb, "application/zip", CHALLENGES).code == "file_archive_bomb"
 
 
 def test_nesting_beyond_two_levels_is_a_bomb():
-    accepted(filekit.nested_zip(2), "application/zip", CHALLENGES)
-    assert refused(filekit.nested_zip(3), "application/zip", CHALLENGES).code == "file_archive_bomb"
+    accepted(samples.nested_zip(2), "application/zip", CHALLENGES)
+    assert refused(samples.nested_zip(3), "application/zip", CHALLENGES).code == "file_archive_bomb"
 
 
 def test_nested_zip_slip_is_found():
-    inner = filekit.zip_of({"../../escape.txt": b"x"})
-    outer = filekit.zip_of({"inner.zip": inner})
+    inner = samples.zip_of({"../../escape.txt": b"x"})
+    outer = samples.zip_of({"inner.zip": inner})
     assert refused(outer, "application/zip", CHALLENGES).code == "file_archive_unsafe_path"
 
 
 def test_tarballs_with_links_or_slip_paths_are_refused():
-    good, _ = accepted(filekit.tar_gz({"a/b.txt": b"hi"}), "application/gzip", CHALLENGES)
+    good, _ = accepted(samples.tar_gz({"a/b.txt": b"hi"}), "application/gzip", CHALLENGES)
     assert good.details["members"] == 1
-    err = refused(filekit.tar_gz({"a.txt": b"x"}, symlink="shadow"), "application/gzip", CHALLENGES)
+    err = refused(samples.tar_gz({"a.txt": b"x"}, symlink="shadow"), "application/gzip", CHALLENGES)
     assert err.code == "file_archive_link"
-    err = refused(filekit.tar_gz({"../x": b"x"}), "application/gzip", CHALLENGES)
+    err = refused(samples.tar_gz({"../x": b"x"}), "application/gzip", CHALLENGES)
     assert err.code == "file_archive_unsafe_path"
 
 
 def test_a_gzip_bomb_is_refused():
-    assert refused(filekit.gzip_bomb(), "application/gzip", CHALLENGES).code == "file_archive_bomb"
+    assert refused(samples.gzip_bomb(), "application/gzip", CHALLENGES).code == "file_archive_bomb"
 
 
 # -- Paths ------------------------------------------------------------------------------------
@@ -298,7 +298,7 @@ def test_safe_object_paths():
 @pytest.fixture
 def photo(tmp_path):
     path = tmp_path / "photo.png"
-    path.write_bytes(filekit.image("PNG", size=(800, 600)))
+    path.write_bytes(samples.image("PNG", size=(800, 600)))
     return path
 
 
@@ -341,7 +341,7 @@ def test_bad_transformation_parameters(photo, kwargs):
 
 def test_a_bomb_is_refused_by_transform_too(tmp_path):
     path = tmp_path / "bomb.png"
-    path.write_bytes(filekit.png_bomb())
+    path.write_bytes(samples.png_bomb())
     with pytest.raises(UploadRefused) as caught:
         images.transform(path, 64, 64)
     assert caught.value.code == "file_image_too_large"
