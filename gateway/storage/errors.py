@@ -18,7 +18,7 @@ import json
 import psycopg
 from starlette.responses import Response
 
-from files.errors import UploadRefused
+from files.errors import CODES, UploadRefused
 
 
 class StorageError(Exception):
@@ -151,6 +151,11 @@ def from_database(exc: psycopg.Error) -> StorageError:
     """Storage's DBError mapping (src/storage/database/errors.ts) for the states we meet."""
     state = exc.diag.sqlstate
     message = exc.diag.message_primary or str(exc)
+    hint = exc.diag.message_hint
+    if hint in CODES:  # a storage.objects guard (files-safety) refused with a file_* code
+        return from_refusal(UploadRefused(hint, message))
+    if state and state.startswith("PT") and state[2:].isdigit() and hint:
+        return StorageError(int(state[2:]), "InvalidRequest", message, hint)
     if state == "42501":
         return rls_denied() if "row-level security" in message else access_denied(message)
     if state == "23505":
