@@ -368,18 +368,19 @@ class StorageService:
 
         def work():
             with self.tx(request, claims) as conn:
+                if self.db.bucket(conn, bucket_id) is None:
+                    return None
                 with self.db.switch(conn, SERVICE):
                     busy = conn.execute(
                         "select exists (select from storage.objects where bucket_id = %s) as b",
                         (bucket_id,),
                     ).fetchone()["b"]
+                if busy:
+                    raise errors.bucket_not_empty()
                 with self.db.switch(conn, claims):
-                    gone = conn.execute(
+                    return conn.execute(
                         "delete from storage.buckets where id = %s returning id", (bucket_id,)
                     ).fetchone()
-                if gone is not None and busy:
-                    raise errors.bucket_not_empty()
-                return gone
 
         if await self.run(work) is None:
             raise errors.no_such_bucket()
