@@ -44,12 +44,18 @@ def free_port() -> int:
 
 @contextmanager
 def serve_gateway(
-    database_url: str, *, schemas: tuple[str, ...] | None = None, mount_auth: bool = True
+    database_url: str,
+    *,
+    schemas: tuple[str, ...] | None = None,
+    mount_auth: bool = True,
+    storage_root: str | None = None,
 ) -> Iterator[GatewayServer]:
     cfg = gateway_config.load()
     if schemas is not None:
         cfg = cfg.with_api(schemas=schemas)
-    app = create_app(cfg, database_url=database_url, mount_auth=mount_auth)
+    app = create_app(
+        cfg, database_url=database_url, mount_auth=mount_auth, storage_root=storage_root
+    )
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
