@@ -27,6 +27,7 @@ log = logger("sync.newsletter")
 def messages(chunk: dict[str, Any]) -> list[mailer.Message]:
     html = chunk["body_html"] or render_markdown(chunk["body"])
     data = {
+        "campaign_subject": chunk["subject"],
         "headline": chunk["headline"] or chunk["subject"],
         "content": chunk["body"],
         "content_html": html,

@@ -11,11 +11,15 @@ insert into accounts.role_permissions (role, permission) values ('admin', 'newsl
 
 insert into ops.error_codes (code, sqlstate, http_status, description) values
 ('events_campaign_not_found', 'PT404', 404, 'No such newsletter campaign.'),
-('events_campaign_not_editable', 'PT409', 409,
- 'The campaign was already scheduled or sent: only drafts change (cancel it first).'),
-('events_audience_invalid', '22023', 400,
- 'An audience is {"kind": "everyone"}, {"kind": "course", "course_id"}, '
- || '{"kind": "event", "event_id"} or {"kind": "plan", "feature"}.');
+(
+    'events_campaign_not_editable', 'PT409', 409,
+    'The campaign was already scheduled or sent: only drafts change (cancel it first).'
+),
+(
+    'events_audience_invalid', '22023', 400,
+    'An audience is {"kind": "everyone"}, {"kind": "course", "course_id"}, '
+    || '{"kind": "event", "event_id"} or {"kind": "plan", "feature"}.'
+);
 
 -- Tables ------------------------------------------------------------------------------------
 create table ops.newsletter_campaigns (
@@ -339,7 +343,9 @@ begin
         perform private.arg_error('p_body', 'p_body is required.');
     end if;
     perform private.arg_text(p_subject, 200, 'p_subject');
-    perform private.arg_text(p_headline, 200, 'p_headline');
+    if p_headline is not null then
+        perform private.arg_text(p_headline, 200, 'p_headline');
+    end if;
     perform private.arg_text(p_body, 100000, 'p_body');
     perform private.events_check_audience(p_audience);
     if v_id is null then
