@@ -17,7 +17,7 @@ from pathlib import Path
 
 from flagship import config, secretscan
 
-BANDIT_PATHS = ["edge", "sync", "flagship", "mail", "gateway"]
+BANDIT_PATHS = ["edge", "sync", "flagship", "mail", "files", "gateway"]
 # The gateway's SQL builders compose statements from the request's shape: every identifier
 # goes through ident() (double quotes doubled) and every value is a bound parameter, which
 # B608 ("SQL built from strings") cannot see. They are scanned for everything else.

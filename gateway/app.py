@@ -2,7 +2,8 @@
 
 - /rest/v1      PostgREST (gateway.rest), apikey required;
 - /auth/v1      Supabase Auth (gateway.auth, when present), apikey required there;
-- /storage/v1   not served yet: 501 with a JSON error;
+- /storage/v1   Supabase Storage (gateway.storage): buckets, objects, signed URLs, image
+                transformations, bytes in a local directory (FILE_STORAGE_BACKEND_PATH);
 - /functions/v1 the edge app, mounted unchanged (it authenticates callers itself);
 - anything else: 404 `{"message": "no Route matched with those values"}` (Kong's answer).
 CORS for site_url and additional_redirect_urls (config.toml) wraps all of it.
@@ -14,6 +15,7 @@ import importlib.util
 import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from psycopg.rows import dict_row
@@ -93,17 +95,6 @@ class Router:
         await _json(404, {"message": "no Route matched with those values"})(scope, receive, send)
 
 
-async def storage_not_served(scope, receive, send) -> None:
-    await _json(
-        501,
-        {
-            "statusCode": "501",
-            "error": "Not Implemented",
-            "message": "Storage is not served by the local gateway yet",
-        },
-    )(scope, receive, send)
-
-
 async def auth_not_served(scope, receive, send) -> None:
     await _json(
         404,
@@ -122,6 +113,7 @@ def create_app(
     authenticator_url: str | None = None,
     mount_auth: bool = True,
     read_url: str | None = None,
+    storage_root: str | None = None,
 ) -> Starlette:
     """The whole gateway; `database_url` overrides the target (tests use their clone)."""
     import os
@@ -182,7 +174,14 @@ def create_app(
         cfg.edge.redis_url,
     )
     rest = RestService(cfg, rest_pool, read_pool, routing)
-    services: dict[str, object] = {"/rest/v1": rest, "/storage/v1": storage_not_served}
+    from flagship import config as flagship_config
+    from gateway.storage.app import StorageService
+
+    storage_root = storage_root or os.environ.get("FILE_STORAGE_BACKEND_PATH")
+    storage = StorageService(
+        cfg, rest_pool, Path(storage_root or flagship_config.STATE_DIR / "storage"), rest.caller
+    )
+    services: dict[str, object] = {"/rest/v1": rest, "/storage/v1": storage}
     if mount_auth and importlib.util.find_spec("gateway.auth.app") is not None:
         app_pool.open(wait=False)  # the Auth app prepares its own pool from this one
         from gateway.auth.app import create_auth_app

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from flagship import observability
 from flagship.database import connect
 
-OUTCOMES = ("delivered", "retry", "dead", "unhandled", "released")
+OUTCOMES = ("delivered", "retry", "dead", "released")
 PROBE_TIMEOUT = 2  # seconds a readiness or scrape connection may take
 
 
@@ -31,7 +31,8 @@ class WorkerMetrics:
         self.jobs = Counter(
             "flagship_sync_jobs",
             "Outbox jobs the worker finished handling, by topic and outcome (delivered, retry,"
-            " dead, unhandled: no handler, released: given back at stop).",
+            " dead: failed its last attempt or refused by the event catalogue, released: given"
+            " back at stop).",
             ["topic", "outcome"],
             registry=self.registry,
         )

@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from files.store import StorageSettings
 from flagship import config
 from mail.settings import MailConfig, MailSettings
 
@@ -26,6 +27,10 @@ class WorkerSettings:
     probe_host: str = "127.0.0.1"  # SYNC_PROBE_HOST: where /healthz, /readyz, /metrics listen
     probe_port: int | None = None  # SYNC_PROBE_PORT: unset = no probe server, 0 = any free port
     sentry_dsn: str | None = None  # SENTRY_DSN: failed deliveries and database errors
+    storage: StorageSettings | None = None  # None: read from the environment when needed
+    cdn_purge_url: str = ""  # files.cdn_purge: where to POST (empty: no CDN to purge)
+    cdn_purge_token: str = ""
+    storage_public_url: str = "http://127.0.0.1:54321"  # the project URL the CDN serves
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -45,6 +50,11 @@ class WorkerSettings:
             probe_host=env.get("SYNC_PROBE_HOST", "127.0.0.1"),
             probe_port=int(env["SYNC_PROBE_PORT"]) if env.get("SYNC_PROBE_PORT") else None,
             sentry_dsn=env.get("SENTRY_DSN") or None,
+            storage=StorageSettings.from_env(env),
+            cdn_purge_url=env.get("CDN_PURGE_URL", ""),
+            cdn_purge_token=env.get("CDN_PURGE_TOKEN", ""),
+            storage_public_url=env.get("STORAGE_PUBLIC_URL")
+            or env.get("SUPABASE_URL", "http://127.0.0.1:54321"),
         )
 
 

@@ -43,11 +43,18 @@ def serve_gateway(
     schemas: tuple[str, ...] | None = None,
     mount_auth: bool = True,
     read_url: str | None = None,
+    storage_root: str | None = None,
 ) -> Iterator[GatewayServer]:
     cfg = gateway_config.load()
     if schemas is not None:
         cfg = cfg.with_api(schemas=schemas)
-    app = create_app(cfg, database_url=database_url, mount_auth=mount_auth, read_url=read_url)
+    app = create_app(
+        cfg,
+        database_url=database_url,
+        mount_auth=mount_auth,
+        read_url=read_url,
+        storage_root=storage_root,
+    )
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(

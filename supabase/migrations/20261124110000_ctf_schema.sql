@@ -300,11 +300,13 @@ create table ctf.challenge_files (
     event_id uuid not null references ctf.events (id) on delete cascade,
     name text not null check (char_length(name) between 1 and 200),
     storage_path text not null check (char_length(storage_path) <= 500),
+    sha256 text check (sha256 ~ '^[0-9a-f]{64}$'),
     created_at timestamptz not null default now(),
     unique (challenge_id, name)
 );
 comment on table ctf.challenge_files is
-'Attachments: objects of the private challenge-files bucket at <event id>/<challenge id>/...';
+'Attachments: objects of the private challenge-files bucket at <event id>/<challenge id>/...
+sha256 is the inspected object''s digest (kept by the files triggers), shown to players.';
 create index challenge_files_event_idx on ctf.challenge_files (event_id);
 
 create table ctf.flags (

@@ -160,11 +160,13 @@ select
     f.event_id,
     f.name,
     f.storage_path,
-    f.created_at
+    f.created_at,
+    f.sha256
 from ctf.challenge_files as f
 where (select private.key_may_read('api.ctf_challenge_files'));
 comment on view api.ctf_challenge_files is
-'Files of the challenges open to you; download them from the challenge-files bucket.';
+'Files of the challenges open to you; download them from the challenge-files bucket and
+check them against sha256 (hex, of the stored bytes; null until the upload was inspected).';
 
 create view api.ctf_hints with (security_invoker = true) as
 select

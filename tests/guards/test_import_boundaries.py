@@ -13,7 +13,7 @@ import pytest
 
 from flagship import config
 
-PACKAGES = ("edge", "sync", "flagship", "mail")
+PACKAGES = ("edge", "sync", "flagship", "mail", "files")
 # Dev tooling: the embedded server, the migrator, the CLI and stack, tokens minted from the
 # local config, lint, bench and the test harness. Never loaded by the edge or the worker.
 TOOLING = (
@@ -103,10 +103,24 @@ def test_the_cycle_finder_finds_cycles():
     assert find_cycle({"a": {"b"}, "b": set(), "c": {"a"}}) is None
 
 
-def test_no_import_cycle_in_edge_sync_flagship_mail():
+def test_no_import_cycle_in_edge_sync_flagship_mail_files():
     graph = import_graph()
     assert "edge.errors" in graph and "edge.dberrors" in graph["edge.errors"]
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
+
+
+def test_files_imports_only_itself_and_the_runtime_core():
+    """`files` is shared by the gateway, the edge and the worker: it imports none of them."""
+    graph = import_graph()
+    core = ("flagship.config", "flagship.logs", "flagship.database")
+    offenders = {
+        f"{m} -> {t}"
+        for m, targets in graph.items()
+        if m.startswith("files")
+        for t in targets
+        if not t.startswith("files") and t not in core
+    }
+    assert offenders == set()
 
 
 def test_sync_imports_no_edge_module():
