@@ -74,14 +74,16 @@ def build_scene(admin_url: str) -> dict:
         users["teacher"] = grant_roles(conn, users["teacher"], "instructor")
         teacher = users["teacher"]
         course = scalar(
-            conn, teacher, "select api.learning_create_course(%s, %s, 'Basics')",
+            conn,
+            teacher,
+            "select api.learning_create_course(%s, %s, 'Basics')",
             (f"files-{tag}", f"Files {tag}"),
         )["id"]
-        module = scalar(
-            conn, teacher, "select api.learning_create_module(%s, 'One')", (course,)
-        )
+        module = scalar(conn, teacher, "select api.learning_create_module(%s, 'One')", (course,))
         scalar(
-            conn, teacher, "select api.learning_create_lesson(%s, 'Intro', 'article', %s)",
+            conn,
+            teacher,
+            "select api.learning_create_lesson(%s, 'Intro', 'article', %s)",
             (module, '{"body_md": "# Intro"}'),
         )
         scalar(conn, teacher, "select api.learning_publish_course(%s)", (course,))
