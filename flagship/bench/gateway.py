@@ -49,9 +49,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(app_url: str, port: int) -> subprocess.Popen:
+def _start(app_url: str, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     env = {
         **os.environ,
+        **(extra_env or {}),
         "DATABASE_URL": app_url,
         "EDGE_HOST": "127.0.0.1",
         "EDGE_PORT": str(port),

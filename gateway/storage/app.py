@@ -537,9 +537,7 @@ class StorageService:
         def work():
             with self.tx(request, claims) as conn:
                 if public:
-                    bucket = self.db.bucket(conn, bucket_id)
-                    if bucket is None or not bucket["public"]:
-                        raise errors.no_such_bucket()
+                    return self.db.find_public(conn, bucket_id, name)
                 return self.db.find(conn, bucket_id, name)
 
         row = await self.run(work)

@@ -47,8 +47,11 @@ class StorageDb:
     ) -> Iterator[psycopg.Connection]:
         """One transaction acting as `claims`; database errors in Storage's shape."""
         try:
+            # Pipeline mode: BEGIN, the caller's settings and the first statement travel
+            # together (as /rest/v1 does); reading a result is a sync point.
             with (
                 self.pool.connection() as conn,
+                conn.pipeline(),
                 conn.transaction(),
                 as_caller(
                     conn,
@@ -99,6 +102,23 @@ class StorageDb:
             f" where bucket_id = %s and name = %s{lock}",
             (bucket_id, name),
         ).fetchone()
+
+    @staticmethod
+    def find_public(conn, bucket_id: str, name: str):
+        """The object of a public bucket (one statement); 404 NoSuchBucket when the bucket
+        is missing or not public, None when the object is."""
+        row = conn.execute(
+            f"select b.public, o.* from storage.buckets as b"
+            f" left join lateral (select {OBJECT_COLUMNS} from storage.objects"
+            f" where bucket_id = b.id and name = %s) as o on true where b.id = %s",
+            (name, bucket_id),
+        ).fetchone()
+        if row is None or not row["public"]:
+            raise errors.no_such_bucket()
+        if row["id"] is None:
+            return None
+        del row["public"]
+        return row
 
     @staticmethod
     def write(conn, row: Mapping[str, Any], *, upsert: bool) -> dict[str, Any]:
