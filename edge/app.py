@@ -25,6 +25,7 @@ from edge.routers import (
     batch,
     billing,
     email_hook,
+    files,
     health,
     metrics,
     resend_webhook,
@@ -121,7 +122,11 @@ def create_app(
 
     # Added innermost first: request ids wrap everything, so every log line and error has one.
     app.add_middleware(IpRateLimitMiddleware, limiter=app.state.limiter, rule=edge.rate_ip)
-    app.add_middleware(BodyLimitMiddleware, limit=edge.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=edge.max_body_bytes,
+        streamed={f"{PREFIX}/files/upload/": edge.max_upload_bytes},
+    )
     if edge.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -150,6 +155,7 @@ def create_app(
     app.include_router(unsubscribe.router, prefix=PREFIX)
     app.include_router(batch.router, prefix=PREFIX)
     app.include_router(billing.router, prefix=PREFIX)
+    app.include_router(files.router, prefix=PREFIX)
     app.include_router(stripe_webhook.router, prefix=PREFIX)
     app.include_router(metrics.router, prefix=PREFIX)
     app.include_router(metrics.router, include_in_schema=False)

@@ -6,6 +6,7 @@ Plain ASGI middleware (no BaseHTTPMiddleware), so streaming and errors pass thro
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -82,31 +83,37 @@ class SecurityHeadersMiddleware:
 class BodyLimitMiddleware:
     """413 for a body over `limit` bytes: by Content-Length up front, or while reading."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, streamed: Mapping[str, int] | None = None):
         self.app = app
         self.limit = limit
+        # Path prefix -> limit for routes that stream their body themselves (uploads): checked
+        # by Content-Length here, then by the route while it reads.
+        self.streamed = dict(streamed or {})
 
-    def _too_large(self) -> ApiError:
+    def _too_large(self, limit: int) -> ApiError:
         return ApiError(
             413,
             "edge_payload_too_large",
             "The request body is too large.",
-            {"limit_bytes": self.limit},
+            {"limit_bytes": limit},
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = next(
+            (n for prefix, n in self.streamed.items() if scope["path"].startswith(prefix)), None
+        )
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None:
+        if length is not None or limit is not None:
             try:
-                too_large = int(length) > self.limit
+                too_large = int(length or 0) > (limit or self.limit)
             except ValueError:
                 await send_error(scope, send, ApiError(400, "bad_request", "Bad Content-Length."))
                 return
             if too_large:
-                await send_error(scope, send, self._too_large())
+                await send_error(scope, send, self._too_large(limit or self.limit))
                 return
             await self.app(scope, receive, send)
             return
@@ -121,7 +128,7 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.limit:
-                await send_error(scope, send, self._too_large())
+                await send_error(scope, send, self._too_large(self.limit))
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)

@@ -51,6 +51,7 @@ class EdgeSettings:
     api_token_ttl: int = 900  # seconds an exchanged API key token lives
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 500 * 1024 * 1024  # POST /files/upload (bucket limits apply too)
     rate_ip: tuple[int, float] = (600, 60.0)
     rate_user: tuple[int, float] = (300, 60.0)
     rate_api_key: tuple[int, float] = (600, 60.0)
@@ -112,6 +113,7 @@ class EdgeSettings:
             api_token_ttl=int(env.get("EDGE_API_TOKEN_TTL", "900")),
             cors_origins=_list(env, "EDGE_CORS_ORIGINS"),
             max_body_bytes=int(env.get("EDGE_MAX_BODY_BYTES", str(1024 * 1024))),
+            max_upload_bytes=int(env.get("EDGE_MAX_UPLOAD_BYTES", str(500 * 1024 * 1024))),
             rate_ip=_limit(env, "EDGE_RATE_LIMIT_IP", "600/60"),
             rate_user=_limit(env, "EDGE_RATE_LIMIT_USER", "300/60"),
             rate_api_key=_limit(env, "EDGE_RATE_LIMIT_API_KEY", "600/60"),

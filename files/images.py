@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -83,7 +84,15 @@ def open_safely(path: Path | str, max_pixels: int = MAX_PIXELS) -> Image.Image:
     except UploadRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise UploadRefused("file_image_too_large", str(exc)) from exc
+        # Pillow refuses at open, before our own check, past 2 x MAX_IMAGE_PIXELS.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        raise UploadRefused(
+            "file_image_too_large",
+            f"The image has {int(found.group(1)):,} pixels; at most {max_pixels:,} are accepted."
+            if found
+            else str(exc),
+            details={"pixels": int(found.group(1)) if found else None, "max_pixels": max_pixels},
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UploadRefused("file_image_invalid", f"The image cannot be decoded: {exc}") from exc
 

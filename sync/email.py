@@ -130,6 +130,6 @@ class EmailDelivery:
 
 @handler("email.send")
 def email_send(settings: WorkerSettings) -> Handler:
-    """`accounts.user_deleted` needs no handler: the goodbye email is queued by a trigger
-    while the address still exists (see the edge_email migration)."""
+    """The goodbye email of a deleted account is queued by a trigger while the address still
+    exists (see the edge_email migration); `accounts.user_deleted` itself is sync.files'."""
     return EmailDelivery(settings.database_url, settings.mail)

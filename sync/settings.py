@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from files.store import StorageSettings
 from flagship import config
 from mail.settings import MailConfig, MailSettings
 
@@ -20,6 +21,7 @@ class WorkerSettings:
     batch_size: int = 10  # jobs per claim
     poll_interval: float = 5.0  # seconds between polls when no notification arrives
     log_level: str = "info"
+    storage: StorageSettings | None = None  # None: read from the environment when needed
     cdn_purge_url: str = ""  # files.cdn_purge: where to POST (empty: no CDN to purge)
     cdn_purge_token: str = ""
     storage_public_url: str = "http://127.0.0.1:54321"  # the project URL the CDN serves
@@ -36,6 +38,7 @@ class WorkerSettings:
             batch_size=int(env.get("SYNC_BATCH_SIZE", "10")),
             poll_interval=float(env.get("SYNC_POLL_INTERVAL", "5")),
             log_level=env.get("SYNC_LOG_LEVEL", "info").lower(),
+            storage=StorageSettings.from_env(env),
             cdn_purge_url=env.get("CDN_PURGE_URL", ""),
             cdn_purge_token=env.get("CDN_PURGE_TOKEN", ""),
             storage_public_url=env.get("STORAGE_PUBLIC_URL")
