@@ -42,6 +42,8 @@ CORS_HEADERS = [
     "accept-profile",
     "content-profile",
     "x-upsert",
+    "x-metadata",
+    "cache-control",
     "accept",
     "x-request-id",
 ]
@@ -52,6 +54,9 @@ EXPOSE_HEADERS = [
     "preference-applied",
     "x-request-id",
     "retry-after",
+    "etag",
+    "content-disposition",
+    "x-transformations",
 ]
 REST_POOL_MAX = 10
 
