@@ -160,10 +160,19 @@ class StorageService:
         self.limit = parse_size((config.toml.get("storage") or {}).get("file_size_limit"))
         self.limit = self.limit or DEFAULT_LIMIT
         self.limiter = anyio.CapacityLimiter(8)
-        self.router = Router(self._routes())
+        self.router = Router(self._routes(), default=self.not_found)
 
     async def __call__(self, scope, receive_, send) -> None:
         await self.router(scope, receive_, send)
+
+    @staticmethod
+    async def not_found(scope, receive_, send) -> None:
+        """Storage's answer for a route it does not have (fastify's, in Storage's shape)."""
+        path = scope.get("path", "")[len(scope.get("root_path", "")) :]
+        err = errors.StorageError(
+            404, "NotFound", f"Route {scope.get('method')}:{path} not found", "Not Found"
+        )
+        await err.response()(scope, receive_, send)
 
     def _routes(self) -> list[Route]:
         r = Route

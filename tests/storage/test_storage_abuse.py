@@ -253,3 +253,8 @@ def test_authenticated_routes_need_a_valid_jwt(storage_gw):
             headers={"content-type": "image/png", "authorization": f"Bearer {forged}"},
         )
         refusal(r, "403", "Unauthorized")
+
+
+def test_unknown_routes_answer_in_storages_shape(storage_gw):
+    r = httpx.get(f"{storage_gw.storage_url}/nothing/here")
+    assert r.json()["statusCode"] == "404" and r.json()["error"] == "Not Found"

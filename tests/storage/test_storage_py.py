@@ -246,3 +246,66 @@ def test_transform_authenticated_public_and_signed(storage_gw):
     # Changing the query of a signed transformation does not change what is rendered.
     got = httpx.get(signed["signedURL"] + "&width=300")
     assert Image.open(BytesIO(got.content)).size == (20, 20)
+
+
+def test_course_covers_public_read_team_write(storage_gw):
+    gw = storage_gw
+    course = gw.scene["course"]
+    path = f"{course}/cover.png"
+    client(gw, "teacher").storage.from_("course-covers").upload(
+        path, png_bytes((320, 180)), {"content-type": "image/png"}
+    )
+    for who in ("anon", "learner", "outsider"):
+        bucket = client(gw, who).storage.from_("course-covers")
+        assert httpx.get(bucket.get_public_url(path)).status_code == 200
+        err = refused(
+            lambda b=bucket: b.upload(
+                f"{course}/evil.png", png_bytes(), {"content-type": "image/png"}
+            )
+        )
+        assert err.status == "403"
+    small = (
+        client(gw, "anon")
+        .storage.from_("course-covers")
+        .get_public_url(path, {"transform": {"width": 160, "height": 90}})
+    )
+    assert httpx.get(small).status_code == 200
+
+
+def test_challenge_files_after_the_event_starts(storage_gw):
+    import io
+    import uuid
+    import zipfile
+
+    from flagship.database import connect
+
+    gw = storage_gw
+    event = gw.scene["event"]
+    path = f"{event}/{uuid.uuid4()}/handout.zip"
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("readme.txt", "find the flag\n")
+    client(gw, "organiser").storage.from_("challenge-files").upload(
+        path, archive.getvalue(), {"content-type": "application/zip"}
+    )
+    player = client(gw, "player").storage.from_("challenge-files")
+    outsider = client(gw, "outsider").storage.from_("challenge-files")
+    # Before the event starts: a registered player sees nothing either.
+    for bucket in (player, outsider):
+        err = refused(lambda b=bucket: b.download(path))
+        assert err.status == "404"
+    with connect(gw.admin_url, autocommit=True) as conn:
+        conn.execute(
+            "update ctf.events set starts_at = now() - interval '1 minute' where id = %s", (event,)
+        )
+    assert player.download(path) == archive.getvalue()
+    assert refused(lambda: outsider.download(path)).status == "404"
+    # Players never write challenge files.
+    err = refused(
+        lambda: player.upload(
+            f"{event}/{uuid.uuid4()}/mine.zip",
+            archive.getvalue(),
+            {"content-type": "application/zip"},
+        )
+    )
+    assert err.status == "403"
