@@ -214,11 +214,15 @@ class StorageService:
 
     def caller(self, request: Request) -> dict[str, Any]:
         """The verified claims of `Authorization: Bearer` (Storage's jwt plugin: required on
-        authenticated routes; a bad one is 403 AccessDenied with the reason)."""
-        if not request.headers.get("authorization"):
-            raise errors.access_denied("jwt must be provided")
+        authenticated routes; a bad one is 403 AccessDenied with the reason). Without the
+        header, an `apikey` header stands in (it is the anon or service-role JWT)."""
+        headers = request.headers
+        if not headers.get("authorization"):
+            if not headers.get("apikey"):
+                raise errors.access_denied("jwt must be provided")
+            headers = {"authorization": f"Bearer {headers['apikey']}"}
         try:
-            return self.verify(request.headers)
+            return self.verify(headers)
         except PgrstError as exc:
             raise errors.access_denied(exc.message) from exc
 
