@@ -19,6 +19,7 @@ from typing import Any
 
 import anyio
 import psycopg
+from psycopg import sql
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
@@ -263,12 +264,12 @@ class StorageService:
 
         def work():
             with self.tx(request, claims) as conn:
-                return conn.execute(
+                query = sql.SQL(
                     "select id, name, owner, public, file_size_limit, allowed_mime_types,"
                     " created_at, updated_at from storage.buckets where name ilike %s"
-                    f" order by {column} {order} limit %s offset %s",
-                    (f"%{q.get('search', '')}%", limit, offset),
-                ).fetchall()
+                    " order by {} {} limit %s offset %s"
+                ).format(sql.Identifier(column), sql.SQL(order))
+                return conn.execute(query, (f"%{q.get('search', '')}%", limit, offset)).fetchall()
 
         return _json([self.bucket_json(b) for b in await self.run(work)])
 
@@ -346,11 +347,12 @@ class StorageService:
 
         def work():
             with self.tx(request, claims) as conn:
-                sets = ", ".join([f"{k} = %({k})s" for k in values] + ["updated_at = now()"])
-                return conn.execute(
-                    f"update storage.buckets set {sets} where id = %(id)s returning id",
-                    {**values, "id": bucket_id},
-                ).fetchone()
+                sets = [
+                    sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in values
+                ]
+                query = sql.SQL("update storage.buckets set {} where id = %(id)s returning id")
+                query = query.format(sql.SQL(", ").join([*sets, sql.SQL("updated_at = now()")]))
+                return conn.execute(query, {**values, "id": bucket_id}).fetchone()
 
         if await self.run(work) is None:
             raise errors.no_such_bucket()
