@@ -583,20 +583,26 @@ class StorageService:
                 )
             except FileNotFoundError:
                 continue
-            cache = delivery.cache_control(
-                route,
-                meta.get("cacheControl"),
-                request.query_params.get("cacheNonce"),
-                row["version"],
-            )
-            return delivery.serve(
-                request,
-                asset,
-                cache=cache,
-                download=request.query_params.get("download"),
-                head=request.method == "HEAD",
-            )
+            return self._answer(request, asset, route, row)
         raise errors.no_such_key()
+
+    @staticmethod
+    def _answer(request: Request, asset: delivery.Asset, route: str, row: dict) -> Response:
+        """Serve `asset` of object `row` reached by `route` (the Cache-Control policy)."""
+        q = request.query_params
+        cache = delivery.cache_control(
+            route,
+            (row["metadata"] or {}).get("cacheControl"),
+            q.get("cacheNonce"),
+            row["version"],
+        )
+        return delivery.serve(
+            request,
+            asset,
+            cache=cache,
+            download=q.get("download"),
+            head=request.method == "HEAD",
+        )
 
     @staticmethod
     def _tag(bucket_id: str, name: str, route: str) -> dict[str, str]:
@@ -909,15 +915,7 @@ class StorageService:
                 if isinstance(exc, errors.StorageError) and exc.code != "NoSuchKey":
                     raise
                 continue
-            cache = delivery.cache_control(
-                route,
-                meta.get("cacheControl"),
-                request.query_params.get("cacheNonce"),
-                row["version"],
-            )
-            return delivery.serve(
-                request, asset, cache=cache, download=request.query_params.get("download")
-            )
+            return self._answer(request, asset, route, row)
         raise errors.no_such_key()
 
     @handles
