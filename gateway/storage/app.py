@@ -483,6 +483,7 @@ class StorageService:
         placed = False
         try:
             with self.db.tx(SERVICE, method="POST") as conn:
+                self.db.lock_name(conn, row["bucket_id"], row["name"])
                 old = self.db.find(conn, row["bucket_id"], row["name"], for_update=True)
                 with self.db.switch(conn, claims):
                     try:
@@ -809,6 +810,7 @@ class StorageService:
                     if src is None:
                         raise errors.no_such_key()
                     with self.db.switch(conn, SERVICE):
+                        self.db.lock_name(conn, dest_bucket, dest)
                         old = self.db.find(conn, dest_bucket, dest, for_update=True)
                     self.store.link(src["version"], version)
                     placed = True

@@ -131,6 +131,14 @@ class StorageDb:
         return conn.execute(query, (bucket_id, name)).fetchone()
 
     @staticmethod
+    def lock_name(conn, bucket_id: str, name: str) -> None:
+        """Storage's waitObjectLock: one writer per object path at a time (transaction-level
+        advisory lock), so the version a write replaces is known even for a new path."""
+        conn.execute(
+            "select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{bucket_id}/{name}",)
+        ).fetchone()
+
+    @staticmethod
     def find_public(conn, bucket_id: str, name: str):
         """The object of a public bucket (one statement); 404 NoSuchBucket when the bucket
         is missing or not public, None when the object is."""
@@ -158,6 +166,10 @@ class StorageDb:
     def can_write(self, claims, row: Mapping[str, Any], *, upsert: bool) -> None:
         """Storage's testPermission: the insert (or upsert) as the caller, rolled back."""
         with self.tx(claims, method="POST") as conn:
+            # The same per-path lock as the write: the storage.objects triggers lock the
+            # owner's usage row before the insert meets a concurrent one, so an unlocked
+            # trial could deadlock with the real write of the same path.
+            self.lock_name(conn, row["bucket_id"], row["name"])
             try:
                 with conn.transaction() as sp:
                     self.write(conn, row, upsert=upsert)

@@ -258,3 +258,77 @@ def test_authenticated_routes_need_a_valid_jwt(storage_gw):
 def test_unknown_routes_answer_in_storages_shape(storage_gw):
     r = httpx.get(f"{storage_gw.storage_url}/nothing/here")
     assert r.json()["statusCode"] == "404" and r.json()["error"] == "Not Found"
+
+
+def test_expired_signed_upload_url_writes_nothing(storage_gw):
+    from flagship import config
+
+    gw = storage_gw
+    path = f"{gw.scene['course']}/abuse/late.txt"
+    claims = {
+        "owner": gw.scene["users"]["teacher"]["id"],
+        "url": f"course-content/{path}",
+        "upsert": False,
+        "scope": "upload",
+        "iat": int(time.time()) - 7300,
+        "exp": int(time.time()) - 100,
+    }
+    token = jwt.encode(claims, config.Settings.from_env().jwt_secret, algorithm="HS256")
+    with nothing_written(gw, "course-content"):
+        r = httpx.put(
+            f"{gw.storage_url}/object/upload/sign/course-content/{path}?token={token}",
+            content=b"too late",
+            headers={"content-type": "text/plain"},
+        )
+        refusal(r, "400", "ExpiredToken")
+
+
+def test_parallel_uploads_of_one_path_make_one_object(storage_gw):
+    """Eight clients race to create the same path without upsert: one wins, the others get
+    Duplicate, and exactly one version file is left."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gw = storage_gw
+    path = f"{gw.scene['users']['owner']['id']}/race.png"
+    before = gw.stored_files()
+
+    def upload(i: int) -> httpx.Response:
+        with storage(gw, "owner") as c:
+            return c.post(
+                f"/object/avatars/{path}",
+                content=png_bytes(color=(i, 0, 0)),
+                headers={"content-type": "image/png"},
+            )
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(upload, range(8)))
+    assert sorted(r.status_code for r in answers) == [200] + [400] * 7
+    assert {r.json()["statusCode"] for r in answers if r.status_code == 400} == {"409"}
+    rows = [r for r in gw.rows("avatars") if r["name"] == path]
+    assert len(rows) == 1
+    assert gw.stored_files() - before == {rows[0]["version"]}
+    assert gw.temp_files() == []
+
+
+def test_parallel_upserts_of_a_new_path_leave_one_version(storage_gw):
+    """Racing upserts of a path that does not exist yet: one row, and only its version's
+    bytes are left (each replaced version is removed)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gw = storage_gw
+    path = f"{gw.scene['users']['owner']['id']}/upsert-race.png"
+    before = gw.stored_files()
+
+    def upload(i: int) -> httpx.Response:
+        with storage(gw, "owner") as c:
+            return c.post(
+                f"/object/avatars/{path}",
+                content=png_bytes(color=(0, i, 0)),
+                headers={"content-type": "image/png", "x-upsert": "true"},
+            )
+
+    with ThreadPoolExecutor(6) as pool:
+        assert [r.status_code for r in pool.map(upload, range(6))] == [200] * 6
+    rows = [r for r in gw.rows("avatars") if r["name"] == path]
+    assert len(rows) == 1
+    assert gw.stored_files() - before == {rows[0]["version"]}
