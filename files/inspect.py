@@ -44,6 +44,7 @@ from files.sniff import (
     HEAD,
     IMAGE_TYPES,
     OCTET,
+    SNIFFABLE,
     format_end,
     normalise,
     sniff,
@@ -229,6 +230,12 @@ def _inspect(
     if detected == OCTET:
         if not rules.allows(OCTET):
             raise UploadRefused("file_type_unknown", details={"declared": declared})
+        if declared in SNIFFABLE:
+            raise UploadRefused(
+                "file_type_mismatch",
+                f"Declared as {declared}, but the bytes are not {declared}.",
+                details={"declared": declared, "detected": OCTET},
+            )
         if declared not in (None, OCTET) and not rules.allows(declared):
             raise UploadRefused("file_type_not_allowed", details={"declared": declared})
         if ACTIVE_MARKERS.match(head.lstrip()):

@@ -56,6 +56,20 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"ID3", 0, "audio/mpeg"),
 )
 
+# Types the magic bytes would have shown: declared for bytes of no known format, they lie.
+SNIFFABLE = frozenset(
+    {kind for _, _, kind in _SIGNATURES}
+    | {
+        "image/webp",
+        "image/avif",
+        "image/heic",
+        "video/mp4",
+        "image/svg+xml",
+        "text/html",
+        "application/xml",
+    }
+)
+
 # Markup or script that makes a browser, a PHP interpreter or a shell act on the bytes.
 ACTIVE_MARKERS = re.compile(
     rb"<\?php|<\?=|<script|<html|<!doctype\s+html|<body|<iframe|<svg|<\?xml|<%@|"

@@ -66,9 +66,11 @@ def test_a_type_outside_the_allowlist_is_refused_whatever_is_declared():
 def test_bytes_of_no_known_format_are_refused_unless_the_bucket_takes_binaries():
     blob = bytes(range(256)) * 4
     assert refused(blob, "image/png", IMAGES).code == "file_type_unknown"
-    binaries = Bucket("bin", 1 << 20, ["application/octet-stream"])
+    binaries = Bucket("bin", 1 << 20, ["application/octet-stream", "application/zip"])
     result, _ = accepted(blob, None, binaries)
     assert result.content_type == "application/octet-stream"
+    # ... but not under the name of a format the bytes would have shown.
+    assert refused(blob, "application/zip", binaries).code == "file_type_mismatch"
 
 
 def test_html_is_never_accepted_even_as_text():

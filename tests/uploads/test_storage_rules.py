@@ -395,3 +395,34 @@ def test_every_removal_is_audited(db):
     json.dumps(row["details"])
     with denied(db):
         query(db, user, "delete from ops.audit_log")
+
+
+def test_the_queued_payloads_match_their_catalogue_schemas(db):
+    """What the triggers really queue passes the worker's strict payload check."""
+    from jsonschema import Draft202012Validator
+
+    from sync.catalogue import FORMATS, payload_errors
+
+    scene = build_storage_scene(db)
+    db.execute(
+        "insert into learning.certificates (code, user_id, course_id, holder_name, course_title)"
+        " values ('FLG-CCCCCCCCCCCCCCCCCCCCCCCC', %s, %s, 'Owner', 'Storage course')",
+        (scene.owner.id, scene.course),
+    )
+    db.execute("update storage.objects set created_at = now() - interval '2 days'")
+    db.execute("select private.files_enqueue_orphan_cleanup()")
+    db.execute("select private.erase_user(%s, 'test')", (scene.other.id,))
+    rows = db.execute(
+        "select o.topic, o.payload, e.payload_schema from ops.outbox as o"
+        " join ops.event_types as e on e.topic = o.topic"
+        " where o.topic like 'files.%%' or o.topic = 'accounts.user_deleted'"
+    ).fetchall()
+    assert {r["topic"] for r in rows} >= {
+        "files.certificate_pdf",
+        "files.avatar_variants",
+        "files.remove_objects",
+        "accounts.user_deleted",
+    }
+    for row in rows:
+        validator = Draft202012Validator(row["payload_schema"], format_checker=FORMATS)
+        assert payload_errors(validator, row["payload"]) == [], row
