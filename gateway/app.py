@@ -45,6 +45,8 @@ CORS_HEADERS = [
     "accept-profile",
     "content-profile",
     "x-upsert",
+    "x-metadata",
+    "cache-control",
     "accept",
     "x-request-id",
 ]
@@ -55,6 +57,9 @@ EXPOSE_HEADERS = [
     "preference-applied",
     "x-request-id",
     "retry-after",
+    "etag",
+    "content-disposition",
+    "x-transformations",
 ]
 REST_POOL_MAX = 10
 

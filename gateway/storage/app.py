@@ -19,6 +19,7 @@ from typing import Any
 
 import anyio
 import psycopg
+from psycopg import sql
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
@@ -160,10 +161,19 @@ class StorageService:
         self.limit = parse_size((config.toml.get("storage") or {}).get("file_size_limit"))
         self.limit = self.limit or DEFAULT_LIMIT
         self.limiter = anyio.CapacityLimiter(8)
-        self.router = Router(self._routes())
+        self.router = Router(self._routes(), default=self.not_found)
 
     async def __call__(self, scope, receive_, send) -> None:
         await self.router(scope, receive_, send)
+
+    @staticmethod
+    async def not_found(scope, receive_, send) -> None:
+        """Storage's answer for a route it does not have (fastify's, in Storage's shape)."""
+        path = scope.get("path", "")[len(scope.get("root_path", "")) :]
+        err = errors.StorageError(
+            404, "NotFound", f"Route {scope.get('method')}:{path} not found", "Not Found"
+        )
+        await err.response()(scope, receive_, send)
 
     def _routes(self) -> list[Route]:
         r = Route
@@ -205,11 +215,15 @@ class StorageService:
 
     def caller(self, request: Request) -> dict[str, Any]:
         """The verified claims of `Authorization: Bearer` (Storage's jwt plugin: required on
-        authenticated routes; a bad one is 403 AccessDenied with the reason)."""
-        if not request.headers.get("authorization"):
-            raise errors.access_denied("jwt must be provided")
+        authenticated routes; a bad one is 403 AccessDenied with the reason). Without the
+        header, an `apikey` header stands in (it is the anon or service-role JWT)."""
+        headers = request.headers
+        if not headers.get("authorization"):
+            if not headers.get("apikey"):
+                raise errors.access_denied("jwt must be provided")
+            headers = {"authorization": f"Bearer {headers['apikey']}"}
         try:
-            return self.verify(request.headers)
+            return self.verify(headers)
         except PgrstError as exc:
             raise errors.access_denied(exc.message) from exc
 
@@ -250,12 +264,12 @@ class StorageService:
 
         def work():
             with self.tx(request, claims) as conn:
-                return conn.execute(
+                query = sql.SQL(
                     "select id, name, owner, public, file_size_limit, allowed_mime_types,"
                     " created_at, updated_at from storage.buckets where name ilike %s"
-                    f" order by {column} {order} limit %s offset %s",
-                    (f"%{q.get('search', '')}%", limit, offset),
-                ).fetchall()
+                    " order by {} {} limit %s offset %s"
+                ).format(sql.Identifier(column), sql.SQL(order))
+                return conn.execute(query, (f"%{q.get('search', '')}%", limit, offset)).fetchall()
 
         return _json([self.bucket_json(b) for b in await self.run(work)])
 
@@ -333,11 +347,12 @@ class StorageService:
 
         def work():
             with self.tx(request, claims) as conn:
-                sets = ", ".join([f"{k} = %({k})s" for k in values] + ["updated_at = now()"])
-                return conn.execute(
-                    f"update storage.buckets set {sets} where id = %(id)s returning id",
-                    {**values, "id": bucket_id},
-                ).fetchone()
+                sets = [
+                    sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in values
+                ]
+                query = sql.SQL("update storage.buckets set {} where id = %(id)s returning id")
+                query = query.format(sql.SQL(", ").join([*sets, sql.SQL("updated_at = now()")]))
+                return conn.execute(query, {**values, "id": bucket_id}).fetchone()
 
         if await self.run(work) is None:
             raise errors.no_such_bucket()
@@ -468,6 +483,7 @@ class StorageService:
         placed = False
         try:
             with self.db.tx(SERVICE, method="POST") as conn:
+                self.db.lock_name(conn, row["bucket_id"], row["name"])
                 old = self.db.find(conn, row["bucket_id"], row["name"], for_update=True)
                 with self.db.switch(conn, claims):
                     try:
@@ -537,9 +553,7 @@ class StorageService:
         def work():
             with self.tx(request, claims) as conn:
                 if public:
-                    bucket = self.db.bucket(conn, bucket_id)
-                    if bucket is None or not bucket["public"]:
-                        raise errors.no_such_bucket()
+                    return self.db.find_public(conn, bucket_id, name)
                 return self.db.find(conn, bucket_id, name)
 
         row = await self.run(work)
@@ -570,20 +584,26 @@ class StorageService:
                 )
             except FileNotFoundError:
                 continue
-            cache = delivery.cache_control(
-                route,
-                meta.get("cacheControl"),
-                request.query_params.get("cacheNonce"),
-                row["version"],
-            )
-            return delivery.serve(
-                request,
-                asset,
-                cache=cache,
-                download=request.query_params.get("download"),
-                head=request.method == "HEAD",
-            )
+            return self._answer(request, asset, route, row)
         raise errors.no_such_key()
+
+    @staticmethod
+    def _answer(request: Request, asset: delivery.Asset, route: str, row: dict) -> Response:
+        """Serve `asset` of object `row` reached by `route` (the Cache-Control policy)."""
+        q = request.query_params
+        cache = delivery.cache_control(
+            route,
+            (row["metadata"] or {}).get("cacheControl"),
+            q.get("cacheNonce"),
+            row["version"],
+        )
+        return delivery.serve(
+            request,
+            asset,
+            cache=cache,
+            download=q.get("download"),
+            head=request.method == "HEAD",
+        )
 
     @staticmethod
     def _tag(bucket_id: str, name: str, route: str) -> dict[str, str]:
@@ -790,6 +810,7 @@ class StorageService:
                     if src is None:
                         raise errors.no_such_key()
                     with self.db.switch(conn, SERVICE):
+                        self.db.lock_name(conn, dest_bucket, dest)
                         old = self.db.find(conn, dest_bucket, dest, for_update=True)
                     self.store.link(src["version"], version)
                     placed = True
@@ -896,15 +917,7 @@ class StorageService:
                 if isinstance(exc, errors.StorageError) and exc.code != "NoSuchKey":
                     raise
                 continue
-            cache = delivery.cache_control(
-                route,
-                meta.get("cacheControl"),
-                request.query_params.get("cacheNonce"),
-                row["version"],
-            )
-            return delivery.serve(
-                request, asset, cache=cache, download=request.query_params.get("download")
-            )
+            return self._answer(request, asset, route, row)
         raise errors.no_such_key()
 
     @handles

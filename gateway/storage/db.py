@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -23,12 +24,44 @@ from flagship.database import as_caller
 from gateway.storage import errors
 
 SERVICE = {"role": "service_role"}
-OBJECT_COLUMNS = (
-    "id, bucket_id, name, owner, owner_id, version, metadata, user_metadata,"
-    " created_at, updated_at, last_accessed_at"
+# Every statement is constant text with bound values; the few dynamic parts (ORDER BY,
+# SET lists) are composed with psycopg.sql from fixed lists.
+BUCKET_SQL = (
+    "select id, name, owner, public, file_size_limit, allowed_mime_types, created_at,"
+    " updated_at from storage.buckets where id = %s"
 )
-BUCKET_COLUMNS = (
-    "id, name, owner, public, file_size_limit, allowed_mime_types, created_at, updated_at"
+FIND_SQL = (
+    "select id, bucket_id, name, owner, owner_id, version, metadata, user_metadata,"
+    " created_at, updated_at, last_accessed_at from storage.objects"
+    " where bucket_id = %s and name = %s"
+)
+FIND_FOR_UPDATE_SQL = (
+    "select id, bucket_id, name, owner, owner_id, version, metadata, user_metadata,"
+    " created_at, updated_at, last_accessed_at from storage.objects"
+    " where bucket_id = %s and name = %s for update"
+)
+FIND_PUBLIC_SQL = (
+    "select b.public, o.* from storage.buckets as b left join lateral ("
+    " select id, bucket_id, name, owner, owner_id, version, metadata, user_metadata,"
+    " created_at, updated_at, last_accessed_at from storage.objects"
+    " where bucket_id = b.id and name = %s) as o on true where b.id = %s"
+)
+INSERT_SQL = (
+    "insert into storage.objects"
+    " (bucket_id, name, owner, owner_id, version, metadata, user_metadata)"
+    " values (%(bucket_id)s, %(name)s, %(owner)s, %(owner_id)s, %(version)s,"
+    " %(metadata)s, %(user_metadata)s) returning id, created_at, updated_at"
+)
+UPSERT_SQL = (
+    "insert into storage.objects"
+    " (bucket_id, name, owner, owner_id, version, metadata, user_metadata)"
+    " values (%(bucket_id)s, %(name)s, %(owner)s, %(owner_id)s, %(version)s,"
+    " %(metadata)s, %(user_metadata)s)"
+    " on conflict (bucket_id, name) do update set owner = excluded.owner,"
+    " owner_id = excluded.owner_id, version = excluded.version,"
+    " metadata = excluded.metadata, user_metadata = excluded.user_metadata,"
+    " updated_at = now(), last_accessed_at = now()"
+    " returning id, created_at, updated_at"
 )
 SORT_COLUMNS = ("name", "updated_at", "created_at", "last_accessed_at")
 
@@ -47,8 +80,11 @@ class StorageDb:
     ) -> Iterator[psycopg.Connection]:
         """One transaction acting as `claims`; database errors in Storage's shape."""
         try:
+            # Pipeline mode: BEGIN, the caller's settings and the first statement travel
+            # together (as /rest/v1 does); reading a result is a sync point.
             with (
                 self.pool.connection() as conn,
+                conn.pipeline(),
                 conn.transaction(),
                 as_caller(
                     conn,
@@ -77,9 +113,7 @@ class StorageDb:
 
     @staticmethod
     def bucket(conn, bucket_id: str) -> dict[str, Any] | None:
-        return conn.execute(
-            f"select {BUCKET_COLUMNS} from storage.buckets where id = %s", (bucket_id,)
-        ).fetchone()
+        return conn.execute(BUCKET_SQL, (bucket_id,)).fetchone()
 
     def bucket_rules(self, bucket_id: str) -> dict[str, Any]:
         """The bucket as the service role reads it (limits, allowlist, public), or 404."""
@@ -93,36 +127,38 @@ class StorageDb:
 
     @staticmethod
     def find(conn, bucket_id: str, name: str, *, for_update: bool = False):
-        lock = " for update" if for_update else ""
-        return conn.execute(
-            f"select {OBJECT_COLUMNS} from storage.objects"
-            f" where bucket_id = %s and name = %s{lock}",
-            (bucket_id, name),
+        query = FIND_FOR_UPDATE_SQL if for_update else FIND_SQL
+        return conn.execute(query, (bucket_id, name)).fetchone()
+
+    @staticmethod
+    def lock_name(conn, bucket_id: str, name: str) -> None:
+        """Storage's waitObjectLock: one writer per object path at a time (transaction-level
+        advisory lock), so the version a write replaces is known even for a new path."""
+        conn.execute(
+            "select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{bucket_id}/{name}",)
         ).fetchone()
+
+    @staticmethod
+    def find_public(conn, bucket_id: str, name: str):
+        """The object of a public bucket (one statement); 404 NoSuchBucket when the bucket
+        is missing or not public, None when the object is."""
+        row = conn.execute(FIND_PUBLIC_SQL, (name, bucket_id)).fetchone()
+        if row is None or not row["public"]:
+            raise errors.no_such_bucket()
+        if row["id"] is None:
+            return None
+        del row["public"]
+        return row
 
     @staticmethod
     def write(conn, row: Mapping[str, Any], *, upsert: bool) -> dict[str, Any]:
         """Insert (or upsert) an object row as the current caller; RLS decides."""
-        conflict = (
-            " on conflict (bucket_id, name) do update set owner = excluded.owner,"
-            " owner_id = excluded.owner_id, version = excluded.version,"
-            " metadata = excluded.metadata, user_metadata = excluded.user_metadata,"
-            " updated_at = now(), last_accessed_at = now()"
-            if upsert
-            else ""
-        )
         params = {
             **row,
             "metadata": Jsonb(row.get("metadata")),
             "user_metadata": Jsonb(row["user_metadata"]) if row.get("user_metadata") else None,
         }
-        found = conn.execute(
-            "insert into storage.objects"
-            " (bucket_id, name, owner, owner_id, version, metadata, user_metadata)"
-            " values (%(bucket_id)s, %(name)s, %(owner)s, %(owner_id)s, %(version)s,"
-            f" %(metadata)s, %(user_metadata)s){conflict} returning id, created_at, updated_at",
-            params,
-        ).fetchone()
+        found = conn.execute(UPSERT_SQL if upsert else INSERT_SQL, params).fetchone()
         if found is None:  # pragma: no cover - RLS raises rather than skipping an insert
             raise errors.rls_denied()
         return found
@@ -130,6 +166,10 @@ class StorageDb:
     def can_write(self, claims, row: Mapping[str, Any], *, upsert: bool) -> None:
         """Storage's testPermission: the insert (or upsert) as the caller, rolled back."""
         with self.tx(claims, method="POST") as conn:
+            # The same per-path lock as the write: the storage.objects triggers lock the
+            # owner's usage row before the insert meets a concurrent one, so an unlocked
+            # trial could deadlock with the real write of the same path.
+            self.lock_name(conn, row["bucket_id"], row["name"])
             try:
                 with conn.transaction() as sp:
                     self.write(conn, row, upsert=upsert)
@@ -155,8 +195,8 @@ class StorageDb:
         direction = "desc" if order.lower() == "desc" else "asc"
         levels = len([p for p in prefix.split("/") if p]) + 1
         like = _like_escape(prefix) + _like_escape(search) + "%"
-        return conn.execute(
-            f"""
+        query = sql.SQL(
+            """
             with folders as (
                 select o.path_tokens[%(levels)s] as folder
                 from storage.objects as o
@@ -179,9 +219,12 @@ class StorageDb:
                 (select name, id, updated_at, created_at, last_accessed_at, metadata, 1
                  from files)
             ) as listing
-            order by kind, {"name" if column == "name" else column} {direction}, name {direction}
+            order by kind, {column} {direction}, name {direction}
             limit %(limit)s offset %(offset)s
-            """,
+            """
+        ).format(column=sql.Identifier(column), direction=sql.SQL(direction))
+        return conn.execute(
+            query,
             {"levels": levels, "bucket": bucket_id, "like": like, "limit": limit, "offset": offset},
         ).fetchall()
 

@@ -90,17 +90,22 @@ class ByteStore:
             return False
 
 
+def _read(fd: int, size: int, offset: int) -> bytes:
+    return os.pread(fd, size, offset)
+
+
 async def stream(fh, start: int, length: int) -> AsyncIterator[bytes]:
-    """Stream `length` bytes of the open file `fh` from `start`, CHUNK at a time; closes it."""
-    wrapped = anyio.wrap_file(fh)
+    """Stream `length` bytes of the open file `fh` from `start`, CHUNK at a time (one
+    positioned read in a worker thread per chunk); closes it."""
     try:
-        await wrapped.seek(start)
-        left = length
-        while left > 0:
-            chunk = await wrapped.read(min(CHUNK, left))
+        offset, end = start, start + length
+        while offset < end:
+            chunk = await anyio.to_thread.run_sync(
+                _read, fh.fileno(), min(CHUNK, end - offset), offset
+            )
             if not chunk:
                 break
-            left -= len(chunk)
+            offset += len(chunk)
             yield chunk
     finally:
-        await wrapped.aclose()
+        fh.close()

@@ -69,19 +69,34 @@ def build_scene(admin_url: str) -> dict:
     with connect(admin_url) as conn:
         users = {
             name: create_user(conn, username=f"{name}_{tag}")
-            for name in ("owner", "other", "teacher", "learner", "outsider")
+            for name in ("owner", "other", "teacher", "learner", "outsider", "organiser", "player")
         }
         users["teacher"] = grant_roles(conn, users["teacher"], "instructor")
+        users["organiser"] = grant_roles(conn, users["organiser"], "instructor")
+        event = scalar(
+            conn,
+            users["organiser"],
+            "select api.ctf_create_event(%s::jsonb)",
+            (f'{{"slug": "files-{tag}", "title": "Files CTF", "mode": "individual"}}',),
+        )
+        conn.execute(
+            "update ctf.events set starts_at = now() + interval '1 day',"
+            " ends_at = now() + interval '2 days' where id = %s",
+            (event,),
+        )
+        scalar(conn, users["player"], "select api.ctf_register(%s)", (event,))
         teacher = users["teacher"]
         course = scalar(
-            conn, teacher, "select api.learning_create_course(%s, %s, 'Basics')",
+            conn,
+            teacher,
+            "select api.learning_create_course(%s, %s, 'Basics')",
             (f"files-{tag}", f"Files {tag}"),
         )["id"]
-        module = scalar(
-            conn, teacher, "select api.learning_create_module(%s, 'One')", (course,)
-        )
+        module = scalar(conn, teacher, "select api.learning_create_module(%s, 'One')", (course,))
         scalar(
-            conn, teacher, "select api.learning_create_lesson(%s, 'Intro', 'article', %s)",
+            conn,
+            teacher,
+            "select api.learning_create_lesson(%s, 'Intro', 'article', %s)",
             (module, '{"body_md": "# Intro"}'),
         )
         scalar(conn, teacher, "select api.learning_publish_course(%s)", (course,))
@@ -90,6 +105,7 @@ def build_scene(admin_url: str) -> dict:
     return {
         "tag": tag,
         "course": str(course),
+        "event": str(event),
         "users": {n: {"id": u.id, "token": _token(u)} for n, u in users.items()},
     }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -29,9 +30,12 @@ def purge_jobs(gw, name: str) -> list[dict]:
 
 
 def send(gw, who: str, method: str, path: str, **kw) -> httpx.Response:
-    r = httpx.request(method, f"{gw.storage_url}{path}", headers={**gw.headers(who),
-                                                                   **kw.pop("headers", {})},
-                      **kw)
+    r = httpx.request(
+        method,
+        f"{gw.storage_url}{path}",
+        headers={**gw.headers(who), **kw.pop("headers", {})},
+        **kw,
+    )
     assert r.status_code == 200, r.text
     return r
 
@@ -44,8 +48,13 @@ def test_replace_move_delete_of_a_public_object_queue_purges(storage_gw):
     send(gw, "owner", "POST", f"/object/avatars/{name}", **png)
     assert purge_jobs(gw, name) == []  # a new object: nothing cached yet
     send(gw, "owner", "PUT", f"/object/avatars/{name}", **png)
-    send(gw, "owner", "POST", "/object/move", json={"bucketId": "avatars", "sourceKey": name,
-                                                    "destinationKey": f"{me}/cdn2.png"})
+    send(
+        gw,
+        "owner",
+        "POST",
+        "/object/move",
+        json={"bucketId": "avatars", "sourceKey": name, "destinationKey": f"{me}/cdn2.png"},
+    )
     send(gw, "owner", "DELETE", "/object/avatars", json={"prefixes": [f"{me}/cdn2.png"]})
     jobs = purge_jobs(gw, name) + purge_jobs(gw, f"{me}/cdn2.png")
     assert [j["payload"]["reason"] for j in jobs] == ["replaced", "moved", "deleted"]
@@ -66,13 +75,14 @@ def test_private_buckets_queue_nothing(storage_gw):
 class Receiver(BaseHTTPRequestHandler):
     """Records each POST; answers with the class's `status`."""
 
-    seen: list[dict] = []
+    seen: ClassVar[list[dict]] = []
     status = 200
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["content-length"]))
-        type(self).seen.append({"path": self.path, "headers": dict(self.headers),
-                                "body": json.loads(body)})
+        type(self).seen.append(
+            {"path": self.path, "headers": dict(self.headers), "body": json.loads(body)}
+        )
         self.send_response(type(self).status)
         self.end_headers()
         self.wfile.write(b'{"success": true}')
@@ -93,24 +103,37 @@ def receiver():
 
 
 def settings(**kw) -> WorkerSettings:
-    return WorkerSettings(database_url="postgresql://unused", mail=MailSettings.from_env({}, "x"),
-                          **kw)
+    return WorkerSettings(
+        database_url="postgresql://unused", mail=MailSettings.from_env({}, "x"), **kw
+    )
 
 
 def test_the_handler_posts_the_public_urls(receiver):
-    job = Job(7, "files.cdn_purge", {"bucket_id": "avatars", "name": "u 1/a.png",
-                                     "version": "v", "reason": "replaced"}, 0, 5)
-    handler = build(settings(cdn_purge_url=f"{receiver}/zones/z/purge_cache",
-                             cdn_purge_token="tok", storage_public_url="https://cdn.example"))
+    job = Job(
+        7,
+        "files.cdn_purge",
+        {"bucket_id": "avatars", "name": "u 1/a.png", "version": "v", "reason": "replaced"},
+        0,
+        5,
+    )
+    handler = build(
+        settings(
+            cdn_purge_url=f"{receiver}/zones/z/purge_cache",
+            cdn_purge_token="tok",
+            storage_public_url="https://cdn.example",
+        )
+    )
     handler["files.cdn_purge"](job)
     (call,) = Receiver.seen
     assert call["path"] == "/zones/z/purge_cache"
     assert call["headers"]["Authorization"] == "Bearer tok"
     assert call["headers"]["Idempotency-Key"] == job.idempotency_key
-    assert call["body"] == {"files": [
-        "https://cdn.example/storage/v1/object/public/avatars/u%201/a.png",
-        "https://cdn.example/storage/v1/render/image/public/avatars/u%201/a.png",
-    ]}
+    assert call["body"] == {
+        "files": [
+            "https://cdn.example/storage/v1/object/public/avatars/u%201/a.png",
+            "https://cdn.example/storage/v1/render/image/public/avatars/u%201/a.png",
+        ]
+    }
     assert public_urls("https://cdn.example/", "avatars", "u 1/a.png") == call["body"]["files"]
     # A refusal raises, so the worker retries later.
     Receiver.status = 503

@@ -8,15 +8,23 @@ from conftest import jpeg_bytes, png_bytes
 
 
 def put(gw, who: str, bucket: str, path: str, data: bytes, ctype: str, cache: str = "3600"):
-    r = httpx.post(f"{gw.storage_url}/object/{bucket}/{path}", content=data,
-                   headers={**gw.headers(who), "content-type": ctype,
-                            "cache-control": f"max-age={cache}", "x-upsert": "true"})
+    r = httpx.post(
+        f"{gw.storage_url}/object/{bucket}/{path}",
+        content=data,
+        headers={
+            **gw.headers(who),
+            "content-type": ctype,
+            "cache-control": f"max-age={cache}",
+            "x-upsert": "true",
+        },
+    )
     assert r.status_code == 200, r.text
 
 
 def info(gw, who: str, bucket: str, path: str) -> dict:
-    return httpx.get(f"{gw.storage_url}/object/info/{bucket}/{path}",
-                     headers=gw.headers(who)).json()
+    return httpx.get(
+        f"{gw.storage_url}/object/info/{bucket}/{path}", headers=gw.headers(who)
+    ).json()
 
 
 def test_etag_and_conditional_requests(storage_gw):
@@ -29,7 +37,7 @@ def test_etag_and_conditional_requests(storage_gw):
     assert etag.startswith('"') and len(etag) == 66  # strong: the quoted SHA-256
     again = httpx.get(url, headers={"if-none-match": etag})
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
-    assert httpx.get(url, headers={"if-none-match": f'W/{etag}'}).status_code == 304
+    assert httpx.get(url, headers={"if-none-match": f"W/{etag}"}).status_code == 304
     assert httpx.get(url, headers={"if-none-match": '"other"'}).status_code == 200
     # A new upload is a new ETag.
     put(gw, "owner", "avatars", path, png_bytes(color=(1, 2, 3)), "image/png")

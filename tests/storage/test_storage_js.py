@@ -29,7 +29,11 @@ def run_js(gw, step: str) -> dict:
         "SCENE": json.dumps(scene),
     }
     done = subprocess.run(
-        [node, str(SCRIPT), step], cwd=config.ROOT, env=env, capture_output=True, text=True,
+        [node, str(SCRIPT), step],
+        cwd=config.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
@@ -69,8 +73,9 @@ def test_js_course_content(storage_gw):
     assert r["copy_error"] is None and r["copy"]["path"] == f"course-content/{course}/js/copy.txt"
     assert r["signed_upload_error"] is None
     assert r["after"] == ["copy.txt", "moved.txt", "signed.txt"]
-    assert sorted(r["removed"]) == [f"{course}/js/{n}" for n in ("copy.txt", "moved.txt",
-                                                                 "signed.txt")]
+    assert sorted(r["removed"]) == [
+        f"{course}/js/{n}" for n in ("copy.txt", "moved.txt", "signed.txt")
+    ]
 
 
 def test_js_buckets(storage_gw):

@@ -12,8 +12,12 @@ from supabase import ClientOptions, create_client
 
 def client(gw, who: str):
     """A supabase-py client whose requests carry `who`'s token (a user's or a key)."""
-    opts = ClientOptions(schema="api", auto_refresh_token=False, persist_session=False,
-                         headers={"Authorization": f"Bearer {gw.token(who)}"})
+    opts = ClientOptions(
+        schema="api",
+        auto_refresh_token=False,
+        persist_session=False,
+        headers={"Authorization": f"Bearer {gw.token(who)}"},
+    )
     key = gw.server.service_key if who == "service" else gw.server.anon_key
     return create_client(gw.url, key, options=opts)
 
@@ -55,18 +59,25 @@ def test_avatar_rules_per_role(storage_gw):
     gw = storage_gw
     owner = gw.scene["users"]["owner"]["id"]
     path = f"{owner}/roles.png"
-    client(gw, "owner").storage.from_("avatars").upload(path, png_bytes(),
-                                                         {"content-type": "image/png"})
+    client(gw, "owner").storage.from_("avatars").upload(
+        path, png_bytes(), {"content-type": "image/png"}
+    )
     # Anyone reads avatars (public bucket, public read policy).
     for who in ("anon", "other", "service"):
         assert client(gw, who).storage.from_("avatars").download(path)[:4] == b"\x89PNG"
     # Nobody else writes into the owner's folder.
     other = client(gw, "other").storage.from_("avatars")
-    err = refused(lambda: other.upload(path, png_bytes(), {"content-type": "image/png",
-                                                            "x-upsert": "true"}))
+    err = refused(
+        lambda: other.upload(path, png_bytes(), {"content-type": "image/png", "x-upsert": "true"})
+    )
     assert err.status == "403" and err.message == "new row violates row-level security policy"
-    err = refused(lambda: client(gw, "anon").storage.from_("avatars").upload(
-        f"{owner}/anon.png", png_bytes(), {"content-type": "image/png"}))
+    err = refused(
+        lambda: (
+            client(gw, "anon")
+            .storage.from_("avatars")
+            .upload(f"{owner}/anon.png", png_bytes(), {"content-type": "image/png"})
+        )
+    )
     assert err.status == "403"
     # The other user's remove matches nothing they may delete: nothing is removed.
     assert other.remove([path]) == []
@@ -101,8 +112,9 @@ def test_course_content_per_role(storage_gw):
         assert err.status == "404"
     # A learner reads but does not write; a public URL of a private bucket is no URL.
     learner = client(gw, "learner").storage.from_("course-content")
-    err = refused(lambda: learner.upload(f"{course}/mine.txt", b"x", {"content-type":
-                                                                      "text/plain"}))
+    err = refused(
+        lambda: learner.upload(f"{course}/mine.txt", b"x", {"content-type": "text/plain"})
+    )
     assert err.status == "403"
     got = httpx.get(learner.get_public_url(path))
     assert got.status_code == 400 and got.json()["statusCode"] == "404"
@@ -155,14 +167,18 @@ def test_move_copy_and_signed_upload(storage_gw):
     # A signed upload URL lets someone without a session upload that one path.
     signed = teacher.create_signed_upload_url(f"{course}/mv/handout.txt")
     anon = client(gw, "anon").storage.from_("course-content")
-    anon.upload_to_signed_url(f"{course}/mv/handout.txt", signed["token"], b"handout",
-                              {"content-type": "text/plain"})
+    anon.upload_to_signed_url(
+        f"{course}/mv/handout.txt", signed["token"], b"handout", {"content-type": "text/plain"}
+    )
     assert teacher.download(f"{course}/mv/handout.txt") == b"handout"
     row = {r["name"]: r for r in gw.rows("course-content")}[f"{course}/mv/handout.txt"]
     assert row["owner_id"] == gw.scene["users"]["teacher"]["id"]
     # ... and only that path: the token is bound to it.
-    err = refused(lambda: anon.upload_to_signed_url(f"{course}/mv/other.txt", signed["token"],
-                                                    b"x", {"content-type": "text/plain"}))
+    err = refused(
+        lambda: anon.upload_to_signed_url(
+            f"{course}/mv/other.txt", signed["token"], b"x", {"content-type": "text/plain"}
+        )
+    )
     assert err.status == "400" and err.code == "InvalidSignature"
     # The outsider cannot even get a signed upload URL for the course.
     outsider = client(gw, "outsider").storage.from_("course-content")
@@ -175,13 +191,16 @@ def test_bucket_admin_is_the_service_role(storage_gw):
     tag = gw.scene["tag"]
     service = client(gw, "service").storage
     name = f"scratch-{tag}"
-    service.create_bucket(name, options={"public": False, "file_size_limit": "1MB",
-                                         "allowed_mime_types": ["text/plain"]})
+    service.create_bucket(
+        name,
+        options={"public": False, "file_size_limit": "1MB", "allowed_mime_types": ["text/plain"]},
+    )
     got = service.get_bucket(name)
     assert got.file_size_limit == 1024 * 1024 and got.allowed_mime_types == ["text/plain"]
     assert name in [b.id for b in service.list_buckets()]
-    service.update_bucket(name, {"public": True, "file_size_limit": 2048,
-                                 "allowed_mime_types": ["text/plain"]})
+    service.update_bucket(
+        name, {"public": True, "file_size_limit": 2048, "allowed_mime_types": ["text/plain"]}
+    )
     assert service.get_bucket(name).public is True
     user = client(gw, "owner").storage
     err = refused(lambda: user.create_bucket(f"mine-{tag}"))
@@ -217,8 +236,9 @@ def test_transform_authenticated_public_and_signed(storage_gw):
     got = httpx.get(url, headers={"accept": "image/webp,*/*"})
     assert got.headers["content-type"] == "image/webp"
     assert Image.open(BytesIO(got.content)).size == (50, 38)
-    signed = me.create_signed_url(path, 60, {"transform": {"width": 20, "height": 20,
-                                                           "format": "origin"}})
+    signed = me.create_signed_url(
+        path, 60, {"transform": {"width": 20, "height": 20, "format": "origin"}}
+    )
     assert "/render/image/sign/" in signed["signedURL"]
     got = httpx.get(signed["signedURL"])
     assert got.headers["content-type"] == "image/png"
@@ -226,3 +246,66 @@ def test_transform_authenticated_public_and_signed(storage_gw):
     # Changing the query of a signed transformation does not change what is rendered.
     got = httpx.get(signed["signedURL"] + "&width=300")
     assert Image.open(BytesIO(got.content)).size == (20, 20)
+
+
+def test_course_covers_public_read_team_write(storage_gw):
+    gw = storage_gw
+    course = gw.scene["course"]
+    path = f"{course}/cover.png"
+    client(gw, "teacher").storage.from_("course-covers").upload(
+        path, png_bytes((320, 180)), {"content-type": "image/png"}
+    )
+    for who in ("anon", "learner", "outsider"):
+        bucket = client(gw, who).storage.from_("course-covers")
+        assert httpx.get(bucket.get_public_url(path)).status_code == 200
+        err = refused(
+            lambda b=bucket: b.upload(
+                f"{course}/evil.png", png_bytes(), {"content-type": "image/png"}
+            )
+        )
+        assert err.status == "403"
+    small = (
+        client(gw, "anon")
+        .storage.from_("course-covers")
+        .get_public_url(path, {"transform": {"width": 160, "height": 90}})
+    )
+    assert httpx.get(small).status_code == 200
+
+
+def test_challenge_files_after_the_event_starts(storage_gw):
+    import io
+    import uuid
+    import zipfile
+
+    from flagship.database import connect
+
+    gw = storage_gw
+    event = gw.scene["event"]
+    path = f"{event}/{uuid.uuid4()}/handout.zip"
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("readme.txt", "find the flag\n")
+    client(gw, "organiser").storage.from_("challenge-files").upload(
+        path, archive.getvalue(), {"content-type": "application/zip"}
+    )
+    player = client(gw, "player").storage.from_("challenge-files")
+    outsider = client(gw, "outsider").storage.from_("challenge-files")
+    # Before the event starts: a registered player sees nothing either.
+    for bucket in (player, outsider):
+        err = refused(lambda b=bucket: b.download(path))
+        assert err.status == "404"
+    with connect(gw.admin_url, autocommit=True) as conn:
+        conn.execute(
+            "update ctf.events set starts_at = now() - interval '1 minute' where id = %s", (event,)
+        )
+    assert player.download(path) == archive.getvalue()
+    assert refused(lambda: outsider.download(path)).status == "404"
+    # Players never write challenge files.
+    err = refused(
+        lambda: player.upload(
+            f"{event}/{uuid.uuid4()}/mine.zip",
+            archive.getvalue(),
+            {"content-type": "application/zip"},
+        )
+    )
+    assert err.status == "403"
