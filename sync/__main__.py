@@ -1,7 +1,8 @@
 """`python -m sync`: run the outbox worker on DATABASE_URL until SIGTERM/SIGINT.
 
 Tuning: SYNC_BATCH_SIZE (jobs per claim, 10), SYNC_POLL_INTERVAL (seconds between polls when
-no notification arrives, 5), SYNC_LOG_LEVEL (info). Settings are read once, here.
+no notification arrives, 5), SYNC_LOG_LEVEL (info); outgoing webhooks: WEBHOOK_* (see
+sync.settings.WebhookSettings). Settings are read once, here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from flagship.config import ConfigError
 from flagship.logs import setup_process
 from sync import topics
 from sync.settings import WorkerSettings
+from sync.webhooks import WebhookQueue
 from sync.worker import Worker
 
 
@@ -27,9 +29,11 @@ def main() -> int:
         handlers=topics.build(settings),
         batch_size=settings.batch_size,
         poll_interval=settings.poll_interval,
+        queues=[WebhookQueue(settings.webhooks)],
     )
     worker.install_signal_handlers()
     worker.run()
+    worker.shutdown()
     return 0
 
 

@@ -13,9 +13,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from types import FrameType
+from typing import Protocol
 
 import psycopg
 
@@ -26,6 +27,18 @@ from sync.handlers import Handler, Job
 log = logger("sync.worker")
 CHANNEL = "ops_outbox"  # ops.enqueue notifies it with the topic
 WAKE_SLICE = 1.0  # seconds: longest a stop request waits while idle
+
+
+class Queue(Protocol):
+    """A delivery queue of its own that the loop also works (sync.webhooks.WebhookQueue)."""
+
+    channel: str  # notified when work is queued
+
+    def run_once(self, conn: psycopg.Connection, worker_id: str) -> int: ...
+
+    def release_stale(self, conn: psycopg.Connection, timeout: timedelta) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class Worker:
@@ -56,9 +69,11 @@ class Worker:
         schedule_every: float = 15.0,
         backoff_base: float = 5.0,
         backoff_cap: float = 3600.0,
+        queues: Sequence[Queue] | None = None,
     ) -> None:
         self.url = url
         self.handlers = default_handlers(url) if handlers is None else handlers
+        self.queues = default_queues(url) if queues is None else queues
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.batch_size = batch_size
         self.poll_interval = poll_interval
@@ -77,19 +92,26 @@ class Worker:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.shutdown()
 
     def connection(self) -> psycopg.Connection:
         """The worker's one connection (autocommit, listening); reopened after a loss."""
         if self._conn is None or self._conn.closed:
             self._conn = connect(self.url, autocommit=True, application_name="flagship-sync")
-            self._conn.execute(f"listen {CHANNEL}")
+            for channel in (CHANNEL, *(q.channel for q in self.queues)):
+                self._conn.execute(f"listen {channel}")
         return self._conn
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def shutdown(self) -> None:
+        """Close the connection and the queues' resources (threads, HTTP pools)."""
+        self.close()
+        for queue in self.queues:
+            queue.close()
 
     def stop(self) -> None:
         """Ask the worker to stop after the job in hand."""
@@ -142,7 +164,12 @@ class Worker:
                 self._give_back(conn, jobs[done:])
                 return done
             self._process(conn, job)
-        return len(jobs)
+        handled = len(jobs)
+        for queue in self.queues:
+            if self.stopping:
+                break
+            handled += queue.run_once(conn, self.worker_id)
+        return handled
 
     def wait(self, timeout: float) -> bool:
         """Sleep until a job is enqueued, `timeout` passes or a stop is requested."""
@@ -226,6 +253,7 @@ class Worker:
         released = conn.execute(
             "select ops.release_stale_outbox(%s) as n", (self.stale_after,)
         ).fetchone()["n"]
+        released += sum(q.release_stale(conn, self.stale_after) for q in self.queues)
         if released:
             log.warning("released stale jobs claimed by lost workers", count=released)
 
@@ -247,3 +275,12 @@ def default_handlers(url: str) -> dict[str, Handler]:
     from sync.settings import WorkerSettings
 
     return topics.build(WorkerSettings.from_env({**os.environ, "DATABASE_URL": url}))
+
+
+def default_queues(url: str) -> list[Queue]:
+    """The queues every worker works besides the outbox: outgoing webhook deliveries."""
+    from sync.settings import WorkerSettings
+    from sync.webhooks import WebhookQueue
+
+    settings = WorkerSettings.from_env({**os.environ, "DATABASE_URL": url})
+    return [WebhookQueue(settings.webhooks)]
