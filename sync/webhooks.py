@@ -163,7 +163,7 @@ class Sender:
         chunks: list[bytes] = []
         size = 0
         deadline = start + self.settings.connect_timeout + self.settings.read_timeout
-        for chunk in response.stream(8192, decode_content=False):
+        while chunk := response.read1(8192, decode_content=False):  # what has arrived
             chunks.append(chunk)
             size += len(chunk)
             if time.monotonic() > deadline:
@@ -184,21 +184,29 @@ class Sender:
 
 def describe(exc: BaseException) -> str:
     """A short, stable reason for the delivery log (no stack, no secrets)."""
+    chain: list[BaseException] = []
     seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionResetError):
-            return "connection reset by the receiver"
-        if isinstance(seen, urllib3.exceptions.ConnectTimeoutError):
-            return "timeout: connecting"
-        if isinstance(seen, urllib3.exceptions.ReadTimeoutError | TimeoutError):
-            return "timeout: waiting for the response"
-        if isinstance(seen, ResponseTooSlow):
-            return "timeout: the response was too slow"
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, urllib3.exceptions.SSLError):
-            return f"TLS error: {seen}"[:300]
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
         seen = seen.__cause__ or seen.__context__
+    reasons: list[tuple[type[BaseException] | tuple[type[BaseException], ...], str]] = [
+        (ConnectionResetError, "connection reset by the receiver"),
+        (ConnectionRefusedError, "connection refused"),
+        (ResponseTooSlow, "timeout: the response was too slow"),
+        # urllib3's NewConnectionError subclasses ConnectTimeoutError: real timeouts only
+        (urllib3.exceptions.ReadTimeoutError, "timeout: waiting for the response"),
+        (TimeoutError, "timeout: connecting"),
+    ]
+    for kind, reason in reasons:
+        if any(isinstance(e, kind) for e in chain):
+            return reason
+    for e in chain:
+        if isinstance(e, urllib3.exceptions.SSLError):
+            return f"TLS error: {e}"[:300]
+        if isinstance(e, urllib3.exceptions.ProtocolError):
+            return f"connection broken: {e}"[:300]
+    if any(type(e) is urllib3.exceptions.ConnectTimeoutError for e in chain):
+        return "timeout: connecting"
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
