@@ -116,9 +116,7 @@ def test_topic_filters_come_from_the_catalogue(db, scene):
         create(db, scene.admin, topics=["email.send"])  # not open to webhooks
     with api_error(db, "invalid_argument", "22023"):
         create(db, scene.admin, topics=[])
-    eligible = {
-        r["topic"] for r in db.execute("select topic from ops.event_types where webhooks")
-    }
+    eligible = {r["topic"] for r in db.execute("select topic from ops.event_types where webhooks")}
     assert {"ctf.solve", "ctf.first_blood", "certificate.issued"} <= eligible
     assert "learning.course_completed" in eligible
     assert create(db, scene.admin, topics=sorted(eligible))["topics"] == sorted(eligible)
@@ -310,8 +308,8 @@ def test_replay_needs_a_message_the_endpoint_was_sent(db, scene):
 
 def test_at_most_100_endpoints(db, scene):
     db.execute(
-        "insert into events.endpoints (owner_id, url) select %s, 'https://h' || g || '.example.com/'"
-        " from generate_series(1, 100) g",
+        "insert into events.endpoints (owner_id, url)"
+        " select %s, 'https://h' || g || '.example.com/' from generate_series(1, 100) g",
         (scene.admin.id,),
     )
     with api_error(db, "events_endpoint_limit", "PT409"):
