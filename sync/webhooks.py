@@ -34,11 +34,9 @@ import psycopg
 import urllib3
 from standardwebhooks.webhooks import Webhook
 
-from flagship.database import connect
 from flagship.logs import logger
 from sync import ssrf
-from sync.handlers import Handler, Job, handler
-from sync.settings import WebhookSettings, WorkerSettings
+from sync.settings import WebhookSettings
 
 log = logger("sync.webhooks")
 CHANNEL = "events_deliveries"  # notified when a delivery is queued outside the outbox (replay)
@@ -309,31 +307,3 @@ class WebhookQueue:
         self._pool.shutdown(wait=True)
         self.sender.close()
 
-
-class FanOutCheck:
-    """The outbox job of a webhook-only topic: its delivery is the fan-out itself.
-
-    The trigger on ops.outbox already recorded the message in the event's transaction; this
-    handler makes sure of it (`events.fan_out` is idempotent per outbox row), so a job is
-    never acknowledged without its webhooks having been queued.
-    """
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def __call__(self, job: Job) -> None:
-        with connect(self.url, application_name="flagship-sync-webhooks") as conn:
-            row = conn.execute(
-                "select events.fan_out(o) as message_id from ops.outbox as o where o.id = %s",
-                (job.id,),
-            ).fetchone()
-            conn.commit()
-        log.info(
-            "webhook fan-out checked", job_id=job.id, topic=job.topic,
-            message_id=row["message_id"] if row else None,
-        )  # fmt: skip
-
-
-@handler("learning.course_completed")
-def course_completed(settings: WorkerSettings) -> Handler:
-    return FanOutCheck(settings.database_url)

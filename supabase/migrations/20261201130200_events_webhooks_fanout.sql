@@ -1,5 +1,5 @@
--- events: fan-out from the outbox, replay, the delivery-log views, learning.course_completed,
--- and the API-key scopes of every api.events_* object.
+-- events: fan-out from the outbox, replay, the delivery-log views, and the API-key scopes of
+-- every api.events_* object.
 
 -- Fan-out -----------------------------------------------------------------------------------
 create function events.fan_out(p_outbox ops.outbox) returns text
@@ -247,54 +247,6 @@ comment on view api.events_delivery_attempts is
 'The webhook delivery log (admins): one row per attempt with outcome (delivered | failed),
 HTTP status, latency in ms, the first 2 KiB of the response body and the error.';
 grant select on api.events_delivery_attempts to authenticated;
-
--- learning.course_completed -----------------------------------------------------------------
-create function private.events_course_completed() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-    perform ops.enqueue('learning.course_completed', jsonb_build_object(
-        'user_id', new.user_id, 'course_id', new.course_id,
-        'course_title', (select c.title from learning.courses as c where c.id = new.course_id),
-        'enrolled_at', new.enrolled_at, 'completed_at', new.completed_at
-    ), new.user_id || ':' || new.course_id || ':' || new.completed_at);
-    return null;
-end;
-$$;
-comment on function private.events_course_completed() is
-'Trigger: queue learning.course_completed when an enrollment completes (every completion,
-re-enrollments included; the certificate is issued once).';
-revoke execute on function private.events_course_completed() from public;
-
-create trigger enrollments_course_completed after update of completed_at
-on learning.enrollments for each row
-when (old.completed_at is null and new.completed_at is not null)
-execute function private.events_course_completed();
-
-select ops.register_event_type(
-    'learning.course_completed', 1,
-    'A learner completed a course (every completion; a partner LMS mirrors completions from '
-    || 'it). Delivered to webhook endpoints only.',
-    $json${
-      "type": "object",
-      "required": ["user_id", "course_id", "course_title", "completed_at"],
-      "properties": {
-        "user_id": {"type": "string", "format": "uuid"},
-        "course_id": {"type": "string", "format": "uuid"},
-        "course_title": {"type": "string"},
-        "enrolled_at": {"type": "string", "format": "date-time"},
-        "completed_at": {"type": "string", "format": "date-time"}
-      }
-    }$json$,
-    $json${"user_id": "7f0c1d1e-2b1a-4c55-9a3e-0d3c2b1a0f00",
-           "course_id": "2c3d4e5f-6071-4b8c-9dae-1f2a3b4c5d6e",
-           "course_title": "Web exploitation 101",
-           "enrolled_at": "2026-11-02T09:30:00+00:00",
-           "completed_at": "2026-12-01T12:00:00+00:00"}$json$,
-    'sync.webhooks', true
-);
 
 -- API-key scopes ----------------------------------------------------------------------------
 insert into accounts.api_object_scopes (object, kind, access, scope) values
