@@ -38,6 +38,11 @@ KINDS: dict[str, EmailKind] = {
     "trial_ending": EmailKind("Your trial ends soon", "billing"),
     "moderation_outcome": EmailKind("A moderator reviewed your content", "account"),
     "notification_digest": EmailKind("Your Flagship digest", "digest"),
+    # The category of a notification email is its notification category (replies, ...).
+    "notification": EmailKind("{{ headline or 'New notification' }}", "notifications"),
+    "entitlement_changed": EmailKind(
+        "{{ 'Welcome to ' ~ feature_label if entitled else 'Your plan changed' }}", "billing"
+    ),
     "newsletter": EmailKind("{{ headline or 'News from Flagship' }}", "newsletter"),
     "goodbye": EmailKind("Your Flagship account was deleted", "account"),
     "webhook_endpoint_disabled": EmailKind("Your webhook endpoint was disabled", "account"),
