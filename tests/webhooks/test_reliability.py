@@ -75,9 +75,10 @@ def test_kill_9_mid_delivery_loses_nothing(hooks):
             hooks.app_url, handlers={}, queues=[q], stale_after=timedelta(0), release_every=0
         ) as worker:
             deadline = time.monotonic() + 30
-            while hooks.sql(
-                "select 1 from events.deliveries where status <> 'delivered'"
-            ) and time.monotonic() < deadline:
+            while (
+                hooks.sql("select 1 from events.deliveries where status <> 'delivered'")
+                and time.monotonic() < deadline
+            ):
                 worker.run_once()
         after = {r.headers["webhook-id"] for r in rx.received[before:]}
     assert after == ids  # every message arrived after the crash: nothing lost
