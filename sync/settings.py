@@ -32,7 +32,8 @@ class WebhookSettings:
     retry_scale: float = 1.0
     disable_after: float = 5 * 24 * 3600.0  # seconds of failures before an endpoint is disabled
     concurrency: int = 16  # deliveries in flight per worker
-    batch_size: int = 64  # deliveries per claim
+    batch_size: int = 64  # deliveries in flight (claimed, not yet recorded) at most
+    busy_for: float = 1.0  # seconds a busy queue keeps claiming before the loop moves on
     ca_file: str | None = None  # CA bundle for https (default: certifi's)
 
     @classmethod
@@ -55,6 +56,7 @@ class WebhookSettings:
             disable_after=float(env.get("WEBHOOK_DISABLE_AFTER", str(5 * 24 * 3600))),
             concurrency=int(env.get("WEBHOOK_CONCURRENCY", "16")),
             batch_size=int(env.get("WEBHOOK_BATCH_SIZE", "64")),
+            busy_for=float(env.get("WEBHOOK_BUSY_FOR", "1")),
             ca_file=env.get("WEBHOOK_CA_FILE") or None,
         )
         settings.policy()  # refuses a non-loopback allowlist entry now, not at delivery

@@ -24,7 +24,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,6 +46,7 @@ SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
 MAX_ATTEMPTS = len(SCHEDULE) + 1
 JITTER = 0.1
 LOG_BODY_CHARS = 2048
+PIPELINE_TICK = 0.02  # seconds: how often a busy queue records results and claims again
 
 
 def retry_delay(attempt: int, scale: float = 1.0) -> float:
@@ -244,17 +245,54 @@ class WebhookQueue:
         )
 
     def run_once(self, conn: psycopg.Connection, worker_id: str) -> int:
-        """Deliver one batch of due deliveries; how many were attempted."""
+        """Deliver what is due, as a pipeline, until nothing is due or `busy_for` passes;
+        how many deliveries were attempted.
+
+        Up to `batch_size` deliveries are in flight at once. Finished ones are recorded in
+        small groups while the others are still being sent, and freed places are claimed
+        again at once — so a slow receiver holds only its own places, and an event committed
+        meanwhile waits for a free place, not for the slowest delivery of a batch. Every
+        claimed delivery is recorded before this returns (a crash leaves its claims to
+        `release_stale`).
+        """
+        deadline = time.monotonic() + self.settings.busy_for
+        capacity = max(1, self.settings.batch_size)
+        inflight: dict[Future, Claimed] = {}
+        finished: list[dict[str, Any]] = []
+        attempted = 0
+        last_claim = last_flush = 0.0
+        while True:
+            now = time.monotonic()
+            free = capacity - len(inflight)
+            if now < deadline and free > 0 and now - last_claim >= PIPELINE_TICK:
+                claimed = self._claim(conn, worker_id, free)
+                last_claim = 0.0 if len(claimed) == free else now
+                for item in claimed:
+                    inflight[self._pool.submit(self.deliver, item)] = item
+                attempted += len(claimed)
+            if not inflight:
+                break
+            done, _ = wait(inflight, timeout=PIPELINE_TICK, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = inflight.pop(future)
+                outcome, at = future.result()
+                finished.append(self._result(item, outcome, at))
+            now = time.monotonic()
+            if finished and (not inflight or now - last_flush >= PIPELINE_TICK):
+                self._finish(conn, worker_id, finished)
+                finished, last_flush = [], now
+        if finished:
+            self._finish(conn, worker_id, finished)
+        return attempted
+
+    def _claim(self, conn: psycopg.Connection, worker_id: str, limit: int) -> list[Claimed]:
         with conn.transaction():
             rows = conn.execute(
-                "select * from events.claim_deliveries(%s, %s)",
-                (worker_id, self.settings.batch_size),
+                "select * from events.claim_deliveries(%s, %s)", (worker_id, limit)
             ).fetchall()
-        if not rows:
-            return 0
-        claimed = [Claimed.from_row(r) for r in rows]
-        outcomes = list(self._pool.map(self.deliver, claimed))
-        results = [self._result(c, o, t) for c, (o, t) in zip(claimed, outcomes, strict=True)]
+        return [Claimed.from_row(r) for r in rows]
+
+    def _finish(self, conn: psycopg.Connection, worker_id: str, results: list[dict]) -> None:
         with conn.transaction():
             conn.execute(
                 "select events.finish_deliveries(%s, %s::jsonb, %s)",
@@ -266,7 +304,6 @@ class WebhookQueue:
                 "webhook attempts failed", count=len(failed), delivered=len(results) - len(failed),
                 first_error=failed[0]["error"],
             )  # fmt: skip
-        return len(claimed)
 
     def deliver(self, item: Claimed) -> tuple[Outcome, datetime]:
         """Sign and send one delivery (runs in the thread pool)."""
@@ -306,4 +343,3 @@ class WebhookQueue:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.sender.close()
-
