@@ -6,8 +6,9 @@ to a local receiver on 127.0.0.1, and the delivery claim with many delivered row
 - latency at rate: events committed one per transaction at a fixed rate (300/s) while the
   worker runs; commit → receiver p50/p95 (the receiver notes the arrival, the producer the
   commit time, matched by the event id in the signed body).
-- claim: `events.claim_deliveries` with 1,000,000 delivered rows (at --scale 1) and 200 due
-  ones, each call rolled back; and the idle poll (nothing due). The plan is printed.
+- claim: `events.claim_deliveries` with 1,000,000 delivered rows over 10,000 messages (at
+  --scale 1) and 200 due ones, each call rolled back; and the idle poll (nothing due). The
+  plan is printed.
 - newsletter: `flagship/bench/newsletter.py`'s measurement, when that module is present.
 
 The events' own outbox jobs are marked done in their transaction (their handlers are
@@ -22,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 from flagship import config
@@ -31,6 +33,7 @@ from flagship.testing.harness import create_user, grant_roles, rpc
 from flagship.testing.webhooks import Receiver
 
 RATE = 300  # events per second in the latency phase
+PRODUCERS = 4  # connections committing them
 ENQUEUE = """
     with job as (
         select ops.enqueue('ctf.solve', jsonb_build_object(
@@ -112,43 +115,69 @@ def throughput(bench: Bench, admin_url: str, app_url: str, rx: Receiver, n: int)
 
 
 def latency(bench: Bench, admin_url: str, app_url: str, rx: Receiver, seconds: float) -> None:
+    """PRODUCERS connections commit one event per transaction, RATE events/s together."""
     committed: dict[int, float] = {}
+    per = RATE // PRODUCERS
+    total = per * PRODUCERS * int(seconds)
+
+    def produce(k: int, start: float) -> None:
+        with connect(admin_url, autocommit=True) as conn:
+            for i in range(per * int(seconds)):
+                pause = start + i / per - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                n = 1 + k + i * PRODUCERS
+                conn.execute(ENQUEUE, {"n": n})  # autocommit: committed on return
+                committed[n] = time.time()
+
     process = _worker(app_url)
     try:
         _wait_listening(admin_url)
-        total = int(RATE * seconds)
         start_count = len(rx.received)
-        with connect(admin_url, autocommit=True) as conn:
-            start = time.monotonic()
-            for i in range(total):
-                target = start + i / RATE
-                pause = target - time.monotonic()
-                if pause > 0:
-                    time.sleep(pause)
-                conn.execute(ENQUEUE, {"n": i + 1})  # autocommit: committed on return
-                committed[i + 1] = time.time()
-            produced = time.monotonic() - start
+        start = time.monotonic() + 0.1
+        threads = [threading.Thread(target=produce, args=(k, start)) for k in range(PRODUCERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        produced = time.monotonic() - start
         arrived = rx.wait_for(start_count + total, timeout=60)[start_count:]
     finally:
         _stop(process)
     result = Result(f"commit -> receiver at {RATE}/s", note=f"{total} events, {seconds:.0f} s")
     result.samples_ms = [(r.at - committed[_solve_id(r)]) * 1000 for r in arrived]
     bench.results.append(result)
-    bench.add_line(f"latency phase: produced {total} events at {total / produced:.0f}/s")
+    bench.add_line(
+        f"latency phase: {total} events committed in {produced:.1f} s = {total / produced:.0f}/s"
+        f" ({PRODUCERS} producers, one event per transaction)"
+    )
 
 
 def claim(bench: Bench, admin_url: str, endpoint: str, delivered: int) -> None:
+    messages = max(100, delivered // 100)
     with connect(admin_url) as conn:
-        msg = conn.execute("select id from events.messages limit 1").fetchone()["id"]
+        # history: `delivered` delivered rows over `messages` past messages (100 endpoints'
+        # worth each), as months of traffic leave them
+        conn.execute(
+            """
+            insert into events.messages (id, topic, payload, created_at)
+            select 'msg_' || md5('bench' || g), 'ctf.solve',
+                   '{"type": "ctf.solve", "timestamp": "", "data": {}}',
+                   now() - g * interval '1 minute'
+            from generate_series(1, %s) as g
+            """,
+            (messages,),
+        )
         conn.execute(
             """
             insert into events.deliveries (message_id, endpoint_id, status, attempts,
                                            next_attempt_at, finished_at, created_at)
-            select %s, %s, 'delivered', 1, now() - g * interval '1 second',
-                   now() - g * interval '1 second', now() - g * interval '1 second'
+            select 'msg_' || md5('bench' || (1 + g %% %s)), %s, 'delivered', 1,
+                   now() - g * interval '1 second', now() - g * interval '1 second',
+                   now() - g * interval '1 second'
             from generate_series(1, %s) as g
             """,
-            (msg, endpoint, delivered),
+            (messages, endpoint, delivered),
         )
         conn.commit()
         conn.execute("analyze events.deliveries")
