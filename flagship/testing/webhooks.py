@@ -1,6 +1,7 @@
 """A local webhook receiver for tests and the events bench: a real HTTP server on a free
 loopback port that records every request and answers as told (200, 500, a redirect, a
-timeout, a connection reset, a slow drip, an oversized body).
+timeout, a connection reset, a slow drip, an oversized body), over http or, given an
+`ssl.SSLContext` as `tls`, over https.
 
     with Receiver() as rx:                       # answers 200
         ...  rx.url  ... rx.wait_for(3)  ... rx.received[0].headers["webhook-id"]
@@ -13,6 +14,7 @@ timeout, a connection reset, a slow drip, an oversized body).
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -96,13 +98,18 @@ class _Handler(BaseHTTPRequestHandler):
 class Receiver:
     """The server; `received` lists the requests in arrival order."""
 
-    def __init__(self, behaviour: Behaviour | None = None) -> None:
+    def __init__(
+        self, behaviour: Behaviour | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.behaviour = behaviour or (lambda n, request: Reply())
+        self.scheme = "https" if tls else "http"
         self.received: list[Received] = []
         self.write_failures = 0
         self._cond = threading.Condition()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.receiver = self
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -113,7 +120,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"{self.scheme}://127.0.0.1:{self.port}/hook"
 
     def record(self, request: Received) -> Reply:
         with self._cond:

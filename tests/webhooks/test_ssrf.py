@@ -4,9 +4,15 @@
 from __future__ import annotations
 
 import ipaddress
+import ssl
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from flagship import config
 from flagship.testing.webhooks import Receiver, Reply
@@ -227,3 +233,52 @@ def test_a_closed_port_is_a_connection_failure():
         url = rx.url
     outcome = local_sender().post(url, {}, b"{}")
     assert not outcome.ok and outcome.error == "connection refused"
+
+
+# -- https: the connection goes to the resolved address, the certificate is checked for the name
+def self_signed(tmp_path, name: str) -> tuple[ssl.SSLContext, str]:
+    """A server context with a certificate for `name` and the CA file that trusts it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert_file, key_file)
+    return ctx, str(cert_file)
+
+
+def test_https_connects_to_the_resolved_address_and_checks_the_name(tmp_path):
+    ctx, ca_file = self_signed(tmp_path, "hooks.example.com")
+    with Receiver(tls=ctx) as rx:
+        dns = FixedDNS({"hooks.example.com": ["127.0.0.1"], "evil.example.com": ["127.0.0.1"]})
+        sender = Sender(WebhookSettings(ca_file=ca_file, read_timeout=2.0))  # https only
+        sender.policy = policy(dns=dns, allowed=frozenset({ipaddress.ip_address("127.0.0.1")}))
+        ok = sender.post(f"https://hooks.example.com:{rx.port}/in", {}, b"{}")
+        assert ok.ok, ok
+        assert rx.received[0].headers["host"] == f"hooks.example.com:{rx.port}"
+        # the same address under a name the certificate does not carry is refused
+        wrong = sender.post(f"https://evil.example.com:{rx.port}/in", {}, b"{}")
+        assert not wrong.ok and wrong.error.startswith("TLS error"), wrong
+        assert len(rx.received) == 1
+        plain = sender.post(f"http://hooks.example.com:{rx.port}/in", {}, b"{}")
+        assert plain.error == "blocked: plain http is refused: use https"
