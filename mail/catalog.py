@@ -43,7 +43,9 @@ KINDS: dict[str, EmailKind] = {
     "entitlement_changed": EmailKind(
         "{{ 'Welcome to ' ~ feature_label if entitled else 'Your plan changed' }}", "billing"
     ),
-    "newsletter": EmailKind("{{ headline or 'News from Flagship' }}", "newsletter"),
+    "newsletter": EmailKind(
+        "{{ campaign_subject or headline or 'News from Flagship' }}", "newsletter"
+    ),
     "goodbye": EmailKind("Your Flagship account was deleted", "account"),
     "webhook_endpoint_disabled": EmailKind("Your webhook endpoint was disabled", "account"),
     "verify_email": EmailKind("Confirm your new contact email", "security"),
