@@ -44,7 +44,7 @@ KINDS: dict[str, EmailKind] = {
         "{{ 'Welcome to ' ~ feature_label if entitled else 'Your plan changed' }}", "billing"
     ),
     "newsletter": EmailKind(
-        "{{ campaign_subject or headline or 'News from Flagship' }}", "newsletter"
+        "{{ campaign_subject | default(headline | default('News from Flagship')) }}", "newsletter"
     ),
     "goodbye": EmailKind("Your Flagship account was deleted", "account"),
     "webhook_endpoint_disabled": EmailKind("Your webhook endpoint was disabled", "account"),

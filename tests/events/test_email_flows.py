@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import committed, dead_or_pending, drain, mailbox, new_user
+from events_helpers import committed, dead_or_pending, drain, mailbox, new_user
 
 from flagship.testing.harness import rpc, scalar
 from mail.catalog import KINDS

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import committed, drain, mailbox, new_user
+from events_helpers import committed, drain, mailbox, new_user
 
 from flagship.testing.fake_resend import FakeResend
 from flagship.testing.harness import api_error, query, rpc

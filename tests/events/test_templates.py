@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import drain, mailbox, new_user
+from events_helpers import drain, mailbox, new_user
 
 from flagship import config
 from mail.catalog import KINDS
