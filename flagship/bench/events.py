@@ -35,15 +35,20 @@ from flagship.testing.webhooks import Receiver
 RATE = 300  # events per second in the latency phase
 PRODUCERS = 4  # connections committing them
 ENQUEUE = """
-    with job as (
-        select ops.enqueue('ctf.solve', jsonb_build_object(
-            'solve_id', %(n)s, 'event_id', gen_random_uuid(), 'challenge_id', gen_random_uuid(),
-            'team_id', gen_random_uuid(), 'user_id', gen_random_uuid(), 'points', 100,
-            'blood_rank', null)) as id
-    )
-    update ops.outbox set status = 'done', processed_at = now()
-    from job where ops.outbox.id = job.id
+    select ops.enqueue('ctf.solve', jsonb_build_object(
+        'solve_id', %(n)s, 'event_id', gen_random_uuid(), 'challenge_id', gen_random_uuid(),
+        'team_id', gen_random_uuid(), 'user_id', gen_random_uuid(), 'points', 100,
+        'blood_rank', null)) as id
 """
+
+
+def emit(conn, n: int) -> None:
+    """One ctf.solve event in one transaction; its own outbox job is marked done in it."""
+    with conn.transaction():
+        job = conn.execute(ENQUEUE, {"n": n}).fetchone()["id"]
+        conn.execute(
+            "update ops.outbox set status = 'done', processed_at = now() where id = %s", (job,)
+        )
 
 
 def _worker(app_url: str) -> subprocess.Popen:
@@ -97,10 +102,9 @@ def throughput(bench: Bench, admin_url: str, app_url: str, rx: Receiver, n: int)
     try:
         _wait_listening(admin_url)
         start_count = len(rx.received)
-        with connect(admin_url) as conn:
+        with connect(admin_url) as conn, conn.transaction():  # all n become due at once
             for i in range(n):
-                conn.execute(ENQUEUE, {"n": -1 - i})
-            conn.commit()  # one transaction: all n become due at once
+                emit(conn, 1_000_000 + i)
         start = time.monotonic()
         rx.wait_for(start_count + n, timeout=max(60.0, n / 50))
         elapsed = time.monotonic() - start
@@ -127,7 +131,7 @@ def latency(bench: Bench, admin_url: str, app_url: str, rx: Receiver, seconds: f
                 if pause > 0:
                     time.sleep(pause)
                 n = 1 + k + i * PRODUCERS
-                conn.execute(ENQUEUE, {"n": n})  # autocommit: committed on return
+                emit(conn, n)
                 committed[n] = time.time()
 
     process = _worker(app_url)
@@ -210,6 +214,8 @@ def claim(bench: Bench, admin_url: str, endpoint: str, delivered: int) -> None:
             conn.rollback()
 
         bench.measure("claim 64 of 200 due", due, 200, note=f"{delivered} delivered rows")
+        conn.execute("update events.deliveries set status = 'cancelled' where status = 'pending'")
+        conn.commit()
         plan = explain_uses_index(
             conn,
             "select c.id from events.deliveries as c where c.status = 'pending'"
