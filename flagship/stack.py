@@ -198,6 +198,8 @@ def run_stack(tcp: bool, edge: bool, worker: bool) -> None:
         # The embedded default: the Auth service and the edge share the local hook secret
         # (the children see DATABASE_URL, so they would not pick the default themselves).
         env.setdefault("SEND_EMAIL_HOOK_SECRET", config.LOCAL_SEND_EMAIL_HOOK_SECRET)
+        # Outgoing webhooks may use plain http here (never private addresses: sync.ssrf).
+        env.setdefault("WEBHOOK_ALLOW_HTTP", "1")
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

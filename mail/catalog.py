@@ -47,6 +47,7 @@ KINDS: dict[str, EmailKind] = {
         "{{ campaign_subject | default(headline | default('News from Flagship')) }}", "newsletter"
     ),
     "goodbye": EmailKind("Your Flagship account was deleted", "account"),
+    "webhook_endpoint_disabled": EmailKind("Your webhook endpoint was disabled", "account"),
     "verify_email": EmailKind("Confirm your new contact email", "security"),
     "auth_signup": EmailKind("Confirm your email", "auth"),
     "auth_magiclink": EmailKind("Your sign-in link", "auth"),

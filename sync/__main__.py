@@ -3,10 +3,11 @@
 Tuning: SYNC_BATCH_SIZE (jobs per claim, 10), SYNC_POLL_INTERVAL (seconds between polls when
 no notification arrives, 5), SYNC_STALE_AFTER (seconds before a lost worker's claims are given
 back, 300: must exceed the slowest handler), SYNC_RELEASE_EVERY (seconds between those sweeps,
-60), SYNC_SCHEDULE_EVERY (seconds between looks at ops.schedules, 15), SYNC_LOG_LEVEL (info).
-Operations: SYNC_PROBE_PORT (and SYNC_PROBE_HOST, 127.0.0.1) serves /healthz, /readyz and
-/metrics; SENTRY_DSN reports failed deliveries. Settings are read once, here. Run as many
-workers as needed: claims skip locked rows.
+60), SYNC_SCHEDULE_EVERY (seconds between looks at ops.schedules, 15), SYNC_LOG_LEVEL (info);
+outgoing webhooks: WEBHOOK_* (see sync.settings.WebhookSettings). Operations: SYNC_PROBE_PORT
+(and SYNC_PROBE_HOST, 127.0.0.1) serves /healthz, /readyz and /metrics; SENTRY_DSN reports
+failed deliveries. Settings are read once, here. Run as many workers as needed: claims skip
+locked rows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flagship.logs import setup_process
 from flagship.observability import init_sentry
 from sync import topics
 from sync.settings import WorkerSettings
+from sync.webhooks import WebhookQueue
 from sync.worker import Worker
 
 
@@ -38,6 +40,7 @@ def main() -> int:
         stale_after=timedelta(seconds=settings.stale_after),
         release_every=settings.release_every,
         schedule_every=settings.schedule_every,
+        queues=[WebhookQueue(settings.webhooks)],
     )
     worker.install_signal_handlers()
     probe = None
@@ -48,6 +51,7 @@ def main() -> int:
     finally:
         if probe is not None:
             probe.stop()
+        worker.shutdown()
     return 0
 
 

@@ -7,11 +7,68 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from files.store import StorageSettings
 from flagship import config
 from mail.settings import MailConfig, MailSettings
+from sync.ssrf import Policy
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Outgoing webhooks (sync.webhooks): destinations, timeouts, retries, concurrency.
+
+    WEBHOOK_ALLOW_HTTP=1 admits plain http (`flagship up` sets it on the embedded default);
+    WEBHOOK_ALLOW_ADDRESSES lists loopback addresses a test receiver listens on. Both are
+    refused with FLAGSHIP_ENV=production. WEBHOOK_RETRY_SCALE multiplies the retry schedule
+    (tests shrink it); WEBHOOK_DISABLE_AFTER is how long an endpoint may fail (seconds).
+    """
+
+    allow_http: bool = False
+    allow_addresses: tuple[str, ...] = ()
+    connect_timeout: float = 5.0  # seconds
+    read_timeout: float = 15.0  # seconds, also the deadline for the whole response
+    max_response_bytes: int = 64 * 1024  # read at most this much of a response
+    retry_scale: float = 1.0
+    disable_after: float = 5 * 24 * 3600.0  # seconds of failures before an endpoint is disabled
+    concurrency: int = 16  # deliveries in flight per worker
+    batch_size: int = 64  # deliveries in flight (claimed, not yet recorded) at most
+    busy_for: float = 1.0  # seconds a busy queue keeps claiming before the loop moves on
+    ca_file: str | None = None  # CA bundle for https (default: certifi's)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WebhookSettings:
+        allow_http = env.get("WEBHOOK_ALLOW_HTTP", "") in ("1", "true", "yes")
+        addresses = tuple(
+            a.strip() for a in env.get("WEBHOOK_ALLOW_ADDRESSES", "").split(",") if a.strip()
+        )
+        if env.get("FLAGSHIP_ENV") == "production" and (allow_http or addresses):
+            raise config.ConfigError(
+                "WEBHOOK_ALLOW_HTTP and WEBHOOK_ALLOW_ADDRESSES are for local development only"
+            )
+        settings = cls(
+            allow_http=allow_http,
+            allow_addresses=addresses,
+            connect_timeout=float(env.get("WEBHOOK_CONNECT_TIMEOUT", "5")),
+            read_timeout=float(env.get("WEBHOOK_READ_TIMEOUT", "15")),
+            max_response_bytes=int(env.get("WEBHOOK_MAX_RESPONSE_BYTES", str(64 * 1024))),
+            retry_scale=float(env.get("WEBHOOK_RETRY_SCALE", "1")),
+            disable_after=float(env.get("WEBHOOK_DISABLE_AFTER", str(5 * 24 * 3600))),
+            concurrency=int(env.get("WEBHOOK_CONCURRENCY", "16")),
+            batch_size=int(env.get("WEBHOOK_BATCH_SIZE", "64")),
+            busy_for=float(env.get("WEBHOOK_BUSY_FOR", "1")),
+            ca_file=env.get("WEBHOOK_CA_FILE") or None,
+        )
+        settings.policy()  # refuses a non-loopback allowlist entry now, not at delivery
+        return settings
+
+    def policy(self) -> Policy:
+        """The SSRF policy these settings describe."""
+        try:
+            return Policy.from_setting(self.allow_http, self.allow_addresses)
+        except ValueError as exc:
+            raise config.ConfigError(f"WEBHOOK_ALLOW_ADDRESSES: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -31,6 +88,7 @@ class WorkerSettings:
     cdn_purge_url: str = ""  # files.cdn_purge: where to POST (empty: no CDN to purge)
     cdn_purge_token: str = ""
     storage_public_url: str = "http://127.0.0.1:54321"  # the project URL the CDN serves
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -55,6 +113,7 @@ class WorkerSettings:
             cdn_purge_token=env.get("CDN_PURGE_TOKEN", ""),
             storage_public_url=env.get("STORAGE_PUBLIC_URL")
             or env.get("SUPABASE_URL", "http://127.0.0.1:54321"),
+            webhooks=WebhookSettings.from_env(env),
         )
 
 

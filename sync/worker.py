@@ -13,9 +13,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from types import FrameType
+from typing import Protocol
 
 import psycopg
 import structlog
@@ -29,6 +30,18 @@ from sync.observability import WorkerMetrics, report
 log = logger("sync.worker")
 CHANNEL = "ops_outbox"  # ops.enqueue notifies it with the topic
 WAKE_SLICE = 1.0  # seconds: longest a stop request waits while idle
+
+
+class Queue(Protocol):
+    """A delivery queue of its own that the loop also works (sync.webhooks.WebhookQueue)."""
+
+    channel: str  # notified when work is queued
+
+    def run_once(self, conn: psycopg.Connection, worker_id: str) -> int: ...
+
+    def release_stale(self, conn: psycopg.Connection, timeout: timedelta) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class Worker:
@@ -61,10 +74,12 @@ class Worker:
         backoff_base: float = 5.0,
         backoff_cap: float = 3600.0,
         metrics: WorkerMetrics | None = None,
+        queues: Sequence[Queue] | None = None,
     ) -> None:
         self.url = url
         self.handlers = default_handlers(url) if handlers is None else handlers
         self.catalogue = Catalogue() if catalogue is None else catalogue
+        self.queues = default_queues(url) if queues is None else queues
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.batch_size = batch_size
         self.poll_interval = poll_interval
@@ -86,7 +101,7 @@ class Worker:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.shutdown()
 
     def connection(self) -> psycopg.Connection:
         """The worker's connection (autocommit); reopened after a loss. Without a pooler it
@@ -94,7 +109,8 @@ class Worker:
         if self._conn is None or self._conn.closed:
             self._conn = connect(self.url, autocommit=True, application_name="flagship-sync")
             if not pooled():
-                self._conn.execute(f"listen {CHANNEL}")
+                for channel in self.channels():
+                    self._conn.execute(f"listen {channel}")
         return self._conn
 
     def listener(self) -> psycopg.Connection:
@@ -106,14 +122,25 @@ class Worker:
             self._listener = connect(
                 direct_url(self.url), autocommit=True, application_name="flagship-sync-listen"
             )
-            self._listener.execute(f"listen {CHANNEL}")
+            for channel in self.channels():
+                self._listener.execute(f"listen {channel}")
         return self._listener
+
+    def channels(self) -> tuple[str, ...]:
+        """The outbox's notification channel and each extra queue's."""
+        return (CHANNEL, *(q.channel for q in self.queues))
 
     def close(self) -> None:
         for conn in (self._conn, self._listener):
             if conn is not None:
                 conn.close()
         self._conn = self._listener = None
+
+    def shutdown(self) -> None:
+        """Close the connection and the queues' resources (threads, HTTP pools)."""
+        self.close()
+        for queue in self.queues:
+            queue.close()
 
     def stop(self) -> None:
         """Ask the worker to stop after the job in hand."""
@@ -169,7 +196,12 @@ class Worker:
                 self._give_back(conn, jobs[done:])
                 return done
             self._process(conn, job)
-        return len(jobs)
+        handled = len(jobs)
+        for queue in self.queues:
+            if self.stopping:
+                break
+            handled += queue.run_once(conn, self.worker_id)
+        return handled
 
     def wait(self, timeout: float) -> bool:
         """Sleep until a job is enqueued, `timeout` passes or a stop is requested."""
@@ -281,6 +313,7 @@ class Worker:
         released = conn.execute(
             "select ops.release_stale_outbox(%s) as n", (self.stale_after,)
         ).fetchone()["n"]
+        released += sum(q.release_stale(conn, self.stale_after) for q in self.queues)
         if released:
             log.warning("released stale jobs claimed by lost workers", count=released)
 
@@ -302,3 +335,12 @@ def default_handlers(url: str) -> dict[str, Handler]:
     from sync.settings import WorkerSettings
 
     return topics.build(WorkerSettings.from_env({**os.environ, "DATABASE_URL": url}))
+
+
+def default_queues(url: str) -> list[Queue]:
+    """The queues every worker works besides the outbox: outgoing webhook deliveries."""
+    from sync.settings import WorkerSettings
+    from sync.webhooks import WebhookQueue
+
+    settings = WorkerSettings.from_env({**os.environ, "DATABASE_URL": url})
+    return [WebhookQueue(settings.webhooks)]

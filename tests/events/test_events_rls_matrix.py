@@ -8,6 +8,8 @@ that topic returns rows as that user; it may send only through an insert policy 
 
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -115,6 +117,51 @@ M.execute(
     SESSION_ADMIN,
 )
 
+# Outgoing webhooks: admins only (checked in the tables); secrets for no API role at all.
+HOOKS = ADMIN | {"anon": "deny", "service_role": "deny"}  # granted to authenticated only
+for table in ("events.endpoints", "events.messages", "events.deliveries"):
+    M.select(table, "true", HOOKS)
+M.select("events.delivery_attempts", "true", HOOKS)
+M.select("events.endpoint_secrets", "true", M.same("deny"))
+M.write("events.endpoints", "update", "update events.endpoints set url = 'https://x.test/'")
+M.write("events.endpoint_secrets", "insert", "insert into events.endpoint_secrets"
+        " (endpoint_id, secret) select id, 'whsec_x' from events.endpoints")  # fmt: skip
+M.write("events.messages", "delete", "delete from events.messages")
+M.write("events.deliveries", "update", "update events.deliveries set status = 'delivered'")
+M.write("events.delivery_attempts", "delete", "delete from events.delivery_attempts")
+for view in ("endpoints", "messages", "deliveries", "delivery_attempts"):
+    M.select(f"api.events_{view}", "true", HOOKS)
+    M.write(f"api.events_{view}", "delete", f"delete from api.events_{view}")
+HOOK_CALLS = M.same("deny") | {"admin": "yes"}
+M.execute(
+    "api.events_create_endpoint",
+    "select api.events_create_endpoint('https://hooks.example.com/in')",
+    HOOK_CALLS,
+)
+M.execute(
+    "api.events_update_endpoint",
+    'select api.events_update_endpoint(%(endpoint)s, \'{"description": "x"}\')',
+    HOOK_CALLS,
+)
+M.execute(
+    "api.events_rotate_endpoint_secret",
+    "select api.events_rotate_endpoint_secret(%(endpoint)s)",
+    HOOK_CALLS,
+)
+M.execute(
+    "api.events_delete_endpoint", "select api.events_delete_endpoint(%(endpoint)s)", HOOK_CALLS
+)
+M.execute(
+    "api.events_replay_message",
+    "select api.events_replay_message(%(endpoint)s, %(message)s)",
+    HOOK_CALLS,
+)
+M.execute(
+    "api.events_replay_since",
+    "select api.events_replay_since(%(endpoint)s, now() - interval '1 day')",
+    HOOK_CALLS,
+)
+
 
 @dataclass
 class Scene:
@@ -176,7 +223,35 @@ def build_scene(db) -> Scene:
         " values (%s, %s, %s, 0)",
         (s.ids["campaign"], s.player.email, s.player.id),
     )
+    webhooks_scene(db, s)
     return s
+
+
+def webhooks_scene(db, s: Scene) -> None:
+    """An endpoint of the admin's that received one (delivered) ctf.solve message."""
+    s.ids["endpoint"] = db.execute(
+        "insert into events.endpoints (owner_id, url) values (%s, 'https://hooks.example.com/')"
+        " returning id",
+        (s.admin.id,),
+    ).fetchone()["id"]
+    db.execute(
+        "insert into events.endpoint_secrets (endpoint_id, secret)"
+        " values (%s, private.events_new_secret())",
+        (s.ids["endpoint"],),
+    )
+    db.execute("select ops.enqueue('ctf.solve', %s::jsonb)", (json.dumps({
+        "solve_id": 1, "event_id": str(uuid.uuid4()), "challenge_id": str(uuid.uuid4()),
+        "team_id": str(uuid.uuid4()), "user_id": s.player.id, "points": 100}),))  # fmt: skip
+    delivery = db.execute(
+        "update events.deliveries set status = 'delivered', attempts = 1 returning id, message_id"
+    ).fetchone()
+    s.ids["message"] = delivery["message_id"]
+    db.execute(
+        "insert into events.delivery_attempts (delivery_id, endpoint_id, message_id, attempt,"
+        " attempted_at, outcome, response_status, latency_ms)"
+        " values (%s, %s, %s, 1, now(), 'delivered', 200, 3)",
+        (delivery["id"], s.ids["endpoint"], delivery["message_id"]),
+    )
 
 
 @pytest.fixture(scope="module")
