@@ -200,7 +200,7 @@ begin
         p_kinds, p_limit) as k
     join ai.chunks as c on c.id = k.chunk_id
     order by k.score desc, c.id
-    limit p_limit;
+    limit least(greatest(p_limit, 1), 50);  -- p_limit itself is validated by ai_candidates
 end;
 $$;
 comment on function api.ai_search(text, real[], text, text[], int) is
