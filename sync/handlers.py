@@ -8,16 +8,24 @@ A handler module declares each topic it delivers with a factory::
 
 The worker builds every registered handler once, from its settings (`sync.topics.build`).
 A handler delivers one job and returns; raising means "retry later" (the worker backs off,
-and the job goes dead after its `max_attempts`). Delivery is at least once, so a handler
+and the job goes dead after its `max_attempts`), raising `Unrecoverable` means "never" (a
+dead letter at once). Every topic also has a row in the event catalogue (ops.event_types:
+schema, example, this handler's module); the worker validates payloads before the handler
+sees them. Delivery is at least once, so a handler
 must be idempotent: pass `job.idempotency_key` to the provider (Resend, Stripe, webhooks).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import sql
+
+from flagship.database import connect
+from flagship.logs import logger
 from sync.settings import WorkerSettings
 
 
@@ -49,6 +57,11 @@ class Job:
         return f"flagship-outbox-{self.id}"
 
 
+class Unrecoverable(Exception):
+    """Raised by a handler for a job no retry can deliver: the worker makes it a dead letter
+    at once, with this message as the reason (other exceptions are retried)."""
+
+
 Handler = Callable[[Job], None]
 HandlerFactory = Callable[[WorkerSettings], Handler]
 
@@ -66,3 +79,25 @@ def handler(topic: str) -> Callable[[HandlerFactory], HandlerFactory]:
         return factory
 
     return wrap
+
+
+class PayloadCall:
+    """A handler that passes the job's payload to one SQL function (`private.<name>(jsonb)`)
+    in its own transaction — for topics whose delivery is a database write (notifications,
+    realtime broadcasts, imports). The function must be idempotent, as delivery is at least
+    once."""
+
+    def __init__(self, url: str, function: str) -> None:
+        self.url = url
+        self.function = function
+        self.statement = sql.SQL("select {}(%s::jsonb) as r").format(
+            sql.Identifier(*function.split("."))
+        )
+        self.log = logger(f"sync.{function}")
+
+    def __call__(self, job: Job) -> Any:
+        with connect(self.url, application_name="flagship-sync") as conn:
+            result = conn.execute(self.statement, (json.dumps(job.payload),)).fetchone()["r"]
+            conn.commit()
+        self.log.info("delivered", job_id=job.id, topic=job.topic, result=str(result))
+        return result
