@@ -85,6 +85,8 @@ do $$
 begin
     if exists (select 1 from pg_extension where extname = 'vector') then
         execute 'alter table ai.chunks add column embedding extensions.vector(384)';
+        -- Out of line: full-text ranking reads narrow rows (HNSW keeps its own copy).
+        execute 'alter table ai.chunks alter column embedding set storage external';
         execute 'create index chunks_embedding_idx on ai.chunks '
             || 'using hnsw (embedding extensions.vector_cosine_ops)';
         execute 'comment on column ai.chunks.embedding is '

@@ -82,9 +82,14 @@ begin
     execute format($sql$
         select coalesce(array_agg(f.id order by f.r), '{}') from (
             select c.id, row_number() over (order by ts_rank_cd(c.tsv, $1) desc, c.id) as r
-            from ai.chunks as c
-            where c.tsv @@ $1 and $2 is not null
-              and ($3::text[] is null or c.source_kind = any($3)) and %s
+            from (
+                -- At most 2,000 matches are ranked: a common word (or the any-word fallback)
+                -- must not make every request read and rank thousands of rows.
+                select c.id, c.tsv from ai.chunks as c
+                where c.tsv @@ $1 and $2 is not null
+                  and ($3::text[] is null or c.source_kind = any($3)) and %s
+                limit 2000
+            ) as c
             order by ts_rank_cd(c.tsv, $1) desc, c.id
             limit $8
         ) as f
