@@ -321,17 +321,15 @@ def make_provider(settings: AISettings | None = None, recorder: Recorder | None 
     return LocalProvider(settings, recorder)
 
 
-def db_recorder(connect: Callable[[], Any], user_id: str | None) -> Recorder:
-    """A recorder that writes each call to ai.usage (its own short transaction, as
-    service_role: usage rows are not writable by API callers)."""
-    from flagship.database import as_caller
+def db_recorder(session: Callable[[], Any], user_id: str | None) -> Recorder:
+    """A recorder that writes each call to ai.usage through private.ai_record_usage.
+
+    `session()` is a context manager yielding a connection allowed to call it (service_role,
+    or the worker's own connection) and committing on a clean exit; usage rows are never
+    written by API callers themselves."""
 
     def record(usage: Usage) -> None:
-        with (
-            connect() as conn,
-            conn.transaction(),
-            as_caller(conn, {"role": "service_role"}, path="ai.usage"),
-        ):
+        with session() as conn:
             conn.execute(
                 "select private.ai_record_usage(%s, %s, %s, %s, %s, %s, %s, %s)",
                 (

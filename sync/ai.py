@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
 from ai.indexer import index_source
-from ai.provider import Usage, make_provider
+from ai.provider import db_recorder, make_provider
 from ai.settings import AISettings
 from flagship.database import connect
 from flagship.logs import logger
@@ -18,22 +23,13 @@ class SourceIndexer:
 
     def __init__(self, url: str, settings: AISettings) -> None:
         self.url = url
-        self.provider = make_provider(settings, self._record)
+        # Background work: usage rows with user_id null.
+        self.provider = make_provider(settings, db_recorder(self._session, None))
 
-    def _record(self, usage: Usage) -> None:
+    @contextmanager
+    def _session(self) -> Iterator[psycopg.Connection]:
         with connect(self.url, application_name="flagship-sync-ai") as conn:
-            conn.execute(
-                "select private.ai_record_usage(null, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    usage.operation,
-                    usage.provider,
-                    usage.model,
-                    usage.prompt_tokens,
-                    usage.completion_tokens,
-                    usage.cached,
-                    usage.latency_ms,
-                ),
-            )
+            yield conn
             conn.commit()
 
     def __call__(self, job: Job) -> None:

@@ -24,7 +24,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ai import assistant as core
-from ai.provider import AIUnavailable, ProviderError, Recorder, Usage
+from ai.provider import AIUnavailable, ProviderError, Recorder, db_recorder
 from edge.auth.deps import Caller, CurrentCaller, as_caller
 from edge.db import Database
 from edge.deps import Db
@@ -71,24 +71,7 @@ def unavailable() -> ApiError:
 
 def usage_recorder(db: Database, user_id: str | None) -> Recorder:
     """Each provider call → ai.usage (service_role: callers cannot write usage rows)."""
-
-    def record(usage: Usage) -> None:
-        with db.caller(SERVICE, path=PATH) as conn:
-            conn.execute(
-                "select private.ai_record_usage(%s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    user_id,
-                    usage.operation,
-                    usage.provider,
-                    usage.model,
-                    usage.prompt_tokens,
-                    usage.completion_tokens,
-                    usage.cached,
-                    usage.latency_ms,
-                ),
-            )
-
-    return record
+    return db_recorder(lambda: db.caller(SERVICE, path=PATH), user_id)
 
 
 def sse(event: str, data: dict[str, Any]) -> str:
