@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ai.settings import AISettings
 from edge.billing_stripe import BillingSettings
 from flagship import config
 
@@ -77,6 +78,7 @@ class EdgeSettings:
     batch_max: int = 20
     db_pool_max: int = 10  # pooled database connections per process (EDGE_DB_POOL_MAX)
     billing: BillingSettings = field(default_factory=BillingSettings)
+    ai: AISettings = field(default_factory=AISettings)  # OPENAI_*, AI_* (ai/settings.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -149,4 +151,5 @@ class EdgeSettings:
             batch_max=int(env.get("EDGE_BATCH_MAX", "20")),
             db_pool_max=int(env.get("EDGE_DB_POOL_MAX", "10")),
             billing=BillingSettings.from_env(env),
+            ai=AISettings.from_env(env),
         )
