@@ -227,6 +227,18 @@ def cmd_audit(args: argparse.Namespace) -> None:
         raise CliError("audit failed")
 
 
+def cmd_docs_events(args: argparse.Namespace) -> None:
+    from flagship import eventdocs, migrate
+    from flagship.database import connect
+
+    target = _target()
+    if migrate.pending(target.url):
+        raise CliError("migrations are pending: run `flagship db migrate` first")
+    with connect(target.url, autocommit=True) as conn:
+        changed = eventdocs.write(conn)
+    print(f"{eventdocs.DOC.relative_to(config.ROOT)}: {'updated' if changed else 'current'}")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from flagship import bench
     from flagship.bench.runner import Bench
@@ -317,6 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--keep", action="store_true", help="keep the generated database")
     p.set_defaults(func=cmd_bench)
+
+    docs = sub.add_parser("docs", help="generated documentation").add_subparsers(
+        dest="docs_command", required=True, metavar="PAGE"
+    )
+    p = docs.add_parser("events", help="docs/events.md's topic reference from ops.event_types")
+    p.set_defaults(func=cmd_docs_events)
 
     p = sub.add_parser("lint", help="sqlfluff and ruff")
     p.add_argument("--fix", action="store_true", help="apply automatic fixes")

@@ -19,13 +19,13 @@ from flagship.logs import logger
 from mail import mailer
 from mail.catalog import KINDS
 from mail.settings import MailConfig
-from sync.handlers import Handler, Job, handler
+from sync.handlers import Handler, Job, Unrecoverable, handler
 from sync.settings import WorkerSettings
 
 log = logger("sync.email")
 
 
-class InvalidEmailJob(ValueError):
+class InvalidEmailJob(Unrecoverable, ValueError):
     """The payload can never be delivered (unknown template, no recipient field)."""
 
 

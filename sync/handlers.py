@@ -8,7 +8,10 @@ A handler module declares each topic it delivers with a factory::
 
 The worker builds every registered handler once, from its settings (`sync.topics.build`).
 A handler delivers one job and returns; raising means "retry later" (the worker backs off,
-and the job goes dead after its `max_attempts`). Delivery is at least once, so a handler
+and the job goes dead after its `max_attempts`), raising `Unrecoverable` means "never" (a
+dead letter at once). Every topic also has a row in the event catalogue (ops.event_types:
+schema, example, this handler's module); the worker validates payloads before the handler
+sees them. Delivery is at least once, so a handler
 must be idempotent: pass `job.idempotency_key` to the provider (Resend, Stripe, webhooks).
 """
 
@@ -47,6 +50,11 @@ class Job:
     def idempotency_key(self) -> str:
         """The same for every attempt of this job, so a retried delivery is not repeated."""
         return f"flagship-outbox-{self.id}"
+
+
+class Unrecoverable(Exception):
+    """Raised by a handler for a job no retry can deliver: the worker makes it a dead letter
+    at once, with this message as the reason (other exceptions are retried)."""
 
 
 Handler = Callable[[Job], None]

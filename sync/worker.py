@@ -21,7 +21,8 @@ import psycopg
 
 from flagship.database import connect
 from flagship.logs import logger
-from sync.handlers import Handler, Job
+from sync.catalogue import Catalogue
+from sync.handlers import Handler, Job, Unrecoverable
 
 log = logger("sync.worker")
 CHANNEL = "ops_outbox"  # ops.enqueue notifies it with the topic
@@ -29,18 +30,18 @@ WAKE_SLICE = 1.0  # seconds: longest a stop request waits while idle
 
 
 class Worker:
-    """Delivers outbox jobs at least once.
+    """Delivers outbox jobs at least once, and never drops one.
 
-    A job whose topic has no handler is marked done with an info log ("no handler;
-    acknowledged"). Deliberate: the database already enqueues topics whose delivery is not
-    written yet, and there is no provider to wait for in the embedded default; retrying such
-    jobs would only burn their attempts into dead letters and keep the pending index busy. The
-    price: jobs queued before their handler ships are not delivered retroactively.
+    Every claimed job is checked against the event catalogue (`ops.event_types`, see
+    sync/catalogue.py) first: a topic without a catalogue row or without a handler, a payload
+    that fails the topic's JSON Schema, and a handler raising `Unrecoverable` make the job a
+    dead letter at once (`ops.bury_outbox`), with the reason in `last_error` — retrying could
+    not fix them. `ops.retry_dead_outbox` queues one again once the cause is fixed.
 
-    A handler that raises is retried with exponential backoff and jitter (`ops.fail_outbox`
-    makes it dead after `max_attempts`). Each outcome is committed on its own, so a crash
-    loses at most the job in hand, which `release_stale_outbox` gives back after
-    `stale_after` — which must therefore exceed the slowest handler.
+    A handler that raises anything else is retried with exponential backoff and jitter
+    (`ops.fail_outbox` makes it dead after `max_attempts`). Each outcome is committed on its
+    own, so a crash loses at most the job in hand, which `release_stale_outbox` gives back
+    after `stale_after` — which must therefore exceed the slowest handler.
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class Worker:
         url: str,
         *,
         handlers: Mapping[str, Handler] | None = None,
+        catalogue: Catalogue | None = None,
         worker_id: str | None = None,
         batch_size: int = 10,
         poll_interval: float = 5.0,
@@ -59,6 +61,7 @@ class Worker:
     ) -> None:
         self.url = url
         self.handlers = default_handlers(url) if handlers is None else handlers
+        self.catalogue = Catalogue() if catalogue is None else catalogue
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.batch_size = batch_size
         self.poll_interval = poll_interval
@@ -164,17 +167,27 @@ class Worker:
 
     # -- one job -----------------------------------------------------------------------------
     def _process(self, conn: psycopg.Connection, job: Job) -> None:
+        reason = self.catalogue.reason_to_refuse(job.topic, job.payload, conn)
         handler = self.handlers.get(job.topic)
-        if handler is None:
-            log.info("no handler; acknowledged", job_id=job.id, topic=job.topic)
-            self._complete(conn, job)
+        if reason is None and handler is None:
+            reason = f"no handler for topic {job.topic!r} in this worker (sync/topics.py)"
+        if reason is not None or handler is None:
+            self._bury(conn, job, reason or "no handler")
             return
         try:
             handler(job)
+        except Unrecoverable as exc:
+            self._bury(conn, job, f"{type(exc).__name__}: {exc}")
+            return
         except Exception as exc:
             self._fail(conn, job, exc)
             return
         self._complete(conn, job)
+
+    def _bury(self, conn: psycopg.Connection, job: Job, reason: str) -> None:
+        with conn.transaction():
+            conn.execute("select ops.bury_outbox(%s, %s)", (job.id, reason))
+        log.error("job dead letter", job_id=job.id, topic=job.topic, reason=reason)
 
     def _complete(self, conn: psycopg.Connection, job: Job) -> None:
         with conn.transaction():

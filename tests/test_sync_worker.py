@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -16,7 +15,7 @@ import pytest
 
 from flagship.database import connect
 from flagship.testing.harness import with_database
-from sync.handlers import Job
+from sync.handlers import Job, Unrecoverable
 from sync.worker import Worker
 
 
@@ -26,9 +25,20 @@ def app_url(fresh_db, test_server) -> str:
     return with_database(fresh_db, urlsplit(fresh_db).path.lstrip("/"), test_server.app_user)
 
 
+TEST_TOPICS = ("test.ok", "test.fail", "test.race", "test.stop", "test.stale", "test.wake")
+
+
 @pytest.fixture
 def admin(fresh_db):
+    """The fresh database as its owner, with this module's topics in the event catalogue."""
     with connect(fresh_db, autocommit=True) as conn:
+        for topic in TEST_TOPICS:
+            conn.execute(
+                "select ops.register_event_type(%s, 1, 'A topic of the worker tests.',"
+                ' \'{"type": "object", "properties": {"n": {"type": "integer"}}}\','
+                " '{\"n\": 1}', 'tests.test_sync_worker')",
+                (topic,),
+            )
         yield conn
 
 
@@ -59,12 +69,60 @@ def test_handler_receives_the_job_and_it_is_done(app_url, admin):
     assert row["processed_at"] is not None and row["locked_by"] is None
 
 
-def test_a_topic_without_handler_is_acknowledged(app_url, admin, caplog):
-    job_id = enqueue(admin, "nobody.listens")
-    with caplog.at_level(logging.INFO, logger="sync.worker"), Worker(app_url, handlers={}) as w:
-        assert w.run_once() == 1
+def test_unknown_topics_and_bad_payloads_are_dead_letters_with_the_reason(app_url, admin):
+    """Never acknowledged and dropped: each lands in the dead letters, on its first attempt."""
+    seen: list[Job] = []
+    unknown = enqueue(admin, "nobody.listens", '{"n": 1}')
+    bad = enqueue(admin, "test.ok", '{"n": "one"}')
+    unhandled = enqueue(admin, "test.fail", '{"n": 2}')
+    good = enqueue(admin, "test.ok", '{"n": 3}')
+    with Worker(app_url, handlers={"test.ok": seen.append}) as worker:
+        assert worker.run_once() == 4
+    assert [j.id for j in seen] == [good]
+    rows = {i: job_row(admin, i) for i in (unknown, bad, unhandled, good)}
+    assert [(rows[i]["status"], rows[i]["attempts"]) for i in rows] == [
+        ("dead", 1),
+        ("dead", 1),
+        ("dead", 1),
+        ("done", 1),
+    ]
+    assert rows[unknown]["last_error"] == (
+        "unknown topic 'nobody.listens': not in the event catalogue (ops.event_types)"
+    )
+    assert rows[bad]["last_error"] == (
+        "payload fails the schema of test.ok v1: n: 'one' is not of type 'integer'"
+    )
+    assert "no handler for topic 'test.fail'" in rows[unhandled]["last_error"]
+
+
+def test_a_dead_letter_can_be_queued_again_once_fixed(app_url, admin):
+    seen: list[Job] = []
+    job_id = enqueue(admin, "test.ok", '{"n": "one"}')
+    with Worker(app_url, handlers={"test.ok": seen.append}) as worker:
+        worker.run_once()
+        assert job_row(admin, job_id)["status"] == "dead"
+        admin.execute("update ops.outbox set payload = '{\"n\": 1}' where id = %s", (job_id,))
+        assert (
+            admin.execute("select ops.retry_dead_outbox(%s) as s", (job_id,)).fetchone()["s"]
+            == "pending"
+        )
+        assert worker.run_once() == 1
     assert job_row(admin, job_id)["status"] == "done"
-    assert "no handler; acknowledged" in caplog.text
+    assert [j.payload for j in seen] == [{"n": 1}]
+    # Only dead letters go back: a delivered job is not run twice.
+    assert admin.execute("select ops.retry_dead_outbox(%s) as s", (job_id,)).fetchone()["s"] is None
+
+
+def test_a_handler_refusing_for_good_makes_a_dead_letter_at_once(app_url, admin):
+    def refuse(job: Job) -> None:
+        raise Unrecoverable("the course no longer exists")
+
+    job_id = enqueue(admin, "test.fail", '{"n": 1}')
+    with Worker(app_url, handlers={"test.fail": refuse}) as worker:
+        worker.run_once()
+    row = job_row(admin, job_id)
+    assert (row["status"], row["attempts"]) == ("dead", 1)
+    assert row["last_error"] == "Unrecoverable: the course no longer exists"
 
 
 def test_a_failing_handler_backs_off_then_goes_dead(app_url, admin):
@@ -146,7 +204,8 @@ def test_jobs_of_a_lost_worker_are_released(app_url, admin):
     admin.execute(
         "update ops.outbox set locked_at = now() - interval '1 hour' where id = %s", (job_id,)
     )
-    with Worker(app_url, handlers={}, stale_after=timedelta(minutes=5)) as worker:
+    handlers = {"test.stale": lambda job: None}
+    with Worker(app_url, handlers=handlers, stale_after=timedelta(minutes=5)) as worker:
         assert worker.run_once() == 1
     row = job_row(admin, job_id)
     assert (row["status"], row["attempts"]) == ("done", 2)
@@ -177,7 +236,9 @@ def test_python_m_sync_delivers_and_exits_0_on_sigterm(app_url, admin, tmp_path)
             assert time.monotonic() < deadline, "worker did not connect"
             time.sleep(0.1)
         # The poll interval is a minute: only the notification can wake the worker in time.
-        job_id = enqueue(admin, "test.subprocess")
+        job_id = enqueue(
+            admin, "content.render", '{"table": "community.posts", "id": "0", "column": "body"}'
+        )
         while job_row(admin, job_id)["status"] != "done":
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.1)
