@@ -13,7 +13,7 @@ import pytest
 
 from flagship import config
 
-PACKAGES = ("edge", "sync", "flagship", "mail")
+PACKAGES = ("edge", "sync", "flagship", "mail", "ai")
 # Dev tooling: the embedded server, the migrator, the CLI and stack, tokens minted from the
 # local config, lint, bench and the test harness. Never loaded by the edge or the worker.
 TOOLING = (
