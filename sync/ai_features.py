@@ -13,7 +13,10 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from ai.nlp import score_moderation, sentiment
+from ai import moderation
+from ai.nlp import sentiment
+from ai.provider import db_recorder, make_provider
+from ai.settings import AISettings
 from flagship.database import connect
 from flagship.logs import logger
 from sync.handlers import Handler, Job, handler
@@ -22,7 +25,6 @@ from sync.settings import WorkerSettings
 log = logger("sync.ai")
 
 SENTIMENT_MODEL = "vader-3.3.2+domain"
-LOCAL_MODERATION_MODEL = "flagship-heuristics-1"
 
 
 def digest(text: str) -> str:
@@ -46,8 +48,15 @@ def record_sentiment(conn, payload: dict) -> bool | None:
 Moderator = Callable[[str], dict]
 
 
-def local_moderator(text: str) -> dict:
-    return score_moderation(text).as_dict() | {"model": LOCAL_MODERATION_MODEL}
+local_moderator: Moderator = moderation.local
+
+
+def provider_moderator(settings: AISettings, database_url: str) -> Moderator:
+    """OpenAI moderation when OPENAI_API_KEY is set (usage recorded, no user), else local."""
+    if not settings.llm:
+        return local_moderator
+    provider = make_provider(settings, db_recorder(lambda: connect(database_url), None))
+    return lambda text: moderation.moderate(text, provider)
 
 
 def record_moderation(conn, payload: dict, moderator: Moderator) -> dict | None:
@@ -99,4 +108,6 @@ def sentiment_requested(settings: WorkerSettings) -> Handler:
 
 @handler("ai.moderation_requested")
 def moderation_requested(settings: WorkerSettings) -> Handler:
-    return ModerationJob(settings.database_url, local_moderator)
+    return ModerationJob(
+        settings.database_url, provider_moderator(AISettings.from_env(), settings.database_url)
+    )

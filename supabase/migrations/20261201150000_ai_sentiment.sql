@@ -6,8 +6,6 @@
 -- scores are read per course by its course team and per challenge by the event's organisers
 -- only (RLS), through api.ai_course_sentiment and api.ai_challenge_sentiment.
 
-create schema if not exists ai;
-grant usage on schema ai to authenticated, service_role;
 
 -- Scores ------------------------------------------------------------------------------------
 create table ai.sentiment_scores (

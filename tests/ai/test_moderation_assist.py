@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from flagship.testing.harness import create_user, grant_roles, query, rpc, scalar
-from sync.ai_features import local_moderator, record_moderation
+from ai import moderation
+from ai.provider import make_provider
+from ai.settings import AISettings
+from flagship.testing.fake_openai import API_KEY, FakeOpenAI
+from flagship.testing.harness import create_user, grant_roles, one_row, query, rpc, scalar
+from sync.ai_features import local_moderator, provider_moderator, record_moderation
 
 ABUSE = "You are a pathetic idiot, kill yourself"
 SPAM = "cheap flags http://bit.ly/a http://bit.ly/b http://bit.ly/c"
@@ -151,3 +155,36 @@ def test_a_deleted_post_is_not_scored(db, forum):
     outcomes = drain(db)
     assert outcomes[-1] is None
     assert queue_for(db, forum["moderator"], pid) == []
+
+
+def test_openai_moderation_through_the_real_client_and_the_fake_server(db, forum):
+    with FakeOpenAI() as fake:
+        settings = AISettings(openai_api_key=API_KEY, openai_base_url=fake.base_url)
+        assert provider_moderator(settings, "postgresql://unused") is not local_moderator
+        provider = make_provider(settings)
+        pid = post(db, forum["author"], forum["thread"], "I hate you, idiot.")
+        outcomes = drain(db, lambda text: moderation.moderate(text, provider))
+        assert outcomes[-1]["flagged"] is True and outcomes[-1]["source"] == "openai"
+        assert any(r["path"].endswith("/moderations") for r in fake.requests)
+        row = one_row(
+            db,
+            forum["moderator"],
+            "select * from api.ai_moderation_scores where target_id = %s",
+            (pid,),
+        )
+        assert row["source"] == "openai" and row["top_category"] == "harassment"
+        item = queue_for(db, forum["moderator"], pid)[0]
+        assert item["flags"][0]["reason"] == "abuse" and not item["auto_hidden"]
+        # The provider failing (after its retries) falls back to the local heuristics.
+        fake.fail_next(500, 10)
+        local = moderation.moderate(
+            "kill yourself loser",
+            make_provider(
+                AISettings(openai_api_key=API_KEY, openai_base_url=fake.base_url, max_retries=0)
+            ),
+        )
+        assert local["source"] == "local" and local["score"] >= 0.6
+
+
+def test_without_a_key_the_worker_scores_locally():
+    assert provider_moderator(AISettings(), "postgresql://unused") is local_moderator
