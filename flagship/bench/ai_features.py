@@ -181,15 +181,12 @@ def measure(bench: Bench, admin_url: str, scale: float) -> None:
     with connect(admin_url) as conn:
         data = generate_recommendation_data(conn, seed=11, courses=courses, users=users)
         conn.commit()
-        refresh = bench.measure(
-            "ai.refresh_recommendations",
-            lambda _i: (
-                conn.execute("select private.ai_refresh_recommendations()"),
-                conn.commit(),
-            ),  # fmt: skip
-            calls=3,
-            warmup=1,
-        )
+
+        def refresh_once(_i: int) -> None:
+            conn.execute("select private.ai_refresh_recommendations()")
+            conn.commit()
+
+        refresh = bench.measure("ai.refresh_recommendations", refresh_once, calls=3, warmup=1)
         refresh.note = f"{users} learners, {courses} courses"
         sample = data.users[: min(len(data.users), 400)]
         bench.measure(
