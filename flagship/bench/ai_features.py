@@ -181,6 +181,7 @@ def measure(bench: Bench, admin_url: str, scale: float) -> None:
     with connect(admin_url) as conn:
         data = generate_recommendation_data(conn, seed=11, courses=courses, users=users)
         conn.commit()
+        conn.execute("analyze")
 
         def refresh_once(_i: int) -> None:
             conn.execute("select private.ai_refresh_recommendations()")

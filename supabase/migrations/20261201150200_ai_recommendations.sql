@@ -169,14 +169,18 @@ insert into ops.schedules (name, function_name, every) values
 -- Candidates (ids and scores only) -----------------------------------------------------------
 create function private.ai_neighbour_scores(p_kind text, p_seeds uuid[])
 returns table (item_id uuid, cooccurrence real, similarity real)
-language sql stable
+language plpgsql stable
 security definer
 set search_path = ''
 as $$
+#variable_conflict use_column
+begin
+    return query
     select n.other_id, sum(n.cooccurrence)::real, max(n.similarity)::real
     from ai.item_neighbours as n
     where n.kind = p_kind and n.item_id = any(p_seeds) and not n.other_id = any(p_seeds)
-    group by n.other_id
+    group by n.other_id;
+end;
 $$;
 comment on function private.ai_neighbour_scores(text, uuid[]) is
 'The neighbours of the seed items with their summed co-occurrence and best similarity: ids
@@ -186,10 +190,13 @@ grant execute on function private.ai_neighbour_scores(text, uuid[]) to authentic
 
 create function private.ai_popular(p_kind text, p_level int, p_limit int)
 returns table (item_id uuid, popularity real)
-language sql stable
+language plpgsql stable
 security definer
 set search_path = ''
 as $$
+#variable_conflict use_column
+begin
+    return query
     with ranked as (
         select p.item_id, p.users, abs(p.level - p_level) as distance
         from ai.item_popularity as p
@@ -197,8 +204,9 @@ as $$
         order by abs(p.level - p_level), p.users desc
         limit p_limit
     )
-    select r.item_id, (r.users::real / greatest(max(r.users) over (), 1)) / (1 + r.distance)
-    from ranked as r
+    select r.item_id, ((r.users::real / greatest(max(r.users) over (), 1)) / (1 + r.distance))::real
+    from ranked as r;
+end;
 $$;
 comment on function private.ai_popular(text, int, int) is
 'The most taken items at a level (and one level either side, ranked lower), popularity in
@@ -209,9 +217,12 @@ grant execute on function private.ai_popular(text, int, int) to authenticated;
 -- Ranking, as the caller --------------------------------------------------------------------
 create function private.ai_recommend_courses(p_limit int)
 returns table (kind text, item_id uuid, title text, score real, reasons text[])
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
+#variable_conflict use_column
+begin
+    return query
     with mine as (
         -- any status: a withdrawn course is not offered again either
         select e.course_id from learning.enrollments as e where e.user_id = (select auth.uid())
@@ -255,7 +266,10 @@ as $$
             v.status = 'published'
             and (v.price_tier <> 'pro' or private.user_has_entitlement((select auth.uid()), 'pro'))
             and v.id not in (select m.course_id from mine as m)
-            and not private.learning_is_course_team(v.id)
+            and v.id not in (
+                select t.course_id from learning.course_team as t
+                where t.user_id = (select auth.uid())
+            )
     )
     select 'course', r.id, r.title,
         (r.co + 0.5 * r.sim + 0.3 * r.gap + 0.05 * r.pop)::real as score,
@@ -267,7 +281,8 @@ as $$
         ], null)
     from ranked as r
     order by score desc, r.enrollment_count desc, r.id
-    limit p_limit
+    limit p_limit;
+end;
 $$;
 comment on function private.ai_recommend_courses(int) is
 'api.ai_recommend for courses, as the caller: neighbours of the courses you took
@@ -279,9 +294,12 @@ grant execute on function private.ai_recommend_courses(int) to authenticated;
 
 create function private.ai_recommend_challenges(p_limit int)
 returns table (kind text, item_id uuid, title text, score real, reasons text[])
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
+#variable_conflict use_column
+begin
+    return query
     with mine as (
         select s.challenge_id from ctf.solves as s where s.user_id = (select auth.uid())
     ),
@@ -320,7 +338,8 @@ as $$
         and v.id not in (select m.challenge_id from mine as m)
         and v.id not in (select t.challenge_id from team_solved as t)
     order by score desc, v.solve_count desc, v.id
-    limit p_limit
+    limit p_limit;
+end;
 $$;
 comment on function private.ai_recommend_challenges(int) is
 'api.ai_recommend for challenges, as the caller: neighbours of what you solved, popular at
@@ -331,9 +350,12 @@ grant execute on function private.ai_recommend_challenges(int) to authenticated;
 
 create function private.ai_recommend_lessons(p_limit int)
 returns table (kind text, item_id uuid, title text, score real, reasons text[])
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
+#variable_conflict use_column
+begin
+    return query
     select 'lesson', l.id, l.title,
         (1.0 / (1 + ql.position - l.position))::real as score, array['skill_gap']
     from learning.quiz_results as r
@@ -347,7 +369,8 @@ as $$
         and private.learning_is_enrolled(c.id)
         and (c.price_tier <> 'pro' or private.user_has_entitlement((select auth.uid()), 'pro'))
     order by score desc, l.id
-    limit p_limit
+    limit p_limit;
+end;
 $$;
 comment on function private.ai_recommend_lessons(int) is
 'api.ai_recommend for lessons: skill gaps, as the caller — the lessons before each quiz you
