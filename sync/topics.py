@@ -6,11 +6,11 @@ A new handler module is added to the imports below and declares its topics with
 
 from __future__ import annotations
 
-from sync import ai_features, billing, ctf, email, render
+from sync import ai, ai_features, billing, ctf, email, render
 from sync.handlers import REGISTRY, Handler
 from sync.settings import WorkerSettings
 
-MODULES = (ai_features, billing, ctf, email, render)
+MODULES = (ai, ai_features, billing, ctf, email, render)
 
 
 def build(settings: WorkerSettings) -> dict[str, Handler]:

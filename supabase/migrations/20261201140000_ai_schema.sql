@@ -63,6 +63,9 @@ create table ai.chunks (
     tsv tsvector generated always as (
         setweight(to_tsvector('english', title), 'A') || to_tsvector('english', content)
     ) stored,
+    -- A preview lesson (readable without enrollment): lets the ranker include it for
+    -- everyone; the policy still checks the lesson itself.
+    preview boolean not null default false,
     embedding_model text,
     source_updated_at timestamptz,
     created_at timestamptz not null default now(),
