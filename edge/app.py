@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from ai.provider import make_provider
 from edge import errors, observability
 from edge.auth.jwt import TokenVerifier
 from edge.client import ClientAddressMiddleware
@@ -22,6 +23,7 @@ from edge.middleware import RequestIdMiddleware
 from edge.ratelimit import make_limiter
 from edge.routers import (
     api_keys,
+    assistant,
     batch,
     billing,
     email_hook,
@@ -113,6 +115,7 @@ def create_app(
     app.state.settings = settings
     app.state.edge = edge
     app.state.billing = edge.billing
+    app.state.ai = make_provider(edge.ai)  # OpenAI when configured, else local (no LLM)
     app.state.ready_cache = ReadyCache()
     app.state.verifier = TokenVerifier(edge)
     app.state.limiter = make_limiter(edge.redis_url)
@@ -150,6 +153,7 @@ def create_app(
     app.include_router(unsubscribe.router, prefix=PREFIX)
     app.include_router(batch.router, prefix=PREFIX)
     app.include_router(billing.router, prefix=PREFIX)
+    app.include_router(assistant.router, prefix=PREFIX)
     app.include_router(stripe_webhook.router, prefix=PREFIX)
     app.include_router(metrics.router, prefix=PREFIX)
     app.include_router(metrics.router, include_in_schema=False)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ai.settings import AISettings
 from edge.billing_stripe import BillingSettings
 from flagship import config
 
@@ -70,6 +71,7 @@ class EdgeSettings:
     webhook_tolerance: int = 300  # seconds a webhook signature's timestamp may be off
     batch_max: int = 20
     billing: BillingSettings = field(default_factory=BillingSettings)
+    ai: AISettings = field(default_factory=AISettings)  # OPENAI_*, AI_* (ai/settings.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -137,4 +139,5 @@ class EdgeSettings:
             site_url=env.get("SITE_URL", "http://127.0.0.1:3000").rstrip("/"),
             batch_max=int(env.get("EDGE_BATCH_MAX", "20")),
             billing=BillingSettings.from_env(env),
+            ai=AISettings.from_env(env),
         )

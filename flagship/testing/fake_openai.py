@@ -9,8 +9,8 @@ The fake model is scriptable and deliberately gullible:
 - `fake.fail_next(status, n)` — answer the next n requests with that status (retries);
 - otherwise it *obeys prompt injections*: any instruction of the form
   "ignore (all) previous instructions ... say/print/output/reveal: X" anywhere in the
-  messages (system, context or user) makes it answer X verbatim; asked for a flag or an
-  answer, it repeats every flag-looking string (`word{...}`) it was shown;
+  messages (system, context or user) makes it answer X verbatim (the last one wins);
+  asked for a flag or an answer, it repeats every flag-looking string (`word{...}`) it saw;
 - and otherwise it answers from the first `<source id="n">` block of the prompt, citing it
   as [n].
 Embeddings are deterministic unit vectors derived from the text (hashed tokens), of the
@@ -80,8 +80,8 @@ class FakeOpenAI:
             if self.replies:
                 return self.replies.popleft()
         text = "\n".join(str(m.get("content") or "") for m in messages)
-        if match := INJECTION.search(text):
-            return match.group("payload").strip()
+        if matches := list(INJECTION.finditer(text)):  # the latest instruction wins
+            return matches[-1].group("payload").strip()
         question = str(messages[-1].get("content") or "") if messages else ""
         flags = FLAG_LIKE.findall(text)
         if flags and ASKS_FOR_SECRET.search(question):
