@@ -4,6 +4,7 @@ review queue as one weighted system flag, never hidden or deleted by it."""
 from __future__ import annotations
 
 import pytest
+from featurekit import drain_jobs
 
 from ai import moderation
 from ai.provider import make_provider
@@ -17,15 +18,7 @@ SPAM = "cheap flags http://bit.ly/a http://bit.ly/b http://bit.ly/c"
 
 
 def drain(db, moderator=local_moderator) -> list[dict]:
-    jobs = db.execute(
-        "select id, payload from ops.outbox where topic = 'ai.moderation_requested'"
-        " and status = 'pending' order by id"
-    ).fetchall()
-    out = []
-    for job in jobs:
-        out.append(record_moderation(db, job["payload"], moderator))
-        db.execute("update ops.outbox set status = 'done' where id = %s", (job["id"],))
-    return out
+    return drain_jobs(db, "ai.moderation_requested", lambda p: record_moderation(db, p, moderator))
 
 
 @pytest.fixture

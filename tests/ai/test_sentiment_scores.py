@@ -8,6 +8,7 @@ import json
 import pytest
 from ctfkit import build_scene as build_ctf
 from ctfkit import submit
+from featurekit import drain_jobs
 from learning_helpers import make_scene
 
 from flagship.testing.harness import create_user, denied, query, rpc, scalar
@@ -23,16 +24,8 @@ POSITIVE = {
 }
 
 
-def drain(db, topic: str = "ai.sentiment_requested") -> int:
-    """Run the handler's work on every pending job of `topic` in this transaction."""
-    jobs = db.execute(
-        "select id, payload from ops.outbox where topic = %s and status = 'pending' order by id",
-        (topic,),
-    ).fetchall()
-    for job in jobs:
-        record_sentiment(db, job["payload"])
-        db.execute("update ops.outbox set status = 'done' where id = %s", (job["id"],))
-    return len(jobs)
+def drain(db) -> int:
+    return len(drain_jobs(db, "ai.sentiment_requested", lambda p: record_sentiment(db, p)))
 
 
 @pytest.fixture
