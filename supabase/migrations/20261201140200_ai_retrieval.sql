@@ -68,27 +68,38 @@ using (
 );
 
 -- Candidates ------------------------------------------------------------------------------
-create function private.ai_in_reach(
-    p_kind text, p_scope text, p_preview boolean, p_admin boolean,
-    p_courses text[], p_events text[], p_categories text[]
-) returns boolean
-language sql immutable
+create function private.ai_fts_ranked(
+    p_q tsquery, p_model text, p_kinds text[], p_admin boolean, p_courses text[],
+    p_events text[], p_categories text[], p_k int, p_reach text
+) returns bigint[]
+language plpgsql stable
+security definer
 set search_path = ''
 as $$
-    select case p_kind
-        when 'doc' then true
-        when 'lesson' then p_admin or p_preview or p_scope = any(p_courses)
-        when 'challenge' then p_admin or p_scope = any(p_events)
-        when 'forum_post' then p_scope = any(p_categories)
-        else false
-    end
+declare
+    v_out bigint[];
+begin
+    execute format($sql$
+        select coalesce(array_agg(f.id order by f.r), '{}') from (
+            select c.id, row_number() over (order by ts_rank_cd(c.tsv, $1) desc, c.id) as r
+            from ai.chunks as c
+            where c.tsv @@ $1 and $2 is not null
+              and ($3::text[] is null or c.source_kind = any($3)) and %s
+            order by ts_rank_cd(c.tsv, $1) desc, c.id
+            limit $8
+        ) as f
+    $sql$, p_reach) into v_out
+    using p_q, p_model, p_kinds, p_admin, p_courses, p_events, p_categories, p_k;
+    return v_out;
+end;
 $$;
-comment on function private.ai_in_reach(text, text, boolean, boolean, text[], text[], text[])
-is
-'Could the caller possibly read a chunk of this container (a superset of chunks_read, for
-narrowing candidates before the policy decides)?';
-revoke execute on function private.ai_in_reach(
-    text, text, boolean, boolean, text[], text[], text[]
+comment on function private.ai_fts_ranked(
+    tsquery, text, text[], boolean, text[], text[], text[], int, text
+) is
+'The p_k best full-text matches (ts_rank_cd) among chunks within reach (p_reach, the
+expression private.ai_candidates builds). For ai_candidates only.';
+revoke execute on function private.ai_fts_ranked(
+    tsquery, text, text[], boolean, text[], text[], text[], int, text
 ) from public;
 
 create function private.ai_candidates(
@@ -106,7 +117,15 @@ declare
     v_categories text[];
     v_q tsquery;
     v_vec bigint[] := '{}';
+    v_fts bigint[] := '{}';
     v_k int;
+    -- Could the caller possibly read chunks of this container? A superset of chunks_read
+    -- (which decides), written inline so the planner keeps it cheap: $4 admin, $5 course ids
+    -- (enrolled or teaching), $6 events (registered or organising), $7 readable categories.
+    v_reach constant text := $r$(case c.source_kind when 'doc' then true
+        when 'lesson' then $4 or c.preview or c.scope_id = any($5)
+        when 'challenge' then $4 or c.scope_id = any($6)
+        when 'forum_post' then c.scope_id = any($7) else false end)$r$;
 begin
     if coalesce(p_query, '') <> '' or p_embedding is null then
         perform private.arg_text(p_query, 2000, 'p_query');  -- required without a vector
@@ -133,50 +152,45 @@ begin
         select o.event_id::text from ctf.organisers as o where o.user_id = v_uid
     ) as x;
     v_categories := private.community_readable_categories()::text[];
-    -- Any of the words (OR): a question rarely repeats every word of the passage.
-    v_q := nullif(replace(plainto_tsquery('english', coalesce(p_query, ''))::text, ' & ', ' | '),
-        '')::tsquery;
+    -- Every word (AND) first: few, precise matches; when they are too few, any of the words
+    -- (OR), since a question rarely repeats every word of the passage it is answered by.
+    v_q := nullif(plainto_tsquery('english', coalesce(p_query, ''))::text, '')::tsquery;
     if p_embedding is not null and private.ai_has_vectors() then
         perform set_config('hnsw.ef_search', v_k::text, true);
         perform set_config('hnsw.iterative_scan', 'relaxed_order', true);
-        execute $sql$
+        execute format($sql$
             select coalesce(array_agg(v.id order by v.distance), '{}') from (
                 select c.id, c.embedding operator(extensions.<=>) $1::extensions.vector
                     as distance
                 from ai.chunks as c
                 where c.embedding is not null and c.embedding_model = $2
-                  and ($3::text[] is null or c.source_kind = any($3))
-                  and private.ai_in_reach(c.source_kind, c.scope_id, c.preview, $4, $5, $6, $7)
+                  and ($3::text[] is null or c.source_kind = any($3)) and %s
                 order by c.embedding operator(extensions.<=>) $1::extensions.vector
                 limit $8
             ) as v
-        $sql$ into v_vec
+        $sql$, v_reach) into v_vec
         using p_embedding, p_model, p_kinds, v_admin, v_courses, v_events, v_categories, v_k;
     end if;
+    if v_q is not null then
+        v_fts := private.ai_fts_ranked(v_q, p_model, p_kinds, v_admin, v_courses, v_events,
+            v_categories, v_k, v_reach);
+        if cardinality(v_fts) < v_k / 4 and numnode(v_q) > 1 then
+            v_fts := private.ai_fts_ranked(replace(v_q::text, ' & ', ' | ')::tsquery, p_model,
+                p_kinds, v_admin, v_courses, v_events, v_categories, v_k, v_reach);
+        end if;
+    end if;
     return query
-    with fts as (
-        select c.id, row_number() over (order by ts_rank_cd(c.tsv, v_q) desc, c.id)::int as r
-        from ai.chunks as c
-        where v_q is not null and c.tsv @@ v_q
-          and (p_kinds is null or c.source_kind = any(p_kinds))
-          and private.ai_in_reach(c.source_kind, c.scope_id, c.preview, v_admin, v_courses,
-              v_events, v_categories)
-        order by ts_rank_cd(c.tsv, v_q) desc, c.id
-        limit v_k
-    ),
-    vec as (
-        select v.id, v.r::int as r from unnest(v_vec) with ordinality as v (id, r)
-    )
-    select coalesce(f.id, v.id), f.r, v.r,
+    select coalesce(f.id, v.id), f.r::int, v.r::int,
         (coalesce(1.0 / (60 + f.r), 0) + coalesce(1.0 / (60 + v.r), 0))::double precision
-    from fts as f full join vec as v on v.id = f.id;
+    from unnest(v_fts) with ordinality as f (id, r)
+    full join unnest(v_vec) with ordinality as v (id, r) on v.id = f.id;
 end;
 $$;
 comment on function private.ai_candidates(text, real[], text, text[], int) is
 'Hybrid candidates for the caller: the k = max(5 x p_limit, 40) best full-text matches
-and the k nearest
-vectors (where pgvector exists) among chunks the caller could reach, fused by reciprocal
-rank (constant 60). Validates the arguments of api.ai_search. Returns ids and ranks only; api.ai_search reads the rows under RLS.';
+and the k nearest vectors (where pgvector exists) among chunks the caller could reach,
+fused by reciprocal rank (constant 60). Validates the arguments of api.ai_search. Returns
+ids and ranks only; api.ai_search reads the rows under RLS.';
 revoke execute on function private.ai_candidates(text, real[], text, text[], int) from public;
 grant execute on function private.ai_candidates(text, real[], text, text[], int)
 to anon, authenticated, service_role;
@@ -192,15 +206,28 @@ language plpgsql stable
 security invoker
 set search_path = ''
 as $$
+declare
+    v_max int := least(greatest(p_limit, 1), 50);  -- p_limit itself is validated below
+    v_found int := 0;
+    k record;
 begin
-    return query
-    select c.id, c.source_kind, c.source_id, c.title, c.content, k.score, k.fts_rank,
-        k.vector_rank
-    from private.ai_candidates(p_query, p_embedding, coalesce(p_model, 'all-MiniLM-L6-v2-onnx-int8'),
-        p_kinds, p_limit) as k
-    join ai.chunks as c on c.id = k.chunk_id
-    order by k.score desc, c.id
-    limit p_limit;
+    -- Best candidates first; each row is read under RLS (chunks_read decides), and the scan
+    -- stops once p_limit readable chunks are found, so the policy runs on few rows.
+    for k in
+        select x.chunk_id, x.fts_rank, x.vector_rank, x.score
+        from private.ai_candidates(p_query, p_embedding,
+            coalesce(p_model, 'all-MiniLM-L6-v2-onnx-int8'), p_kinds, p_limit) as x
+        order by x.score desc, x.chunk_id
+    loop
+        return query
+        select c.id, c.source_kind, c.source_id, c.title, c.content, k.score, k.fts_rank,
+            k.vector_rank
+        from ai.chunks as c where c.id = k.chunk_id;
+        if found then
+            v_found := v_found + 1;
+            exit when v_found >= v_max;
+        end if;
+    end loop;
 end;
 $$;
 comment on function api.ai_search(text, real[], text, text[], int) is

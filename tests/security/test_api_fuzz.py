@@ -129,6 +129,7 @@ JSON = st.recursive(
 )
 INT4 = st.one_of(st.sampled_from([0, 1, -1, 2**31 - 1, -(2**31)]), st.integers(-(2**31), 2**31 - 1))
 INT8 = st.one_of(st.sampled_from([0, 1, -1, 2**63 - 1, -(2**63)]), st.integers(-(2**63), 2**63 - 1))
+FLOAT4 = st.floats(width=32, allow_nan=False, allow_infinity=False)
 TIMESTAMP = st.one_of(
     st.sampled_from(["infinity", "-infinity"]),
     st.datetimes(
@@ -155,6 +156,10 @@ def strategy(argtype: str, ids: list[str]) -> st.SearchStrategy[Any]:
         "text[]": st.lists(TEXT, max_size=5),
         "uuid[]": st.lists(uuid, max_size=5),
         "bigint[]": st.lists(INT8, max_size=5),
+        # query vectors (api.ai_search): short ones, and the model's 384 dimensions
+        "real[]": st.one_of(
+            st.lists(FLOAT4, max_size=5), st.lists(FLOAT4, min_size=384, max_size=384)
+        ),
     }[argtype]
     return st.one_of(st.none(), base)
 
