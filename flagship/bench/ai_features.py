@@ -16,6 +16,7 @@ recommends the 10 most taken courses the learner has not taken.
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -183,12 +184,15 @@ def measure(bench: Bench, admin_url: str, scale: float) -> None:
         conn.commit()
         conn.execute("analyze")
 
-        def refresh_once(_i: int) -> None:
-            conn.execute("select private.ai_refresh_recommendations()")
-            conn.commit()
-
-        refresh = bench.measure("ai.refresh_recommendations", refresh_once, calls=3, warmup=1)
-        refresh.note = f"{users} learners, {courses} courses"
+        # The refresh is a schedule, not a request: its duration is a report line, not a
+        # p95 row (worst_p95_ms is about what callers wait for).
+        start = time.perf_counter()
+        conn.execute("select private.ai_refresh_recommendations()")
+        conn.commit()
+        bench.add_line(
+            f"ai.refresh_recommendations (schedule): {(time.perf_counter() - start) * 1000:.0f} ms"
+            f" for {users} generated learners, {courses} courses and the run's other data"
+        )
         sample = data.users[: min(len(data.users), 400)]
         bench.measure(
             "ai_recommend(course)",
