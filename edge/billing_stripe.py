@@ -10,6 +10,13 @@ Environment (all optional; the embedded default has no Stripe at all):
 - `STRIPE_WEBHOOK_TOLERANCE`: seconds a signature timestamp may be old (default 300, as
   Stripe's libraries use).
 - `STRIPE_API_BASE`: where the `stripe` library sends API calls (tests: a local fake).
+- `STRIPE_MODE` (`test` or `live`): which events the webhook accepts. The secret key's
+  prefix (`sk_live_`/`rk_live_` or `sk_test_`/`rk_test_`) decides when a key is set, and
+  must agree with `STRIPE_MODE` if both are given; without either the mode is `test`.
+  Events whose `livemode` differs are refused (400 `billing_livemode_mismatch`).
+
+The webhook's rate limits are the edge's (`EDGE_RATE_LIMIT_WEBHOOK`, per verified source;
+`EDGE_RATE_LIMIT_WEBHOOK_REFUSED`, per IP for deliveries whose signature fails).
 - `SITE_URL`, `BILLING_SUCCESS_URL`, `BILLING_CANCEL_URL`, `BILLING_PORTAL_RETURN_URL`:
   where Stripe sends the user back; never taken from the request (no open redirects).
 """
@@ -37,13 +44,16 @@ class BillingSettings:
     success_url: str = f"{DEFAULT_SITE_URL}/billing/success?session_id={{CHECKOUT_SESSION_ID}}"
     cancel_url: str = f"{DEFAULT_SITE_URL}/pricing"
     portal_return_url: str = f"{DEFAULT_SITE_URL}/account/billing"
+    livemode: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BillingSettings:
         env = os.environ if env is None else env
         site = (env.get("SITE_URL") or DEFAULT_SITE_URL).rstrip("/")
+        secret_key = env.get("STRIPE_SECRET_KEY") or None
         return cls(
-            secret_key=env.get("STRIPE_SECRET_KEY") or None,
+            secret_key=secret_key,
+            livemode=_livemode(secret_key, env.get("STRIPE_MODE")),
             webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
             webhook_tolerance=int(env.get("STRIPE_WEBHOOK_TOLERANCE") or 300),
             api_base=env.get("STRIPE_API_BASE") or None,
@@ -63,6 +73,22 @@ class BillingSettings:
             raise RuntimeError("STRIPE_SECRET_KEY is not set")
         base = {"api": self.api_base} if self.api_base else None
         return stripe.StripeClient(self.secret_key, base_addresses=base, max_network_retries=2)
+
+
+def _livemode(secret_key: str | None, mode: str | None) -> bool:
+    """Live or test, from the key's prefix and/or STRIPE_MODE (they must agree)."""
+    if mode is not None and mode not in ("test", "live"):
+        raise ValueError(f"STRIPE_MODE must be 'test' or 'live', not {mode!r}")
+    from_key = None
+    if secret_key:
+        prefix = secret_key.split("_", 2)[:2]
+        if len(prefix) == 2 and prefix[0] in ("sk", "rk") and prefix[1] in ("test", "live"):
+            from_key = prefix[1] == "live"
+    if from_key is not None and mode is not None and from_key != (mode == "live"):
+        raise ValueError("STRIPE_MODE does not match the mode of STRIPE_SECRET_KEY")
+    if from_key is not None:
+        return from_key
+    return mode == "live"
 
 
 def as_dict(obj: Any) -> dict[str, Any]:

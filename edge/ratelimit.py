@@ -77,3 +77,17 @@ def enforce(limiter, key: str, rule: tuple[int, float]) -> None:
             {"retry_after": retry, "limit": limit, "window_seconds": window},
             {"Retry-After": str(retry)},
         )
+
+
+# Paths authenticated by a signature instead of a caller: the per-IP middleware skips them
+# and each route counts its deliveries with `limit_signed` once the signature is checked.
+SIGNED_WEBHOOK_SUFFIXES = ("/stripe-webhook", "/resend-webhook", "/auth-email-hook")
+
+
+def limit_signed(limiter, settings, source: str, ip: str | None, verified: bool) -> None:
+    """Rate-limit a signed webhook delivery: per verified source (`settings.rate_webhook`),
+    or per IP when its signature failed (`settings.rate_webhook_refused`)."""
+    if verified:
+        enforce(limiter, f"webhook:{source}", settings.rate_webhook)
+    else:
+        enforce(limiter, f"webhook-refused:{ip or 'unknown'}", settings.rate_webhook_refused)

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from edge.client import client_ip_of
 from edge.errors import ApiError, ErrorBody
 from edge.middleware import HEADER, request_id_of
-from edge.ratelimit import enforce
+from edge.ratelimit import SIGNED_WEBHOOK_SUFFIXES, enforce
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # The interactive docs load Swagger UI from its CDN and run one inline script.
@@ -149,7 +149,10 @@ class IpRateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         sub_request = any(name == SUB_REQUEST for name, _ in scope["headers"])
-        if scope["path"].endswith(UNLIMITED_SUFFIXES) and not sub_request:
+        # signed webhooks are limited by their routes, per verified source (limit_signed)
+        if scope["path"].endswith(UNLIMITED_SUFFIXES + SIGNED_WEBHOOK_SUFFIXES) and not (
+            sub_request
+        ):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

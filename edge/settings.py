@@ -55,6 +55,10 @@ class EdgeSettings:
     rate_ip: tuple[int, float] = (600, 60.0)
     rate_user: tuple[int, float] = (300, 60.0)
     rate_api_key: tuple[int, float] = (600, 60.0)
+    # signed webhooks (Stripe, Resend, the Auth email hook): per verified source, not per
+    # IP (a provider's bursts come from a few addresses); failed signatures per IP
+    rate_webhook: tuple[int, float] = (6000, 60.0)
+    rate_webhook_refused: tuple[int, float] = (60, 60.0)
     trusted_proxies: tuple[Network, ...] = ()  # hops whose X-Forwarded-For is believed
     metrics_token: str | None = None  # bearer token for /metrics; none: loopback only
     ready_cache_seconds: float = 1.0  # /ready answers from cache this long
@@ -117,6 +121,8 @@ class EdgeSettings:
             rate_ip=_limit(env, "EDGE_RATE_LIMIT_IP", "600/60"),
             rate_user=_limit(env, "EDGE_RATE_LIMIT_USER", "300/60"),
             rate_api_key=_limit(env, "EDGE_RATE_LIMIT_API_KEY", "600/60"),
+            rate_webhook=_limit(env, "EDGE_RATE_LIMIT_WEBHOOK", "6000/60"),
+            rate_webhook_refused=_limit(env, "EDGE_RATE_LIMIT_WEBHOOK_REFUSED", "60/60"),
             trusted_proxies=networks(_list(env, "TRUSTED_PROXIES")),
             metrics_token=env.get("METRICS_TOKEN") or None,
             ready_cache_seconds=float(env.get("EDGE_READY_CACHE_SECONDS", "1")),

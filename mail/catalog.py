@@ -38,7 +38,14 @@ KINDS: dict[str, EmailKind] = {
     "trial_ending": EmailKind("Your trial ends soon", "billing"),
     "moderation_outcome": EmailKind("A moderator reviewed your content", "account"),
     "notification_digest": EmailKind("Your Flagship digest", "digest"),
-    "newsletter": EmailKind("{{ headline or 'News from Flagship' }}", "newsletter"),
+    # The category of a notification email is its notification category (replies, ...).
+    "notification": EmailKind("{{ headline or 'New notification' }}", "notifications"),
+    "entitlement_changed": EmailKind(
+        "{{ 'Welcome to ' ~ feature_label if entitled else 'Your plan changed' }}", "billing"
+    ),
+    "newsletter": EmailKind(
+        "{{ campaign_subject | default(headline | default('News from Flagship')) }}", "newsletter"
+    ),
     "goodbye": EmailKind("Your Flagship account was deleted", "account"),
     "verify_email": EmailKind("Confirm your new contact email", "security"),
     "auth_signup": EmailKind("Confirm your email", "auth"),

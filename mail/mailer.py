@@ -98,6 +98,41 @@ def send(
         configure_resend(settings)
         sent = resend.Emails.send(params, {"idempotency_key": idempotency_key})
         return str(sent["id"])
+    return store(conn, message, params, idempotency_key)
+
+
+def send_batch(
+    conn: psycopg.Connection | None,
+    messages: list[Message],
+    idempotency_key: str,
+    settings: MailConfig,
+) -> list[str]:
+    """Deliver up to 100 messages in one call to Resend's batch API (`POST /emails/batch`,
+    one idempotency key for the batch: a retried batch is not sent twice), or into the
+    mailbox (one key per message, derived from the batch's). The ids, in order.
+    Batch emails carry no attachments (Resend refuses them there)."""
+    if not 1 <= len(messages) <= 100:
+        raise ValueError("a batch holds 1 to 100 messages")
+    if any(m.attachments for m in messages):
+        raise ValueError("batch emails carry no attachments")
+    params = [compose(m, settings) for m in messages]
+    if settings.resend_api_key:
+        configure_resend(settings)
+        sent = resend.Batch.send(params, {"idempotency_key": idempotency_key})
+        ids = [str(item["id"]) for item in sent["data"]]
+        if len(ids) != len(messages):
+            raise RuntimeError(f"Resend answered {len(ids)} ids for {len(messages)} emails")
+        return ids
+    return [
+        store(conn, m, p, f"{idempotency_key}:{m.to.lower()}")
+        for m, p in zip(messages, params, strict=True)
+    ]
+
+
+def store(
+    conn: psycopg.Connection | None, message: Message, params: dict[str, Any], idempotency_key: str
+) -> str:
+    """The local mailbox (no RESEND_API_KEY): one row per idempotency key."""
     if conn is None:
         raise RuntimeError("the mailbox needs a database connection")
     row = conn.execute(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
 from mail.catalog import KINDS
@@ -21,6 +22,12 @@ _text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, auto_r
 _subject = SandboxedEnvironment(undefined=StrictUndefined)
 for _env in (_html, _text, _subject):
     _env.filters["money"] = money
+
+
+@functools.cache
+def _subject_template(template: str) -> Template:
+    """The compiled subject line of a kind (compiling it is most of the cost of a render)."""
+    return _subject.from_string(KINDS[template].subject)
 
 
 class UnknownTemplate(ValueError):
@@ -39,7 +46,7 @@ def render(template: str, data: dict[str, Any] | None = None, **extra: Any) -> R
         raise UnknownTemplate(template)
     context = {**(data or {}), **extra}
     try:
-        subject = _subject.from_string(KINDS[template].subject).render(**context)
+        subject = _subject_template(template).render(**context)
     except Exception:  # a missing variable in a subject falls back to the plain subject
         subject = KINDS[template].subject.split("{{")[0].strip() or "Flagship"
     subject = " ".join(subject.split())[:200]

@@ -18,7 +18,10 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 FORMATS = FormatChecker()
-REFRESH_AFTER = 30.0  # seconds: how stale the catalogue may get before an unknown topic reloads it
+# Seconds: a refusal (unknown topic, invalid payload) reloads the catalogue first when it is
+# older than this, so a topic registered or a schema changed by a migration applied while
+# the worker runs is honoured instead of burying its jobs.
+REFRESH_AFTER = 1.0
 
 
 @dataclass(frozen=True)
@@ -91,9 +94,14 @@ class Catalogue:
         self, topic: str, payload: Any, conn: psycopg.Connection | None = None
     ) -> str | None:
         """None when the job may be delivered; otherwise why it is a dead letter."""
+        reason = self._check(topic, payload)
         stale = not self.loaded_at or time.monotonic() - self.loaded_at >= REFRESH_AFTER
-        if topic not in self.types and conn is not None and stale:
+        if reason is not None and conn is not None and stale:
             self.load(conn)
+            reason = self._check(topic, payload)
+        return reason
+
+    def _check(self, topic: str, payload: Any) -> str | None:
         validator = self._validators.get(topic)
         if validator is None:
             return f"unknown topic {topic!r}: not in the event catalogue (ops.event_types)"

@@ -1,32 +1,36 @@
-"""CTF jobs for the worker: approved community challenge proposals become hidden challenges."""
+"""CTF jobs for the worker: solves move the live scoreboard, first bloods are announced,
+shared flags reach the organisers, approved community proposals become hidden challenges.
+
+Each delivery is one definer function called with the payload (sync.handlers.PayloadCall);
+what it writes (notifications, realtime.messages, challenges) is in the events and ctf
+migrations.
+"""
 
 from __future__ import annotations
 
-import json
-
-from flagship.database import connect
-from flagship.logs import logger
-from sync.handlers import Handler, Job, handler
+from sync.handlers import Handler, PayloadCall, handler
 from sync.settings import WorkerSettings
-
-log = logger("sync.ctf")
-
-
-class ProposalImport:
-    """`community.challenge_proposal_approved` → `private.ctf_import_proposal` (idempotent)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def __call__(self, job: Job) -> None:
-        with connect(self.url, application_name="flagship-sync-ctf") as conn:
-            row = conn.execute(
-                "select private.ctf_import_proposal(%s::jsonb) as id", (json.dumps(job.payload),)
-            ).fetchone()
-            conn.commit()
-        log.info("proposal imported", job_id=job.id, challenge_id=str(row["id"]))
 
 
 @handler("community.challenge_proposal_approved")
 def proposal_import(settings: WorkerSettings) -> Handler:
-    return ProposalImport(settings.database_url)
+    """→ `private.ctf_import_proposal`: a hidden challenge (idempotent per contribution)."""
+    return PayloadCall(settings.database_url, "private.ctf_import_proposal")
+
+
+@handler("ctf.solve")
+def solve(settings: WorkerSettings) -> Handler:
+    """→ the live top ten on the event's scoreboard topic (nothing while frozen)."""
+    return PayloadCall(settings.database_url, "private.events_publish_solve")
+
+
+@handler("ctf.first_blood")
+def first_blood(settings: WorkerSettings) -> Handler:
+    """→ the solving team's notification and the announcement on the scoreboard topic."""
+    return PayloadCall(settings.database_url, "private.events_ctf_first_blood")
+
+
+@handler("ctf.flag_shared")
+def flag_shared(settings: WorkerSettings) -> Handler:
+    """→ a notification to each organiser of the event."""
+    return PayloadCall(settings.database_url, "private.events_ctf_flag_shared")

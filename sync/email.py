@@ -14,6 +14,8 @@ import binascii
 import re
 from typing import Any
 
+import psycopg
+
 from flagship.database import connect
 from flagship.logs import logger
 from mail import mailer
@@ -59,6 +61,48 @@ def attachments(payload: dict[str, Any]) -> list[dict[str, str]]:
     return checked
 
 
+def send_routed(
+    conn: psycopg.Connection,
+    settings: MailConfig,
+    idempotency_key: str,
+    *,
+    template: str,
+    to: str | None = None,
+    user_id: str | None = None,
+    category: str | None = None,
+    data: dict[str, Any] | None = None,
+    obj: dict[str, Any] | None = None,
+    files: list[dict[str, str]] | None = None,
+) -> str | None:
+    """Route (private.email_route: recipient, suppressions, opt-outs) and send one email in
+    the caller's transaction; the provider's id, or None when the route refuses it."""
+    if template not in KINDS:
+        raise InvalidEmailJob(f"unknown template {template!r}")
+    category = category or KINDS[template].category
+    obj = obj or {}
+    route = conn.execute(
+        "select private.email_route(%s, %s::uuid, %s) as r", (to, user_id, category)
+    ).fetchone()["r"]
+    if not route.get("send"):
+        log.info("email not sent", template=template, reason=route.get("reason"),
+                 idempotency_key=idempotency_key)  # fmt: skip
+        return None
+    data = dict(data or {})
+    if template == "verify_email" and "token" in data:
+        data["action_url"] = f"{settings.site_url}/account/verify-email?token={data['token']}"
+        data["action_label"] = "Confirm this address"
+    message = mailer.Message(
+        template=template,
+        to=route["to"],
+        data=data,
+        category=category,
+        object_type=obj.get("type"),
+        object_id=str(obj.get("id")) if obj.get("id") is not None else None,
+        attachments=files or [],
+    )
+    return mailer.send(conn, message, idempotency_key, settings)
+
+
 class EmailDelivery:
     def __init__(self, url: str, settings: MailConfig) -> None:
         self.url = url
@@ -72,36 +116,16 @@ class EmailDelivery:
         if not payload.get("to") and not payload.get("user_id"):
             raise InvalidEmailJob("neither 'to' nor 'user_id'")
         files = attachments(payload)
-        category = payload.get("category") or KINDS[template].category
-        obj = payload.get("object") or {}
         with connect(self.url, application_name="flagship-sync-email") as conn:
-            route = conn.execute(
-                "select private.email_route(%s, %s::uuid, %s) as r",
-                (payload.get("to"), payload.get("user_id"), category),
-            ).fetchone()["r"]
-            if not route.get("send"):
-                log.info(
-                    "email not sent", job_id=job.id, template=template, reason=route.get("reason")
-                )
-                return
-            data = dict(payload.get("data") or {})
-            if template == "verify_email" and "token" in data:
-                data["action_url"] = (
-                    f"{self.settings.site_url}/account/verify-email?token={data['token']}"
-                )
-                data["action_label"] = "Confirm this address"
-            message = mailer.Message(
-                template=template,
-                to=route["to"],
-                data=data,
-                category=category,
-                object_type=obj.get("type"),
-                object_id=str(obj.get("id")) if obj.get("id") is not None else None,
-                attachments=files,
-            )
-            sent = mailer.send(conn, message, job.idempotency_key, self.settings)
+            sent = send_routed(
+                conn, self.settings, job.idempotency_key, template=template,
+                to=payload.get("to"), user_id=payload.get("user_id"),
+                category=payload.get("category"), data=payload.get("data"),
+                obj=payload.get("object"), files=files,
+            )  # fmt: skip
             conn.commit()
-        log.info("email sent", job_id=job.id, template=template, sent=sent)
+        log.info("email sent" if sent else "email refused", job_id=job.id, template=template,
+                 sent=sent)  # fmt: skip
 
 
 @handler("email.send")

@@ -17,10 +17,15 @@ must be idempotent: pass `job.idempotency_key` to the provider (Resend, Stripe, 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import sql
+
+from flagship.database import connect
+from flagship.logs import logger
 from sync.settings import WorkerSettings
 
 
@@ -74,3 +79,25 @@ def handler(topic: str) -> Callable[[HandlerFactory], HandlerFactory]:
         return factory
 
     return wrap
+
+
+class PayloadCall:
+    """A handler that passes the job's payload to one SQL function (`private.<name>(jsonb)`)
+    in its own transaction — for topics whose delivery is a database write (notifications,
+    realtime broadcasts, imports). The function must be idempotent, as delivery is at least
+    once."""
+
+    def __init__(self, url: str, function: str) -> None:
+        self.url = url
+        self.function = function
+        self.statement = sql.SQL("select {}(%s::jsonb) as r").format(
+            sql.Identifier(*function.split("."))
+        )
+        self.log = logger(f"sync.{function}")
+
+    def __call__(self, job: Job) -> Any:
+        with connect(self.url, application_name="flagship-sync") as conn:
+            result = conn.execute(self.statement, (json.dumps(job.payload),)).fetchone()["r"]
+            conn.commit()
+        self.log.info("delivered", job_id=job.id, topic=job.topic, result=str(result))
+        return result

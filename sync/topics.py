@@ -6,11 +6,21 @@ A new handler module is added to the imports below and declares its topics with
 
 from __future__ import annotations
 
-from sync import ai, ai_features, billing, ctf, email, render
+from sync import (
+    ai,
+    ai_features,
+    billing,
+    ctf,
+    email,
+    lifecycle,
+    newsletter,
+    notifications,
+    render,
+)
 from sync.handlers import REGISTRY, Handler
 from sync.settings import WorkerSettings
 
-MODULES = (ai, ai_features, billing, ctf, email, render)
+MODULES = (ai, ai_features, billing, ctf, email, lifecycle, newsletter, notifications, render)
 
 
 def build(settings: WorkerSettings) -> dict[str, Handler]:

@@ -249,3 +249,21 @@ def test_python_m_sync_delivers_and_exits_0_on_sigterm(app_url, admin, tmp_path)
             process.kill()
             process.wait()
     assert "stopped" in log_path.read_text()
+
+
+def test_a_topic_registered_while_the_worker_runs_is_delivered(app_url, admin):
+    """The catalogue is reloaded before a job is buried: a migration applied while the
+    worker runs (new topic, new schema) does not turn its first jobs into dead letters."""
+    seen: list[Job] = []
+    with Worker(app_url, handlers={"test.ok": seen.append, "test.late": seen.append}) as w:
+        first = enqueue(admin, "test.ok", '{"n": 1}')
+        assert w.run_once() == 1  # the catalogue is loaded now
+        admin.execute(
+            "select ops.register_event_type('test.late', 1, 'Registered late.',"
+            " '{\"type\": \"object\", \"properties\": {}}', '{}', 'tests.test_sync_worker')"
+        )
+        late = enqueue(admin, "test.late", "{}")
+        w.catalogue.loaded_at -= 5  # as if a few seconds had passed
+        assert w.run_once() == 1
+    assert [j.id for j in seen] == [first, late]
+    assert job_row(admin, late)["status"] == "done"

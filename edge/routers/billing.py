@@ -134,7 +134,7 @@ def checkout(
             log.error("catalog price differs from Stripe's; checkout refused", price=price["id"])
             raise ApiError(
                 409,
-                "billing_price_mismatch",
+                "billing_price_changed",
                 "This price changed; reload the pricing page.",
                 {"price_id": price["id"]},
             )

@@ -19,9 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from edge.auth import webhooks
 from edge.auth.deps import as_service
-from edge.deps import Db, Settings
+from edge.client import client_ip_of
+from edge.deps import Db, Limiter, Settings
 from edge.errors import ApiError, ErrorBody
 from edge.middleware import request_id_of
+from edge.ratelimit import limit_signed
 from flagship.logs import logger
 from mail import mailer
 
@@ -170,7 +172,7 @@ def messages(settings, payload: HookPayload) -> list[mailer.Message]:
         }
     },
 )
-async def send_email_hook(request: Request, db: Db, settings: Settings) -> dict:
+async def send_email_hook(request: Request, db: Db, settings: Settings, limiter: Limiter) -> dict:
     if not settings.send_email_hook_secret:
         return hook_error(
             request, 503, "edge_hook_not_configured", "SEND_EMAIL_HOOK_SECRET is not set."
@@ -184,7 +186,17 @@ async def send_email_hook(request: Request, db: Db, settings: Settings) -> dict:
         log.warning(
             "auth email hook refused", code=error.code, request_id=request_id_of(request.scope)
         )
-        return hook_error(request, error.status, error.code, error.message)
+        refused: ApiError | None = error
+    else:
+        refused = None
+    try:
+        limit_signed(
+            limiter, settings, "auth-email-hook", client_ip_of(request.scope), refused is None
+        )
+    except ApiError as limited:
+        return hook_error(request, limited.status, limited.code, limited.message)
+    if refused is not None:
+        return hook_error(request, refused.status, refused.code, refused.message)
     try:
         payload = HookPayload.model_validate_json(body)
         outgoing = messages(settings, payload)

@@ -16,9 +16,11 @@ from starlette.concurrency import run_in_threadpool
 
 from edge.auth import webhooks
 from edge.auth.deps import as_service
-from edge.deps import Db, Settings
+from edge.client import client_ip_of
+from edge.deps import Db, Limiter, Settings
 from edge.errors import ApiError, ErrorBody
 from edge.middleware import request_id_of
+from edge.ratelimit import limit_signed
 from flagship.logs import logger
 
 router = APIRouter(tags=["webhooks"])
@@ -74,6 +76,7 @@ def suppressions_for(event: dict[str, Any]) -> tuple[str | None, list[str]]:
     summary="Resend delivery events (bounced, complained → suppression list)",
     responses={
         401: {"model": ErrorBody, "description": "Bad signature or stale timestamp"},
+        429: {"model": ErrorBody, "description": "Too many deliveries (per source or per IP)"},
         503: {"model": ErrorBody, "description": "RESEND_WEBHOOK_SECRET is not set"},
     },
     openapi_extra={
@@ -83,7 +86,9 @@ def suppressions_for(event: dict[str, Any]) -> tuple[str | None, list[str]]:
         }
     },
 )
-async def resend_webhook(request: Request, db: Db, settings: Settings) -> WebhookAck:
+async def resend_webhook(
+    request: Request, db: Db, settings: Settings, limiter: Limiter
+) -> WebhookAck:
     if not settings.resend_webhook_secret:
         raise ApiError(503, "edge_webhook_not_configured", "RESEND_WEBHOOK_SECRET is not set.")
     body = await request.body()
@@ -95,7 +100,9 @@ async def resend_webhook(request: Request, db: Db, settings: Settings) -> Webhoo
         log.warning(
             "resend webhook refused", code=error.code, request_id=request_id_of(request.scope)
         )
+        limit_signed(limiter, settings, "resend", client_ip_of(request.scope), verified=False)
         raise
+    limit_signed(limiter, settings, "resend", client_ip_of(request.scope), verified=True)
     try:
         event = json.loads(body)
         ResendEvent.model_validate(event)

@@ -10,7 +10,13 @@
    event; `billing.process_event` applies it exactly once (row lock on the event) and
    refuses anything older than what was applied to the object already.
 4. The answer is 2xx as soon as the database has the result; emails and receipt PDFs are
-   outbox jobs for the worker.
+   outbox jobs for the worker. An event naming a customer, product or payment the mirror
+   does not know yet is parked (200 `parked`) and applied when that arrives.
+5. An event whose `livemode` is not this deployment's mode is refused (400
+   `billing_livemode_mismatch`, nothing stored): a test endpoint never applies live money.
+6. Deliveries are rate-limited per verified source, not per IP (edge.ratelimit.limit_signed).
+   A Stripe outage during a re-read answers 502 `billing_stripe_error` (as catalogued), so
+   Stripe redelivers.
 
 Database calls run as service_role: the named exception to "act as the caller", since a
 webhook has no user. Every write happens inside the billing.* SQL functions.
@@ -29,17 +35,19 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from edge.billing_stripe import BillingSettings, as_dict
+from edge.client import client_ip_of
 from edge.db import Database
-from edge.deps import Billing, Db
+from edge.deps import Billing, Db, Limiter, Settings
 from edge.errors import ApiError, ErrorBody
 from edge.middleware import request_id_of
+from edge.ratelimit import limit_signed
 from flagship.logs import logger
 
 log = logger("edge.billing.webhook")
 router = APIRouter(tags=["billing"])
 SERVICE_ROLE = {"role": "service_role"}
 MAX_BODY = 1024 * 1024  # Stripe events are far smaller
-NOT_APPLIED = {"unknown_customer", "unknown_price", "customer_conflict", "invalid"}
+NOT_APPLIED = {"parked", "customer_conflict", "invalid"}
 
 
 class WebhookAnswer(BaseModel):
@@ -79,6 +87,17 @@ def reread(settings: BillingSettings, event: dict[str, Any]) -> dict[str, Any]:
         fetch("subscription", ref(invoice.get("subscription")) or parent.get("subscription"))
     elif kind == "checkout.session":
         fetch("subscription", ref(obj.get("subscription")))
+    elif kind == "charge" and not obj.get("invoice") and ref(obj.get("payment_intent")):
+        # Since API version 2025-03-31 a charge names no invoice: ask which invoice payment
+        # its payment intent made.
+        payments = client.v1.invoice_payments.list(
+            params={
+                "payment": {"type": "payment_intent", "payment_intent": ref(obj["payment_intent"])},
+                "limit": 1,
+            }
+        )
+        if payments.data:
+            fresh["invoice_payment"] = as_dict(payments.data[0])
     return fresh
 
 
@@ -120,7 +139,7 @@ def handle(db: Database, settings: BillingSettings, event: dict[str, Any], rid: 
             conn.execute("select billing.fail_event(%s, %s)", (event_id, reason))
         # Non-2xx: Stripe redelivers later, and the stored event is processed then.
         raise ApiError(
-            503 if isinstance(exc, stripe.StripeError) else 500,
+            502 if isinstance(exc, stripe.StripeError) else 500,
             "billing_stripe_error" if isinstance(exc, stripe.StripeError) else "internal_error",
             "The event could not be processed yet; it will be retried.",
         ) from exc
@@ -135,9 +154,11 @@ def handle(db: Database, settings: BillingSettings, event: dict[str, Any], rid: 
 @router.post(
     "/stripe-webhook",
     summary="Stripe webhook endpoint (signed with the endpoint secret)",
-    responses={s: {"model": ErrorBody} for s in (400, 413, 500, 503)},
+    responses={s: {"model": ErrorBody} for s in (400, 413, 429, 500, 502, 503)},
 )
-async def stripe_webhook(request: Request, db: Db, settings: Billing) -> WebhookAnswer:
+async def stripe_webhook(
+    request: Request, db: Db, settings: Billing, edge: Settings, limiter: Limiter
+) -> WebhookAnswer:
     rid = request_id_of(request.scope)
     if not settings.webhook_secret:
         raise ApiError(
@@ -157,12 +178,29 @@ async def stripe_webhook(request: Request, db: Db, settings: Billing) -> Webhook
     except stripe.SignatureVerificationError as exc:
         # The library's reason (missing header, no match, outside tolerance): no secrets.
         log.warning("stripe webhook refused", reason=str(exc.user_message or exc), request_id=rid)
+        limit_signed(limiter, edge, "stripe", client_ip_of(request.scope), verified=False)
         raise ApiError(
             400, "billing_webhook_signature_invalid", "The Stripe signature is not valid."
         ) from exc
     except ValueError as exc:
         log.warning("stripe webhook refused: not a Stripe event", request_id=rid)
         raise ApiError(400, "billing_event_invalid", "The body is not a Stripe event.") from exc
+    limit_signed(limiter, edge, "stripe", client_ip_of(request.scope), verified=True)
     if not isinstance(event, dict):
         raise ApiError(400, "billing_event_invalid", "The body is not a Stripe event.")
+    if bool(event.get("livemode")) != settings.livemode:
+        mode = "live" if settings.livemode else "test"
+        log.error(
+            "stripe webhook refused: livemode mismatch",
+            event_id=event.get("id"),
+            livemode=bool(event.get("livemode")),
+            configured_mode=mode,
+            request_id=rid,
+        )
+        raise ApiError(
+            400,
+            "billing_livemode_mismatch",
+            f"This deployment takes {mode}-mode Stripe events only.",
+            {"livemode": bool(event.get("livemode")), "configured_mode": mode},
+        )
     return await run_in_threadpool(handle, db, settings, event, rid)

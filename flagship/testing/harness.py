@@ -275,6 +275,39 @@ def grant_roles(conn: psycopg.Connection, user: User, *roles: str) -> User:
     return refresh(conn, user)
 
 
+def subscribe(
+    conn: psycopg.Connection,
+    user: User,
+    price_id: str = "price_flagship_pro_monthly",
+    status: str = "active",
+    quantity: int = 1,
+) -> str:
+    """Give `user` a Stripe subscription to `price_id` (as the webhook mirror would: a
+    customer, the subscription and its item); returns the subscription id. Entitlements
+    follow from it (`private.user_has_entitlement`)."""
+    tag = user.id.replace("-", "")[:16]
+    conn.execute(
+        "insert into billing.customers (user_id, stripe_customer_id) values (%s, %s)"
+        " on conflict (user_id) do nothing",
+        (user.id, f"cus_{tag}"),
+    )
+    customer = conn.execute(
+        "select stripe_customer_id from billing.customers where user_id = %s", (user.id,)
+    ).fetchone()["stripe_customer_id"]
+    sub = f"sub_{tag}{price_id[-6:].replace('_', '')}"
+    conn.execute(
+        "insert into billing.subscriptions (id, user_id, customer_id, price_id, status,"
+        " quantity) values (%s, %s, %s, %s, %s, %s)",
+        (sub, user.id, customer, price_id, status, quantity),
+    )
+    conn.execute(
+        "insert into billing.subscription_items (id, subscription_id, price_id, quantity)"
+        " values (%s, %s, %s, %s)",
+        (f"si_{sub[4:]}", sub, price_id, quantity),
+    )
+    return sub
+
+
 def query(
     conn: psycopg.Connection,
     who: User | str | dict | None,

@@ -67,7 +67,7 @@ as $$
     select '{
         "locale": ["en", "fr", "de", "es", "it", "pt-BR", "ja", "zh-CN"],
         "theme": ["system", "light", "dark"],
-        "email": ["off", "immediate", "digest"],
+        "email": ["off", "immediate", "digest", "weekly"],
         "allow_messages": ["everyone", "members", "nobody"]
     }'::jsonb
 $$;

@@ -405,7 +405,8 @@ begin
         p_user, p_kind, v_category, p_object_type, p_object_id, p_group_key,
         coalesce(array[p_actor], '{}'), case when p_actor is null then 0 else 1 end,
         coalesce(p_data, '{}'), v_in_app,
-        case v_email when 'digest' then 'digest' when 'immediate' then 'queued' else 'none' end
+        case when v_email in ('digest', 'weekly') then 'digest'
+             when v_email = 'immediate' then 'queued' else 'none' end
     )
     on conflict (user_id, group_key) where read_at is null and group_key is not null
     do update set
@@ -450,18 +451,32 @@ declare
     v_count int := 0;
     v_user record;
 begin
+    -- Daily ('digest') rows go once the member has been away p_away; weekly rows once the
+    -- oldest of them is a week old. Each job's dedupe key names its first row, which is
+    -- never picked again (rows are marked sent), so a later digest is never absorbed.
     for v_user in
-        select n.user_id, array_agg(n.id order by n.id) as ids
-        from community.notifications as n
-        left join community.members as m on m.user_id = n.user_id
-        left join auth.users as u on u.id = n.user_id
-        where n.email_status = 'digest' and n.read_at is null
-          and coalesce(m.last_seen_at, u.last_sign_in_at, u.created_at) < now() - p_away
-        group by n.user_id
+        select x.user_id, x.frequency, array_agg(x.id order by x.id) as ids
+        from (
+            select n.id, n.user_id, n.created_at, m.last_seen_at, u.last_sign_in_at,
+                   u.created_at as joined_at,
+                   case when private.user_settings(n.user_id) -> 'notifications'
+                             -> n.category ->> 'email' = 'weekly' then 'weekly'
+                        else 'daily' end as frequency
+            from community.notifications as n
+            left join community.members as m on m.user_id = n.user_id
+            left join auth.users as u on u.id = n.user_id
+            where n.email_status = 'digest' and n.read_at is null
+        ) as x
+        group by x.user_id, x.frequency
+        having (x.frequency = 'daily'
+                and max(coalesce(x.last_seen_at, x.last_sign_in_at, x.joined_at))
+                    < now() - p_away)
+            or (x.frequency = 'weekly' and min(x.created_at) < now() - interval '7 days')
     loop
         perform ops.enqueue('community.notification_digest',
-            jsonb_build_object('user_id', v_user.user_id, 'notification_ids', v_user.ids),
-            'digest:' || v_user.user_id || ':' || to_char(now(), 'YYYY-MM-DD'));
+            jsonb_build_object('user_id', v_user.user_id, 'notification_ids', v_user.ids,
+                'frequency', v_user.frequency),
+            'digest:' || v_user.user_id || ':' || v_user.ids[1]);
         update community.notifications set email_status = 'sent'
         where id = any(v_user.ids);
         v_count := v_count + 1;
@@ -473,8 +488,9 @@ begin
 end;
 $$;
 comment on function private.community_enqueue_digests(interval) is
-'Scheduler (service_role): one community.notification_digest outbox job per member who has
-unread digest notifications and has not been seen for p_away. Returns how many.';
+'Scheduler (service_role): one community.notification_digest outbox job per member and
+frequency: daily digest rows of members not seen for p_away, weekly digest rows once the
+oldest is a week old (notifications.<category>.email = digest | weekly). Returns how many.';
 revoke execute on function private.community_enqueue_digests(interval) from public;
 grant execute on function private.community_enqueue_digests(interval) to service_role;
 

@@ -24,6 +24,10 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
     'The amount or currency does not match the catalog price; details has both.'
 ),
 (
+    'billing_price_changed', 'PT409', 409,
+    'The price changed at Stripe since the catalog was last updated; reload the pricing page.'
+),
+(
     'billing_already_subscribed', 'PT409', 409,
     'You already have an active subscription to this plan; manage it in the billing portal.'
 ),
@@ -40,7 +44,11 @@ insert into ops.error_codes (code, sqlstate, http_status, description) values
     'billing_webhook_signature_invalid', '22023', 400,
     'The Stripe-Signature header is missing, wrong or outside the tolerance window.'
 ),
-('billing_stripe_error', 'PT502', 502, 'Stripe did not answer as expected; try again.');
+('billing_stripe_error', 'PT502', 502, 'Stripe did not answer as expected; try again.'),
+(
+    'billing_livemode_mismatch', '22023', 400,
+    'The event''s livemode differs from this deployment''s Stripe mode (test or live keys).'
+);
 
 -- Configuration -----------------------------------------------------------------------------
 create table billing.config (
@@ -166,7 +174,7 @@ create table billing.subscriptions (
     user_id uuid not null references auth.users (id) on delete cascade,
     customer_id text not null references billing.customers (stripe_customer_id)
     on delete cascade,
-    price_id text not null references billing.prices (id),
+    price_id text references billing.prices (id),
     status text not null check (status in (
         'incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'canceled',
         'unpaid', 'paused'
@@ -184,19 +192,43 @@ create table billing.subscriptions (
     latest_invoice_id text,
     stripe_created timestamptz,
     stripe_event_created timestamptz,
+    status_rank smallint not null default 1 check (status_rank between 0 and 2),
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now()
 );
 comment on table billing.subscriptions is
-'Stripe subscriptions (one price each). past_due_since is the first failure of the current
-past_due spell: entitlements last past_due_grace beyond it. quantity is the seat count of
-per-seat (team) prices.';
+'Stripe subscriptions. What they grant comes from every item (billing.subscription_items);
+price_id and quantity repeat the main item for display: the known price of the highest plan
+(null while no item has a known price). past_due_since is the first failure of the current
+past_due spell: entitlements last past_due_grace beyond it. stripe_event_created and
+status_rank order the events applied to the row (see private.billing_subscription_rank).';
 create index subscriptions_user_idx on billing.subscriptions (user_id);
+comment on column billing.subscriptions.status_rank is
+'0 incomplete, 1 live states, 2 ended (canceled, incomplete_expired): a state never moves
+back to a lower rank, whatever the order events arrive in.';
 create index subscriptions_customer_idx on billing.subscriptions (customer_id);
 create index subscriptions_price_idx on billing.subscriptions (price_id);
 alter table billing.subscriptions enable row level security;
 create trigger subscriptions_touch before update on billing.subscriptions
 for each row execute function private.touch_updated_at();
+
+create table billing.subscription_items (
+    id text primary key check (id ~ '^si_[A-Za-z0-9]+$'),
+    subscription_id text not null references billing.subscriptions (id) on delete cascade,
+    price_id text not null check (price_id ~ '^price_[A-Za-z0-9_]{1,120}$'),
+    quantity int not null default 1 check (quantity >= 0),
+    created_at timestamptz not null default now()
+);
+comment on table billing.subscription_items is
+'Every item of a Stripe subscription, replaced as a whole by each applied subscription event.
+price_id is not a foreign key: an item whose price the catalog does not know yet is kept
+(it grants nothing until price.created arrives, and never blocks the known items). For
+per-seat prices quantity is the number of seats.';
+create index subscription_items_subscription_idx on billing.subscription_items (
+    subscription_id
+);
+create index subscription_items_price_idx on billing.subscription_items (price_id);
+alter table billing.subscription_items enable row level security;
 
 create table billing.seats (
     subscription_id text not null references billing.subscriptions (id) on delete cascade,
@@ -239,6 +271,7 @@ create table billing.invoices (
     lines jsonb not null default '[]',
     stripe_created timestamptz,
     stripe_event_created timestamptz,
+    status_rank smallint not null default 0 check (status_rank between 0 and 3),
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now()
 );
@@ -247,11 +280,39 @@ comment on table billing.invoices is
 the user is deleted (user_id set null): invoices are accounting records. subscription_id is
 not a foreign key because invoice events may arrive before their subscription''s.';
 create index invoices_user_idx on billing.invoices (user_id, stripe_created desc);
+comment on column billing.invoices.status_rank is
+'draft 0, open 1, uncollectible 2, paid or void 3: an invoice never moves back to a lower
+rank (a paid invoice is never open again), whatever the order its events arrive in.';
 create index invoices_customer_idx on billing.invoices (customer_id);
 create index invoices_subscription_idx on billing.invoices (subscription_id);
 alter table billing.invoices enable row level security;
 create trigger invoices_touch before update on billing.invoices
 for each row execute function private.touch_updated_at();
+
+create table billing.invoice_payments (
+    payment_intent_id text primary key check (payment_intent_id ~ '^pi_[A-Za-z0-9]+$'),
+    invoice_id text not null check (invoice_id ~ '^in_[A-Za-z0-9]+$'),
+    created_at timestamptz not null default now()
+);
+comment on table billing.invoice_payments is
+'Which invoice a payment intent paid. Since Stripe API version 2025-03-31 a charge no longer
+names its invoice: refunds are matched through their payment intent, learnt from
+invoice_payment.paid events, invoices that still carry payment_intent (older versions) and
+re-reads of Stripe''s invoice payments.';
+create index invoice_payments_invoice_idx on billing.invoice_payments (invoice_id);
+alter table billing.invoice_payments enable row level security;
+
+create table billing.charge_refunds (
+    charge_id text primary key check (charge_id ~ '^(ch|py)_[A-Za-z0-9]+$'),
+    invoice_id text not null references billing.invoices (id) on delete cascade,
+    amount_refunded bigint not null check (amount_refunded >= 0),
+    updated_at timestamptz not null default now()
+);
+comment on table billing.charge_refunds is
+'The refunded total of each charge of an invoice (charge.amount_refunded only grows, so the
+largest seen wins); billing.invoices.amount_refunded is their sum.';
+create index charge_refunds_invoice_idx on billing.charge_refunds (invoice_id);
+alter table billing.charge_refunds enable row level security;
 
 -- Webhook events ----------------------------------------------------------------------------
 create table billing.webhook_events (
@@ -271,12 +332,18 @@ create table billing.webhook_events (
     processed_at timestamptz,
     outcome text,
     error text,
+    parked_on text check (
+        parked_on ~ '^(customer|product|payment_intent|invoice):[A-Za-z0-9_]+$'
+    ),
     updated_at timestamptz not null default now()
 );
 comment on table billing.webhook_events is
 'Every verified Stripe event, stored once (the event id is the key; deliveries counts
 redeliveries). processed_at is set exactly once; outcome says what happened (applied,
-stale, unknown_customer, unknown_price, ignored, ...) and error why it was not applied.';
+stale, ignored, ...) and error why it was not applied. An event that names something not
+known yet (a customer before its checkout, a price of an unknown product, a refund of a
+payment not matched to an invoice) is parked: stored unprocessed with parked_on naming what
+it waits for, and applied when that arrives.';
 create index webhook_events_customer_idx on billing.webhook_events (
     customer_id, stripe_created desc
 );
@@ -285,6 +352,8 @@ create index webhook_events_object_idx on billing.webhook_events (object_id);
 create index webhook_events_received_idx on billing.webhook_events (received_at desc);
 create index webhook_events_unprocessed_idx on billing.webhook_events (received_at)
 where processed_at is null;
+create index webhook_events_parked_idx on billing.webhook_events (parked_on, stripe_created)
+where parked_on is not null and processed_at is null;
 alter table billing.webhook_events enable row level security;
 create trigger webhook_events_touch before update on billing.webhook_events
 for each row execute function private.touch_updated_at();
@@ -328,6 +397,11 @@ using (
     )
     or (select private.jwt_has_permission('platform.admin'))
 );
+create policy subscription_items_read on billing.subscription_items for select
+to authenticated
+using (
+    subscription_id in (select s.id from billing.subscriptions as s)
+);
 create policy invoices_read on billing.invoices for select to authenticated
 using (user_id = (select auth.uid()) or (select private.jwt_has_permission('platform.admin')));
 create policy webhook_events_read on billing.webhook_events for select to authenticated
@@ -337,5 +411,5 @@ using (user_id = (select auth.uid()) or (select private.jwt_has_permission('plat
 
 grant select on billing.products, billing.prices to anon;
 grant select on billing.products, billing.prices, billing.config, billing.customers,
-billing.subscriptions, billing.seats, billing.invoices, billing.webhook_events,
-billing.entitlements to authenticated, service_role;
+billing.subscriptions, billing.subscription_items, billing.seats, billing.invoices,
+billing.webhook_events, billing.entitlements to authenticated, service_role;

@@ -1,6 +1,19 @@
 -- billing: entitlements derived from subscriptions and team seats, and the change
 -- notifications (audit + outbox) when a user's paid features change.
 
+create function private.billing_grace_period() returns interval
+language sql stable
+security definer
+set search_path = ''
+as $$
+    select c.past_due_grace from billing.config as c where c.id
+$$;
+comment on function private.billing_grace_period() is
+'How long a past_due subscription keeps granting (billing.config.past_due_grace). Definer:
+the config row is admin-only, but every subscriber may see their own grace deadline.';
+revoke execute on function private.billing_grace_period() from public;
+grant execute on function private.billing_grace_period() to authenticated, service_role;
+
 create function private.billing_status_grants(p_status text, p_past_due_since timestamptz)
 returns boolean
 language sql stable
@@ -10,7 +23,7 @@ as $$
         or (
             p_status = 'past_due'
             and coalesce(p_past_due_since, now())
-            + (select c.past_due_grace from billing.config as c where c.id) > now()
+            + private.billing_grace_period() > now()
         )
 $$;
 comment on function private.billing_status_grants(text, timestamptz) is
@@ -33,18 +46,21 @@ as $$
         or exists (
             select 1
             from billing.subscriptions as s
-            join billing.prices as p on p.id = s.price_id
+            join billing.subscription_items as it on it.subscription_id = s.id
+            join billing.prices as p on p.id = it.price_id
             join billing.products as pr on pr.id = p.product_id
             where p_feature = any(pr.features)
               and s.user_id = p_user
               and not p.per_seat
+              and it.quantity > 0
               and private.billing_status_grants(s.status, s.past_due_since)
         )
         or exists (
             select 1
             from billing.seats as st
             join billing.subscriptions as s on s.id = st.subscription_id
-            join billing.prices as p on p.id = s.price_id
+            join billing.subscription_items as it on it.subscription_id = s.id
+            join billing.prices as p on p.id = it.price_id and p.per_seat
             join billing.products as pr on pr.id = p.product_id
             where st.user_id = p_user
               and p_feature = any(pr.features)
@@ -54,16 +70,17 @@ as $$
                   select count(*) from billing.seats as o
                   where o.subscription_id = st.subscription_id
                     and (o.assigned_at, o.user_id) < (st.assigned_at, st.user_id)
-              ) < s.quantity
+              ) < it.quantity
         )
     )
 $$;
 comment on function private.user_has_entitlement(uuid, text) is
 'Does the user''s plan include p_feature (e.g. ''pro'')? The one entitlement check every
-domain uses. True when the free plan lists the feature, or an individual subscription of
-the user, or a team seat the user holds (within the paid quantity), is active, trialing, or
-past_due within billing.config.past_due_grace of the first failure. Definer: it reads billing
-tables the caller cannot.';
+domain uses. True when the free plan lists the feature, or an item of an individual
+subscription of the user, or a team seat the user holds (within the per-seat item''s
+quantity), is active, trialing, or past_due within billing.config.past_due_grace of the
+first failure. Every item counts; an item whose price is unknown grants nothing. Definer: it
+reads billing tables the caller cannot.';
 revoke execute on function private.user_has_entitlement(uuid, text) from public;
 grant execute on function private.user_has_entitlement(uuid, text) to authenticated, service_role;
 

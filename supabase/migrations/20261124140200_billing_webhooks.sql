@@ -35,6 +35,19 @@ comment on function private.billing_id(jsonb) is
 'The id of a Stripe reference, whether it is an id string or an expanded object.';
 revoke execute on function private.billing_id(jsonb) from public;
 
+create function private.billing_lock(p_key text) returns void
+language sql
+set search_path = ''
+as $$
+    select pg_advisory_xact_lock(hashtext('billing.objects'), hashtext(p_key))
+$$;
+comment on function private.billing_lock(text) is
+'Serialise, until commit, the events touching one Stripe object key (customer:cus_..,
+product:prod_.., payment_intent:pi_..): an event parked for a missing customer and the
+checkout that links it cannot pass each other, so nothing stays parked forever. Keys are
+always taken in the order customer, product, payment_intent.';
+revoke execute on function private.billing_lock(text) from public;
+
 create function private.billing_user_for(p_customer text, p_metadata jsonb) returns uuid
 language plpgsql
 security definer
@@ -106,16 +119,112 @@ comment on function private.billing_email(uuid, text, text, jsonb, text) is
 docs/billing.md), once per dedupe key.';
 revoke execute on function private.billing_email(uuid, text, text, jsonb, text) from public;
 
-create function private.billing_result(p_outcome text, p_user uuid, p_error text default null)
-returns jsonb
+create function private.billing_result(
+    p_outcome text, p_user uuid, p_error text default null, p_parked_on text default null
+) returns jsonb
 language sql immutable
 set search_path = ''
 as $$
-    select jsonb_build_object('outcome', p_outcome, 'user_id', p_user, 'error', p_error)
+    select jsonb_build_object('outcome', p_outcome, 'user_id', p_user, 'error', p_error,
+        'parked_on', p_parked_on)
 $$;
-comment on function private.billing_result(text, uuid, text) is
-'The shape every billing_apply_* function returns: {outcome, user_id, error}.';
-revoke execute on function private.billing_result(text, uuid, text) from public;
+comment on function private.billing_result(text, uuid, text, text) is
+'The shape every billing_apply_* function returns: {outcome, user_id, error, parked_on}.
+outcome parked (with parked_on, e.g. customer:cus_123) keeps the event for later.';
+revoke execute on function private.billing_result(text, uuid, text, text) from public;
+
+create function private.billing_unknown_customer(p_customer text) returns jsonb
+language sql immutable
+set search_path = ''
+as $$
+    select case when p_customer ~ '^cus_[A-Za-z0-9]+$'
+        then private.billing_result('parked', null,
+            format('no user for customer %s yet', p_customer), 'customer:' || p_customer)
+        else private.billing_result('invalid', null, 'the object names no customer') end
+$$;
+comment on function private.billing_unknown_customer(text) is
+'The outcome for an object whose customer no user has (yet): parked until the customer is
+linked (checkout, or metadata.user_id on a later object), so nothing is lost.';
+revoke execute on function private.billing_unknown_customer(text) from public;
+
+create function private.billing_subscription_rank(p_status text) returns smallint
+language sql immutable
+set search_path = ''
+as $$
+    select (case
+        when p_status = 'incomplete' then 0
+        when p_status in ('canceled', 'incomplete_expired') then 2
+        else 1
+    end)::smallint
+$$;
+comment on function private.billing_subscription_rank(text) is
+'Where a subscription status sits in its state machine: incomplete 0, live states 1, ended
+2. Events are applied in (rank, event time) order, so a subscription never returns to
+incomplete, an ended one never revives, and events of the same second settle on the
+furthest state whatever their delivery order.';
+revoke execute on function private.billing_subscription_rank(text) from public;
+
+create function private.billing_invoice_rank(p_status text) returns smallint
+language sql immutable
+set search_path = ''
+as $$
+    select (case p_status
+        when 'open' then 1 when 'uncollectible' then 2 when 'paid' then 3 when 'void' then 3
+        else 0
+    end)::smallint
+$$;
+comment on function private.billing_invoice_rank(text) is
+'Where an invoice status sits in its state machine: draft 0, open 1, uncollectible 2, paid
+and void 3. A paid invoice is never open again, whatever the delivery order.';
+revoke execute on function private.billing_invoice_rank(text) from public;
+
+create function private.billing_refresh_plan(p_sub text) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_price text;
+    v_quantity int;
+begin
+    select it.price_id, it.quantity into v_price, v_quantity
+    from billing.subscription_items as it
+    join billing.prices as p on p.id = it.price_id
+    join billing.products as pr on pr.id = p.product_id
+    where it.subscription_id = p_sub
+    order by pr.sort_order desc, it.id
+    limit 1;
+    update billing.subscriptions as s
+    set price_id = v_price, quantity = coalesce(v_quantity, 1)
+    where s.id = p_sub
+      and (s.price_id is distinct from v_price or s.quantity <> coalesce(v_quantity, 1));
+end;
+$$;
+comment on function private.billing_refresh_plan(text) is
+'Set a subscription''s display plan (price_id, quantity) to its highest known item; null
+while no item has a known price.';
+revoke execute on function private.billing_refresh_plan(text) from public;
+
+create function private.billing_sync_subscribers(p_sub text, p_cause text) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_user uuid;
+begin
+    for v_user in
+        select s.user_id from billing.subscriptions as s where s.id = p_sub
+        union
+        select st.user_id from billing.seats as st where st.subscription_id = p_sub
+    loop
+        perform private.billing_sync_entitlements(v_user, p_cause);
+    end loop;
+end;
+$$;
+comment on function private.billing_sync_subscribers(text, text) is
+'Re-derive the entitlements of a subscription''s owner and seat holders.';
+revoke execute on function private.billing_sync_subscribers(text, text) from public;
 
 -- Subscriptions -----------------------------------------------------------------------------
 create function private.billing_apply_subscription(
@@ -128,38 +237,36 @@ as $$
 declare
     v_id text := p_sub ->> 'id';
     v_status text := p_sub ->> 'status';
-    v_item jsonb := p_sub -> 'items' -> 'data' -> 0;
+    v_items jsonb := case when jsonb_typeof(p_sub -> 'items' -> 'data') = 'array'
+        then p_sub -> 'items' -> 'data' else '[]' end;
+    v_item jsonb := v_items -> 0;
     v_customer text := private.billing_id(p_sub -> 'customer');
-    v_price text;
     v_user uuid;
     v_applied boolean;
-    v_seat record;
 begin
     if v_id is null or v_id !~ '^sub_[A-Za-z0-9]+$' or v_status not in (
         'incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'canceled',
         'unpaid', 'paused'
+    ) or exists (
+        select 1 from jsonb_array_elements(v_items) as i
+        where coalesce(i ->> 'id', '') !~ '^si_[A-Za-z0-9]+$'
+           or coalesce(private.billing_id(i -> 'price'), '') !~ '^price_[A-Za-z0-9_]{1,120}$'
     ) then
         return private.billing_result('invalid', null, 'not a subscription object');
     end if;
-    v_price := private.billing_id(v_item -> 'price');
+    perform private.billing_lock('customer:' || v_customer);
     v_user := private.billing_user_for(v_customer, p_sub -> 'metadata');
     if v_user is null then
-        return private.billing_result('unknown_customer', null,
-            format('no user for customer %s', v_customer));
-    end if;
-    if not exists (select 1 from billing.prices as p where p.id = v_price) then
-        return private.billing_result('unknown_price', v_user,
-            format('price %s is not in the catalog', v_price));
+        return private.billing_unknown_customer(v_customer);
     end if;
     insert into billing.subscriptions as s (
-        id, user_id, customer_id, price_id, status, quantity, current_period_start,
+        id, user_id, customer_id, status, current_period_start,
         current_period_end, cancel_at_period_end, cancel_at, canceled_at, ended_at,
         trial_start, trial_end, past_due_since, latest_invoice_id, stripe_created,
-        stripe_event_created
+        stripe_event_created, status_rank
     ) values (
-        v_id, v_user, v_customer, v_price, v_status,
-        coalesce((v_item ->> 'quantity')::int, (p_sub ->> 'quantity')::int, 1),
-        -- since API version 2025-03-31 the period lives on the item
+        v_id, v_user, v_customer, v_status,
+        -- since API version 2025-03-31 the period lives on the items
         coalesce(private.billing_ts(p_sub -> 'current_period_start'),
             private.billing_ts(v_item -> 'current_period_start')),
         coalesce(private.billing_ts(p_sub -> 'current_period_end'),
@@ -173,14 +280,13 @@ begin
         case when v_status in ('past_due', 'unpaid') then p_created end,
         private.billing_id(p_sub -> 'latest_invoice'),
         private.billing_ts(p_sub -> 'created'),
-        p_created
+        p_created,
+        private.billing_subscription_rank(v_status)
     )
     on conflict (id) do update set
         user_id = excluded.user_id,
         customer_id = excluded.customer_id,
-        price_id = excluded.price_id,
         status = excluded.status,
-        quantity = excluded.quantity,
         current_period_start = excluded.current_period_start,
         current_period_end = excluded.current_period_end,
         cancel_at_period_end = excluded.cancel_at_period_end,
@@ -193,22 +299,46 @@ begin
             then coalesce(s.past_due_since, excluded.past_due_since) end,
         latest_invoice_id = excluded.latest_invoice_id,
         stripe_created = excluded.stripe_created,
-        stripe_event_created = excluded.stripe_event_created
-    where s.stripe_event_created is null or s.stripe_event_created <= excluded.stripe_event_created
+        stripe_event_created = excluded.stripe_event_created,
+        status_rank = excluded.status_rank
+    where (s.status_rank, coalesce(s.stripe_event_created, '-infinity'))
+        <= (excluded.status_rank, excluded.stripe_event_created)
     returning true into v_applied;
     if v_applied is null then
         return private.billing_result('stale', v_user);
     end if;
-    perform private.billing_sync_entitlements(v_user, p_cause);
-    for v_seat in select st.user_id from billing.seats as st where st.subscription_id = v_id loop
-        perform private.billing_sync_entitlements(v_seat.user_id, p_cause);
-    end loop;
+    -- Every item counts; the set is replaced as a whole (items removed at Stripe go).
+    delete from billing.subscription_items as it
+    where it.subscription_id = v_id and it.id not in (
+        select i ->> 'id' from jsonb_array_elements(v_items) as i
+    );
+    insert into billing.subscription_items as it (id, subscription_id, price_id, quantity)
+    select i ->> 'id', v_id, private.billing_id(i -> 'price'),
+        greatest(coalesce((i ->> 'quantity')::int, 1), 0)
+    from jsonb_array_elements(v_items) as i
+    on conflict (id) do update set
+        price_id = excluded.price_id, quantity = excluded.quantity
+    where it.subscription_id = excluded.subscription_id;
+    perform private.billing_refresh_plan(v_id);
+    -- A paid invoice of the same second or later already settled a checkout or a recovery:
+    -- an earlier-delivered incomplete or past_due snapshot does not undo it.
+    update billing.subscriptions as s
+    set status = 'active', past_due_since = null, status_rank = 1
+    where s.id = v_id and s.status in ('incomplete', 'past_due', 'unpaid')
+      and exists (
+          select 1 from billing.invoices as i
+          where i.subscription_id = v_id and i.status = 'paid'
+            and i.stripe_event_created >= p_created
+      );
+    perform private.billing_sync_subscribers(v_id, p_cause);
     return private.billing_result('applied', v_user);
 end;
 $$;
 comment on function private.billing_apply_subscription(jsonb, timestamptz, text) is
-'Upsert a Stripe subscription unless a newer event was already applied to it (stale), then
-re-derive the entitlements of its owner and seat holders.';
+'Upsert a Stripe subscription and all its items unless a newer state was already applied
+(stale: ordered by status rank, then event time), then re-derive the entitlements of its
+owner and seat holders. An unknown customer parks the event; items with unknown prices are
+kept and grant nothing until the price arrives.';
 revoke execute on function private.billing_apply_subscription(jsonb, timestamptz, text)
 from public;
 
@@ -229,7 +359,7 @@ declare
     );
     v_user uuid;
     v_applied boolean;
-    v_grace interval := (select c.past_due_grace from billing.config as c where c.id);
+    v_grace interval := private.billing_grace_period();
     v_manage text := (select c.manage_billing_url from billing.config as c where c.id);
     v_row billing.invoices;
 begin
@@ -237,20 +367,20 @@ begin
         or coalesce(p_inv ->> 'currency', '') !~ '^[a-z]{3}$' then
         return private.billing_result('invalid', null, 'not an invoice object');
     end if;
+    perform private.billing_lock('customer:' || v_customer);
     v_user := private.billing_user_for(v_customer, coalesce(
         p_inv -> 'subscription_details' -> 'metadata',
         p_inv -> 'parent' -> 'subscription_details' -> 'metadata',
         p_inv -> 'metadata'
     ));
     if v_user is null then
-        return private.billing_result('unknown_customer', null,
-            format('no user for customer %s', v_customer));
+        return private.billing_unknown_customer(v_customer);
     end if;
     insert into billing.invoices as i (
         id, user_id, customer_id, subscription_id, number, status, billing_reason, currency,
         subtotal, total, amount_due, amount_paid, amount_remaining, attempt_count,
         next_payment_attempt, hosted_invoice_url, invoice_pdf, period_start, period_end,
-        paid_at, lines, stripe_created, stripe_event_created
+        paid_at, lines, stripe_created, stripe_event_created, status_rank
     ) values (
         v_id, v_user, v_customer, v_sub, p_inv ->> 'number', p_inv ->> 'status',
         p_inv ->> 'billing_reason', p_inv ->> 'currency',
@@ -275,7 +405,8 @@ begin
             ) as l
         ), '[]'),
         private.billing_ts(p_inv -> 'created'),
-        p_created
+        p_created,
+        private.billing_invoice_rank(p_inv ->> 'status')
     )
     on conflict (id) do update set
         user_id = excluded.user_id,
@@ -296,9 +427,13 @@ begin
         period_end = excluded.period_end,
         paid_at = excluded.paid_at,
         lines = excluded.lines,
-        stripe_event_created = excluded.stripe_event_created
-    where i.stripe_event_created is null or i.stripe_event_created <= excluded.stripe_event_created
+        stripe_event_created = excluded.stripe_event_created,
+        status_rank = excluded.status_rank
+    where (i.status_rank, coalesce(i.stripe_event_created, '-infinity'))
+        <= (excluded.status_rank, excluded.stripe_event_created)
     returning true into v_applied;
+    -- Which payment intents paid it, so refunds (which no longer name invoices) find it.
+    perform private.billing_note_invoice_payments(v_id, p_inv);
 
     -- The subscription re-read from Stripe is applied with its own guard.
     if jsonb_typeof(p_fresh_sub) = 'object' then
@@ -312,7 +447,8 @@ begin
     if p_type = 'invoice.paid' then
         -- A paid invoice makes its subscription active again (recovery from past_due).
         update billing.subscriptions as s
-        set status = 'active', past_due_since = null, stripe_event_created = p_created
+        set status = 'active', past_due_since = null, stripe_event_created = p_created,
+            status_rank = 1
         where s.id = v_sub and s.status in ('past_due', 'unpaid', 'incomplete')
           and (s.stripe_event_created is null or s.stripe_event_created <= p_created);
         if v_row.amount_paid > 0 then
@@ -352,7 +488,8 @@ begin
 end;
 $$;
 comment on function private.billing_apply_invoice(jsonb, text, timestamptz, text, jsonb) is
-'Upsert a Stripe invoice (guarded by event time) and act on its event: invoice.paid
+'Upsert a Stripe invoice (guarded by status rank, then event time: a paid invoice is never
+open again) and act on its event: invoice.paid
 reactivates the subscription and queues billing.receipt; invoice.payment_failed marks the
 subscription past_due (grace starts at the first failure) and emails a link to fix the
 card; invoice.payment_action_required emails the hosted invoice link.';
@@ -372,24 +509,31 @@ declare
     v_customer text := private.billing_id(p_session -> 'customer');
     v_user uuid;
 begin
+    if v_customer is not null then
+        perform private.billing_lock('customer:' || v_customer);
+    end if;
     if v_ref ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
         select u.id into v_user from auth.users as u where u.id = v_ref::uuid;
     end if;
     if v_user is null then
         v_user := private.billing_user_for(v_customer, p_session -> 'metadata');
     end if;
-    if v_user is null then
-        return private.billing_result('unknown_customer', null,
-            format('no user for session %s', p_session ->> 'id'));
+    if v_user is null and v_customer is null then
+        return private.billing_result('ignored', null,
+            format('session %s names no user and no customer', p_session ->> 'id'));
+    elsif v_user is null then
+        return private.billing_unknown_customer(v_customer);
     end if;
     if v_customer ~ '^cus_[A-Za-z0-9]+$' then
         insert into billing.customers (user_id, stripe_customer_id, email)
         values (v_user, v_customer, p_session -> 'customer_details' ->> 'email')
         on conflict do nothing;
-        if not exists (
-            select 1 from billing.customers as c
-            where c.user_id = v_user and c.stripe_customer_id = v_customer
-        ) then
+        -- Linked earlier by a subscription or invoice event (no email then): merge, so
+        -- checkout's email is not dropped; a customer.* event's email stays authoritative.
+        update billing.customers as c
+        set email = coalesce(c.email, p_session -> 'customer_details' ->> 'email')
+        where c.user_id = v_user and c.stripe_customer_id = v_customer;
+        if not found then
             return private.billing_result('customer_conflict', v_user,
                 format('customer %s or user already linked otherwise', v_customer));
         end if;
@@ -407,8 +551,10 @@ begin
 end;
 $$;
 comment on function private.billing_apply_checkout(jsonb, text, timestamptz, text, jsonb) is
-'A finished checkout: link the customer to the user (client_reference_id) and apply the
-subscription re-read from Stripe; an async payment failure emails the user.';
+'A finished checkout: link the customer to the user (client_reference_id; the session''s
+email fills a customer row linked earlier without one) and apply the subscription re-read
+from Stripe; an async payment failure emails the user. A session of a customer no user has
+is parked on that customer.';
 revoke execute on function private.billing_apply_checkout(jsonb, text, timestamptz, text, jsonb)
 from public;
 
@@ -424,11 +570,12 @@ declare
     v_id text := p_product ->> 'id';
     v_features text[];
     v_applied boolean;
-    v_user uuid;
+    v_sub text;
 begin
     if v_id is null or v_id !~ '^prod_[A-Za-z0-9_]{1,120}$' then
         return private.billing_result('invalid', null, 'not a product object');
     end if;
+    perform private.billing_lock('product:' || v_id);
     if p_product -> 'metadata' ? 'features' then
         select coalesce(array_agg(f order by f), '{}') into v_features
         from unnest(string_to_array(lower(p_product -> 'metadata' ->> 'features'), ',')) as r,
@@ -459,15 +606,11 @@ begin
         return private.billing_result('stale', null);
     end if;
     -- Features may have changed: re-derive for the product's subscribers.
-    for v_user in
-        select distinct s.user_id from billing.subscriptions as s
-        join billing.prices as pr on pr.id = s.price_id where pr.product_id = v_id
-        union
-        select st.user_id from billing.seats as st
-        join billing.subscriptions as s on s.id = st.subscription_id
-        join billing.prices as pr on pr.id = s.price_id where pr.product_id = v_id
+    for v_sub in
+        select distinct it.subscription_id from billing.subscription_items as it
+        join billing.prices as pr on pr.id = it.price_id where pr.product_id = v_id
     loop
-        perform private.billing_sync_entitlements(v_user, p_cause);
+        perform private.billing_sync_subscribers(v_sub, p_cause);
     end loop;
     return private.billing_result('applied', null);
 end;
@@ -479,7 +622,7 @@ revoke execute on function private.billing_apply_product(jsonb, text, timestampt
 from public;
 
 create function private.billing_apply_price(
-    p_price jsonb, p_type text, p_created timestamptz
+    p_price jsonb, p_type text, p_created timestamptz, p_cause text
 ) returns jsonb
 language plpgsql
 security definer
@@ -488,18 +631,35 @@ as $$
 declare
     v_id text := p_price ->> 'id';
     v_product text := private.billing_id(p_price -> 'product');
+    v_key text := nullif(p_price ->> 'lookup_key', '');
+    v_holder billing.prices;
     v_applied boolean;
+    v_sub text;
 begin
     if v_id is null or v_id !~ '^price_[A-Za-z0-9_]{1,120}$'
-        or coalesce(p_price ->> 'currency', '') !~ '^[a-z]{3}$' then
+        or coalesce(p_price ->> 'currency', '') !~ '^[a-z]{3}$'
+        or coalesce(v_product, '') !~ '^prod_[A-Za-z0-9_]{1,120}$' then
         return private.billing_result('invalid', null, 'not a price object');
-    end if;
-    if not exists (select 1 from billing.products as p where p.id = v_product) then
-        return private.billing_result('ignored', null,
-            format('product %s is not in the catalog', v_product));
     end if;
     if jsonb_typeof(p_price -> 'unit_amount') <> 'number' then
         return private.billing_result('ignored', null, 'only unit-amount prices are supported');
+    end if;
+    perform private.billing_lock('product:' || v_product);
+    if not exists (select 1 from billing.products as p where p.id = v_product) then
+        return private.billing_result('parked', null,
+            format('product %s is not in the catalog yet', v_product), 'product:' || v_product);
+    end if;
+    -- Lookup keys move between prices (transfer_lookup_key): the newest event holding a
+    -- key keeps it, and the price that held it before loses it.
+    if v_key is not null then
+        select * into v_holder from billing.prices as p
+        where p.lookup_key = v_key and p.id <> v_id
+        for update;
+        if found and coalesce(v_holder.stripe_event_created, '-infinity') > p_created then
+            v_key := null;
+        elsif found then
+            update billing.prices set lookup_key = null where id = v_holder.id;
+        end if;
     end if;
     insert into billing.prices as p (id, product_id, active, currency, unit_amount,
         recurring_interval, recurring_interval_count, per_seat, lookup_key, nickname, metadata,
@@ -511,7 +671,7 @@ begin
         p_price -> 'recurring' ->> 'interval',
         coalesce((p_price -> 'recurring' ->> 'interval_count')::int, 1),
         coalesce(p_price -> 'metadata' ->> 'per_seat', 'false') = 'true',
-        p_price ->> 'lookup_key', p_price ->> 'nickname',
+        v_key, p_price ->> 'nickname',
         case when jsonb_typeof(p_price -> 'metadata') = 'object'
             then p_price -> 'metadata' else '{}' end,
         p_created
@@ -530,13 +690,27 @@ begin
         stripe_event_created = excluded.stripe_event_created
     where p.stripe_event_created is null or p.stripe_event_created <= excluded.stripe_event_created
     returning true into v_applied;
-    return private.billing_result(case when v_applied then 'applied' else 'stale' end, null);
+    if v_applied is null then
+        return private.billing_result('stale', null);
+    end if;
+    -- Items that named this price before the catalog knew it grant from now on.
+    for v_sub in
+        select distinct it.subscription_id from billing.subscription_items as it
+        where it.price_id = v_id
+    loop
+        perform private.billing_refresh_plan(v_sub);
+        perform private.billing_sync_subscribers(v_sub, p_cause);
+    end loop;
+    return private.billing_result('applied', null);
 end;
 $$;
-comment on function private.billing_apply_price(jsonb, text, timestamptz) is
-'Upsert a Stripe price of a known product (guarded by event time); price.deleted
-deactivates it. Tiered prices (no unit_amount) are ignored.';
-revoke execute on function private.billing_apply_price(jsonb, text, timestamptz) from public;
+comment on function private.billing_apply_price(jsonb, text, timestamptz, text) is
+'Upsert a Stripe price (guarded by event time); price.deleted deactivates it; tiered prices
+(no unit_amount) are ignored. A price of an unknown product is parked on the product. The
+lookup key moves to the price of the newest event. Subscriptions with items of the price
+are re-derived (an item that arrived before its price grants now).';
+revoke execute on function private.billing_apply_price(jsonb, text, timestamptz, text)
+from public;
 
 create function private.billing_apply_customer(p_customer jsonb, p_created timestamptz)
 returns jsonb
@@ -547,6 +721,10 @@ as $$
 declare
     v_user uuid;
 begin
+    if coalesce(p_customer ->> 'id', '') !~ '^cus_[A-Za-z0-9]+$' then
+        return private.billing_result('invalid', null, 'not a customer object');
+    end if;
+    perform private.billing_lock('customer:' || (p_customer ->> 'id'));
     update billing.customers as c
     set email = p_customer ->> 'email', name = left(p_customer ->> 'name', 200),
         stripe_event_created = p_created
@@ -561,45 +739,10 @@ begin
     if found then
         return private.billing_result('stale', v_user);
     end if;
-    return private.billing_result('unknown_customer', null,
-        format('no user for customer %s', p_customer ->> 'id'));
+    return private.billing_unknown_customer(p_customer ->> 'id');
 end;
 $$;
 comment on function private.billing_apply_customer(jsonb, timestamptz) is
-'Mirror a known customer''s email and name (guarded by event time).';
+'Mirror a known customer''s email and name (guarded by event time); an unknown customer''s
+event is parked until a user is linked to it.';
 revoke execute on function private.billing_apply_customer(jsonb, timestamptz) from public;
-
-create function private.billing_apply_refund(p_charge jsonb, p_cause text) returns jsonb
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-    v_invoice text := coalesce(
-        private.billing_id(p_charge -> 'invoice'), p_charge -> 'metadata' ->> 'invoice_id'
-    );
-    v_row billing.invoices;
-begin
-    if v_invoice is null then
-        return private.billing_result('ignored', null, 'the charge names no invoice');
-    end if;
-    -- Refunded amounts only grow, so the order of refund events does not matter.
-    update billing.invoices as i
-    set amount_refunded = greatest(i.amount_refunded,
-        coalesce((p_charge ->> 'amount_refunded')::bigint, 0))
-    where i.id = v_invoice
-    returning * into v_row;
-    if not found then
-        return private.billing_result('ignored', null,
-            format('invoice %s is not known', v_invoice));
-    end if;
-    perform private.billing_email(v_row.user_id, 'refund_issued', 'Your refund is on its way',
-        jsonb_build_object('invoice_id', v_invoice, 'number', v_row.number,
-            'amount_refunded', v_row.amount_refunded, 'currency', v_row.currency),
-        'refund:' || p_cause);
-    return private.billing_result('applied', v_row.user_id);
-end;
-$$;
-comment on function private.billing_apply_refund(jsonb, text) is
-'charge.refunded: record the refunded amount on the invoice and email the user.';
-revoke execute on function private.billing_apply_refund(jsonb, text) from public;

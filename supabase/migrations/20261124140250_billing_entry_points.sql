@@ -49,6 +49,149 @@ Returns new (first delivery), pending (seen, not processed yet: process it) or p
 revoke execute on function billing.record_event(jsonb) from public;
 grant execute on function billing.record_event(jsonb) to service_role;
 
+create function private.billing_apply_event(
+    p_event billing.webhook_events, p_fresh jsonb
+) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_obj jsonb := p_event.payload -> 'data' -> 'object';
+    v_kind text := v_obj ->> 'object';
+    v_fresh jsonb := case when jsonb_typeof(p_fresh) = 'object' then p_fresh else '{}' end;
+    v_result jsonb;
+begin
+    if jsonb_typeof(v_fresh -> v_kind) = 'object' then
+        if v_fresh -> v_kind ->> 'id' is distinct from v_obj ->> 'id' then
+            perform private.raise_error('billing_event_invalid',
+                'The re-read object is not the event''s object.', '22023');
+        end if;
+        v_obj := v_fresh -> v_kind;
+    end if;
+
+    if p_event.type in (
+        'customer.subscription.created', 'customer.subscription.updated',
+        'customer.subscription.deleted', 'customer.subscription.paused',
+        'customer.subscription.resumed', 'customer.subscription.trial_will_end',
+        'customer.subscription.pending_update_applied',
+        'customer.subscription.pending_update_expired'
+    ) then
+        v_result := private.billing_apply_subscription(v_obj, p_event.stripe_created, p_event.id);
+        if p_event.type = 'customer.subscription.trial_will_end'
+            and v_result ->> 'outcome' in ('applied', 'stale') then
+            perform private.billing_email((v_result ->> 'user_id')::uuid, 'trial_ending',
+                'Your trial ends soon',
+                jsonb_build_object('subscription_id', v_obj ->> 'id',
+                    'trial_end', private.billing_ts(v_obj -> 'trial_end'),
+                    'manage_billing_url',
+                    (select c.manage_billing_url from billing.config as c where c.id)),
+                'trial_ending:' || (v_obj ->> 'id'));
+        end if;
+    elsif p_event.type in (
+        'invoice.paid', 'invoice.payment_failed', 'invoice.payment_action_required',
+        'invoice.finalized', 'invoice.created', 'invoice.updated', 'invoice.voided',
+        'invoice.marked_uncollectible', 'invoice.payment_succeeded'
+    ) then
+        v_result := private.billing_apply_invoice(v_obj, p_event.type, p_event.stripe_created,
+            p_event.id, v_fresh -> 'subscription');
+    elsif p_event.type in (
+        'checkout.session.completed', 'checkout.session.async_payment_succeeded',
+        'checkout.session.async_payment_failed'
+    ) then
+        v_result := private.billing_apply_checkout(v_obj, p_event.type, p_event.stripe_created,
+            p_event.id, v_fresh -> 'subscription');
+    elsif p_event.type in ('product.created', 'product.updated', 'product.deleted') then
+        v_result := private.billing_apply_product(v_obj, p_event.type, p_event.stripe_created,
+            p_event.id);
+    elsif p_event.type in ('price.created', 'price.updated', 'price.deleted') then
+        v_result := private.billing_apply_price(v_obj, p_event.type, p_event.stripe_created,
+            p_event.id);
+    elsif p_event.type in ('customer.created', 'customer.updated') then
+        v_result := private.billing_apply_customer(v_obj, p_event.stripe_created);
+    elsif p_event.type = 'invoice_payment.paid' then
+        v_result := private.billing_apply_invoice_payment(v_obj);
+    elsif p_event.type = 'charge.refunded' then
+        v_result := private.billing_apply_refund(v_obj, v_fresh, p_event.id);
+    else
+        v_result := private.billing_result('ignored', null, null);
+    end if;
+
+    -- A parked event stays unprocessed, naming what it waits for; anything else is done.
+    update billing.webhook_events as e
+    set processed_at = case when v_result ->> 'outcome' = 'parked' then null else now() end,
+        outcome = v_result ->> 'outcome',
+        user_id = (v_result ->> 'user_id')::uuid, error = v_result ->> 'error',
+        parked_on = v_result ->> 'parked_on'
+    where e.id = p_event.id;
+    return v_result;
+end;
+$$;
+comment on function private.billing_apply_event(billing.webhook_events, jsonb) is
+'Apply one stored event by its type and record the outcome on it (a parked event stays
+unprocessed with parked_on set).';
+revoke execute on function private.billing_apply_event(billing.webhook_events, jsonb)
+from public;
+
+create function private.billing_unpark() returns int
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_event billing.webhook_events;
+    v_applied int := 0;
+    v_round int := 0;
+    v_progress boolean := true;
+begin
+    -- Re-apply, oldest first, every parked event whose missing piece is known now; one
+    -- applied event can make others applicable (a customer linked, then its product...).
+    while v_progress and v_round < 10 loop
+        v_progress := false;
+        v_round := v_round + 1;
+        for v_event in
+            select e.* from billing.webhook_events as e
+            where e.parked_on is not null and e.processed_at is null
+              and case split_part(e.parked_on, ':', 1)
+                  when 'customer' then exists (
+                      select 1 from billing.customers as c
+                      where c.stripe_customer_id = split_part(e.parked_on, ':', 2))
+                  when 'product' then exists (
+                      select 1 from billing.products as p
+                      where p.id = split_part(e.parked_on, ':', 2))
+                  when 'payment_intent' then exists (
+                      select 1 from billing.invoice_payments as ip
+                      where ip.payment_intent_id = split_part(e.parked_on, ':', 2))
+                  when 'invoice' then exists (
+                      select 1 from billing.invoices as i
+                      where i.id = split_part(e.parked_on, ':', 2))
+                  else false
+              end
+            order by e.stripe_created, e.received_at, e.id
+            for update skip locked
+        loop
+            -- Another transaction busy with the same customer or object applies it itself.
+            if not pg_try_advisory_xact_lock(hashtext('billing.objects'),
+                    hashtext('customer:' || coalesce(v_event.customer_id, '')))
+                or not pg_try_advisory_xact_lock(hashtext('billing.objects'),
+                    hashtext(v_event.parked_on)) then
+                continue;
+            end if;
+            if private.billing_apply_event(v_event, '{}') ->> 'outcome' <> 'parked' then
+                v_applied := v_applied + 1;
+                v_progress := true;
+            end if;
+        end loop;
+    end loop;
+    return v_applied;
+end;
+$$;
+comment on function private.billing_unpark() is
+'Apply the parked events whose customer, product, payment or invoice is known now, in Stripe event
+order, from their stored snapshots (their own guards keep newer state). Returns how many
+were applied.';
+revoke execute on function private.billing_unpark() from public;
+
 create function billing.process_event(p_event_id text, p_fresh jsonb default '{}')
 returns text
 language plpgsql
@@ -57,9 +200,6 @@ set search_path = ''
 as $$
 declare
     v_event billing.webhook_events;
-    v_obj jsonb;
-    v_kind text;
-    v_fresh jsonb := case when jsonb_typeof(p_fresh) = 'object' then p_fresh else '{}' end;
     v_result jsonb;
 begin
     -- The row lock serialises racing deliveries of the same event: the second one waits,
@@ -72,73 +212,21 @@ begin
     if v_event.processed_at is not null then
         return 'duplicate';
     end if;
-    v_obj := v_event.payload -> 'data' -> 'object';
-    v_kind := v_obj ->> 'object';
-    if jsonb_typeof(v_fresh -> v_kind) = 'object' then
-        if v_fresh -> v_kind ->> 'id' is distinct from v_obj ->> 'id' then
-            perform private.raise_error('billing_event_invalid',
-                'The re-read object is not the event''s object.', '22023');
-        end if;
-        v_obj := v_fresh -> v_kind;
+    v_result := private.billing_apply_event(v_event, p_fresh);
+    if v_result ->> 'outcome' <> 'parked' then
+        perform private.billing_unpark();
     end if;
-
-    if v_event.type in (
-        'customer.subscription.created', 'customer.subscription.updated',
-        'customer.subscription.deleted', 'customer.subscription.paused',
-        'customer.subscription.resumed', 'customer.subscription.trial_will_end',
-        'customer.subscription.pending_update_applied',
-        'customer.subscription.pending_update_expired'
-    ) then
-        v_result := private.billing_apply_subscription(v_obj, v_event.stripe_created, v_event.id);
-        if v_event.type = 'customer.subscription.trial_will_end'
-            and v_result ->> 'outcome' in ('applied', 'stale') then
-            perform private.billing_email((v_result ->> 'user_id')::uuid, 'trial_ending',
-                'Your trial ends soon',
-                jsonb_build_object('subscription_id', v_obj ->> 'id',
-                    'trial_end', private.billing_ts(v_obj -> 'trial_end'),
-                    'manage_billing_url',
-                    (select c.manage_billing_url from billing.config as c where c.id)),
-                'trial_ending:' || (v_obj ->> 'id'));
-        end if;
-    elsif v_event.type in (
-        'invoice.paid', 'invoice.payment_failed', 'invoice.payment_action_required',
-        'invoice.finalized', 'invoice.created', 'invoice.updated', 'invoice.voided',
-        'invoice.marked_uncollectible', 'invoice.payment_succeeded'
-    ) then
-        v_result := private.billing_apply_invoice(v_obj, v_event.type, v_event.stripe_created,
-            v_event.id, v_fresh -> 'subscription');
-    elsif v_event.type in (
-        'checkout.session.completed', 'checkout.session.async_payment_succeeded',
-        'checkout.session.async_payment_failed'
-    ) then
-        v_result := private.billing_apply_checkout(v_obj, v_event.type, v_event.stripe_created,
-            v_event.id, v_fresh -> 'subscription');
-    elsif v_event.type in ('product.created', 'product.updated', 'product.deleted') then
-        v_result := private.billing_apply_product(v_obj, v_event.type, v_event.stripe_created,
-            v_event.id);
-    elsif v_event.type in ('price.created', 'price.updated', 'price.deleted') then
-        v_result := private.billing_apply_price(v_obj, v_event.type, v_event.stripe_created);
-    elsif v_event.type in ('customer.created', 'customer.updated') then
-        v_result := private.billing_apply_customer(v_obj, v_event.stripe_created);
-    elsif v_event.type = 'charge.refunded' then
-        v_result := private.billing_apply_refund(v_obj, v_event.id);
-    else
-        v_result := private.billing_result('ignored', null, null);
-    end if;
-
-    update billing.webhook_events as e
-    set processed_at = now(), outcome = v_result ->> 'outcome',
-        user_id = (v_result ->> 'user_id')::uuid, error = v_result ->> 'error'
-    where e.id = p_event_id;
     return v_result ->> 'outcome';
 end;
 $$;
 comment on function billing.process_event(text, jsonb) is
-'Service (edge): apply a stored event exactly once. p_fresh carries objects re-read from
-Stripe ({"subscription": {...}, "invoice": {...}}) that replace the snapshot. Returns the
-outcome: applied, stale (a newer event was applied already), unknown_customer,
-unknown_price, customer_conflict, invalid, ignored, or duplicate (processed before).
-Errors: billing_event_unknown, billing_event_invalid.';
+'Service (edge): apply a stored event exactly once, then any parked events it made
+applicable. p_fresh carries objects re-read from Stripe ({"subscription": {...},
+"invoice": {...}, "invoice_payment": {...}}) that replace or complete the snapshot. Returns
+the outcome: applied, stale (a newer state was applied already), parked (waits for its
+customer, product or payment; applied when that arrives), customer_conflict, invalid,
+ignored, or duplicate (processed before). Errors: billing_event_unknown,
+billing_event_invalid.';
 revoke execute on function billing.process_event(text, jsonb) from public;
 grant execute on function billing.process_event(text, jsonb) to service_role;
 
@@ -200,7 +288,8 @@ begin
     end if;
     if exists (
         select 1 from billing.subscriptions as s
-        join billing.prices as p on p.id = s.price_id
+        join billing.subscription_items as it on it.subscription_id = s.id
+        join billing.prices as p on p.id = it.price_id
         where s.user_id = v_uid and p.product_id = v_price.product_id
           and s.status in ('active', 'trialing', 'past_due', 'unpaid', 'paused')
     ) then
@@ -270,21 +359,27 @@ begin
     if not exists (select 1 from auth.users as u where u.id = p_user) then
         perform private.raise_error('user_not_found', 'No such user.', 'PT404');
     end if;
+    perform private.billing_lock('customer:' || p_customer);
     insert into billing.customers (user_id, stripe_customer_id, email)
     values (p_user, p_customer, p_email)
     on conflict do nothing;
+    update billing.customers as c set email = coalesce(c.email, p_email)
+    where c.user_id = p_user and c.stripe_customer_id = p_customer;
     select c.stripe_customer_id into v_linked from billing.customers as c
     where c.user_id = p_user;
     if v_linked is null then
         perform private.raise_error('conflict', 'That customer belongs to another user.',
             'PT409');
     end if;
+    -- Events that arrived for this customer before it was linked apply now.
+    perform private.billing_unpark();
     return v_linked;
 end;
 $$;
 comment on function billing.link_customer(uuid, text, text) is
-'Service (edge, after creating a Stripe customer at checkout): link it to the user. Returns
-the customer now linked (an earlier one wins a race). Errors: invalid_argument,
+'Service (edge, after creating a Stripe customer at checkout): link it to the user (the
+email fills a row linked earlier without one) and apply events parked on it. Returns the
+customer now linked (an earlier one wins a race). Errors: invalid_argument,
 user_not_found, conflict.';
 revoke execute on function billing.link_customer(uuid, text, text) from public;
 grant execute on function billing.link_customer(uuid, text, text) to service_role;

@@ -46,16 +46,27 @@ select
     s.canceled_at,
     s.trial_end,
     s.past_due_since,
-    s.past_due_since + (select c.past_due_grace from billing.config as c where c.id)
-        as grace_ends_at,
-    s.updated_at
+    s.past_due_since + private.billing_grace_period() as grace_ends_at,
+    s.updated_at,
+    (
+        select
+            coalesce(jsonb_agg(jsonb_build_object(
+                'price_id', it.price_id, 'product_id', ip.product_id,
+                'quantity', it.quantity
+            ) order by it.id), '[]')
+        from billing.subscription_items as it
+        left join billing.prices as ip on it.price_id = ip.id
+        where it.subscription_id = s.id
+    ) as items
 from billing.subscriptions as s
-inner join billing.prices as p on s.price_id = p.id
-inner join billing.products as pr on p.product_id = pr.id
+left join billing.prices as p on s.price_id = p.id
+left join billing.products as pr on p.product_id = pr.id
 where (select private.key_may_read('api.billing_subscriptions'));
 comment on view api.billing_subscriptions is
 'Subscriptions you own, or hold a team seat of (is_owner false); admins see all.
-grace_ends_at: when a past_due subscription stops granting access.';
+product_id, price_id and quantity describe the main plan; items lists every item (a
+product_id of null: a price the catalog does not know yet, which grants nothing).
+grace_ends_at: when a past_due subscription stops granting access (your own deadline).';
 grant select on api.billing_subscriptions to authenticated, service_role;
 
 create view api.billing_seats with (security_invoker = true) as
@@ -125,8 +136,7 @@ select
     s.current_period_end,
     s.cancel_at_period_end,
     s.past_due_since,
-    s.past_due_since + (select cf.past_due_grace from billing.config as cf where cf.id)
-        as grace_ends_at,
+    s.past_due_since + private.billing_grace_period() as grace_ends_at,
     private.user_has_entitlement(s.user_id, pr.features[1]) as owner_entitled,
     (
         select count(*) from billing.webhook_events as e
@@ -145,8 +155,8 @@ select
     last.outcome as last_event_outcome,
     s.updated_at
 from billing.subscriptions as s
-inner join billing.prices as p on s.price_id = p.id
-inner join billing.products as pr on p.product_id = pr.id
+left join billing.prices as p on s.price_id = p.id
+left join billing.products as pr on p.product_id = pr.id
 left join billing.customers as c on s.customer_id = c.stripe_customer_id
 left join lateral (
     select
@@ -202,14 +212,20 @@ begin
             'p_subscription_id and p_user_id are required.', '22023');
     end if;
     -- Lock the subscription: two owners' tabs assigning the last seat at once get one each.
-    select s.*, p.per_seat into v_sub
-    from billing.subscriptions as s join billing.prices as p on p.id = s.price_id
+    select s.id, seat.quantity into v_sub
+    from billing.subscriptions as s
+    left join lateral (
+        select it.quantity from billing.subscription_items as it
+        join billing.prices as p on p.id = it.price_id and p.per_seat
+        where it.subscription_id = s.id
+        order by it.id limit 1
+    ) as seat on true
     where s.id = p_subscription_id and s.user_id = v_uid
     for update of s;
     if not found then
         perform private.raise_error('not_found', 'No such subscription of yours.', 'PT404');
     end if;
-    if not v_sub.per_seat then
+    if v_sub.quantity is null then
         perform private.raise_error('billing_not_team_plan',
             'Seats exist only on team subscriptions.', '22023');
     end if;

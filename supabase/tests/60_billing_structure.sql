@@ -68,6 +68,8 @@ values (
     'sub_tappayer', tests.user_id('tap_payer'), 'cus_tappayer',
     'price_flagship_pro_monthly', 'active'
 );
+insert into billing.subscription_items (id, subscription_id, price_id)
+values ('si_tappayer', 'sub_tappayer', 'price_flagship_pro_monthly');
 select is(private.user_has_entitlement(tests.user_id('tap_payer'), 'pro'), true, 'active: pro');
 update billing.subscriptions set status = 'past_due', past_due_since = now() - interval '2 days'
 where id = 'sub_tappayer';

@@ -136,6 +136,33 @@ M.select("accounts.api_object_scopes", "true", M.same("yes"))
 M.select("api.accounts_api_object_scopes", "true", M.same("yes"))
 M.select("ops.render_targets", "true", M.same("deny"))
 
+# The event catalogue is public; newsletter campaigns and recipients are admins' (the
+# events matrix covers their api views and RPCs).
+M.select("ops.event_types", "topic = 'ctf.solve'", M.same("yes"))
+M.select(
+    "ops.newsletter_campaigns",
+    "true",
+    M.cells(anon="deny", member="no", owner="no", moderator="no", admin="yes", service_role="yes"),
+)
+M.select(
+    "ops.newsletter_recipients",
+    "true",
+    M.cells(anon="deny", member="no", owner="no", moderator="no", admin="yes", service_role="yes"),
+)
+M.write("ops.event_types", "delete", "delete from ops.event_types", M.same("deny"))
+M.write(
+    "ops.newsletter_campaigns",
+    "insert",
+    "insert into ops.newsletter_campaigns (subject, body, audience) values ('x', 'y', '{}')",
+    M.same("deny"),
+)
+M.write(
+    "ops.newsletter_recipients",
+    "update",
+    "update ops.newsletter_recipients set status = 'sent'",
+    M.same("deny") | {"service_role": "yes"},
+)
+
 # Look-alike data for username checks: read by definer functions only.
 M.select("accounts.confusables", "true", M.same("deny"))
 M.select("accounts.reserved_names", "true", M.same("deny"))
@@ -565,6 +592,12 @@ def scene(module_db, module_cast):
     db.execute("select private.record_activity(%s, 'lesson.completed', 'lesson', 'l1')", (owner,))
     db.execute("select private.audit('accounts.role_granted', 'user', %s)", (owner,))
     db.execute("select ops.enqueue('test.job', '{}')")
+    db.execute(
+        "with c as (insert into ops.newsletter_campaigns (subject, body, audience)"
+        " values ('Matrix', 'Body', '{\"kind\": \"everyone\"}') returning id)"
+        " insert into ops.newsletter_recipients (campaign_id, email, chunk)"
+        " select id, 'matrix@example.test', 0 from c"
+    )
     key = rpc(db, cast.owner, "accounts_create_api_key", p_name="ci", p_scopes=["profile:read"])
     db.execute(
         "insert into accounts.contact_emails (user_id, email, verified_at)"

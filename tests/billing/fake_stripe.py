@@ -10,8 +10,6 @@ Stripe signs webhooks (`t=<ts>,v1=<hex hmac-sha256 of "t.payload">`).
 from __future__ import annotations
 
 import copy
-import hashlib
-import hmac
 import itertools
 import json
 import re
@@ -20,6 +18,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+import stripe
 
 API_KEY = "sk_test_fake_flagship"
 WEBHOOK_SECRET = "whsec_test_fake_flagship"
@@ -38,10 +38,9 @@ def new_id(prefix: str) -> str:
 
 
 def sign(payload: str, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
-    """The Stripe-Signature header Stripe would send for `payload`."""
-    ts = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{ts}.{payload}".encode(), hashlib.sha256).hexdigest()
-    return f"t={ts},v1={mac}"
+    """The Stripe-Signature header Stripe would send for `payload`, made by the official
+    library (`WebhookSignature.generate_signature_header`, its helper for tests)."""
+    return stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp)
 
 
 def decode_form(body: str) -> dict[str, Any]:
@@ -127,7 +126,9 @@ class FakeStripe:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length).decode() if length else ""
         params = decode_form(body) if body else {}
-        path = h.path.split("?", 1)[0]
+        path, _, query = h.path.partition("?")
+        if method == "GET" and query:
+            params = decode_form(query)
         key = h.headers.get("Idempotency-Key")
         with self.lock:
             self.requests.append(
@@ -201,6 +202,21 @@ class FakeStripe:
                 "return_url": params.get("return_url"),
             }
             return 200, obj
+        if method == "GET" and path == "/v1/invoice_payments":
+            # GET /v1/invoice_payments?payment[type]=payment_intent&payment[payment_intent]=pi_
+            wanted = (params.get("payment") or {}).get("payment_intent")
+            found = [
+                copy.deepcopy(o)
+                for o in self.objects.values()
+                if o.get("object") == "invoice_payment"
+                and (o.get("payment") or {}).get("payment_intent") == wanted
+            ]
+            return 200, {
+                "object": "list",
+                "url": "/v1/invoice_payments",
+                "has_more": False,
+                "data": found[: int(params.get("limit") or 10)],
+            }
         match = re.fullmatch(r"/v1/(customers|subscriptions|invoices|prices)/([A-Za-z0-9_]+)", path)
         if method == "GET" and match:
             obj = self.objects.get(match[2])
@@ -322,6 +338,26 @@ class FakeStripe:
                 },
             }
             self.objects[iid] = obj
+            return copy.deepcopy(obj)
+
+    def invoice_payment(self, invoice: str, payment_intent: str, amount: int = 1500) -> dict:
+        """An invoice payment (API 2025-03-31+): which payment intent paid the invoice."""
+        with self.lock:
+            obj = {
+                "id": new_id("inpay"),
+                "object": "invoice_payment",
+                "invoice": invoice,
+                "amount_paid": amount,
+                "amount_requested": amount,
+                "currency": "usd",
+                "is_default": True,
+                "livemode": False,
+                "payment": {"type": "payment_intent", "payment_intent": payment_intent},
+                "status": "paid",
+                "status_transitions": {"paid_at": int(time.time()), "canceled_at": None},
+                "created": int(time.time()),
+            }
+            self.objects[obj["id"]] = obj
             return copy.deepcopy(obj)
 
     def update(self, object_id: str, **changes: Any) -> dict:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from flagship.testing.harness import ANY_HINT, User, as_user, create_user, grant_roles
+from flagship.testing.harness import ANY_HINT, User, as_user, create_user, grant_roles, subscribe
 from flagship.testing.matrix import REFUSED_OR_READONLY, Matrix
 
 ROLES = ["anon", "member", "subscriber", "seat_holder", "team_owner", "admin", "service_role"]
@@ -56,8 +56,13 @@ M.select("billing.config", "true", ADMIN_ONLY)
 M.select("billing.customers", "user_id = %(subscriber)s", SUBSCRIBERS)
 M.select("billing.subscriptions", "user_id = %(subscriber)s", SUBSCRIBERS)
 M.select("billing.subscriptions", "id = 'sub_rlsteam'", TEAM, label="team")
+M.select("billing.subscription_items", "subscription_id = 'sub_rlspro'", SUBSCRIBERS)
+M.select("billing.subscription_items", "subscription_id = 'sub_rlsteam'", TEAM, label="team")
 M.select("billing.seats", "subscription_id = 'sub_rlsteam'", TEAM)
 M.select("billing.invoices", "user_id = %(subscriber)s", SUBSCRIBERS)
+# which payment paid which invoice, and refunds per charge: only the definer functions
+M.select("billing.invoice_payments", "true", ALL_DENY)
+M.select("billing.charge_refunds", "true", ALL_DENY)
 M.select("billing.webhook_events", "true", ADMIN_ONLY)
 M.select("billing.entitlements", "user_id = %(subscriber)s", SUBSCRIBERS)
 M.select("api.billing_plans", "true", ALL_YES)
@@ -87,8 +92,11 @@ TABLES = [
     "billing.config",
     "billing.customers",
     "billing.subscriptions",
+    "billing.subscription_items",
     "billing.seats",
     "billing.invoices",
+    "billing.invoice_payments",
+    "billing.charge_refunds",
     "billing.webhook_events",
     "billing.entitlements",
 ]
@@ -141,6 +149,42 @@ M.write(
     "update billing.subscriptions set status = 'active', user_id = %(member)s where true",
 )
 M.write("billing.subscriptions", "delete", "delete from billing.subscriptions where true")
+M.write(
+    "billing.subscription_items",
+    "insert",
+    "insert into billing.subscription_items (id, subscription_id, price_id)"
+    " values ('si_pwn', 'sub_rlspro', 'price_flagship_team_seat')",
+)
+M.write(
+    "billing.subscription_items",
+    "update",
+    "update billing.subscription_items set quantity = 1000 where true",
+)
+M.write("billing.subscription_items", "delete", "delete from billing.subscription_items where true")
+M.write(
+    "billing.invoice_payments",
+    "insert",
+    "insert into billing.invoice_payments (payment_intent_id, invoice_id)"
+    " values ('pi_pwn', 'in_rlsinvoice')",
+)
+M.write(
+    "billing.invoice_payments",
+    "update",
+    "update billing.invoice_payments set invoice_id = 'in_pwn' where true",
+)
+M.write("billing.invoice_payments", "delete", "delete from billing.invoice_payments where true")
+M.write(
+    "billing.charge_refunds",
+    "insert",
+    "insert into billing.charge_refunds (charge_id, invoice_id, amount_refunded)"
+    " values ('ch_pwn', 'in_rlsinvoice', 1500)",
+)
+M.write(
+    "billing.charge_refunds",
+    "update",
+    "update billing.charge_refunds set amount_refunded = 0 where true",
+)
+M.write("billing.charge_refunds", "delete", "delete from billing.charge_refunds where true")
 M.write(
     "billing.seats",
     "insert",
@@ -373,6 +417,11 @@ def build_scene(db) -> Scene:
         p,
     )
     db.execute(
+        "insert into billing.subscription_items (id, subscription_id, price_id, quantity)"
+        " values ('si_rlspro', 'sub_rlspro', 'price_flagship_pro_monthly', 1),"
+        " ('si_rlsteam', 'sub_rlsteam', 'price_flagship_team_seat', 3)"
+    )
+    db.execute(
         "insert into billing.seats (subscription_id, user_id, owner_id)"
         " values ('sub_rlsteam', %(seat_holder)s, %(team_owner)s)",
         p,
@@ -434,7 +483,7 @@ def test_seat_beyond_quantity_grants_nothing(db, scene):
     )
     check = "select private.user_has_entitlement(%s, 'pro') as e"
     assert db.execute(check, (scene.member.id,)).fetchone()["e"]
-    db.execute("update billing.subscriptions set quantity = 1 where id = 'sub_rlsteam'")
+    db.execute("update billing.subscription_items set quantity = 1 where id = 'si_rlsteam'")
     assert not db.execute(check, (scene.member.id,)).fetchone()["e"]
     assert db.execute(check, (scene.seat_holder.id,)).fetchone()["e"]
     # the owner holds no seat: paying for a team does not make the owner Pro
@@ -498,3 +547,14 @@ def test_export_includes_billing(db, scene):
     assert export["billing"]["customer"]["stripe_customer_id"] == "cus_rlspro"
     assert [s["id"] for s in export["billing"]["subscriptions"]] == ["sub_rlspro"]
     assert [i["id"] for i in export["billing"]["invoices"]] == ["in_rlsinvoice"]
+
+
+def test_the_subscribe_helper_grants_the_plan(db):
+    """flagship.testing.harness.subscribe: how other domains' tests give a user a plan."""
+    user = create_user(db)
+    check = "select private.user_has_entitlement(%s, 'pro') as e"
+    assert not db.execute(check, (user.id,)).fetchone()["e"]
+    sub = subscribe(db, user)
+    assert db.execute(check, (user.id,)).fetchone()["e"]
+    db.execute("update billing.subscriptions set status = 'canceled' where id = %s", (sub,))
+    assert not db.execute(check, (user.id,)).fetchone()["e"]

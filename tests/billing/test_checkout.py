@@ -114,7 +114,7 @@ def test_checkout_refuses_when_stripe_price_differs_from_catalog(
     body = error(
         client.post(CHECKOUT, json={"price_id": PRO}, headers=auth(user)),
         409,
-        "billing_price_mismatch",
+        "billing_price_changed",
     )
     assert body["details"] == {"price_id": PRO}
     assert stripe_env.calls("POST", "/v1/checkout/sessions") == []
@@ -193,6 +193,11 @@ def test_an_existing_subscriber_goes_to_the_portal_instead(
         "insert into billing.subscriptions (id, user_id, customer_id, price_id, status)"
         " values ('sub_subbed1', %s, 'cus_subbed1', %s, 'active')",
         (user.id, PRO),
+    )
+    admin_conn.execute(
+        "insert into billing.subscription_items (id, subscription_id, price_id)"
+        " values ('si_subbed1', 'sub_subbed1', %s)",
+        (PRO,),
     )
     error(
         client.post(CHECKOUT, json={"price_id": "price_flagship_pro_yearly"}, headers=auth(user)),

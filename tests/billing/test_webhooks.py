@@ -125,23 +125,26 @@ def test_signed_garbage_is_a_400(stripe_env, client):
 
 
 # -- unknown customer ------------------------------------------------------------------------
-def test_event_for_unknown_customer_is_stored_not_applied(stripe_env, client, admin_conn, caplog):
+def test_event_for_unknown_customer_is_parked_not_applied(stripe_env, client, admin_conn, caplog):
     sub = stripe_env.subscription("cus_nobody1", status="active")
     evt = event("customer.subscription.updated", sub)
     with caplog.at_level(logging.WARNING, logger="edge.billing.webhook"):
         r = deliver(client, evt)
-    assert r.json() == {"received": True, "status": "unknown_customer"}
-    assert "not applied: unknown_customer" in caplog.text
+    # 200: the event is kept (parked on its customer), so Stripe need not resend it
+    assert r.status_code == 200
+    assert r.json() == {"received": True, "status": "parked"}
+    assert "not applied: parked" in caplog.text
     row = admin_conn.execute(
-        "select outcome, error, processed_at from billing.webhook_events where id = %s",
+        "select outcome, error, processed_at, parked_on from billing.webhook_events where id = %s",
         (evt["id"],),
     ).fetchone()
-    assert row["outcome"] == "unknown_customer" and "cus_nobody1" in row["error"]
+    assert row["outcome"] == "parked" and "cus_nobody1" in row["error"]
+    assert row["parked_on"] == "customer:cus_nobody1" and row["processed_at"] is None
     assert sub_row(admin_conn, sub["id"]) is None
     # metadata naming a user that does not exist does not help either
     sub2 = stripe_env.subscription("cus_nobody2", user_id="00000000-0000-0000-0000-000000000000")
     assert deliver(client, event("customer.subscription.created", sub2)).json()["status"] == (
-        "unknown_customer"
+        "parked"
     )
     assert sub_row(admin_conn, sub2["id"]) is None
 
@@ -381,7 +384,18 @@ def test_reread_failure_leaves_the_event_for_redelivery(stripe_env, client, admi
     evt = event("customer.subscription.updated", fake.subscription(customer["id"], status="active"))
     fake.fail_with = 500
     r = deliver(client, evt)
-    assert (r.status_code, r.json()["code"]) == (503, "billing_stripe_error")
+    # the catalogued status (502), the same on every surface
+    catalogued = admin_conn.execute(
+        "select http_status from ops.error_codes where code = 'billing_stripe_error'"
+    ).fetchone()["http_status"]
+    assert (
+        (r.status_code, r.json()["code"])
+        == (catalogued, "billing_stripe_error")
+        == (
+            502,
+            "billing_stripe_error",
+        )
+    )
     row = admin_conn.execute(
         "select processed_at, error from billing.webhook_events where id = %s", (evt["id"],)
     ).fetchone()

@@ -9,67 +9,21 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from edge_helpers import PREFIX, LocalServer, assert_error, make_client, new_user, settings
+from edge_helpers import PREFIX, assert_error, make_client, new_user, settings
 
 from edge.auth.webhooks import sign
 from flagship import cli
+from flagship.testing.fake_resend import FakeResend
 from mail import mailer
 from sync.handlers import Job
 from sync.worker import Worker
 
 HOOK_SECRET = "v1,whsec_" + base64.b64encode(b"hook-secret-32-bytes-long-enough!").decode()
 RESEND_SECRET = "whsec_" + base64.b64encode(b"resend-webhook-secret-bytes!!").decode()
-
-
-class FakeResend:
-    """Resend's POST /emails: records requests, answers like Resend (same Idempotency-Key →
-    same email, not a new one); `hold` makes the next answer wait (to kill a worker mid-call)."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.emails: dict[str, str] = {}
-        self.hold = threading.Event()
-        self.release = threading.Event()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                fake.requests.append(
-                    {"path": self.path, "headers": dict(self.headers), "json": body}
-                )
-                key = self.headers.get("Idempotency-Key")
-                if key not in fake.emails:
-                    fake.emails[key] = f"email-{len(fake.emails) + 1}"
-                if fake.hold.is_set():
-                    fake.hold.clear()
-                    fake.release.wait(30)
-                payload = json.dumps({"id": fake.emails[key]}).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = LocalServer(Handler)
-        self.url = self.server.url
-
-    def __enter__(self):
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.release.set()
-        self.server.__exit__(*exc)
 
 
 @pytest.fixture

@@ -30,3 +30,23 @@ def test_catalogue_statuses_match_sqlstates(db):
             assert r["http_status"] in (400, 409), r
         elif r["sqlstate"] == "42501":
             assert r["http_status"] in (401, 403), r
+
+
+EDGE_RAISE = re.compile(r'ApiError\(\s*(\d{3}),\s*"([a-z][a-z0-9_]*)"')
+
+
+def test_edge_statuses_match_the_catalogue(db):
+    """A code the catalogue knows answers with the catalogue's status on every surface."""
+    catalogue = {
+        r["code"]: r["http_status"]
+        for r in db.execute("select code, http_status from ops.error_codes")
+    }
+    raised = [
+        (path.name, int(m.group(1)), m.group(2))
+        for package in ("edge", "gateway")
+        for path in (config.ROOT / package).rglob("*.py")
+        for m in EDGE_RAISE.finditer(path.read_text())
+    ]
+    assert raised, "the scan found no ApiError at all: the pattern is broken"
+    wrong = [(f, s, c, catalogue[c]) for f, s, c in raised if c in catalogue and catalogue[c] != s]
+    assert wrong == []
