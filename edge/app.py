@@ -22,6 +22,8 @@ from edge.db import Database
 from edge.middleware import RequestIdMiddleware
 from edge.ratelimit import LimiterCollector, make_limiter
 from edge.routers import (
+    ai_generate,
+    ai_nlp,
     api_keys,
     assistant,
     batch,
@@ -172,6 +174,8 @@ def create_app(
     app.include_router(billing.router, prefix=PREFIX)
     app.include_router(files.router, prefix=PREFIX)
     app.include_router(assistant.router, prefix=PREFIX)
+    app.include_router(ai_nlp.router, prefix=PREFIX)
+    app.include_router(ai_generate.router, prefix=PREFIX)
     app.include_router(stripe_webhook.router, prefix=PREFIX)
     app.include_router(metrics.router, prefix=PREFIX)
     app.include_router(metrics.router, include_in_schema=False)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from ai.embeddings import LocalEmbedder
 from ai.settings import AISettings
 from flagship import config, tokens
+from flagship.bench import ai_features
 from flagship.bench.community import WORDS
 from flagship.bench.runner import Bench, explain_uses_index
 from flagship.database import as_caller, connect
@@ -275,7 +276,18 @@ def assistant_ttft(bench: Bench, world: World) -> None:
             bench.measure("assistant whole answer (fake model)", whole, calls=40, warmup=2)
 
 
-SECTIONS: list[Callable[[Bench, World], None]] = [embedding_throughput, retrieval, assistant_ttft]
+def features(bench: Bench, world: World) -> None:
+    """Recommendations (latency, offline hit rate and coverage), sentiment accuracy and the
+    offline NLP: flagship.bench.ai_features, on this run's database."""
+    ai_features.measure(bench, world.admin_url, world.chunks / 100_000)
+
+
+SECTIONS: list[Callable[[Bench, World], None]] = [
+    embedding_throughput,
+    retrieval,
+    assistant_ttft,
+    features,
+]
 
 
 def run(bench: Bench, scale: float) -> None:

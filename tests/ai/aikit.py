@@ -112,6 +112,12 @@ def give_pro(db, user: User) -> None:
         " values (%s, %s, %s, 'price_flagship_pro_monthly', 'active')",
         (f"sub_{user.id[:8]}", user.id, f"cus_{user.id[:8]}"),
     )
+    # Entitlements follow the subscription's items (billing fix of issue 18).
+    db.execute(
+        "insert into billing.subscription_items (id, subscription_id, price_id, quantity)"
+        " values (%s, %s, 'price_flagship_pro_monthly', 1)",
+        (f"si_{user.id[:8]}", f"sub_{user.id[:8]}"),
+    )
 
 
 def build_scene(db) -> AIScene:

@@ -1,10 +1,13 @@
 """AI fixtures: the scene (aikit.py), and for the assistant a database of the module's own
-(the edge commits), the fake OpenAI server and the edge app pointed at it."""
+(the edge commits), the fake OpenAI server and the edge app pointed at it. The learning and
+CTF scene builders are shared with those suites (recommendation, sentiment, generation)."""
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,6 +20,11 @@ from flagship import config
 from flagship.database import connect
 from flagship.testing.fake_openai import API_KEY, FakeOpenAI
 from flagship.testing.harness import with_database
+
+TESTS = Path(__file__).resolve().parents[1]
+for suite in ("learning", "ctf"):
+    if str(TESTS / suite) not in sys.path:
+        sys.path.append(str(TESTS / suite))
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
