@@ -6,11 +6,35 @@ A new handler module is added to the imports below and declares its topics with
 
 from __future__ import annotations
 
-from sync import (, ai, billing, cdn, ctf, email, files, lifecycle, newsletter, notifications, render
+from sync import (
+    ai,
+    ai_features,
+    billing,
+    cdn,
+    ctf,
+    email,
+    files,
+    lifecycle,
+    newsletter,
+    notifications,
+    render,
+)
 from sync.handlers import REGISTRY, Handler
 from sync.settings import WorkerSettings
 
-MODULES = ((, ai, billing, cdn, ctf, email, files, lifecycle, newsletter, notifications, render)
+MODULES = (
+    ai,
+    ai_features,
+    billing,
+    cdn,
+    ctf,
+    email,
+    files,
+    lifecycle,
+    newsletter,
+    notifications,
+    render,
+)
 
 
 def build(settings: WorkerSettings) -> dict[str, Handler]:

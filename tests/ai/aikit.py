@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from ai.indexer import index_source
 from ai.provider import LocalProvider
 from ai.settings import AISettings
-from flagship.testing.harness import User, create_user, grant_roles, rpc, scalar
+from flagship.testing.harness import User, create_user, grant_roles, rpc, scalar, subscribe
 
 MARKERS = {
     "open_body": "opencanary",
@@ -103,21 +103,7 @@ def course(db, teacher, slug: str, tier: str = "free", publish: bool = True) -> 
 
 
 def give_pro(db, user: User) -> None:
-    db.execute(
-        "insert into billing.customers (user_id, stripe_customer_id) values (%s, %s)",
-        (user.id, f"cus_{user.id[:8]}"),
-    )
-    db.execute(
-        "insert into billing.subscriptions (id, user_id, customer_id, price_id, status)"
-        " values (%s, %s, %s, 'price_flagship_pro_monthly', 'active')",
-        (f"sub_{user.id[:8]}", user.id, f"cus_{user.id[:8]}"),
-    )
-    # Entitlements follow the subscription's items (billing fix of issue 18).
-    db.execute(
-        "insert into billing.subscription_items (id, subscription_id, price_id, quantity)"
-        " values (%s, %s, 'price_flagship_pro_monthly', 1)",
-        (f"si_{user.id[:8]}", f"sub_{user.id[:8]}"),
-    )
+    subscribe(db, user)
 
 
 def build_scene(db) -> AIScene:
