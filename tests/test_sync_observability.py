@@ -15,13 +15,15 @@ import sentry_sdk
 
 from flagship.database import connect
 from flagship.observability import init_sentry
-from flagship.testing.harness import with_database
+from flagship.testing.harness import register_test_topics, with_database
 from sync.observability import WorkerMetrics
 from sync.worker import Worker
 
 
 @pytest.fixture
 def app_url(fresh_db, test_server) -> str:
+    with connect(fresh_db, autocommit=True) as conn:
+        register_test_topics(conn, "tests.test_sync_observability", "test.ok", "test.fails")
     return with_database(fresh_db, urlsplit(fresh_db).path.lstrip("/"), test_server.app_user)
 
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from flagship.database import connect
-from flagship.testing.harness import with_database
+from flagship.testing.harness import register_test_topics, with_database
 from sync.handlers import Job, Unrecoverable
 from sync.worker import Worker
 
@@ -32,13 +32,13 @@ TEST_TOPICS = ("test.ok", "test.fail", "test.race", "test.stop", "test.stale", "
 def admin(fresh_db):
     """The fresh database as its owner, with this module's topics in the event catalogue."""
     with connect(fresh_db, autocommit=True) as conn:
-        for topic in TEST_TOPICS:
-            conn.execute(
-                "select ops.register_event_type(%s, 1, 'A topic of the worker tests.',"
-                ' \'{"type": "object", "properties": {"n": {"type": "integer"}}}\','
-                " '{\"n\": 1}', 'tests.test_sync_worker')",
-                (topic,),
-            )
+        register_test_topics(
+            conn,
+            "tests.test_sync_worker",
+            *TEST_TOPICS,
+            schema={"type": "object", "properties": {"n": {"type": "integer"}}},
+            example={"n": 1},
+        )
         yield conn
 
 

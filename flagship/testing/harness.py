@@ -310,6 +310,27 @@ def grant_roles(conn: psycopg.Connection, user: User, *roles: str) -> User:
     return refresh(conn, user)
 
 
+def register_test_topics(
+    conn: psycopg.Connection,
+    handler_module: str,
+    *topics: str,
+    schema: dict[str, Any] | None = None,
+    example: dict[str, Any] | None = None,
+) -> None:
+    """Put test-only outbox topics in the event catalogue (by default any object payload),
+    so the worker delivers them instead of burying them as unknown."""
+    for topic in topics:
+        conn.execute(
+            "select ops.register_event_type(%s, 1, 'A topic of the tests.', %s, %s, %s)",
+            (
+                topic,
+                Jsonb(schema or {"type": "object"}),
+                Jsonb(example or {}),
+                handler_module,
+            ),
+        )
+
+
 def subscribe(
     conn: psycopg.Connection,
     user: User,
