@@ -7,14 +7,12 @@ would open them, and hands the token hash to the next step.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 
 import pytest
 from auth_helpers import last_link, module_gateway, unique_email
 
 from flagship import config
+from flagship.testing.node import run_node
 
 SCRIPT = config.ROOT / "tests" / "js" / "auth.mjs"
 PASSWORD = "js-client-pass-8"
@@ -26,26 +24,16 @@ def gw(test_server):
 
 
 def run_js(gw, step: str, **state) -> dict:
-    node = shutil.which("node")
-    if node is None or not (config.ROOT / "node_modules" / "@supabase" / "supabase-js").exists():
-        pytest.fail("Node.js and the pinned supabase-js are required: run scripts/bootstrap.sh")
-    env = {
-        **os.environ,
-        "SUPABASE_URL": gw.url,
-        "SUPABASE_ANON_KEY": gw.anon_key,
-        "SUPABASE_SERVICE_KEY": gw.service_key,
-        "STATE": json.dumps(state),
-    }
-    done = subprocess.run(
-        [node, str(SCRIPT), step],
-        cwd=config.ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    return run_node(
+        SCRIPT,
+        step,
+        env={
+            "SUPABASE_URL": gw.url,
+            "SUPABASE_ANON_KEY": gw.anon_key,
+            "SUPABASE_SERVICE_KEY": gw.service_key,
+            "STATE": json.dumps(state),
+        },
     )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def test_js_sign_up_confirm_session_life_cycle(gw):

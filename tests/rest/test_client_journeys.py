@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import time
 
 import httpx
@@ -13,6 +10,7 @@ import jwt
 import pytest
 
 from flagship import config
+from flagship.testing.node import run_node
 
 from . import journeys
 
@@ -36,20 +34,15 @@ def scene(gateway, gateway_db) -> dict:
 
 
 def run_js(gateway, scene, journey: str) -> dict:
-    node = shutil.which("node")
-    if node is None or not (ROOT / "node_modules" / "@supabase" / "supabase-js").exists():
-        pytest.fail("Node.js and the pinned supabase-js are required: run scripts/bootstrap.sh")
-    env = {
-        **os.environ,
-        "SUPABASE_URL": gateway.url,
-        "SUPABASE_ANON_KEY": gateway.anon_key,
-        "SCENE": json.dumps(scene),
-    }
-    done = subprocess.run(
-        [node, str(SCRIPT), journey], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    return run_node(
+        SCRIPT,
+        journey,
+        env={
+            "SUPABASE_URL": gateway.url,
+            "SUPABASE_ANON_KEY": gateway.anon_key,
+            "SCENE": json.dumps(scene),
+        },
     )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def test_js_player_team_challenges_flags_scoreboard(gateway, scene):

@@ -4,40 +4,27 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
-import subprocess
 
-import pytest
 from conftest import png_bytes
 
 from flagship import config
+from flagship.testing.node import run_node
 
 SCRIPT = config.ROOT / "tests" / "js" / "storage.mjs"
 
 
 def run_js(gw, step: str) -> dict:
-    node = shutil.which("node")
-    if node is None or not (config.ROOT / "node_modules" / "@supabase" / "supabase-js").exists():
-        pytest.fail("Node.js and the pinned supabase-js are required: run scripts/bootstrap.sh")
     scene = {**gw.scene, "png": base64.b64encode(png_bytes((40, 30))).decode()}
-    env = {
-        **os.environ,
-        "SUPABASE_URL": gw.url,
-        "SUPABASE_ANON_KEY": gw.server.anon_key,
-        "SUPABASE_SERVICE_KEY": gw.server.service_key,
-        "SCENE": json.dumps(scene),
-    }
-    done = subprocess.run(
-        [node, str(SCRIPT), step],
-        cwd=config.ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    return run_node(
+        SCRIPT,
+        step,
+        env={
+            "SUPABASE_URL": gw.url,
+            "SUPABASE_ANON_KEY": gw.server.anon_key,
+            "SUPABASE_SERVICE_KEY": gw.server.service_key,
+            "SCENE": json.dumps(scene),
+        },
     )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def test_js_avatars(storage_gw):

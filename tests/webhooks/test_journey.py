@@ -7,9 +7,6 @@ webhooks:manage replays the solve → it arrives again with the same webhook-id.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import time
 from urllib.parse import urlsplit
 
@@ -23,6 +20,7 @@ from flagship import config, tokens
 from flagship.database import connect
 from flagship.testing.gateway import serve_gateway
 from flagship.testing.harness import create_user, grant_roles, scalar, with_database
+from flagship.testing.node import run_node
 from flagship.testing.webhooks import Receiver
 from supabase import ClientOptions, create_client
 from sync.webhooks import WebhookQueue
@@ -93,19 +91,15 @@ def deliver_until(worker: Worker, rx: Receiver, count: int, timeout: float = 60)
 
 
 def verify_js(secret: str, request) -> dict:
-    node = shutil.which("node")
-    if node is None or not (config.ROOT / "node_modules" / "standardwebhooks").exists():
-        pytest.fail("Node.js and the pinned npm packages are required: run scripts/bootstrap.sh")
-    env = {
-        **os.environ,
-        "WEBHOOK_SECRET": secret,
-        "WEBHOOK_BODY": request.body.decode(),
-        "WEBHOOK_HEADERS": json.dumps(request.headers),
-    }
-    out = subprocess.run(
-        [node, str(VERIFY_JS)], env=env, capture_output=True, text=True, timeout=60, check=True
+    return run_node(
+        VERIFY_JS,
+        env={
+            "WEBHOOK_SECRET": secret,
+            "WEBHOOK_BODY": request.body.decode(),
+            "WEBHOOK_HEADERS": json.dumps(request.headers),
+        },
+        package="standardwebhooks",
     )
-    return json.loads(out.stdout)
 
 
 def test_register_solve_receive_verify_replay(fresh_db, test_server):
