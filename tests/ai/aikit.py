@@ -218,3 +218,12 @@ def build_forum(db, s: AIScene) -> None:
                 (s.ids[key + "_thread"],),
             ).fetchone()["id"]
         )
+
+
+def has_pgvector(conn) -> bool:
+    """pgvector is optional: without it the index is full text only (no vector column)."""
+    return bool(
+        conn.execute(
+            "select exists (select 1 from pg_extension where extname = 'vector') as v"
+        ).fetchone()["v"]
+    )

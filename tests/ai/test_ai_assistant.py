@@ -238,7 +238,9 @@ def test_injections_the_model_obeys_are_refused_by_the_guard(
     streamed = squeezed(text_of(evts))
     assert not any(squeezed(x) in streamed for x in SECRETS), streamed
     if where != "question":
-        assert text is not None and secret in json.dumps(request["body"])
+        # the planted text reached the prompt as retrieved data (spaced-out secrets too)
+        prompt = " ".join(m["content"] for m in request["body"]["messages"])
+        assert text is not None and squeezed(secret) in squeezed(prompt)
 
 
 def test_refused_answers_are_stored_as_the_notice(client, planted, ai_db):
