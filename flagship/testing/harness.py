@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,6 +206,17 @@ class TestServer:
             )
         if name in self.databases:
             self.databases.remove(name)
+
+    @contextmanager
+    def database(self) -> Iterator[tuple[str, str]]:
+        """A clone of the migrated template of its own: (superuser URL, application-role
+        URL), dropped afterwards. Module fixtures that commit (the edge, the worker, the
+        gateway read what they wrote) use it."""
+        name = self.clone()
+        try:
+            yield self.admin(name), self.app(name)
+        finally:
+            self.drop(name)
 
     def cleanup(self) -> None:
         if self.pooler is not None:

@@ -8,7 +8,6 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from aikit import AIScene, build_scene
@@ -19,7 +18,6 @@ from edge.settings import EdgeSettings
 from flagship import config
 from flagship.database import connect
 from flagship.testing.fake_openai import API_KEY, FakeOpenAI
-from flagship.testing.harness import with_database
 
 TESTS = Path(__file__).resolve().parents[1]
 for suite in ("learning", "ctf"):
@@ -39,12 +37,8 @@ def scene(db) -> AIScene:
 @pytest.fixture(scope="module")
 def ai_db(test_server) -> Iterator[tuple[str, str]]:
     """(superuser URL, application-role URL) of a database of this module's own."""
-    name = test_server.clone()
-    try:
-        admin = test_server.admin(name)
-        yield admin, with_database(admin, urlsplit(admin).path.lstrip("/"), test_server.app_user)
-    finally:
-        test_server.drop(name)
+    with test_server.database() as urls:
+        yield urls
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,8 @@ from flagship.database import connect
 @pytest.fixture(scope="module")
 def edge_db(test_server) -> Iterator[tuple[str, str]]:
     """(admin_url, app_url) of a database of this module's own."""
-    name = test_server.clone()
-    try:
-        yield test_server.admin(name), test_server.app(name)
-    finally:
-        test_server.drop(name)
+    with test_server.database() as urls:
+        yield urls
 
 
 @pytest.fixture(scope="module")
