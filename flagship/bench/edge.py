@@ -10,7 +10,6 @@ endpoint and overall requests/second.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -22,16 +21,11 @@ from flagship import config, tokens
 from flagship.bench.runner import Bench
 from flagship.database import connect
 from flagship.testing.harness import create_user
+from flagship.testing.servers import free_port
 
 THREADS = 8
 STARTUP_TIMEOUT = 30.0
 PREFIX = "/functions/v1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _drive(
@@ -79,7 +73,7 @@ def run(bench: Bench, scale: float) -> None:
         user = create_user(conn, username="bench_edge")
         conn.commit()
     token = tokens.sign(user.claims, config.Settings.from_env().jwt_secret)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": app_url,

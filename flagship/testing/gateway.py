@@ -7,21 +7,16 @@ the project keys, so the real clients (supabase-js, supabase-py) can be pointed 
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
-import uvicorn
 
-from flagship.testing.servers import free_port
+from flagship.testing.servers import serve_asgi
 from gateway import config as gateway_config
 from gateway import keys
 from gateway.app import create_app
-
-STARTUP_TIMEOUT = 30.0
 
 
 @dataclass
@@ -55,30 +50,12 @@ def serve_gateway(
         read_url=read_url,
         storage_root=storage_root,
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-            timeout_keep_alive=75,
-            proxy_headers=False,  # as the real gateway: the app resolves client addresses
-        )
-    )
-    thread = threading.Thread(target=server.run, name="gateway-test", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the gateway did not start")
-        time.sleep(0.05)
-    httpx.get(f"{url}/functions/v1/health", timeout=5)
-    project = keys.project_keys(cfg.settings.jwt_secret)
-    try:
+    with serve_asgi(
+        app,
+        name="gateway-test",
+        timeout_keep_alive=75,
+        proxy_headers=False,  # as the real gateway: the app resolves client addresses
+    ) as url:
+        httpx.get(f"{url}/functions/v1/health", timeout=5)
+        project = keys.project_keys(cfg.settings.jwt_secret)
         yield GatewayServer(url, project.anon, project.service_role, app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

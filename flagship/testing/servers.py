@@ -35,11 +35,45 @@ class ServerError(RuntimeError):
     """A test server did not start."""
 
 
+STARTUP_TIMEOUT = 30.0  # seconds a test server may take to listen
+
+
 def free_port() -> int:
     """A port nothing listens on right now (127.0.0.1)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def serve_asgi(app, *, port: int | None = None, name: str = "asgi-test", **config) -> Iterator[str]:
+    """Run an ASGI app with uvicorn in a thread on a loopback port (free unless given);
+    yields its base URL and stops it afterwards. `config` goes to uvicorn.Config."""
+    import threading
+
+    import uvicorn
+
+    port = port or free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            **{"log_level": "warning", "lifespan": "on", **config},
+        )
+    )
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    try:
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"{name}: the server did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
 
 
 def wait_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import warnings
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import fake_stripe
 import pytest
-import uvicorn
 from fake_stripe import FakeStripe
 
 from edge.app import PREFIX, create_app
 from flagship.database import connect
 from flagship.testing.harness import with_database
+from flagship.testing.servers import serve_asgi
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -85,34 +82,8 @@ def client(billing_app_url) -> Iterator[TestClient]:
         yield c
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_edge(billing_app_url) -> Iterator[str]:
     """The edge served by uvicorn on a loopback port, for truly concurrent deliveries."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(database_url=billing_app_url),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "edge did not start"
-        assert time.monotonic() < deadline, "edge did not start in time"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}{PREFIX}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with serve_asgi(create_app(database_url=billing_app_url), name="edge-test") as url:
+        yield f"{url}{PREFIX}"

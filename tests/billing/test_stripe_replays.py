@@ -25,6 +25,7 @@ from edge.app import PREFIX, create_app
 from edge.billing_stripe import BillingSettings
 from flagship.database import connect
 from flagship.testing.harness import api_error, as_user
+from flagship.testing.servers import serve_asgi
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -501,33 +502,16 @@ def test_lifecycle_ends_the_same_however_it_is_delivered(
 
 
 def deliver_concurrently(app_url: str, events: list[dict]) -> None:
-    """Every event twice, from 8 threads at once, to a real uvicorn edge."""
-    import socket
-    import threading
+    """Every event, from 8 threads at once, to a real uvicorn edge."""
+    with (
+        serve_asgi(create_app(database_url=app_url), name="edge-test") as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
 
-    import uvicorn
+        def send(evt):
+            body, headers = signed(evt)
+            return http.post(URL, content=body, headers=headers).status_code
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(database_url=app_url), host="127.0.0.1",
-                                           port=port, log_level="warning"))  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-
-            def send(evt):
-                body, headers = signed(evt)
-                return http.post(URL, content=body, headers=headers).status_code
-
-            with ThreadPoolExecutor(8) as pool:
-                codes = list(pool.map(send, random.Random(7).sample(events, len(events))))
-        assert set(codes) == {200}, codes
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(send, random.Random(7).sample(events, len(events))))
+    assert set(codes) == {200}, codes

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import re
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,10 +12,10 @@ from urllib.parse import parse_qs
 
 import httpx
 import jwt
-import uvicorn
 
 from flagship.database import connect
-from flagship.testing.gateway import GatewayServer, free_port
+from flagship.testing.gateway import GatewayServer
+from flagship.testing.servers import free_port, serve_asgi
 from gateway import config as gateway_config_module
 from gateway import keys
 from gateway.app import create_app
@@ -82,24 +81,11 @@ def serve_auth(admin_url: str, app_url: str, toml: dict) -> Iterator[AuthGateway
     url = f"http://127.0.0.1:{port}"
     cfg = gateway_config(url, toml)
     app = create_app(cfg, database_url=app_url)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="auth-gateway-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the gateway did not start")
-        time.sleep(0.05)
     project = keys.project_keys(cfg.settings.jwt_secret)
-    try:
+    with serve_asgi(app, port=port, name="auth-gateway-test"):
         yield AuthGateway(
             GatewayServer(url, project.anon, project.service_role, app), admin_url, app_url, cfg
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def module_gateway(test_server, toml: dict | None = None) -> Iterator[AuthGateway]:
