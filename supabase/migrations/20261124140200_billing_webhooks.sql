@@ -48,6 +48,16 @@ checkout that links it cannot pass each other, so nothing stays parked forever. 
 always taken in the order customer, product, payment_intent.';
 revoke execute on function private.billing_lock(text) from public;
 
+create function private.billing_try_lock(p_key text) returns boolean
+language sql
+set search_path = ''
+as $$
+    select pg_try_advisory_xact_lock(hashtext('billing.objects'), hashtext(p_key))
+$$;
+comment on function private.billing_try_lock(text) is
+'private.billing_lock without waiting: false when another transaction holds the key.';
+revoke execute on function private.billing_try_lock(text) from public;
+
 create function private.billing_user_for(p_customer text, p_metadata jsonb) returns uuid
 language plpgsql
 security definer

@@ -171,10 +171,8 @@ begin
             for update skip locked
         loop
             -- Another transaction busy with the same customer or object applies it itself.
-            if not pg_try_advisory_xact_lock(hashtext('billing.objects'),
-                    hashtext('customer:' || coalesce(v_event.customer_id, '')))
-                or not pg_try_advisory_xact_lock(hashtext('billing.objects'),
-                    hashtext(v_event.parked_on)) then
+            if not private.billing_try_lock('customer:' || coalesce(v_event.customer_id, ''))
+                or not private.billing_try_lock(v_event.parked_on) then
                 continue;
             end if;
             if private.billing_apply_event(v_event, '{}') ->> 'outcome' <> 'parked' then
