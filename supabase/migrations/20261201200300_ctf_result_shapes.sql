@@ -20,7 +20,7 @@ select ops.declare_result_shape('api.ctf_create_team', '{
 }'::jsonb);
 
 select ops.declare_result_shape('api.ctf_submit', '{
-    "description": "The outcome of a flag submission; `status` says which of the shapes below it is.",
+    "description": "The outcome of a flag submission; `status` tells the shapes apart.",
     "oneOf": [
         {
             "type": "object",
@@ -39,7 +39,7 @@ select ops.declare_result_shape('api.ctf_submit', '{
                 "first_blood": {"type": "boolean", "description": "The first counted solve."},
                 "blood_rank": {
                     "type": ["integer", "null"],
-                    "description": "Order of this solve (1 = first blood); null for a hidden or banned team."
+                    "description": "Solve order (1 = first blood); null for hidden or banned teams."
                 },
                 "solve_count": {
                     "type": "integer", "description": "Counted solves of the challenge now."
@@ -126,7 +126,7 @@ select ops.declare_result_shape('api.ctf_unlock_hint', '{
 
 select ops.declare_result_shape('api.ctf_list_flags', '{
     "type": "array",
-    "description": "The flags of a challenge as organisers manage them (never the secret or digest).",
+    "description": "The flags of a challenge for its organisers (no secret or digest).",
     "items": {
         "type": "object",
         "description": "A flag.",
@@ -166,7 +166,7 @@ select ops.declare_result_shape('api.ctf_list_team_flags', '{
 
 select ops.declare_result_shape('api.ctf_get_team_page', '{
     "type": "object",
-    "description": "A team: its standing, members, solves and awards (others see them as of the freeze).",
+    "description": "A team: standing, members, solves, awards (others: as of the freeze).",
     "properties": {
         "team": {
             "type": "object",
@@ -218,7 +218,7 @@ select ops.declare_result_shape('api.ctf_get_team_page', '{
                     "user_id": {"type": "string", "description": "User.", "format": "uuid"},
                     "username": {
                         "type": ["string", "null"],
-                        "description": "User name; null when the profile is not visible to the caller."
+                        "description": "User name; null when the caller may not see it."
                     }
                 },
                 "required": ["user_id", "username"],
@@ -276,7 +276,7 @@ select ops.declare_result_shape('api.ctf_get_team_page', '{
 
 select ops.declare_result_shape('api.ctf_get_score_graph', '{
     "type": "array",
-    "description": "Score over time of the top teams (as of the freeze for those who see the frozen board).",
+    "description": "Score over time of the top teams (as of the freeze when frozen).",
     "items": {
         "type": "object",
         "description": "A team''s series.",
@@ -330,7 +330,7 @@ select ops.declare_result_shape('api.ctf_get_ctftime_feed', '{
 
 select ops.declare_result_shape('api.ctf_get_scoreboard_document', '{
     "type": "object",
-    "description": "The cached scoreboard document (top 100), with its ETag for conditional requests.",
+    "description": "The cached scoreboard (top 100) and its ETag for If-None-Match.",
     "properties": {
         "event_id": {"type": "string", "description": "Event.", "format": "uuid"},
         "frozen": {

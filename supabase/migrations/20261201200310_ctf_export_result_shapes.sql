@@ -7,7 +7,7 @@
 
 select ops.declare_result_shape('api.ctf_export_event', '{
     "type": "object",
-    "description": "A full export of an event for its organisers (no flag secrets and no invite codes).",
+    "description": "An event export for its organisers (no flag secrets, invite codes).",
     "properties": {
         "format": {"const": "flagship-ctf-export/1", "description": "Export format version."},
         "generated_at": {

@@ -36,7 +36,7 @@ select ops.declare_result_shape('api.community_get_moderation_stats', '{
         },
         "resolution_seconds": {
             "type": "object",
-            "description": "Time from report to decision in the period, in seconds; null values when nothing was resolved.",
+            "description": "Seconds from report to decision; nulls when nothing was resolved.",
             "properties": {
                 "avg": {"type": ["number", "null"], "description": "Mean."},
                 "median": {"type": ["number", "null"], "description": "Median."},

@@ -7,7 +7,7 @@
 
 select ops.declare_result_shape('api.events_cancel_newsletter', '{
     "type": "object",
-    "description": "The campaign after cancelling: a scheduled one returns to draft, a sending one stops.",
+    "description": "The campaign: a scheduled one back to draft, a sending one stopped.",
     "properties": {
         "id": {"type": "integer", "description": "Campaign id."},
         "status": {"type": "string", "description": "New status.", "enum": ["draft", "cancelled"]}
@@ -134,7 +134,7 @@ select ops.declare_result_shape('api.events_preview_newsletter', '{
 
 select ops.declare_result_shape('api.events_rotate_endpoint_secret', '{
     "type": "object",
-    "description": "The new signing secret (shown once); the previous one keeps working until previous_expires_at.",
+    "description": "The new signing secret (shown once); the old one works until then.",
     "properties": {
         "endpoint_id": {"type": "string", "description": "Endpoint.", "format": "uuid"},
         "secret": {

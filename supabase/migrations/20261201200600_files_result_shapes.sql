@@ -7,7 +7,7 @@
 
 select ops.declare_result_shape('api.files_get_certificate_pdf', '{
     "type": "object",
-    "description": "Where the rendered PDF of a valid certificate is stored (download it from Storage).",
+    "description": "Where the PDF of a valid certificate is stored (fetch from Storage).",
     "properties": {
         "bucket": {"const": "certificates", "description": "Storage bucket."},
         "path": {"type": "string", "description": "Object path in the bucket."},

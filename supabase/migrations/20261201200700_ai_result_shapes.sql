@@ -24,7 +24,7 @@ select ops.declare_result_shape('api.ai_apply_draft', '{
 }'::jsonb);
 
 select ops.declare_result_shape('api.ai_generation_context', '{
-    "description": "What the model is given to draft from (public text only); `kind` says which of the shapes below it is.",
+    "description": "What the model drafts from (public text only); `kind` tells them apart.",
     "oneOf": [
         {
             "type": "object",
@@ -82,7 +82,7 @@ select ops.declare_result_shape('api.ai_generation_context', '{
         },
         {
             "type": "object",
-            "description": "Context for a CTF challenge write-up (no flags, hints or existing write-up).",
+            "description": "Context for a challenge write-up (no flags, hints, write-up).",
             "properties": {
                 "kind": {"const": "challenge_writeup", "description": "Draft kind."},
                 "challenge_id": {"type": "string", "description": "Challenge.", "format": "uuid"},
