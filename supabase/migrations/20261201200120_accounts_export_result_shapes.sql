@@ -9,7 +9,9 @@ select ops.declare_result_shape('api.accounts_export_my_data', '{
     "type": "object",
     "description": "All kept about the caller, a section per accounts.data_providers row.",
     "properties": {
-        "format": {"const": "flagship-export/1", "description": "Export format version."},
+        "format": {
+            "type": "string", "const": "flagship-export/1", "description": "Export format version."
+        },
         "generated_at": {
             "type": "string", "description": "When the export was made.", "format": "date-time"
         },
