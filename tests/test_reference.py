@@ -136,3 +136,30 @@ def test_check_fails_on_a_stale_document(fresh_db):
     stale = subprocess.run(run, capture_output=True, text=True, timeout=300, env=env)
     assert stale.returncode == 1
     assert "is stale: run `flagship reference build`" in stale.stderr
+
+
+def test_errors_follow_the_triggers_of_written_tables(db):
+    db.execute(
+        """
+        create schema ref_test;
+        create table ref_test.guarded (id int primary key);
+        create function private.ref_test_refuse() returns trigger language plpgsql as $$
+        begin perform private.raise_error('conflict', 'no', 'PT409'); return new; end $$;
+        create trigger refuse before insert on ref_test.guarded
+        for each row execute function private.ref_test_refuse();
+        create function ref_test.add(p_id int) returns void language sql as $$
+            insert into ref_test.guarded (id) values (p_id) $$;
+        """
+    )
+    fn = next(f for f in catalogue.load(db, "ref_test").functions if f.name == "add")
+    assert fn.errors == ["conflict"]
+
+
+def test_summaries_are_the_first_sentence():
+    text = "Courses you may see: published ones; drafts of\ncourses you teach. More here."
+    assert (
+        openapi.summary_of(text)
+        == "Courses you may see: published ones; drafts of courses you teach"
+    )
+    assert openapi.summary_of("word " * 40).endswith("…")
+    assert len(openapi.summary_of("word " * 40)) <= 120

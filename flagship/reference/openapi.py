@@ -205,11 +205,18 @@ def _security(roles: set[str], decl: dict[str, Any]) -> list[dict[str, list]]:
     return out
 
 
+def summary_of(text: str, limit: int = 120) -> str:
+    """The first sentence of a COMMENT (its lines joined), at most `limit` characters."""
+    sentence = " ".join(text.split()).split(". ", 1)[0].rstrip(".")
+    if len(sentence) <= limit:
+        return sentence
+    return sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
 def _describe(comment: str | None, decl: dict[str, Any]) -> dict[str, Any]:
     text = (comment or "").strip()
-    summary = text.split("\n", 1)[0].split(". ", 1)[0].rstrip(".")
     return {
-        "summary": summary[:120],
+        "summary": summary_of(text),
         "description": "\n\n".join(p for p in (text, _scope_line(decl)) if p),
         "x-flagship-scope": decl,
     }
