@@ -39,8 +39,10 @@ def serve_gateway(
     mount_auth: bool = True,
     read_url: str | None = None,
     storage_root: str | None = None,
+    cfg: gateway_config.GatewayConfig | None = None,
 ) -> Iterator[GatewayServer]:
-    cfg = gateway_config.load()
+    """`cfg` replaces config.toml's configuration (tests that change Auth or the edge)."""
+    cfg = cfg or gateway_config.load()
     if schemas is not None:
         cfg = cfg.with_api(schemas=schemas)
     app = create_app(
