@@ -106,13 +106,13 @@ def integration_webhooks(conn, tag):
 
 @scenario("ai-assistant")
 def ai_assistant(conn, tag):
-    teacher = account(conn, f"tess.{tag}@example.com", PASSWORD, "instructor")
-    learner = account(conn, f"lin.{tag}@example.com", PASSWORD)
+    teacher = account(conn, "tess@example.com", PASSWORD, "instructor")
+    learner = account(conn, "lin@example.com", PASSWORD)
     course = published_course(
         conn,
         teacher,
-        f"memory-safety-{tag}",
-        f"Memory safety {tag}",
+        "memory-safety",
+        "Memory safety",
         {
             "Stack canaries": "A stack canary is a random value placed before the return "
             "address. The function checks it before returning, so a buffer overflow that "
@@ -122,4 +122,4 @@ def ai_assistant(conn, tag):
         },
     )
     scalar(conn, learner, "select api.learning_enroll(%s)", (course,))
-    return {"LEARNER_EMAIL": f"lin.{tag}@example.com", "PASSWORD": PASSWORD}
+    return {"LEARNER_EMAIL": "lin@example.com", "PASSWORD": PASSWORD}
