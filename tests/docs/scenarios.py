@@ -10,8 +10,9 @@ from collections.abc import Callable
 import bcrypt
 import psycopg
 
+from flagship import config, tokens
 from flagship.database import connect
-from flagship.testing.harness import User, create_user, grant_roles, scalar
+from flagship.testing.harness import User, create_user, grant_roles, refresh, scalar, subscribe
 
 Seed = Callable[[psycopg.Connection, str], dict[str, str]]
 SCENARIOS: dict[str, Seed] = {}
@@ -123,3 +124,115 @@ def ai_assistant(conn, tag):
     )
     scalar(conn, learner, "select api.learning_enroll(%s)", (course,))
     return {"LEARNER_EMAIL": "lin@example.com", "PASSWORD": PASSWORD}
+
+
+# -- reference examples: one signed-in user each, its access token in ACCESS_TOKEN ---------
+
+
+def token(user: User) -> str:
+    """An access token for `user`, as Supabase Auth mints it (claims through the hook)."""
+    return tokens.sign(user.claims, config.Settings.from_env().jwt_secret)
+
+
+@scenario("reference-accounts")
+def reference_accounts(conn, tag):
+    user = create_user(conn, email="marie@example.com", username="marie", display_name="Marie")
+    create_user(conn, email="pierre@example.com", username="pierre", display_name="Pierre")
+    return {"ACCESS_TOKEN": token(user), "USER_ID": user.id}
+
+
+@scenario("reference-learning")
+def reference_learning(conn, tag):
+    teacher = grant_roles(conn, create_user(conn, username="ref_teacher"), "instructor")
+    learner = create_user(conn, username="ref_learner")
+    course = published_course(
+        conn,
+        teacher,
+        "intro-to-sql",
+        "Intro to SQL",
+        {"Select": "# SELECT\nRead rows.", "Where": "# WHERE\nFilter rows."},
+    )
+    scalar(conn, learner, "select api.learning_enroll(%s)", (course,))
+    return {"ACCESS_TOKEN": token(learner), "COURSE_ID": course}
+
+
+@scenario("reference-ctf")
+def reference_ctf(conn, tag):
+    organiser = grant_roles(conn, create_user(conn, username="ref_organiser"), "instructor")
+    player = create_user(conn, username="ref_player")
+    event = scalar(
+        conn,
+        organiser,
+        "select api.ctf_create_event(%s::jsonb)",
+        (json.dumps({"slug": "ref-ctf", "title": "Reference CTF", "mode": "teams"}),),
+    )
+    open_event(conn, event)
+    challenge = scalar(
+        conn,
+        organiser,
+        "select api.ctf_save_challenge(%s, %s::jsonb)",
+        (
+            event,
+            json.dumps({"state": "visible", "title": "Warmup", "category": "misc", "initial": 100}),
+        ),
+    )
+    scalar(conn, organiser, "select api.ctf_add_flag(%s, 'static', 'flag{warm}')", (challenge,))
+    scalar(conn, player, "select api.ctf_create_team(%s, 'Reference team')", (event,))
+    return {"ACCESS_TOKEN": token(player), "EVENT_ID": event, "CHALLENGE_ID": challenge}
+
+
+@scenario("reference-community")
+def reference_community(conn, tag):
+    admin = grant_roles(conn, create_user(conn, username="ref_admin"), "admin")
+    member = create_user(conn, username="ref_member")
+    conn.execute(
+        "insert into community.members (user_id, trust_level) values (%s, 2)"
+        " on conflict (user_id) do update set trust_level = 2",
+        (member.id,),
+    )
+    category = scalar(
+        conn,
+        admin,
+        "select api.community_save_category('general', 'General', 'Anything goes',"
+        " 'everyone', 'members')",
+    )
+    return {"ACCESS_TOKEN": token(member), "CATEGORY_ID": str(category)}
+
+
+@scenario("reference-events")
+def reference_events(conn, tag):
+    admin = grant_roles(conn, create_user(conn, username="ref_hooks_admin"), "admin")
+    return {"ACCESS_TOKEN": token(admin)}
+
+
+@scenario("reference-files")
+def reference_files(conn, tag):
+    user = create_user(conn, username="ref_files")
+    return {"ACCESS_TOKEN": token(user), "USER_ID": user.id}
+
+
+@scenario("reference-ai")
+def reference_ai(conn, tag):
+    teacher = grant_roles(conn, create_user(conn, username="ref_ai_teacher"), "instructor")
+    learner = create_user(conn, username="ref_ai_learner")
+    course = published_course(
+        conn,
+        teacher,
+        "web-security",
+        "Web security",
+        {
+            "Cross-site scripting": "Cross-site scripting (XSS) injects script into a page "
+            "another user views. Escape output and set a Content-Security-Policy.",
+            "SQL injection": "SQL injection smuggles SQL into a query built from input. "
+            "Use bound parameters, never string concatenation.",
+        },
+    )
+    scalar(conn, learner, "select api.learning_enroll(%s)", (course,))
+    return {"ACCESS_TOKEN": token(learner)}
+
+
+@scenario("reference-billing")
+def reference_billing(conn, tag):
+    user = create_user(conn, username="ref_subscriber")
+    subscribe(conn, user, "price_flagship_pro_monthly")
+    return {"ACCESS_TOKEN": token(refresh(conn, user))}
