@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from ai.settings import AISettings
-from flagship import config
 from flagship.testing.fake_openai import API_KEY, FakeOpenAI
 from flagship.testing.gateway import GatewayServer, serve_gateway
+from flagship.testing.servers import free_port
 from gateway import config as gateway_config
 from sync.settings import WebhookSettings
 from sync.webhooks import WebhookQueue
@@ -67,10 +67,21 @@ class WorkerThread:
 @pytest.fixture(scope="module")
 def stack(test_server, tmp_path_factory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("docs")
+    port = free_port()
     with (
+        # The edge's uploads and the worker's file jobs reach Storage at SUPABASE_URL: this
+        # stack's gateway, as on a local project.
+        pytest.MonkeyPatch.context() as env,
         test_server.database() as (admin_url, app_url),
         FakeOpenAI() as model,
-        serve_gateway(app_url, cfg=tutorial_config()) as default,
+    ):
+        env.setenv("SUPABASE_URL", f"http://127.0.0.1:{port}")
+        with serve_gateway(app_url, cfg=tutorial_config(), port=port) as default:
+            yield from _with_model_and_worker(admin_url, app_url, default, model, workdir)
+
+
+def _with_model_and_worker(admin_url, app_url, default, model, workdir) -> Iterator[Stack]:
+    with (
         serve_gateway(
             app_url,
             cfg=tutorial_config(AISettings(openai_api_key=API_KEY, openai_base_url=model.base_url)),
@@ -78,6 +89,3 @@ def stack(test_server, tmp_path_factory) -> Iterator[Stack]:
         WorkerThread(app_url),
     ):
         yield Stack(admin_url, app_url, {"default": default, "model": with_model}, workdir)
-
-
-ROOT = config.ROOT
