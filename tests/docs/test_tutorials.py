@@ -73,12 +73,9 @@ def workdir_for(stack, page: Path) -> Path:
     return work
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[f"{p.parent.name}/{p.name}" for p in PAGES])
-def test_page_runs(stack, page):
-    parsed = docblocks.parse(page)
-    values = seed(parsed.scenario, stack.admin_url, uuid.uuid4().hex[:8])
-    wait_for_outbox(stack.admin_url)
-    work = workdir_for(stack, page)
+def run_page(stack, parsed: docblocks.Page, values: dict[str, str], work: Path) -> None:
+    """Run the page's blocks in order; fail at the first that exits non-zero or does not
+    print its output block."""
     for n, block in enumerate(parsed.executed()):
         server = stack.servers[block.attrs.get("server", "default")]
         env = {
@@ -101,3 +98,42 @@ def test_page_runs(stack, page):
         if block.expected is not None:
             problem = docblocks.output_matches(block.expected, done.stdout)
             assert problem is None, f"{block.where}: {problem}\n--- stdout\n{done.stdout[-3000:]}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[f"{p.parent.name}/{p.name}" for p in PAGES])
+def test_page_runs(stack, page):
+    parsed = docblocks.parse(page)
+    values = seed(parsed.scenario, stack.admin_url, uuid.uuid4().hex[:8])
+    wait_for_outbox(stack.admin_url)
+    run_page(stack, parsed, values, workdir_for(stack, page))
+
+
+BROKEN = {  # kind: (block, what the failure must say)
+    "exits": ("```js\nthrow new Error('boom');\n```\n", "Error: boom"),
+    "prints": (
+        "```bash\necho 'HTTP 500'\n```\n\n<!-- output -->\n```text\nHTTP 200\n```\n",
+        "expected line not printed",
+    ),
+    "api": (
+        "```python\nimport os\nfrom supabase import ClientOptions, create_client\n"
+        "c = create_client(os.environ['SUPABASE_URL'], os.environ['SUPABASE_ANON_KEY'],"
+        " ClientOptions(schema='api'))\n"
+        "c.rpc('learning_list_courses', {'p_limit': 'many'}).execute()\n```\n",
+        "APIError",
+    ),
+    "file": ("```js\nexport const = 1;\n```\n", "SyntaxError"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN))
+def test_a_broken_block_fails_its_page(stack, tmp_path, kind):
+    """The runner is not a rubber stamp: a block that throws, exits non-zero, prints other
+    than its output block, or (a file block) does not parse fails the page."""
+    marker = "<!-- run: file=broken.mjs -->" if kind == "file" else "<!-- run -->"
+    block, says = BROKEN[kind]
+    text = f"<!-- doc: scenario=first-course-app -->\n{marker}\n{block}"
+    parsed = docblocks.parse(tmp_path / f"{kind}.md", text)
+    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
+    with pytest.raises(AssertionError, match=f"{kind}.md:") as failed:
+        run_page(stack, parsed, {}, tmp_path)
+    assert says in str(failed.value)
