@@ -39,8 +39,12 @@ def serve_gateway(
     mount_auth: bool = True,
     read_url: str | None = None,
     storage_root: str | None = None,
+    cfg: gateway_config.GatewayConfig | None = None,
+    port: int | None = None,
 ) -> Iterator[GatewayServer]:
-    cfg = gateway_config.load()
+    """`cfg` replaces config.toml's configuration (tests that change Auth or the edge);
+    `port` is for a caller that had to know the URL first (SUPABASE_URL of the edge)."""
+    cfg = cfg or gateway_config.load()
     if schemas is not None:
         cfg = cfg.with_api(schemas=schemas)
     app = create_app(
@@ -52,6 +56,7 @@ def serve_gateway(
     )
     with serve_asgi(
         app,
+        port=port,
         name="gateway-test",
         timeout_keep_alive=75,
         proxy_headers=False,  # as the real gateway: the app resolves client addresses

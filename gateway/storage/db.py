@@ -80,23 +80,26 @@ class StorageDb:
     ) -> Iterator[psycopg.Connection]:
         """One transaction acting as `claims`; database errors in Storage's shape."""
         try:
-            # Pipeline mode: BEGIN, the caller's settings and the first statement travel
-            # together (as /rest/v1 does); reading a result is a sync point.
-            with (
-                self.pool.connection() as conn,
-                conn.pipeline(),
-                conn.transaction(),
-                as_caller(
-                    conn,
-                    claims,
-                    method=method,
-                    path="",
-                    headers=headers,
-                    reset=True,
-                    client_ip=client_ip,
-                ),
-            ):
-                yield conn
+            with self.pool.connection() as conn:
+                # The pool is /rest/v1's, which leaves `read_only` as its last request
+                # needed it (True after a GET): Storage writes, so set it every time.
+                conn.read_only = False
+                # Pipeline mode: BEGIN, the caller's settings and the first statement travel
+                # together (as /rest/v1 does); reading a result is a sync point.
+                with (
+                    conn.pipeline(),
+                    conn.transaction(),
+                    as_caller(
+                        conn,
+                        claims,
+                        method=method,
+                        path="",
+                        headers=headers,
+                        reset=True,
+                        client_ip=client_ip,
+                    ),
+                ):
+                    yield conn
         except psycopg.Error as exc:
             raise errors.from_database(exc) from exc
         except PoolTimeout as exc:
