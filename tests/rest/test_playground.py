@@ -26,6 +26,8 @@ from flagship.testing.node import run_node
 SCRIPT = Path(__file__).parents[1] / "js" / "playground.mjs"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# What playground.js adds to a document that declares no security scheme.
+ADDED = {"anonKey", "userJwt", "apiKey"}
 
 
 def document_tags(doc: dict) -> set[str]:
@@ -36,6 +38,17 @@ def document_tags(doc: dict) -> set[str]:
             if method in METHODS:
                 tags.update(operation.get("tags") or ["default"])
     return tags
+
+
+def declared_schemes(doc: dict) -> dict:
+    return doc.get("securityDefinitions") or doc.get("components", {}).get("securitySchemes") or {}
+
+
+def anon_scheme(doc: dict) -> str:
+    """The scheme of the `apikey` header: the document's own, or the one the page adds."""
+    declared = declared_schemes(doc)
+    found = [n for n, s in declared.items() if s.get("name", "").lower() == "apikey"]
+    return found[0] if declared else "anonKey"
 
 
 def tag_of(doc: dict, path: str, method: str) -> str:
@@ -80,20 +93,23 @@ def test_the_gateway_playground_renders_authorizes_and_tries_offline(gateway, us
     doc = httpx.get(f"{gateway.url}/rest/v1/", headers={"apikey": gateway.anon_key}).json()
     path = rest_path(doc, "learning_my_enrollments")  # authenticated only: anon gets 401
     token = tokens.sign(owner.claims, config.Settings.from_env().jwt_secret)
+    names = set(declared_schemes(doc)) or ADDED
+    user_scheme = "userSession" if "userSession" in names else "userJwt"
     seen = open_page(
         url=f"{gateway.url}/docs",
         tag=tag_of(doc, path, "get"),
         method="GET",
         path=path,
-        scheme="userJwt",
+        scheme=user_scheme,
         token=token,
     )
     check_offline(seen)
     assert set(seen["tags"]) == document_tags(doc)
     offered = {s["name"]: s for s in seen["schemes"]}
-    assert set(offered) == {"anonKey", "userJwt", "apiKey"}
-    assert offered["anonKey"]["authorized"]  # pre-filled with the project's anon key
-    assert "apikey" in offered["anonKey"]["text"]
+    assert set(offered) == names and len(names) >= 3  # the anon key, a user, an API key
+    anon = offered[anon_scheme(doc)]
+    assert anon["authorized"]  # pre-filled with the project's anon key
+    assert "apikey" in anon["text"]
     assert seen["shown_status"] == "200"
     [call] = seen["calls"]
     assert call["status"] == 200 and call["url"].startswith(gateway.url + "/rest/v1/")
@@ -114,7 +130,7 @@ def test_the_edge_playground_takes_an_api_key(gateway, user):
     )
     check_offline(seen)
     assert set(seen["tags"]) == document_tags(doc)
-    assert {s["name"] for s in seen["schemes"]} == {"anonKey", "userJwt", "apiKey"}
+    assert {s["name"] for s in seen["schemes"]} == (set(declared_schemes(doc)) or ADDED)
     assert seen["shown_status"] == "200"
     [call] = seen["calls"]
     assert call["status"] == 200 and call["headers"]["x-api-key"] == key
