@@ -72,7 +72,7 @@ def page(
         "openapi_url": openapi_url,
         "anon_key": anon_key,
         "surface": surface,
-        "token_url": "/functions/v1/api-keys/token",
+        "exchange_url": "/functions/v1/api-keys/token",
     }
     # A JSON data block is not executed, so the CSP needs no inline script; `<` is escaped
     # so no value can close the element.

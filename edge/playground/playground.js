@@ -12,7 +12,7 @@
     '/rest/v1 request needs it in the `apikey` header, signed in or not.';
   var USER = 'A signed-in user\'s access token (Supabase Auth session, or `flagship token ' +
     'alice`), sent as `Authorization: Bearer <token>`.';
-  var KEY_TOKEN = 'An API key token: the short-lived JWT that POST ' + config.token_url +
+  var KEY_TOKEN = 'An API key token: the short-lived JWT that POST ' + config.exchange_url +
     ' exchanges for an `fsk_` key; it carries the key\'s scopes.';
   var RAW_KEY = 'An API key (`fsk_...`), sent as `X-Api-Key`; checked with its scopes.';
 
