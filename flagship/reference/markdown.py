@@ -237,7 +237,7 @@ class Renderer:
         out = [f"# {tag}", ""]
         if described.get(tag):
             out += [described[tag], ""]
-        out += [f"{len(ops)} operations; every tag: [API reference](index.md).", ""]
+        out += [f"{len(ops)} operations; every tag: [API reference](overview.md).", ""]
         for path, method, op in ops:
             out += self.operation(path, method, op)
         return "\n".join(out)
@@ -252,7 +252,8 @@ class Renderer:
             "Generated from `docs/reference/openapi.json` on every build of this portal. "
             "How to authenticate is on [Authentication](../authentication.md); what each role "
             "and API-key scope may do is on [Roles and scopes](../roles-and-scopes.md); the "
-            "interactive playground is served by the gateway at `/docs`.",
+            "interactive playground is served by the gateway at `/docs`; how the document is "
+            "generated is on [The API reference](README.md).",
             "",
             "| tag | operations | about |",
             "| --- | --- | --- |",
@@ -269,10 +270,11 @@ class Renderer:
 
 
 def render(doc: dict[str, Any]) -> dict[str, str]:
-    """Page name (relative to the reference folder) -> Markdown: `index.md` and one per tag."""
+    """Page name (relative to the reference folder) -> Markdown: `overview.md` (every tag and
+    error code) and one page per tag. (`index.md` is left to the folder's README.md.)"""
     renderer = Renderer(doc)
     tags = renderer.by_tag()
-    pages = {"index.md": renderer.index_page(tags)}
+    pages = {"overview.md": renderer.index_page(tags)}
     for tag, ops in tags.items():
         pages[f"{slug(tag)}.md"] = renderer.tag_page(tag, ops)
     return pages

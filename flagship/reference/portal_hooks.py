@@ -53,7 +53,7 @@ def on_config(config, **kwargs):
     tutorials = tutorial_pages(Path(config["docs_dir"]))
     if tutorials:
         insert_before(nav, "Authentication", {"Tutorials": tutorials})
-    reference = [{"Overview": "reference/index.md"}]
+    reference = ["reference/README.md", {"Every tag and error code": "reference/overview.md"}]
     reference += [{tag: f"reference/{page}"} for page, tag in markdown.tag_titles(doc).items()]
     insert_before(nav, "Authentication", {"API reference": reference})
     return config

@@ -150,6 +150,15 @@ M.select(
     M.cells(anon="deny", member="no", owner="no", moderator="no", admin="yes", service_role="yes"),
 )
 M.write("ops.event_types", "delete", "delete from ops.event_types", M.same("deny"))
+# The result-shape registry is public reference data, written only by migrations; every
+# role may read it ("no" while no shape is declared yet, "yes" once one is).
+M.select("ops.api_result_shapes", "true", M.same(frozenset({"yes", "no"})))
+M.write(
+    "ops.api_result_shapes",
+    "insert",
+    "insert into ops.api_result_shapes (object, shape) values ('api.x', '{}')",
+    M.same("deny"),
+)
 M.write(
     "ops.newsletter_campaigns",
     "insert",
