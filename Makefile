@@ -1,5 +1,5 @@
 # The two commands of the quick start, and a few conveniences around them.
-.PHONY: up test lint audit fmt lock clean bootstrap
+.PHONY: up test lint audit fmt lock clean bootstrap docs
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,6 +25,11 @@ test: ## every check: lint, audit, pytest (embedded), then the PostgreSQL 15 and
 audit: ## secret scan, bandit and pip-audit (requirements.lock against PyPI)
 	@scripts/bootstrap.sh
 	@$(BIN)/flagship audit $(AUDIT_ARGS)
+
+docs: ## the developer portal, offline, into site/ (mkdocs --strict: a broken link or anchor fails)
+	@scripts/bootstrap.sh
+	@NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+	@echo "docs: open site/index.html"
 
 lint:
 	@scripts/bootstrap.sh

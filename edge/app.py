@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from ai.provider import make_provider
-from edge import errors, observability
+from edge import errors, observability, playground
 from edge.auth.jwt import TokenVerifier
 from edge.client import ClientAddressMiddleware
 from edge.db import Database
@@ -106,7 +106,7 @@ def create_app(
             "(`Authorization: Bearer fsk_...` / `X-Api-Key`). Every error has the body "
             "`{code, message, details, request_id}`; see docs/edge.md for the codes."
         ),
-        docs_url=f"{PREFIX}/docs",
+        docs_url=None,  # edge.playground serves {PREFIX}/docs from packaged assets
         openapi_url=f"{PREFIX}/openapi.json",
         redoc_url=None,
         lifespan=lifespan,
@@ -179,4 +179,14 @@ def create_app(
     app.include_router(stripe_webhook.router, prefix=PREFIX)
     app.include_router(metrics.router, prefix=PREFIX)
     app.include_router(metrics.router, include_in_schema=False)
+    # The interactive docs: offline Swagger UI on this app's own OpenAPI document.
+    app.router.routes.extend(
+        playground.routes(
+            f"{PREFIX}/docs",
+            f"{PREFIX}/openapi.json",
+            "Flagship edge: API playground",
+            anon_key=None,
+            surface="edge",
+        )
+    )
     return app

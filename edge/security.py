@@ -11,19 +11,16 @@ from collections.abc import Mapping
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from edge import playground
 from edge.client import client_ip_of
 from edge.errors import ApiError, ErrorBody
 from edge.middleware import HEADER, request_id_of
 from edge.ratelimit import SIGNED_WEBHOOK_SUFFIXES, enforce
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# The interactive docs load Swagger UI from its CDN and run one inline script.
-DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
+# The interactive docs (edge.playground) load Swagger UI from packaged assets: no CDN, no
+# inline script, nothing but this origin.
+DOCS_CSP = playground.CSP
 STATIC_HEADERS = {
     "strict-transport-security": "max-age=63072000; includeSubDomains",
     "x-content-type-options": "nosniff",

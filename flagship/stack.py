@@ -130,6 +130,7 @@ def print_summary(
             f"    storage     {api}/storage/v1   (not served yet: 501)",
             f"    functions   {edge_url}",
             f"    health      {edge_url}/health",
+            f"    playground  {api}/docs   (Swagger UI on /rest/v1, offline)",
             f"    docs        {edge_url}/docs",
         ]
     lines.append(f"  database      {target.url}")

@@ -5,6 +5,8 @@
 - /storage/v1   Supabase Storage (gateway.storage): buckets, objects, signed URLs, image
                 transformations, bytes in a local directory (FILE_STORAGE_BACKEND_PATH);
 - /functions/v1 the edge app, mounted unchanged (it authenticates callers itself);
+- /docs         the API playground (edge.playground): Swagger UI from packaged assets on
+                the OpenAPI document of /rest/v1/, the anon key pre-filled;
 - anything else: 404 `{"message": "no Route matched with those values"}` (Kong's answer).
 CORS for site_url and additional_redirect_urls (config.toml) wraps all of it.
 """
@@ -24,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
+from edge import playground
 from edge.app import create_app as create_edge_app
 from edge.client import ClientAddressMiddleware
 from edge.middleware import RequestIdMiddleware
@@ -62,6 +65,7 @@ EXPOSE_HEADERS = [
     "x-transformations",
 ]
 REST_POOL_MAX = 10
+DOCS = "/docs"  # the playground (docs/gateway.md)
 
 
 def with_user(url: str, user: str) -> str:
@@ -80,9 +84,10 @@ def _json(status: int, body: dict) -> Response:
 class Router:
     """Dispatch by path prefix; each service sees its prefix as root_path."""
 
-    def __init__(self, services: dict[str, object], edge) -> None:
+    def __init__(self, services: dict[str, object], edge, docs=None) -> None:
         self.services = services
         self.edge = edge
+        self.docs = docs
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -90,6 +95,9 @@ class Router:
         path = scope["path"]
         if path.startswith("/functions/v1"):
             await self.edge(scope, receive, send)
+            return
+        if self.docs is not None and (path == DOCS or path.startswith(DOCS + "/")):
+            await self.docs(scope, receive, send)
             return
         for prefix, app in self.services.items():
             if path == prefix or path.startswith(prefix + "/"):
@@ -228,7 +236,13 @@ def create_app(
     app.state.config = cfg
     app.state.rest = rest
     app.state.listener = listener
-    app.mount("", Router(services, edge))
+    # The anon key is public by design (every frontend ships it): the page pre-fills it.
+    docs = Starlette(
+        routes=playground.routes(
+            DOCS, "/rest/v1/", "Flagship API playground", anon_key=rest.keys.anon, surface="rest"
+        )
+    )
+    app.mount("", Router(services, edge, docs))
     # The client's address, once, for every service (trusted proxies only, as the edge).
     app.add_middleware(ClientAddressMiddleware, proxies=cfg.edge.trusted_proxies)
     app.add_middleware(
