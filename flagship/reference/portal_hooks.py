@@ -35,10 +35,11 @@ def home_page() -> str:
     return re.sub(r"\]\(docs/", "](", text)
 
 
-def tutorial_pages(docs_dir: Path) -> list[str]:
-    present = sorted(p.name for p in (docs_dir / "tutorials").glob("*.md"))
-    known = [name for name in TUTORIALS if name in present]
-    return [f"tutorials/{name}" for name in known + [p for p in present if p not in known]]
+def folder_pages(docs_dir: Path, folder: str, first: tuple[str, ...] = ("index.md",)) -> list[str]:
+    """The hand-written pages of a docs folder: the named ones first, then the rest by name."""
+    present = sorted(p.name for p in (docs_dir / folder).glob("*.md"))
+    known = [name for name in first if name in present]
+    return [f"{folder}/{name}" for name in known + [p for p in present if p not in known]]
 
 
 def insert_before(nav: list, title: str, entry: dict) -> None:
@@ -50,10 +51,17 @@ def on_config(config, **kwargs):
     """Add the Tutorials and API reference sections to the navigation of mkdocs.yml."""
     doc = json.loads(DOCUMENT.read_text())
     nav = config["nav"]
-    tutorials = tutorial_pages(Path(config["docs_dir"]))
+    tutorials = folder_pages(Path(config["docs_dir"]), "tutorials", TUTORIALS)
     if tutorials:
         insert_before(nav, "Authentication", {"Tutorials": tutorials})
+    docs_dir = Path(config["docs_dir"])
     reference = ["reference/README.md", {"Every tag and error code": "reference/overview.md"}]
+    reference += [
+        page for page in folder_pages(docs_dir, "reference") if not page.endswith("/README.md")
+    ]
+    examples = folder_pages(docs_dir, "reference/examples")
+    if examples:
+        reference.append({"Examples": examples})
     reference += [{tag: f"reference/{page}"} for page, tag in markdown.tag_titles(doc).items()]
     insert_before(nav, "Authentication", {"API reference": reference})
     return config
