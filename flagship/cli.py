@@ -240,6 +240,25 @@ def cmd_docs_events(args: argparse.Namespace) -> None:
     print(f"{eventdocs.DOC.relative_to(config.ROOT)}: {'updated' if changed else 'current'}")
 
 
+def cmd_reference_types(args: argparse.Namespace) -> None:
+    from flagship import migrate
+    from flagship.reference import typescript
+
+    target = _target()
+    if migrate.pending(target.url):
+        raise CliError("migrations are pending: run `flagship db migrate` first")
+    try:
+        expected = typescript.render(target.admin_url)
+    except typescript.TypesError as exc:
+        raise CliError(str(exc)) from exc
+    changed = typescript.stale(expected) if args.check else typescript.write(expected)
+    for path in expected:
+        state = ("stale" if args.check else "updated") if path in changed else "current"
+        print(f"{path.relative_to(config.ROOT)}: {state}")
+    if args.check and changed:
+        raise CliError("generated types are stale: run `flagship reference types`")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from flagship import bench
     from flagship.bench.runner import Bench
@@ -354,6 +373,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = docs.add_parser("events", help="docs/events.md's topic reference from ops.event_types")
     p.set_defaults(func=cmd_docs_events)
+
+    reference = sub.add_parser(
+        "reference", help="generated references for client developers"
+    ).add_subparsers(dest="reference_command", required=True, metavar="WHAT")
+    p = reference.add_parser(
+        "types", help="types/database.ts and types/results.ts from the migrated api schema"
+    )
+    p.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
+    p.set_defaults(func=cmd_reference_types)
 
     p = sub.add_parser("lint", help="sqlfluff and ruff")
     p.add_argument("--fix", action="store_true", help="apply automatic fixes")

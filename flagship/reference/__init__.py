@@ -1,0 +1,1 @@
+"""Generated references of the `api` surface for client developers (types, collections)."""
