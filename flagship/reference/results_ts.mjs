@@ -9,12 +9,32 @@ const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
 const shapes = JSON.parse(Buffer.concat(chunks).toString('utf8'));
 
+// A schema's named keys are the contract a client codes against: an object that names its
+// properties gets exactly those (additionalProperties defaults to false below), while an
+// object that names none ("a stored row") stays open, `{ [k: string]: unknown }`, as its
+// JSON Schema means.
+function openUnnamedObjects(node) {
+  if (Array.isArray(node)) return node.map(openUnnamedObjects);
+  if (node === null || typeof node !== 'object') return node;
+  const out = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, openUnnamedObjects(v)]));
+  const types = [].concat(out.type ?? []);
+  if (
+    types.includes('object') &&
+    !('properties' in out) &&
+    !('patternProperties' in out) &&
+    !('additionalProperties' in out)
+  ) {
+    out.additionalProperties = true;
+  }
+  return out;
+}
+
 const declared = new Map();
 const parts = [];
 const entries = [];
 for (const fn of Object.keys(shapes).sort()) {
   const root = `${pascal(fn)}Result`;
-  const schema = { ...shapes[fn], title: root };
+  const schema = { ...openUnnamedObjects(shapes[fn]), title: root };
   const ts = await compile(schema, root, {
     bannerComment: '',
     additionalProperties: false,

@@ -76,8 +76,12 @@ def test_the_types_cover_the_api_schema(fresh_url, expected, db):
 def test_every_declared_shape_has_its_result_type(db, expected):
     shapes = typescript.result_shapes(db)
     results = expected[typescript.RESULTS_TS]
+    generated = expected[typescript.DATABASE_TS]
     for fn in shapes:
         assert re.search(rf"^  {fn}: \w+Result;$", results, flags=re.M), fn
+        # The merge replaces a `Json` result only: a shape never overrides a typed one.
+        returns = re.search(rf"^      {fn}: \{{.*?Returns: ([^\n]+)", generated, flags=re.M | re.S)
+        assert returns and returns.group(1).strip() == "Json", fn
 
 
 def test_a_shape_compiles_to_a_strict_type():
@@ -140,7 +144,7 @@ WRONG = {
         "ctf_submit_flag",
     ),
     "result field": (
-        "const { data } = await api.rpc('ctf_submit', { p_challenge_id: id, p_flag: 'f' });"
+        "const { data } = await api.rpc('learning_enroll', { p_course_id: id });"
         " const r = data?.score;",
         2339,
         "Property 'score' does not exist on type",

@@ -17,3 +17,10 @@ export async function searchUsers(api: Api, query: string) {
   if (error) throw error;
   return data.map((u) => u.username);
 }
+
+/** The caller's account: a jsonb function, typed by its declared result. */
+export async function me(api: Api) {
+  const { data, error } = await api.rpc('accounts_get_my_account');
+  if (error) throw error;
+  return { id: data.id, roles: data.roles.join(', ') };
+}

@@ -15,3 +15,11 @@ export async function catalogue(api: Api) {
   if (error) throw error;
   return data.map((c) => ({ id: c.id, title: c.title, hours: c.estimated_hours }));
 }
+
+/** Enroll: a jsonb function, typed by its declared result (`LearningEnrollResult`). */
+export async function enroll(api: Api, courseId: string) {
+  const { data, error } = await api.rpc('learning_enroll', { p_course_id: courseId });
+  if (error) throw error;
+  const status: 'active' | 'completed' = data.status;
+  return { status, progress: data.progress_pct };
+}
