@@ -259,6 +259,36 @@ def cmd_reference_types(args: argparse.Namespace) -> None:
         raise CliError("generated types are stale: run `flagship reference types`")
 
 
+def _reference_text() -> str:
+    from flagship import migrate
+    from flagship.database import connect
+    from flagship.reference import document
+
+    target = _target()
+    if migrate.pending(target.url):
+        raise CliError("migrations are pending: run `flagship db migrate` first")
+    with connect(target.url) as conn:
+        return document.render(document.build(conn, target.url))
+
+
+def cmd_reference_build(args: argparse.Namespace) -> None:
+    from flagship.reference import document
+
+    changed = document.write(_reference_text())
+    print(f"{document.DOC.relative_to(config.ROOT)}: {'updated' if changed else 'current'}")
+
+
+def cmd_reference_check(args: argparse.Namespace) -> None:
+    from flagship.reference import document
+
+    current = document.DOC.read_text() if document.DOC.exists() else ""
+    if current != _reference_text():
+        raise CliError(
+            f"{document.DOC.relative_to(config.ROOT)} is stale: run `flagship reference build`"
+        )
+    print(f"{document.DOC.relative_to(config.ROOT)}: current")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from flagship import bench
     from flagship.bench.runner import Bench
@@ -374,10 +404,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = docs.add_parser("events", help="docs/events.md's topic reference from ops.event_types")
     p.set_defaults(func=cmd_docs_events)
 
-    reference = sub.add_parser(
-        "reference", help="generated references for client developers"
-    ).add_subparsers(dest="reference_command", required=True, metavar="WHAT")
-    p = reference.add_parser(
+    ref = sub.add_parser(
+        "reference",
+        help="generated references: the OpenAPI 3.1 document, TypeScript types",
+    ).add_subparsers(dest="reference_command", required=True, metavar="ACTION")
+    p = ref.add_parser("build", help="regenerate docs/reference/openapi.json from the database")
+    p.set_defaults(func=cmd_reference_build)
+    p = ref.add_parser("check", help="fail when the committed OpenAPI document is stale")
+    p.set_defaults(func=cmd_reference_check)
+    p = ref.add_parser(
         "types", help="types/database.ts and types/results.ts from the migrated api schema"
     )
     p.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
