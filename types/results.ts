@@ -2138,6 +2138,1470 @@ export interface AccountsUpdateMySettingsResult {
   };
 }
 
+// api.ai_apply_draft
+/**
+ * The quiz questions created from an AI draft.
+ */
+export interface AiApplyDraftResult {
+  /**
+   * Quiz the questions were added to.
+   */
+  quiz_id: string;
+  /**
+   * Draft, now applied.
+   */
+  draft_id: string;
+  /**
+   * The new questions, in draft order.
+   */
+  question_ids: string[];
+}
+
+// api.ai_generation_context
+/**
+ * What the model is given to draft from (public text only); `kind` says which of the shapes below it is.
+ */
+export type AiGenerationContextResult =
+  | {
+      /**
+       * Draft kind.
+       */
+      kind: 'quiz_questions';
+      /**
+       * Lesson body (Markdown); empty when none.
+       */
+      text: string;
+      /**
+       * Lesson title.
+       */
+      title: string;
+      /**
+       * Course.
+       */
+      course_id: string;
+      /**
+       * Lesson.
+       */
+      lesson_id: string;
+    }
+  | {
+      /**
+       * Draft kind.
+       */
+      kind: 'course_outline';
+      /**
+       * Course tags.
+       */
+      tags: string[];
+      /**
+       * Summary and description.
+       */
+      text: string;
+      /**
+       * Course level.
+       */
+      level: 'beginner' | 'intermediate' | 'advanced';
+      /**
+       * Course title.
+       */
+      title: string;
+      /**
+       * Existing modules in order.
+       *
+       * Items: A module.
+       */
+      modules: {
+        /**
+         * Module title.
+         */
+        title: string;
+        /**
+         * Lesson titles in order.
+         */
+        lessons: string[];
+      }[];
+      /**
+       * Course.
+       */
+      course_id: string;
+    }
+  | {
+      /**
+       * Draft kind.
+       */
+      kind: 'challenge_writeup';
+      /**
+       * Tags.
+       */
+      tags: string[];
+      /**
+       * Public description; empty when none.
+       */
+      text: string;
+      /**
+       * Challenge title.
+       */
+      title: string;
+      /**
+       * Category.
+       */
+      category: string;
+      /**
+       * Event.
+       */
+      event_id: string;
+      /**
+       * Difficulty; null when not rated.
+       */
+      difficulty: number | null;
+      /**
+       * Challenge.
+       */
+      challenge_id: string;
+    };
+
+// api.ai_get_my_quota
+/**
+ * The caller's AI plan, its daily limits and today's use (UTC day).
+ */
+export interface AiGetMyQuotaResult {
+  /**
+   * AI plan, from the caller's entitlements.
+   */
+  plan: 'free' | 'pro';
+  /**
+   * Requests allowed per minute.
+   */
+  per_minute: number;
+  /**
+   * Tokens used today.
+   */
+  tokens_used: number;
+  /**
+   * Tokens allowed per day.
+   */
+  daily_tokens: number;
+  /**
+   * Requests made today.
+   */
+  requests_used: number;
+  /**
+   * Requests allowed per day.
+   */
+  daily_requests: number;
+  /**
+   * Longest input accepted, in characters.
+   */
+  max_input_chars: number;
+}
+
+// api.community_count_notifications
+/**
+ * The caller's unread in-app notifications.
+ */
+export interface CommunityCountNotificationsResult {
+  /**
+   * Unread in-app notifications.
+   */
+  unread: number;
+}
+
+// api.community_get_moderation_stats
+/**
+ * Moderation queue and activity since a time (default: 30 days ago).
+ */
+export interface CommunityGetModerationStatsResult {
+  /**
+   * Start of the period.
+   */
+  since: string;
+  /**
+   * Review items resolved in the period.
+   */
+  resolved: number;
+  /**
+   * Review items resolved in the period, by decision.
+   */
+  decisions: {
+    /**
+     * Items resolved as agreed.
+     */
+    agreed?: number;
+    /**
+     * Items resolved as deferred.
+     */
+    deferred?: number;
+    /**
+     * Items resolved as disagreed.
+     */
+    disagreed?: number;
+  };
+  /**
+   * Reports on pending review items.
+   */
+  open_flags: number;
+  /**
+   * Review items pending now.
+   */
+  open_items: number;
+  /**
+   * Appeals open now.
+   */
+  open_appeals: number;
+  /**
+   * Time from report to decision in the period, in seconds; null values when nothing was resolved.
+   */
+  resolution_seconds: {
+    /**
+     * Mean.
+     */
+    avg: number | null;
+    /**
+     * 95th percentile.
+     */
+    p95: number | null;
+    /**
+     * Median.
+     */
+    median: number | null;
+  };
+  /**
+   * Moderation actions in the period per moderator, most first.
+   *
+   * Items: A moderator's actions.
+   */
+  actions_by_moderator: {
+    /**
+     * Actions taken.
+     */
+    total: number;
+    /**
+     * Moderator user name.
+     */
+    username: string | null;
+    /**
+     * Actions taken, by action.
+     */
+    by_action: {
+      /**
+       * pin actions.
+       */
+      pin?: number;
+      /**
+       * hide actions.
+       */
+      hide?: number;
+      /**
+       * lock actions.
+       */
+      lock?: number;
+      /**
+       * move actions.
+       */
+      move?: number;
+      /**
+       * unpin actions.
+       */
+      unpin?: number;
+      /**
+       * delete actions.
+       */
+      delete?: number;
+      /**
+       * unlock actions.
+       */
+      unlock?: number;
+      /**
+       * restore actions.
+       */
+      restore?: number;
+      /**
+       * silence actions.
+       */
+      silence?: number;
+      /**
+       * suspend actions.
+       */
+      suspend?: number;
+      /**
+       * unsilence actions.
+       */
+      unsilence?: number;
+      /**
+       * unsuspend actions.
+       */
+      unsuspend?: number;
+    };
+    /**
+     * Moderator; null once the account is erased.
+     */
+    moderator_id: string | null;
+  }[];
+}
+
+// api.community_record_visit
+/**
+ * The caller's trust level after recording today's visit.
+ */
+export interface CommunityRecordVisitResult {
+  /**
+   * Trust level, 0 to 4.
+   */
+  trust_level: number;
+}
+
+// api.ctf_create_team
+/**
+ * The new team; the caller is its captain.
+ */
+export interface CtfCreateTeamResult {
+  /**
+   * Team id.
+   */
+  team_id: string;
+  /**
+   * Code others join the team with; share it with team mates only.
+   */
+  invite_code: string;
+}
+
+// api.ctf_export_event
+/**
+ * A full export of an event for its organisers (no flag secrets and no invite codes).
+ */
+export interface CtfExportEventResult {
+  /**
+   * The event.
+   */
+  event: {
+    /**
+     * ctf.events.id as stored.
+     */
+    id: string;
+    /**
+     * ctf.events.mode as stored.
+     */
+    mode: 'individual' | 'teams';
+    /**
+     * ctf.events.slug as stored.
+     */
+    slug: string;
+    /**
+     * ctf.events.title as stored.
+     */
+    title: string;
+    /**
+     * ctf.events.paused as stored.
+     */
+    paused: boolean;
+    /**
+     * ctf.events.ends_at as stored.
+     */
+    ends_at: string | null;
+    /**
+     * ctf.events.freeze_at as stored.
+     */
+    freeze_at: string | null;
+    /**
+     * ctf.events.starts_at as stored.
+     */
+    starts_at: string | null;
+    /**
+     * ctf.events.created_at as stored.
+     */
+    created_at: string;
+    /**
+     * ctf.events.created_by as stored.
+     */
+    created_by: string | null;
+    /**
+     * ctf.events.updated_at as stored.
+     */
+    updated_at: string;
+    /**
+     * ctf.events.visibility as stored.
+     */
+    visibility: 'public' | 'members' | 'private';
+    /**
+     * ctf.events.description as stored.
+     */
+    description: string;
+    /**
+     * ctf.events.is_practice as stored.
+     */
+    is_practice: boolean;
+    /**
+     * ctf.events.team_size_limit as stored.
+     */
+    team_size_limit: number | null;
+    /**
+     * ctf.events.wrong_per_minute as stored.
+     */
+    wrong_per_minute: number;
+    /**
+     * ctf.events.registration_open as stored.
+     */
+    registration_open: boolean;
+  };
+  /**
+   * Teams, by name.
+   *
+   * Items: A team and its members.
+   */
+  teams: {
+    /**
+     * ctf.teams.id as stored.
+     */
+    id: string;
+    /**
+     * ctf.teams.name as stored.
+     */
+    name: string;
+    /**
+     * ctf.teams.solo as stored.
+     */
+    solo: boolean;
+    /**
+     * ctf.teams.banned as stored.
+     */
+    banned: boolean;
+    /**
+     * ctf.teams.hidden as stored.
+     */
+    hidden: boolean;
+    /**
+     * Member user ids.
+     */
+    members: string[];
+    /**
+     * ctf.teams.event_id as stored.
+     */
+    event_id: string;
+    /**
+     * ctf.teams.bracket_id as stored.
+     */
+    bracket_id: string | null;
+    /**
+     * ctf.teams.captain_id as stored.
+     */
+    captain_id: string | null;
+    /**
+     * ctf.teams.created_at as stored.
+     */
+    created_at: string;
+    /**
+     * ctf.teams.updated_at as stored.
+     */
+    updated_at: string;
+  }[];
+  /**
+   * Awards and penalties.
+   *
+   * Items: An award.
+   */
+  awards: {
+    /**
+     * ctf.awards.id as stored.
+     */
+    id: number;
+    /**
+     * ctf.awards.value as stored.
+     */
+    value: number;
+    /**
+     * ctf.awards.reason as stored.
+     */
+    reason: string;
+    /**
+     * ctf.awards.hint_id as stored.
+     */
+    hint_id: string | null;
+    /**
+     * ctf.awards.team_id as stored.
+     */
+    team_id: string;
+    /**
+     * ctf.awards.event_id as stored.
+     */
+    event_id: string;
+    /**
+     * ctf.awards.created_at as stored.
+     */
+    created_at: string;
+    /**
+     * ctf.awards.created_by as stored.
+     */
+    created_by: string | null;
+  }[];
+  /**
+   * Export format version.
+   */
+  format: 'flagship-ctf-export/1';
+  /**
+   * Solves.
+   *
+   * Items: A solve.
+   */
+  solves: {
+    /**
+     * ctf.solves.id as stored.
+     */
+    id: number;
+    /**
+     * ctf.solves.team_id as stored.
+     */
+    team_id: string;
+    /**
+     * ctf.solves.user_id as stored.
+     */
+    user_id: string | null;
+    /**
+     * ctf.solves.event_id as stored.
+     */
+    event_id: string;
+    /**
+     * ctf.solves.solved_at as stored.
+     */
+    solved_at: string;
+    /**
+     * ctf.solves.blood_rank as stored.
+     */
+    blood_rank: number | null;
+    /**
+     * ctf.solves.challenge_id as stored.
+     */
+    challenge_id: string;
+  }[];
+  /**
+   * Brackets, by name.
+   *
+   * Items: A bracket.
+   */
+  brackets: {
+    /**
+     * ctf.brackets.id as stored.
+     */
+    id: string;
+    /**
+     * ctf.brackets.name as stored.
+     */
+    name: string;
+    /**
+     * ctf.brackets.event_id as stored.
+     */
+    event_id: string;
+    /**
+     * ctf.brackets.created_at as stored.
+     */
+    created_at: string;
+  }[];
+  /**
+   * Standings, best first.
+   *
+   * Items: A standing.
+   */
+  standings: {
+    /**
+     * ctf.standings.score as stored.
+     */
+    score: number;
+    /**
+     * ctf.standings.ranked as stored.
+     */
+    ranked: boolean;
+    /**
+     * ctf.standings.team_id as stored.
+     */
+    team_id: string;
+    /**
+     * ctf.standings.event_id as stored.
+     */
+    event_id: string;
+    /**
+     * ctf.standings.bracket_id as stored.
+     */
+    bracket_id: string | null;
+    /**
+     * ctf.standings.solve_count as stored.
+     */
+    solve_count: number;
+    /**
+     * ctf.standings.last_score_at as stored.
+     */
+    last_score_at: string | null;
+  }[];
+  /**
+   * Challenges, by board position.
+   *
+   * Items: A challenge with its content.
+   */
+  challenges: {
+    /**
+     * ctf.challenges.id as stored.
+     */
+    id: string;
+    /**
+     * ctf.challenges.tags as stored.
+     */
+    tags: string[];
+    /**
+     * ctf.challenges.decay as stored.
+     */
+    decay: number;
+    /**
+     * Files.
+     *
+     * Items: A file.
+     */
+    files: {
+      /**
+       * File name.
+       */
+      name: string;
+      /**
+       * Storage path.
+       */
+      storage_path: string;
+    }[];
+    /**
+     * Flags (kind and label only).
+     *
+     * Items: A flag.
+     */
+    flags: {
+      /**
+       * Kind.
+       */
+      kind: 'static' | 'static_ci' | 'regex' | 'team';
+      /**
+       * Label.
+       */
+      label: string | null;
+    }[];
+    /**
+     * Hints (title and cost only).
+     *
+     * Items: A hint.
+     */
+    hints: {
+      /**
+       * Cost.
+       */
+      cost: number;
+      /**
+       * Title.
+       */
+      title: string;
+    }[];
+    /**
+     * ctf.challenges.state as stored.
+     */
+    state: 'hidden' | 'visible' | 'locked';
+    /**
+     * ctf.challenges.title as stored.
+     */
+    title: string;
+    /**
+     * ctf.challenges.value as stored.
+     */
+    value: number;
+    /**
+     * ctf.challenges.initial as stored.
+     */
+    initial: number;
+    /**
+     * ctf.challenges.minimum as stored.
+     */
+    minimum: number;
+    /**
+     * ctf.challenges.preview as stored.
+     */
+    preview: string;
+    /**
+     * ctf.challenges.scoring as stored.
+     */
+    scoring: 'static' | 'linear' | 'logarithmic' | 'rctf';
+    /**
+     * The official write-up.
+     */
+    writeup: string | null;
+    /**
+     * ctf.challenges.category as stored.
+     */
+    category: string;
+    /**
+     * ctf.challenges.event_id as stored.
+     */
+    event_id: string;
+    /**
+     * ctf.challenges.position as stored.
+     */
+    position: number;
+    /**
+     * ctf.challenges.author_id as stored.
+     */
+    author_id: string | null;
+    /**
+     * ctf.challenges.created_at as stored.
+     */
+    created_at: string;
+    /**
+     * ctf.challenges.difficulty as stored.
+     */
+    difficulty: number | null;
+    /**
+     * ctf.challenges.flag_logic as stored.
+     */
+    flag_logic: string;
+    /**
+     * ctf.challenges.release_at as stored.
+     */
+    release_at: string | null;
+    /**
+     * ctf.challenges.updated_at as stored.
+     */
+    updated_at: string;
+    /**
+     * Description (Markdown).
+     */
+    description: string | null;
+    /**
+     * ctf.challenges.solve_count as stored.
+     */
+    solve_count: number;
+    /**
+     * ctf.challenges.max_attempts as stored.
+     */
+    max_attempts: number | null;
+    /**
+     * ctf.challenges.author_credit as stored.
+     */
+    author_credit: string | null;
+    /**
+     * Challenges to solve first.
+     */
+    prerequisites: string[];
+    /**
+     * ctf.challenges.attempt_window as stored.
+     */
+    attempt_window: string | null;
+    /**
+     * How to reach the challenge.
+     */
+    connection_info: string | null;
+    /**
+     * ctf.challenges.first_blood_bonus as stored.
+     */
+    first_blood_bonus: number[];
+    /**
+     * ctf.challenges.writeup_visibility as stored.
+     */
+    writeup_visibility: 'never' | 'after_solve' | 'after_event';
+    /**
+     * ctf.challenges.anonymise_when_locked as stored.
+     */
+    anonymise_when_locked: boolean;
+    /**
+     * ctf.challenges.source_contribution_id as stored.
+     */
+    source_contribution_id: number | null;
+  }[];
+  /**
+   * When the export was made.
+   */
+  generated_at: string;
+}
+
+// api.ctf_get_ctftime_feed
+/**
+ * The scoreboard in CTFtime's JSON feed format.
+ */
+export interface CtfGetCtftimeFeedResult {
+  /**
+   * Standings, best first.
+   *
+   * Items: A standing.
+   */
+  standings: {
+    /**
+     * Position, from 1.
+     */
+    pos: number;
+    /**
+     * Team name.
+     */
+    team: string;
+    /**
+     * Score.
+     */
+    score: number;
+  }[];
+}
+
+// api.ctf_get_score_graph
+/**
+ * Score over time of the top teams (as of the freeze for those who see the frozen board).
+ *
+ * Items: A team's series.
+ */
+export type CtfGetScoreGraphResult = {
+  /**
+   * Position, from 1.
+   */
+  pos: number;
+  /**
+   * Team name.
+   */
+  team: string;
+  /**
+   * Score after each solve or award, oldest first.
+   *
+   * Items: A point.
+   */
+  points: {
+    /**
+     * When.
+     */
+    at: string;
+    /**
+     * Score then.
+     */
+    score: number;
+  }[];
+  /**
+   * Team.
+   */
+  team_id: string;
+}[];
+
+// api.ctf_get_scoreboard_document
+/**
+ * The cached scoreboard document (top 100), with its ETag for conditional requests.
+ */
+export interface CtfGetScoreboardDocumentResult {
+  /**
+   * Entity tag of rows; send it in If-None-Match.
+   */
+  etag: string;
+  /**
+   * Ranked teams, best first.
+   *
+   * Items: A row.
+   */
+  rows: {
+    /**
+     * Position, from 1.
+     */
+    pos: number;
+    /**
+     * Score.
+     */
+    score: number;
+    /**
+     * Team.
+     */
+    team_id: string;
+    /**
+     * Team name.
+     */
+    team_name: string;
+    /**
+     * Bracket; null for none.
+     */
+    bracket_id: string | null;
+    /**
+     * Solves counted.
+     */
+    solve_count: number;
+    /**
+     * When the team last scored.
+     */
+    last_score_at: string;
+  }[];
+  /**
+   * The frozen standings (the caller sees the board as of the freeze).
+   */
+  frozen: boolean;
+  /**
+   * Event.
+   */
+  event_id: string;
+}
+
+// api.ctf_get_team_page
+/**
+ * A team: its standing, members, solves and awards (others see them as of the freeze).
+ */
+export interface CtfGetTeamPageResult {
+  /**
+   * The team.
+   */
+  team: {
+    /**
+     * Team id.
+     */
+    id: string;
+    /**
+     * Team name.
+     */
+    name: string;
+    /**
+     * A one-person team of an individual event.
+     */
+    solo: boolean;
+    /**
+     * Banned by the organisers.
+     */
+    banned: boolean;
+    /**
+     * Hidden from the scoreboard.
+     */
+    hidden: boolean;
+    /**
+     * Event.
+     */
+    event_id: string;
+    /**
+     * Bracket; null for none.
+     */
+    bracket_id: string | null;
+    /**
+     * Captain; null once erased.
+     */
+    captain_id: string | null;
+    /**
+     * Created.
+     */
+    created_at: string;
+  };
+  /**
+   * Score; null before the team has a standing.
+   */
+  score: number | null;
+  /**
+   * Awards and penalties (hints bought are negative), oldest first.
+   *
+   * Items: An award.
+   */
+  awards: {
+    /**
+     * Points (negative for a penalty).
+     */
+    value: number;
+    /**
+     * Why.
+     */
+    reason: string;
+    /**
+     * When.
+     */
+    created_at: string;
+  }[];
+  /**
+   * Solves, oldest first.
+   *
+   * Items: A solve.
+   */
+  solves: {
+    /**
+     * Challenge title.
+     */
+    title: string;
+    /**
+     * Points it earned now.
+     */
+    points: number;
+    /**
+     * Challenge category.
+     */
+    category: string;
+    /**
+     * Solved.
+     */
+    solved_at: string;
+    /**
+     * Solve order; null when not counted.
+     */
+    blood_rank: number | null;
+    /**
+     * Challenge.
+     */
+    challenge_id: string;
+  }[];
+  /**
+   * Members, by join time.
+   *
+   * Items: A member.
+   */
+  members: {
+    /**
+     * User.
+     */
+    user_id: string;
+    /**
+     * User name; null when the profile is not visible to the caller.
+     */
+    username: string | null;
+  }[];
+  /**
+   * Rank; null when unranked or before it scored.
+   */
+  position: number | null;
+  /**
+   * Solves counted.
+   */
+  solve_count: number | null;
+  /**
+   * When it last scored.
+   */
+  last_score_at: string | null;
+}
+
+// api.ctf_list_flags
+/**
+ * The flags of a challenge as organisers manage them (never the secret or digest).
+ *
+ * Items: A flag.
+ */
+export type CtfListFlagsResult = {
+  /**
+   * Flag id.
+   */
+  id: string;
+  /**
+   * How submissions are matched.
+   */
+  kind: 'static' | 'static_ci' | 'regex' | 'team';
+  /**
+   * Organisers' label.
+   */
+  label: string | null;
+  /**
+   * The regular expression of a regex flag.
+   */
+  pattern: string | null;
+  /**
+   * The template of a per-team flag.
+   */
+  template: string | null;
+}[];
+
+// api.ctf_list_team_flags
+/**
+ * The per-team flags of a challenge for one team.
+ *
+ * Items: A team flag.
+ */
+export type CtfListTeamFlagsResult = {
+  /**
+   * The flag text this team must submit.
+   */
+  flag: string;
+  /**
+   * Flag.
+   */
+  flag_id: string;
+}[];
+
+// api.ctf_submit
+/**
+ * The outcome of a flag submission; `status` says which of the shapes below it is.
+ */
+export type CtfSubmitResult =
+  | {
+      /**
+       * The challenge value after this solve (dynamic scoring).
+       */
+      value: number;
+      /**
+       * Points the team earned, first-blood bonus included.
+       */
+      points: number;
+      /**
+       * Outcome.
+       */
+      status: 'correct';
+      /**
+       * The flag was right.
+       */
+      correct: true;
+      /**
+       * Order of this solve (1 = first blood); null for a hidden or banned team.
+       */
+      blood_rank: number | null;
+      /**
+       * The first counted solve.
+       */
+      first_blood: boolean;
+      /**
+       * Counted solves of the challenge now.
+       */
+      solve_count: number;
+    }
+  | {
+      /**
+       * Outcome.
+       */
+      status: 'partial';
+      /**
+       * The flag was right.
+       */
+      correct: true;
+      /**
+       * Flags the team has found.
+       */
+      flags_found: number;
+      /**
+       * Flags the challenge requires.
+       */
+      flags_total: number;
+    }
+  | {
+      /**
+       * Outcome.
+       */
+      status: 'incorrect';
+      /**
+       * Not right.
+       */
+      correct: false;
+      /**
+       * Wrong attempts left in the current limit; null when unlimited.
+       */
+      attempts_left: number | null;
+    }
+  | {
+      /**
+       * The code clients show.
+       */
+      code: 'ctf_flag_shared';
+      /**
+       * Outcome.
+       */
+      status: 'shared_flag';
+      /**
+       * Not right.
+       */
+      correct: false;
+      /**
+       * Wrong attempts left in the current limit; null when unlimited.
+       */
+      attempts_left: number | null;
+    }
+  | {
+      /**
+       * Outcome.
+       */
+      status: 'already_solved';
+      /**
+       * Whether this flag was right (false when not evaluated).
+       */
+      correct: boolean;
+      /**
+       * Already solved.
+       */
+      already_solved: true;
+    };
+
+// api.ctf_unlock_hint
+/**
+ * The hint, unlocked for the team (charged once, free after the event).
+ */
+export interface CtfUnlockHintResult {
+  /**
+   * Points it costs the team.
+   */
+  cost: number;
+  /**
+   * The hint text.
+   */
+  content: string | null;
+  /**
+   * Hint.
+   */
+  hint_id: string;
+  /**
+   * False when the team had already unlocked it.
+   */
+  newly_unlocked: boolean;
+}
+
+// api.events_cancel_newsletter
+/**
+ * The campaign after cancelling: a scheduled one returns to draft, a sending one stops.
+ */
+export interface EventsCancelNewsletterResult {
+  /**
+   * Campaign id.
+   */
+  id: number;
+  /**
+   * New status.
+   */
+  status: 'draft' | 'cancelled';
+}
+
+// api.events_create_endpoint
+/**
+ * The new webhook endpoint and its signing secret (shown once).
+ */
+export interface EventsCreateEndpointResult {
+  /**
+   * Endpoint id.
+   */
+  id: string;
+  /**
+   * HTTPS URL deliveries are POSTed to.
+   */
+  url: string;
+  /**
+   * Signing secret (whsec_...). Shown only in this response; store it now.
+   */
+  secret: string;
+  /**
+   * Topics delivered; null means every webhook topic.
+   */
+  topics: string[] | null;
+  /**
+   * Deliveries are made.
+   */
+  enabled: boolean;
+  /**
+   * Admin who created it.
+   */
+  owner_id: string;
+  /**
+   * Created.
+   */
+  created_at: string;
+  /**
+   * Last changed.
+   */
+  updated_at: string;
+  /**
+   * Description; may be empty.
+   */
+  description: string;
+  /**
+   * When it was disabled.
+   */
+  disabled_at: string | null;
+  /**
+   * First failure of the current run of failures.
+   */
+  failing_since: string | null;
+  /**
+   * Why it is disabled; null while enabled.
+   */
+  disabled_reason: 'manual' | 'failing' | null;
+}
+
+// api.events_preview_newsletter
+/**
+ * A campaign as it will be sent, and how many it reaches.
+ */
+export interface EventsPreviewNewsletterResult {
+  /**
+   * Campaign id.
+   */
+  id: number;
+  /**
+   * Body (Markdown).
+   */
+  body: string;
+  /**
+   * Campaign status.
+   */
+  status: 'draft' | 'scheduled' | 'sending' | 'sent' | 'cancelled';
+  /**
+   * Email subject.
+   */
+  subject: string;
+  /**
+   * Who the campaign goes to.
+   */
+  audience:
+    | {
+        /**
+         * Audience kind.
+         */
+        kind: 'everyone';
+      }
+    | {
+        /**
+         * Audience kind.
+         */
+        kind: 'course';
+        /**
+         * Course.
+         */
+        course_id: string;
+      }
+    | {
+        /**
+         * Audience kind.
+         */
+        kind: 'event';
+        /**
+         * Event.
+         */
+        event_id: string;
+      }
+    | {
+        /**
+         * Audience kind.
+         */
+        kind: 'plan';
+        /**
+         * Entitlement feature, such as pro.
+         */
+        feature: string;
+      };
+  /**
+   * Headline above the body.
+   */
+  headline: string | null;
+  /**
+   * Body rendered to sanitised HTML; null until rendered.
+   */
+  body_html: string | null;
+  /**
+   * Users it would be sent to now.
+   */
+  recipients: number;
+  /**
+   * Users of the audience left out (suppressed addresses).
+   */
+  suppressed: number;
+}
+
+// api.events_rotate_endpoint_secret
+/**
+ * The new signing secret (shown once); the previous one keeps working until previous_expires_at.
+ */
+export interface EventsRotateEndpointSecretResult {
+  /**
+   * Signing secret (whsec_...). Shown only in this response; store it now.
+   */
+  secret: string;
+  /**
+   * Endpoint.
+   */
+  endpoint_id: string;
+  /**
+   * When the previous secret stops signing.
+   */
+  previous_expires_at: string;
+}
+
+// api.events_schedule_newsletter
+/**
+ * The campaign, scheduled.
+ */
+export interface EventsScheduleNewsletterResult {
+  /**
+   * Campaign id.
+   */
+  id: number;
+  /**
+   * New status.
+   */
+  status: 'scheduled';
+  /**
+   * When sending starts (now at the earliest).
+   */
+  scheduled_at: string;
+}
+
+// api.events_update_endpoint
+/**
+ * The webhook endpoint after the change.
+ */
+export interface EventsUpdateEndpointResult {
+  /**
+   * Endpoint id.
+   */
+  id: string;
+  /**
+   * HTTPS URL deliveries are POSTed to.
+   */
+  url: string;
+  /**
+   * Topics delivered; null means every webhook topic.
+   */
+  topics: string[] | null;
+  /**
+   * Deliveries are made.
+   */
+  enabled: boolean;
+  /**
+   * Admin who created it.
+   */
+  owner_id: string;
+  /**
+   * Created.
+   */
+  created_at: string;
+  /**
+   * Last changed.
+   */
+  updated_at: string;
+  /**
+   * Description; may be empty.
+   */
+  description: string;
+  /**
+   * When it was disabled.
+   */
+  disabled_at: string | null;
+  /**
+   * First failure of the current run of failures.
+   */
+  failing_since: string | null;
+  /**
+   * Why it is disabled; null while enabled.
+   */
+  disabled_reason: 'manual' | 'failing' | null;
+}
+
+// api.files_get_certificate_pdf
+/**
+ * Where the rendered PDF of a valid certificate is stored (download it from Storage).
+ */
+export interface FilesGetCertificatePdfResult {
+  /**
+   * Certificate code.
+   */
+  code: string;
+  /**
+   * Object path in the bucket.
+   */
+  path: string;
+  /**
+   * Storage bucket.
+   */
+  bucket: 'certificates';
+}
+
+// api.files_get_my_usage
+/**
+ * The caller's Storage use and quota.
+ */
+export interface FilesGetMyUsageResult {
+  /**
+   * Bytes stored.
+   */
+  bytes: number;
+  /**
+   * Bytes allowed; null means unlimited, 0 means no uploads.
+   */
+  quota: number | null;
+  /**
+   * Objects stored.
+   */
+  objects: number;
+}
+
 // api.learning_archive_course
 /**
  * The course, now archived.
@@ -3408,6 +4872,30 @@ export interface ApiResults {
   accounts_request_contact_email_change: AccountsRequestContactEmailChangeResult;
   accounts_rotate_api_key: AccountsRotateApiKeyResult;
   accounts_update_my_settings: AccountsUpdateMySettingsResult;
+  ai_apply_draft: AiApplyDraftResult;
+  ai_generation_context: AiGenerationContextResult;
+  ai_get_my_quota: AiGetMyQuotaResult;
+  community_count_notifications: CommunityCountNotificationsResult;
+  community_get_moderation_stats: CommunityGetModerationStatsResult;
+  community_record_visit: CommunityRecordVisitResult;
+  ctf_create_team: CtfCreateTeamResult;
+  ctf_export_event: CtfExportEventResult;
+  ctf_get_ctftime_feed: CtfGetCtftimeFeedResult;
+  ctf_get_score_graph: CtfGetScoreGraphResult;
+  ctf_get_scoreboard_document: CtfGetScoreboardDocumentResult;
+  ctf_get_team_page: CtfGetTeamPageResult;
+  ctf_list_flags: CtfListFlagsResult;
+  ctf_list_team_flags: CtfListTeamFlagsResult;
+  ctf_submit: CtfSubmitResult;
+  ctf_unlock_hint: CtfUnlockHintResult;
+  events_cancel_newsletter: EventsCancelNewsletterResult;
+  events_create_endpoint: EventsCreateEndpointResult;
+  events_preview_newsletter: EventsPreviewNewsletterResult;
+  events_rotate_endpoint_secret: EventsRotateEndpointSecretResult;
+  events_schedule_newsletter: EventsScheduleNewsletterResult;
+  events_update_endpoint: EventsUpdateEndpointResult;
+  files_get_certificate_pdf: FilesGetCertificatePdfResult;
+  files_get_my_usage: FilesGetMyUsageResult;
   learning_archive_course: LearningArchiveCourseResult;
   learning_complete_lesson: LearningCompleteLessonResult;
   learning_configure_quiz: LearningConfigureQuizResult;

@@ -149,6 +149,12 @@ WRONG = {
         2339,
         "Property 'score' does not exist on type",
     ),
+    "outcome field": (
+        "const { data } = await api.rpc('ctf_submit', { p_challenge_id: id, p_flag: 'f' });"
+        " const r = data?.status === 'incorrect' ? data.points : 0;",
+        2339,
+        "Property 'points' does not exist on type",
+    ),
     "view column": (
         "const { data } = await api.from('learning_courses').select('id, title').single();"
         " const r: number | null | undefined = data?.title;",
