@@ -17,7 +17,11 @@ from flagship import config
 
 
 def run_node(
-    script: Path, *args: str, env: dict[str, str], package: str = "@supabase/supabase-js"
+    script: Path,
+    *args: str,
+    env: dict[str, str],
+    package: str = "@supabase/supabase-js",
+    timeout: float = 60,
 ) -> Any:
     """`node script args…` with `env` added to the environment; its stdout as JSON. Fails the
     test (never skips) when Node.js or `package` is missing: bootstrap installs both."""
@@ -30,7 +34,7 @@ def run_node(
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

@@ -37,7 +37,9 @@ def expected(fresh_url):
 
 
 def tsc(**extra: str) -> dict:
-    return run_node(TSC, str(APP), env={"TSC_EXTRA_FILES": json.dumps(extra)}, package="typescript")
+    # The compiler reads all of supabase-js's types: seconds alone, minutes on a loaded machine.
+    env = {"TSC_EXTRA_FILES": json.dumps(extra)}
+    return run_node(TSC, str(APP), env=env, package="typescript", timeout=600)
 
 
 def test_the_committed_types_are_current(expected):
@@ -80,8 +82,8 @@ def test_every_declared_shape_has_its_result_type(db, expected):
     for fn in shapes:
         assert re.search(rf"^  {fn}: \w+Result;$", results, flags=re.M), fn
         # The merge replaces a `Json` result only: a shape never overrides a typed one.
-        returns = re.search(rf"^      {fn}: \{{.*?Returns: ([^\n]+)", generated, flags=re.M | re.S)
-        assert returns and returns.group(1).strip() == "Json", fn
+        returns = re.search(rf"^      {fn}: \{{.*?Returns: ([\w\[\]]+)", generated, re.M | re.S)
+        assert returns and returns.group(1) == "Json", fn
 
 
 def test_a_shape_compiles_to_a_strict_type():
