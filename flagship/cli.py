@@ -259,6 +259,21 @@ def cmd_reference_types(args: argparse.Namespace) -> None:
         raise CliError("generated types are stale: run `flagship reference types`")
 
 
+def cmd_reference_postman(args: argparse.Namespace) -> None:
+    from flagship.reference import postman
+
+    try:
+        expected = postman.render()
+    except postman.PostmanError as exc:
+        raise CliError(str(exc)) from exc
+    changed = postman.stale(expected) if args.check else postman.write(expected)
+    for path in expected:
+        state = ("stale" if args.check else "updated") if path in changed else "current"
+        print(f"{path.relative_to(config.ROOT)}: {state}")
+    if args.check and changed:
+        raise CliError("the Postman files are stale: run `flagship reference postman`")
+
+
 def _reference_text() -> str:
     from flagship import migrate
     from flagship.database import connect
@@ -406,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ref = sub.add_parser(
         "reference",
-        help="generated references: the OpenAPI 3.1 document, TypeScript types",
+        help="generated references: the OpenAPI 3.1 document, TypeScript types, Postman",
     ).add_subparsers(dest="reference_command", required=True, metavar="ACTION")
     p = ref.add_parser("build", help="regenerate docs/reference/openapi.json from the database")
     p.set_defaults(func=cmd_reference_build)
@@ -417,6 +432,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
     p.set_defaults(func=cmd_reference_types)
+    p = ref.add_parser(
+        "postman", help="the Postman collection and environments from the OpenAPI document"
+    )
+    p.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
+    p.set_defaults(func=cmd_reference_postman)
 
     p = sub.add_parser("lint", help="sqlfluff and ruff")
     p.add_argument("--fix", action="store_true", help="apply automatic fixes")
