@@ -82,21 +82,24 @@ class StorageDb:
         try:
             # Pipeline mode: BEGIN, the caller's settings and the first statement travel
             # together (as /rest/v1 does); reading a result is a sync point.
-            with (
-                self.pool.connection() as conn,
-                conn.pipeline(),
-                conn.transaction(),
-                as_caller(
-                    conn,
-                    claims,
-                    method=method,
-                    path="",
-                    headers=headers,
-                    reset=True,
-                    client_ip=client_ip,
-                ),
-            ):
-                yield conn
+            with self.pool.connection() as conn:
+                # /rest/v1 shares the pool and leaves `read_only` as its last request set
+                # it (READ ONLY for a GET): a Storage write on that connection would fail.
+                conn.read_only = False
+                with (
+                    conn.pipeline(),
+                    conn.transaction(),
+                    as_caller(
+                        conn,
+                        claims,
+                        method=method,
+                        path="",
+                        headers=headers,
+                        reset=True,
+                        client_ip=client_ip,
+                    ),
+                ):
+                    yield conn
         except psycopg.Error as exc:
             raise errors.from_database(exc) from exc
         except PoolTimeout as exc:
