@@ -240,6 +240,40 @@ def cmd_docs_events(args: argparse.Namespace) -> None:
     print(f"{eventdocs.DOC.relative_to(config.ROOT)}: {'updated' if changed else 'current'}")
 
 
+def cmd_reference_types(args: argparse.Namespace) -> None:
+    from flagship import migrate
+    from flagship.reference import typescript
+
+    target = _target()
+    if migrate.pending(target.url):
+        raise CliError("migrations are pending: run `flagship db migrate` first")
+    try:
+        expected = typescript.render(target.admin_url)
+    except typescript.TypesError as exc:
+        raise CliError(str(exc)) from exc
+    changed = typescript.stale(expected) if args.check else typescript.write(expected)
+    for path in expected:
+        state = ("stale" if args.check else "updated") if path in changed else "current"
+        print(f"{path.relative_to(config.ROOT)}: {state}")
+    if args.check and changed:
+        raise CliError("generated types are stale: run `flagship reference types`")
+
+
+def cmd_reference_postman(args: argparse.Namespace) -> None:
+    from flagship.reference import postman
+
+    try:
+        expected = postman.render()
+    except postman.PostmanError as exc:
+        raise CliError(str(exc)) from exc
+    changed = postman.stale(expected) if args.check else postman.write(expected)
+    for path in expected:
+        state = ("stale" if args.check else "updated") if path in changed else "current"
+        print(f"{path.relative_to(config.ROOT)}: {state}")
+    if args.check and changed:
+        raise CliError("the Postman files are stale: run `flagship reference postman`")
+
+
 def _reference_text() -> str:
     from flagship import migrate
     from flagship.database import connect
@@ -386,12 +420,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_docs_events)
 
     ref = sub.add_parser(
-        "reference", help="the OpenAPI 3.1 document of the API (docs/reference/openapi.json)"
+        "reference",
+        help="generated references: the OpenAPI 3.1 document, TypeScript types, Postman",
     ).add_subparsers(dest="reference_command", required=True, metavar="ACTION")
-    p = ref.add_parser("build", help="regenerate it from the migrated database")
+    p = ref.add_parser("build", help="regenerate docs/reference/openapi.json from the database")
     p.set_defaults(func=cmd_reference_build)
-    p = ref.add_parser("check", help="fail when the committed document is stale")
+    p = ref.add_parser("check", help="fail when the committed OpenAPI document is stale")
     p.set_defaults(func=cmd_reference_check)
+    p = ref.add_parser(
+        "types", help="types/database.ts and types/results.ts from the migrated api schema"
+    )
+    p.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
+    p.set_defaults(func=cmd_reference_types)
+    p = ref.add_parser(
+        "postman", help="the Postman collection and environments from the OpenAPI document"
+    )
+    p.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
+    p.set_defaults(func=cmd_reference_postman)
 
     p = sub.add_parser("lint", help="sqlfluff and ruff")
     p.add_argument("--fix", action="store_true", help="apply automatic fixes")
