@@ -240,6 +240,22 @@ def cmd_docs_events(args: argparse.Namespace) -> None:
     print(f"{eventdocs.DOC.relative_to(config.ROOT)}: {'updated' if changed else 'current'}")
 
 
+def cmd_reference_sdk(args: argparse.Namespace) -> None:
+    from flagship.reference import python_sdk
+
+    try:
+        changed = python_sdk.write(check=args.check)
+    except python_sdk.SdkError as exc:
+        raise CliError(str(exc)) from exc
+    where = python_sdk.PACKAGE.relative_to(config.ROOT)
+    state = (
+        ("stale: " if args.check else "updated: ") + ", ".join(changed) if changed else "current"
+    )
+    print(f"{where}: {state}")
+    if args.check and changed:
+        raise SystemExit(1)
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from flagship import bench
     from flagship.bench.runner import Bench
@@ -354,6 +370,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = docs.add_parser("events", help="docs/events.md's topic reference from ops.event_types")
     p.set_defaults(func=cmd_docs_events)
+
+    reference = sub.add_parser("reference", help="API reference generators").add_subparsers(
+        dest="reference_command", required=True, metavar="TARGET"
+    )
+    p = reference.add_parser("sdk", help="the Python SDK's models and methods from openapi.json")
+    p.add_argument("--check", action="store_true", help="exit 1 when the committed code is stale")
+    p.set_defaults(func=cmd_reference_sdk)
 
     p = sub.add_parser("lint", help="sqlfluff and ruff")
     p.add_argument("--fix", action="store_true", help="apply automatic fixes")

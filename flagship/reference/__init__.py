@@ -1,0 +1,1 @@
+"""Reference generators: the API catalogue turned into documents and clients."""

@@ -1,0 +1,52 @@
+"""The committed SDK: generated from docs/reference/openapi.json (regenerate with
+`FLAGSHIP_UPDATE_REFERENCE=1` or `flagship reference sdk`), and a wheel and sdist that build
+with the package's own metadata."""
+
+from __future__ import annotations
+
+import email
+import subprocess
+import sys
+import tarfile
+import zipfile
+
+from flagship.reference import python_sdk
+
+SDK = python_sdk.PACKAGE.parents[1]  # sdk/python
+
+
+def test_generated_modules_match_the_openapi_document():
+    changed = python_sdk.write(check=not python_sdk.should_update())
+    assert changed == [] or python_sdk.should_update(), (
+        f"{', '.join(changed)} differ from what docs/reference/openapi.json generates: run "
+        "`flagship reference sdk` (or FLAGSHIP_UPDATE_REFERENCE=1) and commit"
+    )
+
+
+def test_wheel_and_sdist_build_with_typed_metadata(tmp_path):
+    # No isolation: the backend (flit_core) is pinned in requirements.lock; nothing is fetched.
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(tmp_path), str(SDK)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    (wheel,) = tmp_path.glob("flagship_sdk-0.1.0-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        meta = email.message_from_bytes(zf.read("flagship_sdk-0.1.0.dist-info/METADATA"))
+    for module in ("__init__.py", "py.typed", "models.py", "_operations.py", "errors.py"):
+        assert f"flagship_sdk/{module}" in names
+    assert meta["Name"] == "flagship-sdk" and meta["Version"] == "0.1.0"
+    assert meta["License-Expression"] == "MIT"
+    assert meta["Requires-Python"] == ">=3.11"
+    assert {r.split(">")[0].split("<")[0] for r in meta.get_all("Requires-Dist")} == {
+        "supabase",
+        "httpx",
+    }
+    assert "pip install flagship-sdk" in meta.get_payload()  # the README is the description
+    (sdist,) = tmp_path.glob("flagship_sdk-0.1.0.tar.gz")
+    with tarfile.open(sdist) as tf:
+        members = {m.name for m in tf.getmembers()}
+    assert "flagship_sdk-0.1.0/LICENSE" in members
+    assert "flagship_sdk-0.1.0/src/flagship_sdk/py.typed" in members
