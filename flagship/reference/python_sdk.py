@@ -14,6 +14,8 @@ import json
 import keyword
 import os
 import re
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +159,11 @@ class Builder:
             return f"{literal} | None" if len(values) < len(schema["enum"]) else literal
         if "const" in schema and isinstance(schema["const"], str):
             return f"Literal[{json.dumps(schema['const'])}]"
+        if fmt in ("json", "jsonb"):
+            return "Any"
+        if fmt.endswith("[]") and types != "array":  # PostgREST's `text[]` given as a string
+            item = self.base_annotation({"format": fmt[:-2]}, "string", hint, request=request)
+            return f"Sequence[{item}]" if request else f"list[{item}]"
         if types == "string":
             if fmt == "uuid":
                 return "UUID | str" if request else "UUID"
@@ -256,7 +263,7 @@ def docstring(text: str, indent: str) -> list[str]:
         return []
     if len(indent) + len(text) + 6 <= 100:
         return [f'{indent}"""{text}"""']
-    width = 96 - len(indent)
+    width = 94 - len(indent)  # room for the quotes, opening and closing
     lines = textwrap.wrap(text, width) or [""]
     return [f'{indent}"""{lines[0]}'] + [f"{indent}{ln}" for ln in lines[1:]] + [f'{indent}"""']
 
@@ -319,7 +326,7 @@ def imports(
     body: list[str], *, dataclass: bool = False, models: set[str] | None = None
 ) -> list[str]:
     """The import lines the generated `body` needs (ruff-clean: none unused)."""
-    text = "\n".join(body)
+    text = re.sub(r'""".*?"""', "", "\n".join(body), flags=re.DOTALL)
     used = lambda name: re.search(rf"\b{name}\b", text) is not None  # noqa: E731
     out = []
     abc = [n for n in ("Mapping", "Sequence") if used(n)]
@@ -340,7 +347,7 @@ def imports(
         out.append("from uuid import UUID")
     if models is not None:
         out.append("")
-        names = sorted(n for n in models if used(n))
+        names = sorted((n for n in models if used(n)), key=str.lower)
         if names:
             out += ["from flagship_sdk.models import ("] + [f"    {n}," for n in names] + [")"]
         out.append("from flagship_sdk.query import View")
@@ -448,9 +455,27 @@ def render_method(op: Operation) -> list[str]:
 
 # -- entry points -------------------------------------------------------------------------
 def generate(document: dict[str, Any]) -> dict[str, str]:
-    """{file name: source} of the generated modules."""
+    """{file name: source} of the generated modules, laid out by `ruff format` (the
+    project's pinned formatter) so the committed code passes the linters as written."""
     sdk = Builder(document).build()
-    return {MODELS: render_models(sdk), OPERATIONS: render_operations(sdk)}
+    return {
+        MODELS: ruff_format(render_models(sdk)),
+        OPERATIONS: ruff_format(render_operations(sdk)),
+    }
+
+
+def ruff_format(source: str) -> str:
+    ruff = Path(sys.executable).with_name("ruff")
+    done = subprocess.run(
+        [str(ruff if ruff.exists() else "ruff"), "format", "--quiet", "--line-length", "100", "-"],
+        input=source,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SdkError(f"generated code does not parse: {done.stderr.strip()[:500]}")
+    return done.stdout
 
 
 def write(

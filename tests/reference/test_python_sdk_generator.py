@@ -151,6 +151,14 @@ def test_error_families(status, sqlstate, family):
         assert err.retry_after == 3.0
 
 
+def test_refused_credentials_are_not_authenticated_whatever_the_status():
+    for status in (401, 403):
+        err = errors.error_for(status, "edge_api_key_revoked", "m", sqlstate="42501")
+        assert type(err) is errors.NotAuthenticatedError and err.status == status
+    err = errors.error_for(403, "scope_missing", "m", details={"scope": "a", "object": "api.x"})
+    assert type(err) is errors.PermissionDeniedError and (err.scope, err.object) == ("a", "api.x")
+
+
 def test_query_builder_refuses_bad_columns_and_limits():
     view = View(None, "learning_courses", dict, ["id", "title"])
     with pytest.raises(errors.InvalidArgumentError, match="no column 'nope'"):

@@ -10,7 +10,7 @@ courses = client.learning.courses.list(order=["title"], limit=10)
 
 from flagship_sdk.auth import Session, SignUp
 from flagship_sdk.client import Flagship
-from flagship_sdk.edge import KeyToken
+from flagship_sdk.edge import KeyToken, Me
 from flagship_sdk.errors import (
     AuthError,
     ConflictError,
@@ -35,6 +35,7 @@ __all__ = [
     "FlagshipError",
     "InvalidArgumentError",
     "KeyToken",
+    "Me",
     "NotAuthenticatedError",
     "NotFoundError",
     "PayloadTooLargeError",

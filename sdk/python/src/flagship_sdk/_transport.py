@@ -147,7 +147,7 @@ class Transport:
         except APIError as exc:
             raise error_for(
                 self._last.status,
-                exc.hint or exc.code or "internal_error",
+                platform_code(exc.hint, exc.code, self._last.status),
                 exc.message or "",
                 details=exc.details,
                 sqlstate=exc.code,
@@ -160,6 +160,17 @@ class Transport:
 
     def close(self) -> None:
         self.http.close()
+
+
+def platform_code(hint: str | None, sqlstate: str | None, status: int | None) -> str:
+    """The platform's code: the hint of an error raised by an RPC; for a privilege the
+    database itself refused (no hint: e.g. a function not granted to anon), the catalogued
+    code of the same meaning; otherwise the SQLSTATE."""
+    if hint and hint.replace("_", "").isalnum():
+        return hint
+    if sqlstate == "42501":
+        return "not_authenticated" if status == 401 else "forbidden"
+    return sqlstate or "internal_error"
 
 
 def edge_error(response: httpx.Response) -> FlagshipError:

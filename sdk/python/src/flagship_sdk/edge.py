@@ -26,6 +26,17 @@ class KeyToken:
     user_id: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Me:
+    """Who the edge sees: the user, the role, the key (if any) and its scopes, the account."""
+
+    user_id: str
+    role: str
+    via_api_key: str | None = None
+    scopes: list[str] | None = None
+    account: dict[str, Any] | None = None
+
+
 class Edge:
     """`/functions/v1` calls that are not PostgREST RPCs."""
 
@@ -37,9 +48,10 @@ class Edge:
         answer = self._t.edge("POST", "/api-keys/token", json={"api_key": api_key}, auth=False)
         return _codec.decode(KeyToken, answer)
 
-    def me(self) -> dict[str, Any]:
-        """The caller's account (`api.accounts_get_my_account`, scope `profile:read`)."""
-        return self._t.edge("GET", "/me")
+    def me(self) -> Me:
+        """The caller as the edge sees it, with its account (`api.accounts_get_my_account`;
+        an API key needs the scope `profile:read`)."""
+        return _codec.decode(Me, self._t.edge("GET", "/me"))
 
     def upload(self, *, bucket: str, path: str, data: bytes, content_type: str) -> dict[str, Any]:
         """Send a file through the safe-upload pipeline, then to Storage."""

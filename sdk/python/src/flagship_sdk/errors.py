@@ -118,6 +118,7 @@ class ResponseShapeError(FlagshipError):
     the server broke its declared result shape)."""
 
 
+UNAUTHENTICATED_PREFIXES = ("edge_api_key_", "edge_token_")
 _BY_STATUS: dict[int, type[FlagshipError]] = {
     400: InvalidArgumentError,
     401: NotAuthenticatedError,
@@ -140,9 +141,13 @@ def error_for(
     sqlstate: str | None = None,
     request_id: str | None = None,
 ) -> FlagshipError:
-    """The exception of the family that `status` (and the SQLSTATE, for 403) names."""
-    if status == 403 and sqlstate == "PT403":
-        cls: type[FlagshipError] = RefusedError
+    """The exception of the family that `status` (and the SQLSTATE, for 403) names; a
+    refused credential is `NotAuthenticatedError` whatever the status (PostgREST answers 403
+    for a signed-in role, the edge 401)."""
+    if code == "not_authenticated" or code.startswith(UNAUTHENTICATED_PREFIXES):
+        cls: type[FlagshipError] = NotAuthenticatedError
+    elif status == 403 and sqlstate == "PT403":
+        cls = RefusedError
     elif status is None or status >= 500:
         cls = ServerError
     else:
