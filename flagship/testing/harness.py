@@ -26,6 +26,7 @@ from psycopg.types.json import Jsonb
 from flagship import config, migrate, tokens
 from flagship.database import as_caller, connect
 from flagship.embedded import SUPERUSER, EmbeddedCluster, binary
+from flagship.testing import shapes
 
 TEST_DB_PORT = 54329
 SQL_TEST_HELPERS = config.ROOT / "sql" / "tests" / "helpers.sql"
@@ -441,7 +442,9 @@ def rpc(conn: psycopg.Connection, who: Who, fn: str, **kwargs: Any) -> Any:
     """Call `api.<fn>` (or `schema.fn`) with named arguments as `who`; returns its value.
 
     Arguments are cast to the declared parameter types (read from pg_catalog), so dicts and
-    lists go to json/jsonb parameters as JSON and lists to array parameters as arrays.
+    lists go to json/jsonb parameters as JSON and lists to array parameters as arrays. The
+    result of an api function with a declared shape (ops.api_result_shapes) is validated
+    against it, so a test fails when a function and its published JSON Schema disagree.
     """
     name = fn if "." in fn else f"api.{fn}"
     matches = [s for s in _signatures(conn, name) if set(kwargs) <= set(s)]
@@ -453,7 +456,9 @@ def rpc(conn: psycopg.Connection, who: Who, fn: str, **kwargs: Any) -> Any:
         k: Jsonb(v) if types[k] in ("json", "jsonb") and isinstance(v, (dict, list)) else v
         for k, v in kwargs.items()
     }
-    return one_row(conn, who, f"select {name}({args}) as r", params)["r"]
+    result = one_row(conn, who, f"select {name}({args}) as r", params)["r"]
+    shapes.check(conn, name, result)
+    return result
 
 
 @contextmanager

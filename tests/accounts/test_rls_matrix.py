@@ -150,6 +150,15 @@ M.select(
     M.cells(anon="deny", member="no", owner="no", moderator="no", admin="yes", service_role="yes"),
 )
 M.write("ops.event_types", "delete", "delete from ops.event_types", M.same("deny"))
+# The declared result shapes of the api functions are public reference data; only
+# migrations write them (ops.declare_result_shape).
+M.select("ops.api_result_shapes", "object = 'api.accounts_get_my_settings'", M.same("yes"))
+M.write(
+    "ops.api_result_shapes",
+    "update",
+    "update ops.api_result_shapes set shape = '{}'",
+    M.same("deny"),
+)
 M.write(
     "ops.newsletter_campaigns",
     "insert",

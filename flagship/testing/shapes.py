@@ -1,0 +1,80 @@
+"""Declared result shapes: validate what an api function returned against its JSON Schema.
+
+`ops.api_result_shapes` holds a JSON Schema (draft 2020-12) per api function that returns
+jsonb; the reference generators read it, and `harness.rpc` checks every real result against
+it here, so a shape that drifts from its function fails the test that called it. Validators
+are built once per database (each clone has the migrated registry), and every function whose
+result was checked is remembered so a coverage test can ask which shapes real results reached.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from jsonschema import Draft202012Validator, FormatChecker
+
+# jsonschema checks `date-time` only with an optional package; Postgres writes timestamptz
+# into JSON as ISO 8601 with an offset, which the standard library parses. RFC 3339 needs
+# the date, the time and the offset, so a bare date or a naive timestamp is refused.
+FORMATS = FormatChecker()
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    parsed = datetime.fromisoformat(value)
+    if "T" not in value.upper() or parsed.tzinfo is None:
+        raise ValueError(f"{value!r} is not an RFC 3339 date-time (date, time and offset)")
+    return True
+
+
+_VALIDATORS: dict[tuple[str, str, str], dict[str, Draft202012Validator]] = {}
+_CHECKED: set[str] = set()
+
+
+class ShapeMismatch(AssertionError):
+    """A real result does not match the JSON Schema its function declares."""
+
+
+def validators(conn: psycopg.Connection) -> dict[str, Draft202012Validator]:
+    """One validator per declared shape of the connection's database (built once)."""
+    info = conn.info
+    key = (info.host, str(info.port), info.dbname)
+    if key not in _VALIDATORS:
+        found = conn.execute("select to_regclass('ops.api_result_shapes') as t").fetchone()
+        rows = []
+        if found["t"] is not None:
+            rows = conn.execute("select object, shape from ops.api_result_shapes").fetchall()
+        _VALIDATORS[key] = {
+            r["object"]: Draft202012Validator(r["shape"], format_checker=FORMATS) for r in rows
+        }
+    return _VALIDATORS[key]
+
+
+def check(conn: psycopg.Connection, function: str, value: Any) -> None:
+    """Fail with the function and the JSON path when `value` is not of its declared shape.
+
+    A function without a declared shape is not checked here; the guard
+    tests/guards/test_api_result_shapes.py fails for an api function returning jsonb
+    without one.
+    """
+    validator = validators(conn).get(function)
+    if validator is None:
+        return
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    _CHECKED.add(function)
+    if errors:
+        lines = [f"{e.json_path}: {e.message[:300]}" for e in errors[:5]]
+        more = f"\n  ... and {len(errors) - 5} more" if len(errors) > 5 else ""
+        raise ShapeMismatch(
+            f"{function} returned a result that does not match its declared shape"
+            f" (ops.api_result_shapes):\n  " + "\n  ".join(lines) + more
+        )
+
+
+def checked() -> set[str]:
+    """The functions whose results this process has validated so far (a copy)."""
+    return set(_CHECKED)
