@@ -240,6 +240,36 @@ def cmd_docs_events(args: argparse.Namespace) -> None:
     print(f"{eventdocs.DOC.relative_to(config.ROOT)}: {'updated' if changed else 'current'}")
 
 
+def _reference_text() -> str:
+    from flagship import migrate
+    from flagship.database import connect
+    from flagship.reference import document
+
+    target = _target()
+    if migrate.pending(target.url):
+        raise CliError("migrations are pending: run `flagship db migrate` first")
+    with connect(target.url) as conn:
+        return document.render(document.build(conn, target.url))
+
+
+def cmd_reference_build(args: argparse.Namespace) -> None:
+    from flagship.reference import document
+
+    changed = document.write(_reference_text())
+    print(f"{document.DOC.relative_to(config.ROOT)}: {'updated' if changed else 'current'}")
+
+
+def cmd_reference_check(args: argparse.Namespace) -> None:
+    from flagship.reference import document
+
+    current = document.DOC.read_text() if document.DOC.exists() else ""
+    if current != _reference_text():
+        raise CliError(
+            f"{document.DOC.relative_to(config.ROOT)} is stale: run `flagship reference build`"
+        )
+    print(f"{document.DOC.relative_to(config.ROOT)}: current")
+
+
 def cmd_reference_sdk(args: argparse.Namespace) -> None:
     from flagship.reference import python_sdk
 
@@ -371,10 +401,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = docs.add_parser("events", help="docs/events.md's topic reference from ops.event_types")
     p.set_defaults(func=cmd_docs_events)
 
-    reference = sub.add_parser("reference", help="API reference generators").add_subparsers(
-        dest="reference_command", required=True, metavar="TARGET"
-    )
-    p = reference.add_parser("sdk", help="the Python SDK's models and methods from openapi.json")
+    ref = sub.add_parser(
+        "reference", help="the OpenAPI 3.1 document of the API (docs/reference/openapi.json)"
+    ).add_subparsers(dest="reference_command", required=True, metavar="ACTION")
+    p = ref.add_parser("build", help="regenerate it from the migrated database")
+    p.set_defaults(func=cmd_reference_build)
+    p = ref.add_parser("check", help="fail when the committed document is stale")
+    p.set_defaults(func=cmd_reference_check)
+    p = ref.add_parser("sdk", help="the Python SDK's models and methods from openapi.json")
     p.add_argument("--check", action="store_true", help="exit 1 when the committed code is stale")
     p.set_defaults(func=cmd_reference_sdk)
 

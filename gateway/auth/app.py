@@ -28,28 +28,30 @@ from gateway.auth.mail import Mailer
 from gateway.keys import JwtChecker, project_keys
 
 AUTH_ROLE = "supabase_auth_admin"
-ROUTES: list[tuple[str, str, Any]] = [
-    ("GET", "/health", routes.health),
-    ("GET", "/settings", routes.settings_view),
-    ("POST", "/signup", routes.signup),
-    ("POST", "/token", routes.token),
-    ("POST", "/otp", routes.otp),
-    ("POST", "/magiclink", routes.magiclink),
-    ("GET", "/verify", routes.verify_get),
-    ("POST", "/verify", routes.verify_post),
-    ("POST", "/recover", routes.recover),
-    ("POST", "/resend", routes.resend),
-    ("GET", "/user", routes.user_get),
-    ("PUT", "/user", routes.user_put),
-    ("POST", "/logout", routes.logout),
-    ("GET", "/reauthenticate", routes.reauthenticate),
-    ("POST", "/invite", admin.invite),
-    ("GET", "/admin/users", admin.list_users),
-    ("POST", "/admin/users", admin.create_user),
-    ("GET", "/admin/users/{user_id}", admin.get_user),
-    ("PUT", "/admin/users/{user_id}", admin.update_user),
-    ("DELETE", "/admin/users/{user_id}", admin.delete_user),
-    ("POST", "/admin/generate_link", admin.generate_link),
+# (method, path, handler, summary): the route table, and what the generated API reference
+# (flagship.reference) says about each route, next to it so the two cannot drift apart.
+ROUTES: list[tuple[str, str, Any, str]] = [
+    ("GET", "/health", routes.health, "Liveness of the Auth service"),
+    ("GET", "/settings", routes.settings_view, "Enabled providers and sign-up settings"),
+    ("POST", "/signup", routes.signup, "Sign up with email and password"),
+    ("POST", "/token", routes.token, "Sign in or refresh: grant_type=password|refresh_token|pkce"),
+    ("POST", "/otp", routes.otp, "Email a magic link or a one-time code"),
+    ("POST", "/magiclink", routes.magiclink, "Email a magic link"),
+    ("GET", "/verify", routes.verify_get, "Email link: verify and redirect with the session"),
+    ("POST", "/verify", routes.verify_post, "Verify an emailed token or code for a session"),
+    ("POST", "/recover", routes.recover, "Email a password recovery link"),
+    ("POST", "/resend", routes.resend, "Resend a sign-up or email-change confirmation"),
+    ("GET", "/user", routes.user_get, "The signed-in user"),
+    ("PUT", "/user", routes.user_put, "Update the signed-in user's data, password or email"),
+    ("POST", "/logout", routes.logout, "Sign out: scope=global|local|others"),
+    ("GET", "/reauthenticate", routes.reauthenticate, "Email a code to confirm a password change"),
+    ("POST", "/invite", admin.invite, "Admin: invite a user by email"),
+    ("GET", "/admin/users", admin.list_users, "Admin: list users (page, per_page)"),
+    ("POST", "/admin/users", admin.create_user, "Admin: create a user"),
+    ("GET", "/admin/users/{user_id}", admin.get_user, "Admin: one user"),
+    ("PUT", "/admin/users/{user_id}", admin.update_user, "Admin: update a user"),
+    ("DELETE", "/admin/users/{user_id}", admin.delete_user, "Admin: delete a user"),
+    ("POST", "/admin/generate_link", admin.generate_link, "Admin: make an email link"),
 ]
 
 
@@ -99,7 +101,7 @@ def create_auth_app(
     )
     table = [
         Route(path, endpoint(services, handler), methods=[method], name=f"{method} {path}")
-        for method, path, handler in ROUTES
+        for method, path, handler, _summary in ROUTES
     ]
 
     @asynccontextmanager
