@@ -154,10 +154,11 @@ class Builder:
     def base_annotation(self, schema: dict, types: Any, hint: str, *, request: bool) -> str:
         fmt = str(schema.get("format", ""))
         values = [v for v in schema.get("enum", []) if v is not None]
-        if values and all(isinstance(v, str) for v in values):
+        literal_ok = all(isinstance(v, str) or type(v) is int for v in values)
+        if values and literal_ok:
             literal = "Literal[" + ", ".join(json.dumps(v) for v in values) + "]"
             return f"{literal} | None" if len(values) < len(schema["enum"]) else literal
-        if "const" in schema and isinstance(schema["const"], str):
+        if "const" in schema and (isinstance(schema["const"], str) or type(schema["const"]) is int):
             return f"Literal[{json.dumps(schema['const'])}]"
         if fmt in ("json", "jsonb"):
             return "Any"
@@ -184,7 +185,11 @@ class Builder:
         if types == "object" or "properties" in schema:
             props = schema.get("properties")
             if not props or request:
-                return "Mapping[str, Any]" if request else "dict[str, Any]"
+                extra = schema.get("additionalProperties")
+                value = "Any"
+                if isinstance(extra, dict) and extra and not request:
+                    value = self.annotation(extra, f"{hint}Value")
+                return "Mapping[str, Any]" if request else f"dict[str, {value}]"
             return self.model(hint, schema)
         return "Any"
 

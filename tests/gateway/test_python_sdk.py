@@ -49,8 +49,10 @@ def course(gw) -> str:
     teacher, teacher_id = confirmed_user(gw, "sdk-teacher", "instructor")
     slug = f"sdk-{teacher_id[:8]}"
     created = teacher.learning.create_course(slug=slug, title="Web security with the SDK")
-    course_id = created["id"]
+    assert isinstance(created, models.LearningCreateCourseResult) and created.status == "draft"
+    course_id = str(created.id)
     module_id = teacher.learning.create_module(course_id=course_id, title="Basics")
+    assert isinstance(module_id, uuid.UUID)
     teacher.learning.create_lesson(
         module_id=module_id, title="Welcome", kind="article", changes={"body_md": "# Hi"}
     )
@@ -96,7 +98,9 @@ def test_learner_signs_up_browses_and_enrolls(gw, course):
         .first()
     )
     assert newest == row
-    learner.learning.enroll(course_id=course)
+    enrollment = learner.learning.enroll(course_id=course)
+    assert isinstance(enrollment, models.LearningEnrollResult)
+    assert enrollment.course_id == uuid.UUID(course) and enrollment.progress_pct == 0.0
     (enrolled,) = learner.learning.my_enrollments.list()
     assert isinstance(enrolled, models.LearningMyEnrollmentsRow)
     assert enrolled.course_id == uuid.UUID(course) and enrolled.status == "active"
@@ -129,11 +133,16 @@ def test_ctf_submit_wrong_then_right_flag(gw, challenge):
 def test_api_key_calls_with_and_without_the_scope(gw, course):
     owner, owner_id = confirmed_user(gw, "sdk-integrator")
     key = owner.accounts.create_api_key(name="ci", scopes=["profile:read"])
-    keyed = sdk(gw, api_key=key["key"])
-    assert keyed.accounts.get_my_account()["id"] == owner_id
+    assert isinstance(key, models.AccountsCreateApiKeyResult) and key.scopes == ["profile:read"]
+    assert key.owner_id == uuid.UUID(owner_id) and key.expires_at is None
+    assert isinstance(key.created_at, dt.datetime) and key.key.startswith(key.prefix)
+    keyed = sdk(gw, api_key=key.key)
+    account = keyed.accounts.get_my_account()
+    assert isinstance(account, models.AccountsGetMyAccountResult)
+    assert account.id == uuid.UUID(owner_id) and "member" in account.roles
     me = keyed.edge.me()
     assert isinstance(me, fs.Me) and (me.user_id, me.scopes) == (owner_id, ["profile:read"])
-    assert me.via_api_key == key["id"] and me.account["id"] == owner_id
+    assert me.via_api_key == str(key.id) and me.account["id"] == owner_id
     with pytest.raises(fs.PermissionDeniedError) as info:
         keyed.learning.enroll(course_id=course)
     err = info.value
@@ -146,9 +155,9 @@ def test_api_key_calls_with_and_without_the_scope(gw, course):
     with pytest.raises(fs.PermissionDeniedError) as info:
         keyed.accounts.create_api_key(name="more", scopes=["profile:read"])
     assert info.value.status == 403
-    token = keyed.edge.exchange_api_key(key["key"])
+    token = keyed.edge.exchange_api_key(key.key)
     assert isinstance(token, fs.KeyToken) and token.scopes == ["profile:read"]
-    owner.accounts.revoke_api_key(id=key["id"])
+    assert owner.accounts.revoke_api_key(id=key.id) is None
     # Tokens already exchanged stop at once: the edge says 401, PostgREST 403 (a signed-in
     # role); either way the family is NotAuthenticatedError and the code the same.
     with pytest.raises(fs.NotAuthenticatedError) as info:
