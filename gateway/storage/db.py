@@ -82,21 +82,24 @@ class StorageDb:
         try:
             # Pipeline mode: BEGIN, the caller's settings and the first statement travel
             # together (as /rest/v1 does); reading a result is a sync point.
-            with (
-                self.pool.connection() as conn,
-                conn.pipeline(),
-                conn.transaction(),
-                as_caller(
-                    conn,
-                    claims,
-                    method=method,
-                    path="",
-                    headers=headers,
-                    reset=True,
-                    client_ip=client_ip,
-                ),
-            ):
-                yield conn
+            with self.pool.connection() as conn:
+                # The pool is /rest/v1's, whose GETs leave `read_only` set on the session:
+                # Storage writes, so it says which it wants (as the schema-cache reload does).
+                conn.read_only = False
+                with (
+                    conn.pipeline(),
+                    conn.transaction(),
+                    as_caller(
+                        conn,
+                        claims,
+                        method=method,
+                        path="",
+                        headers=headers,
+                        reset=True,
+                        client_ip=client_ip,
+                    ),
+                ):
+                    yield conn
         except psycopg.Error as exc:
             raise errors.from_database(exc) from exc
         except PoolTimeout as exc:
