@@ -13,6 +13,7 @@ from auth_helpers import last_link, module_gateway, unique_email
 from flagship_sdk import models
 
 from flagship.database import connect
+from flagship.testing import samples
 from flagship.testing.harness import User, grant_roles
 
 PASSWORD = "sdk-client-pass-7"
@@ -20,7 +21,12 @@ PASSWORD = "sdk-client-pass-7"
 
 @pytest.fixture(scope="module")
 def gw(test_server):
-    yield from module_gateway(test_server)
+    """The whole gateway; the edge's uploads go to its own /storage/v1."""
+    mp = pytest.MonkeyPatch()
+    for server in module_gateway(test_server):
+        mp.setenv("STORAGE_URL", f"{server.url}/storage/v1")
+        yield server
+    mp.undo()
 
 
 def sdk(gw, **kw) -> fs.Flagship:
@@ -156,7 +162,8 @@ def test_api_key_calls_with_and_without_the_scope(gw, course):
         keyed.accounts.create_api_key(name="more", scopes=["profile:read"])
     assert info.value.status == 403
     token = keyed.edge.exchange_api_key(key.key)
-    assert isinstance(token, fs.KeyToken) and token.scopes == ["profile:read"]
+    assert isinstance(token, fs.TokenResponse) and token.scopes == ["profile:read"]
+    assert token.api_key_id == str(key.id) and token.expires_in > 0
     assert owner.accounts.revoke_api_key(id=key.id) is None
     # Tokens already exchanged stop at once: the edge says 401, PostgREST 403 (a signed-in
     # role); either way the family is NotAuthenticatedError and the code the same.
@@ -191,3 +198,28 @@ def test_errors_map_to_their_family_code_and_status(gw):
     assert info.value.status == 400 and info.value.sqlstate == "22P02"
     with pytest.raises(fs.InvalidArgumentError, match="no column"):  # refused before sending
         client.learning.courses.list(where={"nope": 1})
+
+
+def test_edge_routes_are_typed_too(gw):
+    client, user_id = confirmed_user(gw, "sdk-edge")
+    assert client.edge.health().status == "ok"
+    detected = client.edge.ai_language(text="Le chat dort sur le canapé depuis ce matin.")
+    assert isinstance(detected, models.LanguageResponse) and detected.language == "fr"
+    uploaded = client.edge.upload(
+        bucket="avatars", path=f"{user_id}/me.png", data=samples.image("PNG"),
+        content_type="image/png",
+    )  # fmt: skip
+    assert isinstance(uploaded, fs.Uploaded) and uploaded.bucket == "avatars"
+    assert uploaded.path == f"{user_id}/me.png" and uploaded.size > 0
+    with pytest.raises(fs.InvalidArgumentError) as info:  # the bytes are not the declared type
+        client.edge.upload(
+            bucket="avatars", path=f"{user_id}/x.jpg", data=samples.image("PNG"),
+            content_type="image/jpeg",
+        )  # fmt: skip
+    assert info.value.status in (400, 415) and info.value.request_id
+    with pytest.raises(fs.InvalidArgumentError) as info:  # pydantic validation: 422
+        client.edge.ai_language(text="")
+    assert (info.value.code, info.value.status) == ("invalid_argument", 422)
+    with pytest.raises(fs.NotAuthenticatedError) as info:
+        sdk(gw).edge.me()
+    assert (info.value.code, info.value.status) == ("not_authenticated", 401)

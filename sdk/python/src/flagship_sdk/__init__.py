@@ -10,7 +10,6 @@ courses = client.learning.courses.list(order=["title"], limit=10)
 
 from flagship_sdk.auth import Session, SignUp
 from flagship_sdk.client import Flagship
-from flagship_sdk.edge import KeyToken, Me
 from flagship_sdk.errors import (
     AuthError,
     ConflictError,
@@ -25,6 +24,7 @@ from flagship_sdk.errors import (
     ResponseShapeError,
     ServerError,
 )
+from flagship_sdk.models import Me, TokenResponse, Uploaded
 from flagship_sdk.query import Query, View
 
 __version__ = "0.1.0"
@@ -34,7 +34,6 @@ __all__ = [
     "Flagship",
     "FlagshipError",
     "InvalidArgumentError",
-    "KeyToken",
     "Me",
     "NotAuthenticatedError",
     "NotFoundError",
@@ -47,6 +46,8 @@ __all__ = [
     "ServerError",
     "Session",
     "SignUp",
+    "TokenResponse",
+    "Uploaded",
     "View",
     "__version__",
 ]

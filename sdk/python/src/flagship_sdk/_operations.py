@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from flagship_sdk.models import (
@@ -55,6 +55,8 @@ from flagship_sdk.models import (
     AiSearchResultItem,
     AiUsageDailyColumn,
     AiUsageDailyRow,
+    AssistantAnswer,
+    BatchResponse,
     BillingAdminEventsColumn,
     BillingAdminEventsRow,
     BillingAdminOverviewColumn,
@@ -69,6 +71,7 @@ from flagship_sdk.models import (
     BillingSeatsRow,
     BillingSubscriptionsColumn,
     BillingSubscriptionsRow,
+    CheckoutSession,
     CommunityAppealsColumn,
     CommunityAppealsRow,
     CommunityContributionCommentsColumn,
@@ -144,6 +147,7 @@ from flagship_sdk.models import (
     CtfTeamMembersRow,
     CtfTeamsColumn,
     CtfTeamsRow,
+    DraftResponse,
     EventsCatalogueColumn,
     EventsCatalogueRow,
     EventsDeliveriesColumn,
@@ -158,6 +162,9 @@ from flagship_sdk.models import (
     EventsNewsletterCampaignsRow,
     EventsNewsletterRecipientsColumn,
     EventsNewsletterRecipientsRow,
+    Health,
+    KeywordsResponse,
+    LanguageResponse,
     LearningArchiveCourseResult,
     LearningCertificateHistoryColumn,
     LearningCertificateHistoryRow,
@@ -217,10 +224,15 @@ from flagship_sdk.models import (
     LearningSubmitAttemptResult,
     LearningUpdateCourseResult,
     LearningVerifyCertificateResult,
+    Me,
     OpsAuditLogColumn,
     OpsAuditLogRow,
     OpsErrorCodesColumn,
     OpsErrorCodesRow,
+    PortalSession,
+    Ready,
+    SearchResponse,
+    SummaryResponse,
 )
 from flagship_sdk.query import View
 
@@ -234,6 +246,7 @@ __all__ = [
     "CommunityApi",
     "CtfApi",
     "Domains",
+    "EdgeFunctions",
     "EventsApi",
     "FilesApi",
     "LearningApi",
@@ -283,9 +296,7 @@ class AccountsApi:
         )
 
     def confirm_contact_email_change(
-        self,
-        *,
-        token: str,
+        self, *, token: str
     ) -> AccountsConfirmContactEmailChangeResult:
         """Confirm a contact email change with the token from the email (signed in as the same
         user). Returns {email, verified_at}. Errors: not_authenticated, forbidden,
@@ -294,9 +305,7 @@ class AccountsApi:
         """
         return self._t.rpc(
             "accounts_confirm_contact_email_change",
-            {
-                "p_token": token,
-            },
+            {"p_token": token},
             AccountsConfirmContactEmailChangeResult,
         )
 
@@ -375,19 +384,11 @@ class AccountsApi:
         not available to API keys (signed-in sessions only).
         """
         return self._t.rpc(
-            "accounts_grant_role",
-            {
-                "p_role": role,
-                "p_user_id": user_id,
-                "p_reason": reason,
-            },
-            None,
+            "accounts_grant_role", {"p_role": role, "p_user_id": user_id, "p_reason": reason}, None
         )
 
     def request_contact_email_change(
-        self,
-        *,
-        email: str,
+        self, *, email: str
     ) -> AccountsRequestContactEmailChangeResult:
         """Ask to use p_email as your contact email: a link with a one-time token (24 h) is
         mailed to it; nothing changes until api.accounts_confirm_contact_email_change. Five
@@ -397,9 +398,7 @@ class AccountsApi:
         """
         return self._t.rpc(
             "accounts_request_contact_email_change",
-            {
-                "p_email": email,
-            },
+            {"p_email": email},
             AccountsRequestContactEmailChangeResult,
         )
 
@@ -417,20 +416,11 @@ class AccountsApi:
         role_not_held. API-key scope: not available to API keys (signed-in sessions only).
         """
         return self._t.rpc(
-            "accounts_revoke_role",
-            {
-                "p_role": role,
-                "p_user_id": user_id,
-                "p_reason": reason,
-            },
-            None,
+            "accounts_revoke_role", {"p_role": role, "p_user_id": user_id, "p_reason": reason}, None
         )
 
     def rotate_api_key(
-        self,
-        *,
-        id: UUID | str,
-        overlap: str | None = None,
+        self, *, id: UUID | str, overlap: str | None = None
     ) -> AccountsRotateApiKeyResult:
         """Rotate an API key: a new key with the same owner, name, scopes and expiry (returned
         once, as from api.accounts_create_api_key, plus old_key_expires_at); the old key keeps
@@ -441,10 +431,7 @@ class AccountsApi:
         """
         return self._t.rpc(
             "accounts_rotate_api_key",
-            {
-                "p_id": id,
-                "p_overlap": overlap,
-            },
+            {"p_id": id, "p_overlap": overlap},
             AccountsRotateApiKeyResult,
         )
 
@@ -492,11 +479,7 @@ class AccountsApi:
         this function is the one way in. API-key scope: `profile:write`.
         """
         return self._t.rpc(
-            "accounts_update_my_profile",
-            {
-                "p_changes": changes,
-            },
-            AccountsUpdateMyProfileResult,
+            "accounts_update_my_profile", {"p_changes": changes}, AccountsUpdateMyProfileResult
         )
 
     def update_my_settings(self, *, changes: Any) -> AccountsUpdateMySettingsResult:
@@ -505,11 +488,7 @@ class AccountsApi:
         scope: `profile:write`.
         """
         return self._t.rpc(
-            "accounts_update_my_settings",
-            {
-                "p_changes": changes,
-            },
-            AccountsUpdateMySettingsResult,
+            "accounts_update_my_settings", {"p_changes": changes}, AccountsUpdateMySettingsResult
         )
 
 
@@ -585,10 +564,7 @@ class AiApi:
         return self._t.rpc("ai_get_my_quota", {}, Any)
 
     def recommend(
-        self,
-        *,
-        kind: str | None = None,
-        limit: int | None = None,
+        self, *, kind: str | None = None, limit: int | None = None
     ) -> list[AiRecommendResultItem]:
         """What to take next, for the signed-in caller, best first: p_kind course (what similar
         learners took, similar content, skill gaps from failed quizzes, popular at your
@@ -599,12 +575,7 @@ class AiApi:
         `learning:courses:read`.
         """
         return self._t.rpc(
-            "ai_recommend",
-            {
-                "p_kind": kind,
-                "p_limit": limit,
-            },
-            list[AiRecommendResultItem],
+            "ai_recommend", {"p_kind": kind, "p_limit": limit}, list[AiRecommendResultItem]
         )
 
     def search(
@@ -682,10 +653,7 @@ class BillingApi:
         """
         return self._t.rpc(
             "billing_assign_seat",
-            {
-                "p_subscription_id": subscription_id,
-                "p_user_id": user_id,
-            },
+            {"p_subscription_id": subscription_id, "p_user_id": user_id},
             None,
         )
 
@@ -696,10 +664,7 @@ class BillingApi:
         """
         return self._t.rpc(
             "billing_release_seat",
-            {
-                "p_subscription_id": subscription_id,
-                "p_user_id": user_id,
-            },
+            {"p_subscription_id": subscription_id, "p_user_id": user_id},
             None,
         )
 
@@ -847,10 +812,7 @@ class CommunityApi:
         """
         return self._t.rpc(
             "community_add_participant",
-            {
-                "p_conversation_id": conversation_id,
-                "p_user_id": user_id,
-            },
+            {"p_conversation_id": conversation_id, "p_user_id": user_id},
             None,
         )
 
@@ -913,12 +875,7 @@ class CommunityApi:
         )
 
     def create_thread(
-        self,
-        *,
-        body: str,
-        category_id: int,
-        title: str,
-        tags: Sequence[str] | None = None,
+        self, *, body: str, category_id: int, title: str, tags: Sequence[str] | None = None
     ) -> int:
         """Start a thread (its body is post 1). @mentions notify; category watchers are notified.
         Errors: not_authenticated, community_suspended, community_silenced, not_found
@@ -929,12 +886,7 @@ class CommunityApi:
         """
         return self._t.rpc(
             "community_create_thread",
-            {
-                "p_body": body,
-                "p_category_id": category_id,
-                "p_title": title,
-                "p_tags": tags,
-            },
+            {"p_body": body, "p_category_id": category_id, "p_title": title, "p_tags": tags},
             int,
         )
 
@@ -947,21 +899,12 @@ class CommunityApi:
         """
         return self._t.rpc(
             "community_decide_appeal",
-            {
-                "p_appeal_id": appeal_id,
-                "p_grant": grant,
-                "p_note": note,
-            },
+            {"p_appeal_id": appeal_id, "p_grant": grant, "p_note": note},
             None,
         )
 
     def decide_review(
-        self,
-        *,
-        decision: str,
-        item_id: int,
-        version: int,
-        note: str | None = None,
+        self, *, decision: str, item_id: int, version: int, note: str | None = None
     ) -> int:
         """Moderator: decide a pending review item at the version you loaded. agree: the content
         is (or stays) hidden, the author's upheld flags grow (trust may fall), a flagged user
@@ -976,12 +919,7 @@ class CommunityApi:
         """
         return self._t.rpc(
             "community_decide_review",
-            {
-                "p_decision": decision,
-                "p_item_id": item_id,
-                "p_version": version,
-                "p_note": note,
-            },
+            {"p_decision": decision, "p_item_id": item_id, "p_version": version, "p_note": note},
             int,
         )
 
@@ -1000,13 +938,7 @@ class CommunityApi:
         community_too_many_mentions. API-key scope: `community:posts:write`.
         """
         return self._t.rpc(
-            "community_edit_post",
-            {
-                "p_body": body,
-                "p_post_id": post_id,
-                "p_title": title,
-            },
-            None,
+            "community_edit_post", {"p_body": body, "p_post_id": post_id, "p_title": title}, None
         )
 
     def get_moderation_stats(self, *, since: datetime | str | None = None) -> Any:
@@ -1023,19 +955,11 @@ class CommunityApi:
         `community:messages:write`.
         """
         return self._t.rpc(
-            "community_leave_conversation",
-            {
-                "p_conversation_id": conversation_id,
-            },
-            None,
+            "community_leave_conversation", {"p_conversation_id": conversation_id}, None
         )
 
     def list_thread_posts(
-        self,
-        *,
-        thread_id: int,
-        after_post_number: int | None = None,
-        limit: int | None = None,
+        self, *, thread_id: int, after_post_number: int | None = None, limit: int | None = None
     ) -> list[CommunityListThreadPostsResultItem]:
         """A page of a thread's posts you may read, in order, after post number
         p_after_post_number (keyset), with your own reaction. body_html is the sanitised
@@ -1044,11 +968,7 @@ class CommunityApi:
         """
         return self._t.rpc(
             "community_list_thread_posts",
-            {
-                "p_thread_id": thread_id,
-                "p_after_post_number": after_post_number,
-                "p_limit": limit,
-            },
+            {"p_thread_id": thread_id, "p_after_post_number": after_post_number, "p_limit": limit},
             list[CommunityListThreadPostsResultItem],
         )
 
@@ -1080,10 +1000,7 @@ class CommunityApi:
         )
 
     def mark_conversation_read(
-        self,
-        *,
-        conversation_id: int,
-        message_id: int | None = None,
+        self, *, conversation_id: int, message_id: int | None = None
     ) -> None:
         """Mark a conversation read up to a message (default: its latest), and its notification.
         Errors: not_authenticated, community_not_participant. API-key scope:
@@ -1091,10 +1008,7 @@ class CommunityApi:
         """
         return self._t.rpc(
             "community_mark_conversation_read",
-            {
-                "p_conversation_id": conversation_id,
-                "p_message_id": message_id,
-            },
+            {"p_conversation_id": conversation_id, "p_message_id": message_id},
             None,
         )
 
@@ -1117,12 +1031,7 @@ class CommunityApi:
         invalid_argument. API-key scope: `community:posts:write`.
         """
         return self._t.rpc(
-            "community_mark_solved",
-            {
-                "p_post_id": post_id,
-                "p_thread_id": thread_id,
-            },
-            None,
+            "community_mark_solved", {"p_post_id": post_id, "p_thread_id": thread_id}, None
         )
 
     def mark_thread_read(self, *, post_number: int, thread_id: int) -> None:
@@ -1132,10 +1041,7 @@ class CommunityApi:
         """
         return self._t.rpc(
             "community_mark_thread_read",
-            {
-                "p_post_number": post_number,
-                "p_thread_id": thread_id,
-            },
+            {"p_post_number": post_number, "p_thread_id": thread_id},
             None,
         )
 
@@ -1190,12 +1096,7 @@ class CommunityApi:
         return self._t.rpc("community_record_visit", {}, Any)
 
     def report(
-        self,
-        *,
-        reason: str,
-        target_id: str,
-        target_type: str,
-        message: str | None = None,
+        self, *, reason: str, target_id: str, target_type: str, message: str | None = None
     ) -> int:
         """Flag a post, thread, message (one of your conversations: only participants report
         messages, and moderators see only the reported message) or user with a reason from
@@ -1228,11 +1129,7 @@ class CommunityApi:
         """
         return self._t.rpc(
             "community_review_contribution",
-            {
-                "p_id": id,
-                "p_status": status,
-                "p_comment": comment,
-            },
+            {"p_id": id, "p_status": status, "p_comment": comment},
             None,
         )
 
@@ -1310,12 +1207,7 @@ class CommunityApi:
         """
         return self._t.rpc(
             "community_search_forum",
-            {
-                "p_query": query_,
-                "p_category_id": category_id,
-                "p_limit": limit,
-                "p_offset": offset,
-            },
+            {"p_query": query_, "p_category_id": category_id, "p_limit": limit, "p_offset": offset},
             list[CommunitySearchForumResultItem],
         )
 
@@ -1327,12 +1219,7 @@ class CommunityApi:
         rate_limited. API-key scope: `community:messages:write`.
         """
         return self._t.rpc(
-            "community_send_message",
-            {
-                "p_body": body,
-                "p_conversation_id": conversation_id,
-            },
-            int,
+            "community_send_message", {"p_body": body, "p_conversation_id": conversation_id}, int
         )
 
     def set_trust_level(self, *, level: int, reason: str, user_id: UUID | str) -> None:
@@ -1344,20 +1231,12 @@ class CommunityApi:
         """
         return self._t.rpc(
             "community_set_trust_level",
-            {
-                "p_level": level,
-                "p_reason": reason,
-                "p_user_id": user_id,
-            },
+            {"p_level": level, "p_reason": reason, "p_user_id": user_id},
             None,
         )
 
     def start_conversation(
-        self,
-        *,
-        body: str,
-        user_ids: Sequence[UUID | str],
-        title: str | None = None,
+        self, *, body: str, user_ids: Sequence[UUID | str], title: str | None = None
     ) -> int:
         """Message one member (reusing your direct conversation with them) or start a group (up
         to 10 people with you) with a first message; returns the message id (the conversation
@@ -1368,11 +1247,7 @@ class CommunityApi:
         """
         return self._t.rpc(
             "community_start_conversation",
-            {
-                "p_body": body,
-                "p_user_ids": user_ids,
-                "p_title": title,
-            },
+            {"p_body": body, "p_user_ids": user_ids, "p_title": title},
             int,
         )
 
@@ -1403,11 +1278,7 @@ class CommunityApi:
         """
         return self._t.rpc(
             "community_watch",
-            {
-                "p_level": level,
-                "p_target_id": target_id,
-                "p_target_type": target_type,
-            },
+            {"p_level": level, "p_target_id": target_id, "p_target_type": target_type},
             None,
         )
 
@@ -1471,21 +1342,12 @@ class CtfApi:
         """
         return self._t.rpc(
             "ctf_add_file",
-            {
-                "p_challenge_id": challenge_id,
-                "p_name": name,
-                "p_storage_path": storage_path,
-            },
+            {"p_challenge_id": challenge_id, "p_name": name, "p_storage_path": storage_path},
             UUID,
         )
 
     def add_flag(
-        self,
-        *,
-        challenge_id: UUID | str,
-        content: str,
-        kind: str,
-        label: str | None = None,
+        self, *, challenge_id: UUID | str, content: str, kind: str, label: str | None = None
     ) -> UUID:
         """Organisers: add an accepted flag. p_kind: static (only its sha256 digest is stored),
         static_ci (digest of the lower-cased flag), regex (anchored; checked by
@@ -1532,12 +1394,7 @@ class CtfApi:
         )
 
     def ban_participant(
-        self,
-        *,
-        banned: bool,
-        event_id: UUID | str,
-        user_id: UUID | str,
-        reason: str | None = None,
+        self, *, banned: bool, event_id: UUID | str, user_id: UUID | str, reason: str | None = None
     ) -> None:
         """Organisers: ban (or unban) one account in an event: it can no longer submit, unlock
         hints or change teams, and the ban stays with the account when it leaves or is kicked
@@ -1547,12 +1404,7 @@ class CtfApi:
         """
         return self._t.rpc(
             "ctf_ban_participant",
-            {
-                "p_banned": banned,
-                "p_event_id": event_id,
-                "p_user_id": user_id,
-                "p_reason": reason,
-            },
+            {"p_banned": banned, "p_event_id": event_id, "p_user_id": user_id, "p_reason": reason},
             None,
         )
 
@@ -1575,11 +1427,7 @@ class CtfApi:
         return self._t.rpc("ctf_create_event", {"p_event": event}, UUID)
 
     def create_team(
-        self,
-        *,
-        event_id: UUID | str,
-        name: str,
-        bracket_id: UUID | str | None = None,
+        self, *, event_id: UUID | str, name: str, bracket_id: UUID | str | None = None
     ) -> Any:
         """Create a team in a team event; you are its captain. Returns {team_id, invite_code}.
         Names are unique per event, case-insensitively. Errors: not_authenticated,
@@ -1589,11 +1437,7 @@ class CtfApi:
         """
         return self._t.rpc(
             "ctf_create_team",
-            {
-                "p_event_id": event_id,
-                "p_name": name,
-                "p_bracket_id": bracket_id,
-            },
+            {"p_event_id": event_id, "p_name": name, "p_bracket_id": bracket_id},
             Any,
         )
 
@@ -1621,11 +1465,7 @@ class CtfApi:
         return self._t.rpc("ctf_get_ctftime_feed", {"p_event_id": event_id}, Any)
 
     def get_score_graph(
-        self,
-        *,
-        event_id: UUID | str,
-        bracket_id: UUID | str | None = None,
-        top: int | None = None,
+        self, *, event_id: UUID | str, bracket_id: UUID | str | None = None, top: int | None = None
     ) -> Any:
         """Score over time of the top p_top teams (1-50, default 10): for each, [{at, score}]
         from its solves (at current values) and awards, cut at the freeze for non-organisers.
@@ -1633,11 +1473,7 @@ class CtfApi:
         """
         return self._t.rpc(
             "ctf_get_score_graph",
-            {
-                "p_event_id": event_id,
-                "p_bracket_id": bracket_id,
-                "p_top": top,
-            },
+            {"p_event_id": event_id, "p_bracket_id": bracket_id, "p_top": top},
             Any,
         )
 
@@ -1699,11 +1535,7 @@ class CtfApi:
         return self._t.rpc("ctf_get_team_page", {"p_team_id": team_id}, Any)
 
     def give_feedback(
-        self,
-        *,
-        challenge_id: UUID | str,
-        rating: int,
-        comment: str | None = None,
+        self, *, challenge_id: UUID | str, rating: int, comment: str | None = None
     ) -> None:
         """Rate a challenge (1-5) with an optional comment, once your team solved it or the event
         ended; a second call replaces your feedback. Errors: not_authenticated,
@@ -1712,21 +1544,12 @@ class CtfApi:
         """
         return self._t.rpc(
             "ctf_give_feedback",
-            {
-                "p_challenge_id": challenge_id,
-                "p_rating": rating,
-                "p_comment": comment,
-            },
+            {"p_challenge_id": challenge_id, "p_rating": rating, "p_comment": comment},
             None,
         )
 
     def grant_award(
-        self,
-        *,
-        event_id: UUID | str,
-        reason: str,
-        team_id: UUID | str,
-        value: int,
+        self, *, event_id: UUID | str, reason: str, team_id: UUID | str, value: int
     ) -> int:
         """Organisers: grant (or, negative, take) points to a team with a reason; audited.
         Returns the award id. Errors: not_authenticated, ctf_event_not_found,
@@ -1735,12 +1558,7 @@ class CtfApi:
         """
         return self._t.rpc(
             "ctf_grant_award",
-            {
-                "p_event_id": event_id,
-                "p_reason": reason,
-                "p_team_id": team_id,
-                "p_value": value,
-            },
+            {"p_event_id": event_id, "p_reason": reason, "p_team_id": team_id, "p_value": value},
             int,
         )
 
@@ -1776,11 +1594,7 @@ class CtfApi:
         API-key scope: `ctf:challenges:read`.
         """
         return self._t.rpc(
-            "ctf_list_challenges",
-            {
-                "p_event_id": event_id,
-            },
-            list[CtfListChallengesResultItem],
+            "ctf_list_challenges", {"p_event_id": event_id}, list[CtfListChallengesResultItem]
         )
 
     def list_flags(self, *, challenge_id: UUID | str) -> Any:
@@ -1797,12 +1611,7 @@ class CtfApi:
         ctf_team_not_found. API-key scope: `ctf:play`.
         """
         return self._t.rpc(
-            "ctf_list_team_flags",
-            {
-                "p_challenge_id": challenge_id,
-                "p_team_id": team_id,
-            },
-            Any,
+            "ctf_list_team_flags", {"p_challenge_id": challenge_id, "p_team_id": team_id}, Any
         )
 
     def moderate_team(
@@ -1820,12 +1629,7 @@ class CtfApi:
         """
         return self._t.rpc(
             "ctf_moderate_team",
-            {
-                "p_team_id": team_id,
-                "p_banned": banned,
-                "p_hidden": hidden,
-                "p_reason": reason,
-            },
+            {"p_team_id": team_id, "p_banned": banned, "p_hidden": hidden, "p_reason": reason},
             None,
         )
 
@@ -1845,12 +1649,7 @@ class CtfApi:
         `ctf:play`.
         """
         return self._t.rpc(
-            "ctf_register",
-            {
-                "p_event_id": event_id,
-                "p_bracket_id": bracket_id,
-            },
-            UUID,
+            "ctf_register", {"p_event_id": event_id, "p_bracket_id": bracket_id}, UUID
         )
 
     def reinvite_member(self, *, team_id: UUID | str, user_id: UUID | str) -> None:
@@ -1859,12 +1658,7 @@ class CtfApi:
         invalid_argument. API-key scope: `ctf:play`.
         """
         return self._t.rpc(
-            "ctf_reinvite_member",
-            {
-                "p_team_id": team_id,
-                "p_user_id": user_id,
-            },
-            None,
+            "ctf_reinvite_member", {"p_team_id": team_id, "p_user_id": user_id}, None
         )
 
     def remove_award(self, *, award_id: int, reason: str) -> None:
@@ -1895,11 +1689,7 @@ class CtfApi:
         return self._t.rpc("ctf_rotate_team_invite_code", {"p_team_id": team_id}, str)
 
     def save_challenge(
-        self,
-        *,
-        challenge: Any,
-        event_id: UUID | str,
-        challenge_id: UUID | str | None = None,
+        self, *, challenge: Any, event_id: UUID | str, challenge_id: UUID | str | None = None
     ) -> UUID:
         """Organisers: create (p_challenge_id null) or edit a challenge; returns its id. Fields:
         title, category, tags[], difficulty (1-5), state (hidden|visible|locked), release_at,
@@ -1915,11 +1705,7 @@ class CtfApi:
         """
         return self._t.rpc(
             "ctf_save_challenge",
-            {
-                "p_challenge": challenge,
-                "p_event_id": event_id,
-                "p_challenge_id": challenge_id,
-            },
+            {"p_challenge": challenge, "p_event_id": event_id, "p_challenge_id": challenge_id},
             UUID,
         )
 
@@ -1930,20 +1716,12 @@ class CtfApi:
         """
         return self._t.rpc(
             "ctf_set_organiser",
-            {
-                "p_event_id": event_id,
-                "p_organiser": organiser,
-                "p_user_id": user_id,
-            },
+            {"p_event_id": event_id, "p_organiser": organiser, "p_user_id": user_id},
             None,
         )
 
     def submit(
-        self,
-        *,
-        challenge_id: UUID | str,
-        flag: str,
-        team_id: UUID | str | None = None,
+        self, *, challenge_id: UUID | str, flag: str, team_id: UUID | str | None = None
     ) -> Any:
         """Submit a flag for your team (p_team_id is optional and must be your own team). Every
         evaluated attempt is recorded (user, team, challenge, time, result, client IP).
@@ -1961,11 +1739,7 @@ class CtfApi:
         """
         return self._t.rpc(
             "ctf_submit",
-            {
-                "p_challenge_id": challenge_id,
-                "p_flag": flag,
-                "p_team_id": team_id,
-            },
+            {"p_challenge_id": challenge_id, "p_flag": flag, "p_team_id": team_id},
             Any,
         )
 
@@ -1974,12 +1748,7 @@ class CtfApi:
         ctf_not_team_member. API-key scope: `ctf:play`.
         """
         return self._t.rpc(
-            "ctf_transfer_captaincy",
-            {
-                "p_team_id": team_id,
-                "p_user_id": user_id,
-            },
-            None,
+            "ctf_transfer_captaincy", {"p_team_id": team_id, "p_user_id": user_id}, None
         )
 
     def unlock_hint(self, *, hint_id: UUID | str) -> Any:
@@ -2051,11 +1820,7 @@ class EventsApi:
         return self._t.rpc("events_cancel_newsletter", {"p_id": id}, Any)
 
     def create_endpoint(
-        self,
-        *,
-        url: str,
-        description: str | None = None,
-        topics: Sequence[str] | None = None,
+        self, *, url: str, description: str | None = None, topics: Sequence[str] | None = None
     ) -> Any:
         """Register a webhook endpoint (admins; API keys need webhooks:manage): p_url (https;
         plain http only on the embedded default), p_topics (webhook topics of
@@ -2066,11 +1831,7 @@ class EventsApi:
         """
         return self._t.rpc(
             "events_create_endpoint",
-            {
-                "p_url": url,
-                "p_description": description,
-                "p_topics": topics,
-            },
+            {"p_url": url, "p_description": description, "p_topics": topics},
             Any,
         )
 
@@ -2097,12 +1858,7 @@ class EventsApi:
         events_endpoint_disabled, events_message_not_found. API-key scope: `webhooks:manage`.
         """
         return self._t.rpc(
-            "events_replay_message",
-            {
-                "p_endpoint_id": endpoint_id,
-                "p_message_id": message_id,
-            },
-            int,
+            "events_replay_message", {"p_endpoint_id": endpoint_id, "p_message_id": message_id}, int
         )
 
     def replay_since(self, *, endpoint_id: UUID | str, since: datetime | str) -> int:
@@ -2113,19 +1869,11 @@ class EventsApi:
         events_endpoint_not_found, events_endpoint_disabled. API-key scope: `webhooks:manage`.
         """
         return self._t.rpc(
-            "events_replay_since",
-            {
-                "p_endpoint_id": endpoint_id,
-                "p_since": since,
-            },
-            int,
+            "events_replay_since", {"p_endpoint_id": endpoint_id, "p_since": since}, int
         )
 
     def rotate_endpoint_secret(
-        self,
-        *,
-        endpoint_id: UUID | str,
-        overlap_seconds: int | None = None,
+        self, *, endpoint_id: UUID | str, overlap_seconds: int | None = None
     ) -> Any:
         """Give an endpoint a new signing secret, returned this once as `secret`. The previous
         secret keeps signing beside it for p_overlap_seconds (default 1 day, at most 7):
@@ -2135,10 +1883,7 @@ class EventsApi:
         """
         return self._t.rpc(
             "events_rotate_endpoint_secret",
-            {
-                "p_endpoint_id": endpoint_id,
-                "p_overlap_seconds": overlap_seconds,
-            },
+            {"p_endpoint_id": endpoint_id, "p_overlap_seconds": overlap_seconds},
             Any,
         )
 
@@ -2189,12 +1934,7 @@ class EventsApi:
         API-key scope: `webhooks:manage`.
         """
         return self._t.rpc(
-            "events_update_endpoint",
-            {
-                "p_changes": changes,
-                "p_endpoint_id": endpoint_id,
-            },
-            Any,
+            "events_update_endpoint", {"p_changes": changes, "p_endpoint_id": endpoint_id}, Any
         )
 
 
@@ -2353,11 +2093,7 @@ class LearningApi:
         API-key scope: `learning:courses:write`.
         """
         return self._t.rpc(
-            "learning_archive_course",
-            {
-                "p_course_id": course_id,
-            },
-            LearningArchiveCourseResult,
+            "learning_archive_course", {"p_course_id": course_id}, LearningArchiveCourseResult
         )
 
     def complete_lesson(self, *, lesson_id: UUID | str) -> LearningCompleteLessonResult:
@@ -2369,11 +2105,7 @@ class LearningApi:
         (details.reason). API-key scope: `learning:progress:write`.
         """
         return self._t.rpc(
-            "learning_complete_lesson",
-            {
-                "p_lesson_id": lesson_id,
-            },
-            LearningCompleteLessonResult,
+            "learning_complete_lesson", {"p_lesson_id": lesson_id}, LearningCompleteLessonResult
         )
 
     def configure_quiz(self, *, quiz_id: UUID | str, settings: Any) -> LearningConfigureQuizResult:
@@ -2386,10 +2118,7 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_configure_quiz",
-            {
-                "p_quiz_id": quiz_id,
-                "p_settings": settings,
-            },
+            {"p_quiz_id": quiz_id, "p_settings": settings},
             LearningConfigureQuizResult,
         )
 
@@ -2421,12 +2150,7 @@ class LearningApi:
         )
 
     def create_lesson(
-        self,
-        *,
-        kind: str,
-        module_id: UUID | str,
-        title: str,
-        changes: Any | None = None,
+        self, *, kind: str, module_id: UUID | str, title: str, changes: Any | None = None
     ) -> UUID:
         """Course team: append a lesson (article, video, lab, quiz) to a module, with optional
         fields as in api.learning_update_lesson. A quiz lesson gets a quiz with default
@@ -2436,21 +2160,12 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_create_lesson",
-            {
-                "p_kind": kind,
-                "p_module_id": module_id,
-                "p_title": title,
-                "p_changes": changes,
-            },
+            {"p_kind": kind, "p_module_id": module_id, "p_title": title, "p_changes": changes},
             UUID,
         )
 
     def create_module(
-        self,
-        *,
-        course_id: UUID | str,
-        title: str,
-        unlock_at: datetime | str | None = None,
+        self, *, course_id: UUID | str, title: str, unlock_at: datetime | str | None = None
     ) -> UUID:
         """Course team: append a module (optionally unlocking at p_unlock_at). Returns its id.
         Errors: not_authenticated, learning_course_not_found, forbidden, invalid_argument.
@@ -2458,11 +2173,7 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_create_module",
-            {
-                "p_course_id": course_id,
-                "p_title": title,
-                "p_unlock_at": unlock_at,
-            },
+            {"p_course_id": course_id, "p_title": title, "p_unlock_at": unlock_at},
             UUID,
         )
 
@@ -2503,11 +2214,7 @@ class LearningApi:
         learning_attempt_not_found. API-key scope: `learning:progress:read`.
         """
         return self._t.rpc(
-            "learning_get_attempt",
-            {
-                "p_attempt_id": attempt_id,
-            },
-            LearningGetAttemptResult,
+            "learning_get_attempt", {"p_attempt_id": attempt_id}, LearningGetAttemptResult
         )
 
     def get_attempt_review(self, *, attempt_id: UUID | str) -> LearningGetAttemptReviewResult:
@@ -2519,17 +2226,12 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_get_attempt_review",
-            {
-                "p_attempt_id": attempt_id,
-            },
+            {"p_attempt_id": attempt_id},
             LearningGetAttemptReviewResult,
         )
 
     def get_course_outline(
-        self,
-        *,
-        course_id: UUID | str | None = None,
-        slug: str | None = None,
+        self, *, course_id: UUID | str | None = None, slug: str | None = None
     ) -> LearningGetCourseOutlineResult:
         """A course with its course team, prerequisites, modules and lessons (pass p_course_id or
         p_slug). Lesson bodies (body_md, body_html, attachments) are included only for
@@ -2540,10 +2242,7 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_get_course_outline",
-            {
-                "p_course_id": course_id,
-                "p_slug": slug,
-            },
+            {"p_course_id": course_id, "p_slug": slug},
             LearningGetCourseOutlineResult,
         )
 
@@ -2555,11 +2254,7 @@ class LearningApi:
         API-key scope: `learning:courses:read`.
         """
         return self._t.rpc(
-            "learning_get_lesson",
-            {
-                "p_lesson_id": lesson_id,
-            },
-            LearningGetLessonResult,
+            "learning_get_lesson", {"p_lesson_id": lesson_id}, LearningGetLessonResult
         )
 
     def get_quiz_for_authoring(self, *, quiz_id: UUID | str) -> LearningGetQuizForAuthoringResult:
@@ -2569,9 +2264,7 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_get_quiz_for_authoring",
-            {
-                "p_quiz_id": quiz_id,
-            },
+            {"p_quiz_id": quiz_id},
             LearningGetQuizForAuthoringResult,
         )
 
@@ -2614,18 +2307,11 @@ class LearningApi:
         learning_quiz_incomplete (details.problems). API-key scope: `learning:courses:write`.
         """
         return self._t.rpc(
-            "learning_publish_course",
-            {
-                "p_course_id": course_id,
-            },
-            LearningPublishCourseResult,
+            "learning_publish_course", {"p_course_id": course_id}, LearningPublishCourseResult
         )
 
     def reinstate_certificate(
-        self,
-        *,
-        code: str,
-        reason: str,
+        self, *, code: str, reason: str
     ) -> LearningReinstateCertificateResult:
         """Admin: make a revoked certificate valid again, with a reason; audited. Errors:
         not_authenticated, forbidden, invalid_argument, learning_certificate_not_found,
@@ -2633,10 +2319,7 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_reinstate_certificate",
-            {
-                "p_code": code,
-                "p_reason": reason,
-            },
+            {"p_code": code, "p_reason": reason},
             LearningReinstateCertificateResult,
         )
 
@@ -2646,12 +2329,7 @@ class LearningApi:
         API-key scope: `learning:courses:write`.
         """
         return self._t.rpc(
-            "learning_reorder_lessons",
-            {
-                "p_lesson_ids": lesson_ids,
-                "p_module_id": module_id,
-            },
-            None,
+            "learning_reorder_lessons", {"p_lesson_ids": lesson_ids, "p_module_id": module_id}, None
         )
 
     def reorder_modules(self, *, course_id: UUID | str, module_ids: Sequence[UUID | str]) -> None:
@@ -2660,12 +2338,7 @@ class LearningApi:
         API-key scope: `learning:courses:write`.
         """
         return self._t.rpc(
-            "learning_reorder_modules",
-            {
-                "p_course_id": course_id,
-                "p_module_ids": module_ids,
-            },
-            None,
+            "learning_reorder_modules", {"p_course_id": course_id, "p_module_ids": module_ids}, None
         )
 
     def reply_to_review(self, *, body: str, review_id: UUID | str) -> LearningReplyToReviewResult:
@@ -2675,19 +2348,12 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_reply_to_review",
-            {
-                "p_body": body,
-                "p_review_id": review_id,
-            },
+            {"p_body": body, "p_review_id": review_id},
             LearningReplyToReviewResult,
         )
 
     def review_course(
-        self,
-        *,
-        course_id: UUID | str,
-        rating: int,
-        body: str | None = None,
+        self, *, course_id: UUID | str, rating: int, body: str | None = None
     ) -> LearningReviewCourseResult:
         """Rate (1-5) and review a course you are enrolled in; calling again edits your review.
         The course's rating aggregate is kept current. The course team cannot review their own
@@ -2697,11 +2363,7 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_review_course",
-            {
-                "p_course_id": course_id,
-                "p_rating": rating,
-                "p_body": body,
-            },
+            {"p_course_id": course_id, "p_rating": rating, "p_body": body},
             LearningReviewCourseResult,
         )
 
@@ -2713,10 +2375,7 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_revoke_certificate",
-            {
-                "p_code": code,
-                "p_reason": reason,
-            },
+            {"p_code": code, "p_reason": reason},
             LearningRevokeCertificateResult,
         )
 
@@ -2729,10 +2388,7 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_save_answers",
-            {
-                "p_answers": answers,
-                "p_attempt_id": attempt_id,
-            },
+            {"p_answers": answers, "p_attempt_id": attempt_id},
             LearningSaveAnswersResult,
         )
 
@@ -2747,12 +2403,7 @@ class LearningApi:
         learning_payload_too_large. API-key scope: `learning:courses:write`.
         """
         return self._t.rpc(
-            "learning_save_question",
-            {
-                "p_question": question,
-                "p_quiz_id": quiz_id,
-            },
-            UUID,
+            "learning_save_question", {"p_question": question, "p_quiz_id": quiz_id}, UUID
         )
 
     def save_video_position(self, *, lesson_id: UUID | str, position_seconds: int) -> None:
@@ -2763,10 +2414,7 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_save_video_position",
-            {
-                "p_lesson_id": lesson_id,
-                "p_position_seconds": position_seconds,
-            },
+            {"p_lesson_id": lesson_id, "p_position_seconds": position_seconds},
             None,
         )
 
@@ -2795,10 +2443,7 @@ class LearningApi:
         )
 
     def set_course_prerequisites(
-        self,
-        *,
-        course_id: UUID | str,
-        required: Sequence[UUID | str],
+        self, *, course_id: UUID | str, required: Sequence[UUID | str]
     ) -> None:
         """Course team: replace the courses a learner must have completed before enrolling.
         Errors: not_authenticated, learning_course_not_found, forbidden, invalid_argument
@@ -2806,10 +2451,7 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_set_course_prerequisites",
-            {
-                "p_course_id": course_id,
-                "p_required": required,
-            },
+            {"p_course_id": course_id, "p_required": required},
             None,
         )
 
@@ -2821,19 +2463,12 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_set_course_team",
-            {
-                "p_course_id": course_id,
-                "p_role": role,
-                "p_user_id": user_id,
-            },
+            {"p_course_id": course_id, "p_role": role, "p_user_id": user_id},
             None,
         )
 
     def set_module_prerequisites(
-        self,
-        *,
-        module_id: UUID | str,
-        required: Sequence[UUID | str],
+        self, *, module_id: UUID | str, required: Sequence[UUID | str]
     ) -> None:
         """Course team: replace the modules whose lessons must all be completed before this
         module's lessons unlock. Errors: not_authenticated, learning_module_not_found,
@@ -2842,10 +2477,7 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_set_module_prerequisites",
-            {
-                "p_module_id": module_id,
-                "p_required": required,
-            },
+            {"p_module_id": module_id, "p_required": required},
             None,
         )
 
@@ -2860,18 +2492,11 @@ class LearningApi:
         `learning:progress:write`.
         """
         return self._t.rpc(
-            "learning_start_attempt",
-            {
-                "p_quiz_id": quiz_id,
-            },
-            LearningStartAttemptResult,
+            "learning_start_attempt", {"p_quiz_id": quiz_id}, LearningStartAttemptResult
         )
 
     def submit_attempt(
-        self,
-        *,
-        attempt_id: UUID | str,
-        answers: Any | None = None,
+        self, *, attempt_id: UUID | str, answers: Any | None = None
     ) -> LearningSubmitAttemptResult:
         """Submit an attempt with its final answers (merged over saved ones) and get the grade:
         score (0-100, partial credit), passed, the quiz grade by its grading method, attempts
@@ -2883,10 +2508,7 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_submit_attempt",
-            {
-                "p_attempt_id": attempt_id,
-                "p_answers": answers,
-            },
+            {"p_attempt_id": attempt_id, "p_answers": answers},
             LearningSubmitAttemptResult,
         )
 
@@ -2907,10 +2529,7 @@ class LearningApi:
         """
         return self._t.rpc(
             "learning_update_course",
-            {
-                "p_changes": changes,
-                "p_course_id": course_id,
-            },
+            {"p_changes": changes, "p_course_id": course_id},
             LearningUpdateCourseResult,
         )
 
@@ -2921,12 +2540,7 @@ class LearningApi:
         learning_payload_too_large. API-key scope: `learning:courses:write`.
         """
         return self._t.rpc(
-            "learning_update_lesson",
-            {
-                "p_changes": changes,
-                "p_lesson_id": lesson_id,
-            },
-            None,
+            "learning_update_lesson", {"p_changes": changes, "p_lesson_id": lesson_id}, None
         )
 
     def update_module(self, *, changes: Any, module_id: UUID | str) -> None:
@@ -2935,12 +2549,7 @@ class LearningApi:
         scope: `learning:courses:write`.
         """
         return self._t.rpc(
-            "learning_update_module",
-            {
-                "p_changes": changes,
-                "p_module_id": module_id,
-            },
-            None,
+            "learning_update_module", {"p_changes": changes, "p_module_id": module_id}, None
         )
 
     def verify_certificate(self, *, code: str) -> LearningVerifyCertificateResult:
@@ -2950,11 +2559,7 @@ class LearningApi:
         learning_certificate_not_found. API-key scope: `learning:courses:read`.
         """
         return self._t.rpc(
-            "learning_verify_certificate",
-            {
-                "p_code": code,
-            },
-            LearningVerifyCertificateResult,
+            "learning_verify_certificate", {"p_code": code}, LearningVerifyCertificateResult
         )
 
 
@@ -2969,6 +2574,179 @@ class OpsApi:
         self.error_codes: View[OpsErrorCodesRow, OpsErrorCodesColumn] = View(
             transport, "ops_error_codes", OpsErrorCodesRow, OpsErrorCodesColumn.__args__
         )
+
+
+class EdgeFunctions:
+    """The edge service's routes (/functions/v1), one method each."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+    def ai_generate_outline(
+        self, *, course_id: UUID | str, brief: str | None = None
+    ) -> DraftResponse:
+        """Modules and lessons for a course you teach, from its description and your brief."""
+        return self._t.call_edge(
+            "POST",
+            "/ai/generate/outline",
+            DraftResponse,
+            json={"course_id": course_id, "brief": brief},
+        )
+
+    def ai_generate_quiz(self, *, lesson_id: UUID | str, count: int | None = None) -> DraftResponse:
+        """Multiple-choice questions (distractors, explanations) from a lesson you teach, kept as
+        a draft; `api.ai_apply_draft(draft_id, quiz_id)` adds them to a quiz of the course.
+        """
+        return self._t.call_edge(
+            "POST",
+            "/ai/generate/quiz",
+            DraftResponse,
+            json={"lesson_id": lesson_id, "count": count},
+        )
+
+    def ai_generate_writeup(
+        self, *, challenge_id: UUID | str, notes: str | None = None
+    ) -> DraftResponse:
+        """A Markdown write-up of a challenge of an event you organise, from its public
+        description and your notes (the flag is never given to the model).
+        """
+        return self._t.call_edge(
+            "POST",
+            "/ai/generate/writeup",
+            DraftResponse,
+            json={"challenge_id": challenge_id, "notes": notes},
+        )
+
+    def ai_keywords(
+        self,
+        *,
+        contribution_id: int | None = None,
+        post_id: int | None = None,
+        text: str | None = None,
+        top: int | None = None,
+    ) -> KeywordsResponse:
+        """YAKE key phrases (lower score = more relevant) and tag slugs, in the text's language.
+        A post or a contribution is read as the caller.
+        """
+        return self._t.call_edge(
+            "POST",
+            "/ai/keywords",
+            KeywordsResponse,
+            json={"contribution_id": contribution_id, "post_id": post_id, "text": text, "top": top},
+        )
+
+    def ai_language(self, *, text: str) -> LanguageResponse:
+        """ISO 639-1 code and probability (`und` for texts too short to tell)."""
+        return self._t.call_edge("POST", "/ai/language", LanguageResponse, json={"text": text})
+
+    def ai_search(
+        self,
+        *,
+        q: str,
+        kinds: Sequence[Literal["course", "challenge", "forum", "doc"]] | None = None,
+        limit: int | None = None,
+    ) -> SearchResponse:
+        """Hybrid search (full text + vector similarity, fused by reciprocal rank) over what the
+        caller may read: lessons of their courses, open challenges, forum posts, docs.
+        """
+        return self._t.call_edge(
+            "POST", "/ai/search", SearchResponse, json={"q": q, "kinds": kinds, "limit": limit}
+        )
+
+    def ai_summarize(
+        self,
+        *,
+        lesson_id: UUID | str | None = None,
+        sentences: int | None = None,
+        text: str | None = None,
+        thread_id: int | None = None,
+    ) -> SummaryResponse:
+        """Extractive summary (TextRank): the most central sentences, in their original order. A
+        thread or a lesson is read as the caller; what they may not read is not found.
+        """
+        return self._t.call_edge(
+            "POST",
+            "/ai/summarize",
+            SummaryResponse,
+            json={
+                "lesson_id": lesson_id,
+                "sentences": sentences,
+                "text": text,
+                "thread_id": thread_id,
+            },
+        )
+
+    def assistant(
+        self,
+        *,
+        message: str,
+        challenge_id: UUID | str | None = None,
+        conversation_id: UUID | str | None = None,
+        mode: Literal["assistant", "ctf_hint"] | None = None,
+        stream: bool | None = None,
+    ) -> AssistantAnswer:
+        """Ask the assistant (retrieval-augmented, cited) or, with mode=ctf_hint, get a Socratic
+        nudge for a challenge. Quotas per plan apply (api.ai_get_my_quota).
+        """
+        return self._t.call_edge(
+            "POST",
+            "/assistant",
+            AssistantAnswer,
+            json={
+                "message": message,
+                "challenge_id": challenge_id,
+                "conversation_id": conversation_id,
+                "mode": mode,
+                "stream": stream,
+            },
+        )
+
+    def batch(self, *, requests: Sequence[Mapping[str, Any]]) -> BatchResponse:
+        """Run several sub-requests in one round trip"""
+        return self._t.call_edge("POST", "/batch", BatchResponse, json={"requests": requests})
+
+    def billing_portal(self) -> PortalSession:
+        """Open the Stripe customer portal for the signed-in user"""
+        return self._t.call_edge("POST", "/billing-portal", PortalSession)
+
+    def checkout(
+        self,
+        *,
+        price_id: str,
+        idempotency_key: str | None = None,
+        currency: str | None = None,
+        expected_unit_amount: int | None = None,
+        quantity: int | None = None,
+        user_id: UUID | str | None = None,
+    ) -> CheckoutSession:
+        """Open a Stripe Checkout Session for the signed-in user"""
+        return self._t.call_edge(
+            "POST",
+            "/checkout",
+            CheckoutSession,
+            json={
+                "price_id": price_id,
+                "currency": currency,
+                "expected_unit_amount": expected_unit_amount,
+                "quantity": quantity,
+                "user_id": user_id,
+            },
+            headers={"idempotency-key": idempotency_key},
+        )
+
+    def health(self) -> Health:
+        """Liveness: the process answers (no database access)"""
+        return self._t.call_edge("GET", "/health", Health)
+
+    def me(self) -> Me:
+        """Runs `api.accounts_get_my_account()` with the caller's role and claims (RLS applies).
+        An API key needs the `profile:read` scope (else 403 `scope_missing`).
+        """
+        return self._t.call_edge("GET", "/me", Me)
+
+    def ready(self) -> Ready:
+        """Readiness: the database answers and no migration is pending"""
+        return self._t.call_edge("GET", "/ready", Ready)
 
 
 class Domains:

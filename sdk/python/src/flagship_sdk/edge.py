@@ -1,63 +1,33 @@
-"""The edge service's routes (`/functions/v1`) over httpx: API-key exchange, the caller's
-account, safe uploads."""
+"""The edge service's routes (`/functions/v1`) over httpx: the generated ones
+(`EdgeFunctions`: `me`, `ai_search`, `checkout`, …) and, by hand, the API-key exchange (the
+transport uses it itself) and the safe upload (a raw body, not JSON)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from flagship_sdk import _codec
-
-if TYPE_CHECKING:
-    from flagship_sdk._transport import Transport
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyToken:
-    """A short-lived access token exchanged for an API key."""
-
-    access_token: str
-    token_type: str
-    expires_in: int
-    expires_at: int
-    scopes: list[str]
-    api_key_id: str
-    user_id: str
+from flagship_sdk._operations import EdgeFunctions
+from flagship_sdk.models import TokenResponse, Uploaded
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Me:
-    """Who the edge sees: the user, the role, the key (if any) and its scopes, the account."""
+class Edge(EdgeFunctions):
+    """`/functions/v1`: the generated routes, plus the two the runtime wraps by hand."""
 
-    user_id: str
-    role: str
-    via_api_key: str | None = None
-    scopes: list[str] | None = None
-    account: dict[str, Any] | None = None
-
-
-class Edge:
-    """`/functions/v1` calls that are not PostgREST RPCs."""
-
-    def __init__(self, transport: Transport) -> None:
-        self._t = transport
-
-    def exchange_api_key(self, api_key: str) -> KeyToken:
+    def exchange_api_key(self, api_key: str) -> TokenResponse:
         """Exchange an API key for a token (the client does this itself with `api_key=`)."""
         answer = self._t.edge("POST", "/api-keys/token", json={"api_key": api_key}, auth=False)
-        return _codec.decode(KeyToken, answer)
+        return _codec.decode(TokenResponse, answer)
 
-    def me(self) -> Me:
-        """The caller as the edge sees it, with its account (`api.accounts_get_my_account`;
-        an API key needs the scope `profile:read`)."""
-        return _codec.decode(Me, self._t.edge("GET", "/me"))
-
-    def upload(self, *, bucket: str, path: str, data: bytes, content_type: str) -> dict[str, Any]:
-        """Send a file through the safe-upload pipeline, then to Storage."""
-        return self._t.edge(
+    def upload(
+        self, *, bucket: str, path: str, data: bytes, content_type: str, upsert: bool = False
+    ) -> Uploaded:
+        """Send a file through the safe-upload pipeline (type, size and content checks,
+        re-encoding of images), then to Storage; `upsert` replaces an existing object."""
+        answer = self._t.edge(
             "POST",
             f"/files/upload/{quote(bucket, safe='')}/{quote(path, safe='/')}",
             content=data,
-            headers={"Content-Type": content_type},
+            headers={"Content-Type": content_type, "x-upsert": "true" if upsert else "false"},
         )
+        return _codec.decode(Uploaded, answer)

@@ -121,6 +121,8 @@ __all__ = [
     "AiSearchResultItem",
     "AiUsageDailyColumn",
     "AiUsageDailyRow",
+    "AssistantAnswer",
+    "BatchResponse",
     "BillingAdminEventsColumn",
     "BillingAdminEventsRow",
     "BillingAdminOverviewColumn",
@@ -135,6 +137,7 @@ __all__ = [
     "BillingSeatsRow",
     "BillingSubscriptionsColumn",
     "BillingSubscriptionsRow",
+    "CheckoutSession",
     "CommunityAppealsColumn",
     "CommunityAppealsRow",
     "CommunityContributionCommentsColumn",
@@ -210,6 +213,7 @@ __all__ = [
     "CtfTeamMembersRow",
     "CtfTeamsColumn",
     "CtfTeamsRow",
+    "DraftResponse",
     "EventsCatalogueColumn",
     "EventsCatalogueRow",
     "EventsDeliveriesColumn",
@@ -224,6 +228,9 @@ __all__ = [
     "EventsNewsletterCampaignsRow",
     "EventsNewsletterRecipientsColumn",
     "EventsNewsletterRecipientsRow",
+    "Health",
+    "KeywordsResponse",
+    "LanguageResponse",
     "LearningArchiveCourseResult",
     "LearningCertificateHistoryColumn",
     "LearningCertificateHistoryRow",
@@ -298,10 +305,19 @@ __all__ = [
     "LearningSubmitAttemptResult",
     "LearningUpdateCourseResult",
     "LearningVerifyCertificateResult",
+    "Me",
+    "Migrations",
     "OpsAuditLogColumn",
     "OpsAuditLogRow",
     "OpsErrorCodesColumn",
     "OpsErrorCodesRow",
+    "PortalSession",
+    "Ready",
+    "SearchResponse",
+    "SubResponse",
+    "SummaryResponse",
+    "TokenResponse",
+    "Uploaded",
 ]
 
 
@@ -1371,6 +1387,24 @@ class AiUsageDailyRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AssistantAnswer:
+    """AssistantAnswer."""
+
+    answer: str
+    citations: list[dict[str, Any]]
+    conversation_id: UUID
+    message_id: int
+    refused: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchResponse:
+    """BatchResponse."""
+
+    responses: list[SubResponse]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BillingAdminEventsRow:
     """Admin (platform.admin): every Stripe event received, its deliveries and outcome (applied,
     stale, unknown_customer, ...) and any processing error. Payloads stay in billing.
@@ -1513,6 +1547,14 @@ class BillingSubscriptionsRow:
     trial_end: datetime | None = None
     updated_at: datetime | None = None
     user_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckoutSession:
+    """CheckoutSession."""
+
+    id: str
+    url: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2180,6 +2222,18 @@ class CtfTeamsRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DraftResponse:
+    """DraftResponse."""
+
+    content: dict[str, Any]
+    draft_id: UUID
+    kind: str
+    model: str
+    provenance: dict[str, Any]
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventsCatalogueRow:
     """Every event the platform emits: topic, version, summary, JSON Schema of the payload, an
     example, and whether webhook endpoints may subscribe to it. Public reference data.
@@ -2301,6 +2355,31 @@ class EventsNewsletterRecipientsRow:
     provider_id: str | None = None
     sent_at: datetime | None = None
     user_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Health:
+    """Health."""
+
+    status: Literal["ok"] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeywordsResponse:
+    """KeywordsResponse."""
+
+    keywords: list[dict[str, Any]]
+    language: str
+    tags: list[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LanguageResponse:
+    """LanguageResponse."""
+
+    alternatives: list[dict[str, Any]]
+    language: str
+    probability: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3130,6 +3209,25 @@ class LearningVerifyCertificateResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Me:
+    """Me."""
+
+    role: str
+    user_id: str
+    account: dict[str, Any] | None = None
+    scopes: list[str] | None = None
+    via_api_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Migrations:
+    """Migrations."""
+
+    applied: int
+    pending: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OpsAuditLogRow:
     """Admin: the audit log (needs audit.read in the JWT)."""
 
@@ -3153,6 +3251,78 @@ class OpsErrorCodesRow:
     description: str
     http_status: int
     sqlstate: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PortalSession:
+    """PortalSession."""
+
+    url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ready:
+    """Ready."""
+
+    migrations: Migrations
+    status: Literal["ready"] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchResponse:
+    """SearchResponse."""
+
+    mode: str
+    results: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubResponse:
+    """SubResponse."""
+
+    id: str | None
+    status: int
+    body: Any = None
+    headers: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SummaryResponse:
+    """SummaryResponse."""
+
+    sentences: list[str]
+    summary: str
+    total_sentences: int
+    method: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenResponse:
+    """TokenResponse."""
+
+    access_token: str
+    api_key_id: str
+    expires_at: int
+    expires_in: int
+    scopes: list[str]
+    user_id: str
+    token_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Uploaded:
+    """Uploaded."""
+
+    Key: str
+    bucket: str
+    cleaned: bool
+    content_type: str
+    details: dict[str, Any]
+    original_sha256: str
+    original_size: int
+    path: str
+    sha256: str
+    size: int
 
 
 AccountsApiKeysColumn = Literal[
