@@ -50,3 +50,14 @@ def test_wheel_and_sdist_build_with_typed_metadata(tmp_path):
         members = {m.name for m in tf.getmembers()}
     assert "flagship_sdk-0.1.0/LICENSE" in members
     assert "flagship_sdk-0.1.0/src/flagship_sdk/py.typed" in members
+
+
+def test_the_sdk_imports_none_of_the_platform():
+    """It is published alone: importing it must not pull in the backend's packages."""
+    code = (
+        "import sys, flagship_sdk; "
+        "print(sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'flagship', 'edge', 'gateway', 'sync', 'mail', 'files', 'ai', 'psycopg'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
