@@ -9,6 +9,8 @@ result was checked is remembered so a coverage test can ask which shapes real re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +35,7 @@ def _date_time(value: object) -> bool:
 
 _VALIDATORS: dict[tuple[str, str, str], dict[str, Draft202012Validator]] = {}
 _CHECKED: set[str] = set()
+_RECORDERS: list[set[str]] = []
 
 
 class ShapeMismatch(AssertionError):
@@ -66,6 +69,8 @@ def check(conn: psycopg.Connection, function: str, value: Any) -> None:
         return
     errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
     _CHECKED.add(function)
+    for recorder in _RECORDERS:
+        recorder.add(function)
     if errors:
         lines = [f"{e.json_path}: {e.message[:300]}" for e in errors[:5]]
         more = f"\n  ... and {len(errors) - 5} more" if len(errors) > 5 else ""
@@ -73,6 +78,18 @@ def check(conn: psycopg.Connection, function: str, value: Any) -> None:
             f"{function} returned a result that does not match its declared shape"
             f" (ops.api_result_shapes):\n  " + "\n  ".join(lines) + more
         )
+
+
+@contextmanager
+def recording() -> Iterator[set[str]]:
+    """Collect the functions whose results are validated inside the block (a coverage test
+    asks which shapes its own calls reached, whatever ran before in the process)."""
+    found: set[str] = set()
+    _RECORDERS.append(found)
+    try:
+        yield found
+    finally:
+        _RECORDERS.remove(found)
 
 
 def checked() -> set[str]:

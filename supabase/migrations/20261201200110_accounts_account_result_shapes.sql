@@ -7,7 +7,7 @@
 
 select ops.declare_result_shape('api.accounts_get_my_account', '{
     "type": "object",
-    "description": "The caller: sign-in email, profile, global roles, settings and activity totals.",
+    "description": "The caller: sign-in email, profile, roles, settings, activity totals.",
     "properties": {
         "id": {"type": "string", "description": "User id.", "format": "uuid"},
         "email": {"type": ["string", "null"], "description": "Sign-in email."},
@@ -17,7 +17,7 @@ select ops.declare_result_shape('api.accounts_get_my_account', '{
         },
         "profile": {
             "type": ["object", "null"],
-            "description": "Own profile as api.accounts_profiles shows it; null for an API key without its scope.",
+            "description": "Own profile (api.accounts_profiles); null for a key without its scope.",
             "properties": {
                 "id": {"type": "string", "description": "User id.", "format": "uuid"},
                 "username": {"type": "string", "description": "Unique user name."},

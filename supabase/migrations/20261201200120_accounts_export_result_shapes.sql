@@ -7,7 +7,7 @@
 
 select ops.declare_result_shape('api.accounts_export_my_data', '{
     "type": "object",
-    "description": "All Flagship keeps about the caller, a section per data provider (accounts.data_providers).",
+    "description": "All kept about the caller, a section per accounts.data_providers row.",
     "properties": {
         "format": {"const": "flagship-export/1", "description": "Export format version."},
         "generated_at": {

@@ -128,7 +128,7 @@ select ops.declare_result_shape('api.learning_get_attempt', '{
                     "points": {"type": "number", "description": "Points it is worth."},
                     "options": {
                         "type": "array",
-                        "description": "Options in the order this attempt shows them; empty for kinds without options.",
+                        "description": "Options in this attempt''s order; empty for other kinds.",
                         "items": {
                             "type": "object",
                             "description": "An answer option.",
@@ -299,7 +299,7 @@ select ops.declare_result_shape('api.learning_start_attempt', '{
                     "points": {"type": "number", "description": "Points it is worth."},
                     "options": {
                         "type": "array",
-                        "description": "Options in the order this attempt shows them; empty for kinds without options.",
+                        "description": "Options in this attempt''s order; empty for other kinds.",
                         "items": {
                             "type": "object",
                             "description": "An answer option.",

@@ -7,7 +7,7 @@
 
 select ops.declare_result_shape('api.learning_get_course_outline', '{
     "type": "object",
-    "description": "A course: its team, prerequisites, modules, lessons and the enrollment of the caller.",
+    "description": "A course: team, prerequisites, modules, lessons, the caller''s enrollment.",
     "properties": {
         "id": {"type": "string", "description": "Course id.", "format": "uuid"},
         "slug": {"type": "string", "description": "URL slug."},
@@ -247,7 +247,7 @@ select ops.declare_result_shape('api.learning_get_course_outline', '{
 
 select ops.declare_result_shape('api.learning_get_quiz_for_authoring', '{
     "type": "object",
-    "description": "A quiz as its authors edit it: settings, questions, options, answer keys, grading problems.",
+    "description": "A quiz for its authors: settings, questions, options, keys, problems.",
     "properties": {
         "id": {"type": "string", "description": "Quiz id.", "format": "uuid"},
         "course_id": {"type": "string", "description": "Course.", "format": "uuid"},
@@ -394,7 +394,7 @@ select ops.declare_result_shape('api.learning_get_quiz_for_authoring', '{
 
 select ops.declare_result_shape('api.learning_get_attempt_review', '{
     "type": "object",
-    "description": "A submitted attempt and its answers; the key only when revealed (policy, or course team).",
+    "description": "A submitted attempt and its answers; the key only when revealed.",
     "properties": {
         "attempt_id": {"type": "string", "description": "Attempt.", "format": "uuid"},
         "quiz_id": {"type": "string", "description": "Quiz.", "format": "uuid"},
@@ -432,7 +432,7 @@ select ops.declare_result_shape('api.learning_get_attempt_review', '{
                     "response": {"description": "The answer given; null when unanswered."},
                     "options": {
                         "type": "array",
-                        "description": "Options in the order this attempt shows them; empty for kinds without options.",
+                        "description": "Options in this attempt''s order; empty for other kinds.",
                         "items": {
                             "type": "object",
                             "description": "An answer option.",
