@@ -243,13 +243,13 @@ def cmd_docs_events(args: argparse.Namespace) -> None:
 def _reference_text() -> str:
     from flagship import migrate
     from flagship.database import connect
-    from flagship.reference import document
+    from flagship.reference import document, surfaces
 
     target = _target()
     if migrate.pending(target.url):
         raise CliError("migrations are pending: run `flagship db migrate` first")
     with connect(target.url) as conn:
-        return document.render(document.build(conn, target.url))
+        return document.render(document.build(conn, surfaces.edge_spec(target.url)))
 
 
 def cmd_reference_build(args: argparse.Namespace) -> None:

@@ -178,7 +178,7 @@ def create_app(
         float(os.environ.get("DATABASE_READ_AFTER_WRITE_SECONDS", READ_AFTER_WRITE_SECONDS)),
         cfg.edge.redis_url,
     )
-    rest = RestService(cfg, rest_pool, read_pool, routing)
+    rest = RestService(cfg, rest_pool, read_pool, routing, edge_openapi=edge.openapi)
     from flagship import config as flagship_config
     from gateway.storage.app import StorageService
 

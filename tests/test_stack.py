@@ -109,7 +109,7 @@ def test_up_serves_prints_credentials_and_stops_on_ctrl_c(app_url, fresh_db):
             # One URL for every path: /rest/v1 answers with the anon key the banner printed.
             anon = next(line for line in up.output if "anon key" in line).split()[-1]
             rest = httpx.get(f"http://127.0.0.1:{port}/rest/v1/", headers={"apikey": anon})
-            assert rest.status_code == 200 and rest.json()["swagger"] == "2.0"
+            assert rest.status_code == 200 and rest.json()["openapi"] == "3.1.0"
             assert httpx.get(f"http://127.0.0.1:{port}/rest/v1/").status_code == 401
             up.process.send_signal(signal.SIGINT)
             assert up.finish() == 0, up.text

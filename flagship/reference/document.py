@@ -1,6 +1,6 @@
 """The one OpenAPI 3.1 document of the platform, and its committed copy.
 
-`build(conn, database_url)` joins the /rest/v1 part generated from the database
+`build(conn, edge_spec)` joins the /rest/v1 part generated from the database
 (`flagship.reference.openapi`) with /auth/v1, /storage/v1 and /functions/v1
 (`flagship.reference.surfaces`). `render` is deterministic (sorted keys, two-space indent,
 one trailing newline), so docs/reference/openapi.json can be committed and compared:
@@ -69,12 +69,15 @@ def _merge(into: dict[str, Any], part: dict[str, Any], what: str) -> None:
     into.update(part)
 
 
-def build(conn: psycopg.Connection, database_url: str, schema: str = "api") -> dict[str, Any]:
-    """The whole document, from the database `conn` is connected to (dict rows)."""
+def build(
+    conn: psycopg.Connection, edge_spec: dict[str, Any], schema: str = "api"
+) -> dict[str, Any]:
+    """The whole document, from the database `conn` is connected to (dict rows) and the
+    edge's own document (`surfaces.edge_spec`, or the mounted app's `openapi()`)."""
     cat = catalogue.load(conn, schema)
     rest = openapi.rest_part(cat)
     auth, storage = surfaces.auth_part(), surfaces.storage_part()
-    edge = surfaces.edge_part(database_url)
+    edge = surfaces.edge_part(edge_spec)
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     for part in (rest, auth, storage, edge):

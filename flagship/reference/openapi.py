@@ -205,11 +205,18 @@ def _security(roles: set[str], decl: dict[str, Any]) -> list[dict[str, list]]:
     return out
 
 
+def summary_of(text: str, limit: int = 120) -> str:
+    """The first sentence of a COMMENT (its lines joined), at most `limit` characters."""
+    sentence = " ".join(text.split()).split(". ", 1)[0].rstrip(".")
+    if len(sentence) <= limit:
+        return sentence
+    return sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
 def _describe(comment: str | None, decl: dict[str, Any]) -> dict[str, Any]:
     text = (comment or "").strip()
-    summary = text.split("\n", 1)[0].split(". ", 1)[0].rstrip(".")
     return {
-        "summary": summary[:120],
+        "summary": summary_of(text),
         "description": "\n\n".join(p for p in (text, _scope_line(decl)) if p),
         "x-flagship-scope": decl,
     }
@@ -264,7 +271,8 @@ def _view_path(cat: Catalogue, view: View) -> dict[str, Any]:
     }
     path: dict[str, Any] = {"get": get}
     write = _scope(view.scope, write=True)
-    body = {"required": True, "content": {"application/json": {"schema": row}}}
+    columns = types.object_schema(cat, view.columns, complete=False)
+    body = {"required": True, "content": {"application/json": {"schema": columns}}}
     verbs = {"post": "INSERT", "patch": "UPDATE", "delete": "DELETE"}
     for method, allowed in _view_writes(view).items():
         if not allowed:
@@ -316,7 +324,21 @@ def result_schema(cat: Catalogue, fn: Function) -> dict[str, Any] | None:
     return {"type": "array", "items": item} if fn.returns_set else item
 
 
+def whole_body(fn: Function) -> bool:
+    """A single unnamed json/jsonb argument: PostgREST passes it the whole request body."""
+    return len(fn.args) == 1 and not fn.args[0].name
+
+
+def callable_by_name(cat: Catalogue, fn: Function) -> bool:
+    """PostgREST calls functions by argument names; unnamed ones only as a whole body."""
+    if whole_body(fn):
+        return cat.type(fn.args[0].type).typname in ("json", "jsonb")
+    return all(a.name for a in fn.args)
+
+
 def args_schema(cat: Catalogue, fn: Function) -> dict[str, Any]:
+    if whole_body(fn):
+        return {**types.JSON_ANY, "description": "The whole body is the function's argument."}
     props = {}
     for a in fn.args:
         schema = types.schema_of(cat, a.type)
@@ -332,24 +354,46 @@ def args_schema(cat: Catalogue, fn: Function) -> dict[str, Any]:
     return out
 
 
-def _query_param(cat: Catalogue, fn: Function, arg) -> dict[str, Any]:
-    schema = types.schema_of(cat, arg.type)
-    if schema.get("type") not in ("string", "integer", "number", "boolean", "array"):
-        schema = {"type": "string", "x-pg-type": schema["x-pg-type"]}
-    return {
-        "name": arg.name,
-        "in": "query",
-        "required": arg.default is None,
-        "schema": schema,
-        **({"style": "form", "explode": True} if schema["type"] == "array" else {}),
-    }
+def one_of(schemas: list[dict[str, Any]]) -> dict[str, Any]:
+    """One schema, or `oneOf` the distinct ones (overloaded functions)."""
+    distinct: list[dict[str, Any]] = []
+    for schema in schemas:
+        if schema not in distinct:
+            distinct.append(schema)
+    return distinct[0] if len(distinct) == 1 else {"oneOf": distinct}
 
 
-def _rpc_path(cat: Catalogue, fn: Function) -> dict[str, Any]:
+def _query_params(cat: Catalogue, overloads: list[Function]) -> list[dict[str, Any]]:
+    """GET arguments: each name once; required when every overload requires it."""
+    out: dict[str, dict[str, Any]] = {}
+    for fn in overloads:
+        if whole_body(fn):
+            continue
+        for arg in fn.args:
+            schema = types.schema_of(cat, arg.type)
+            if schema.get("type") not in ("string", "integer", "number", "boolean", "array"):
+                schema = {"type": "string", "x-pg-type": schema["x-pg-type"]}
+            required = all(
+                any(a.name == arg.name and a.default is None for a in f.args) for f in overloads
+            )
+            out.setdefault(
+                arg.name,
+                {
+                    "name": arg.name,
+                    "in": "query",
+                    "required": required,
+                    "schema": schema,
+                    **({"style": "form", "explode": True} if schema["type"] == "array" else {}),
+                },
+            )
+    return list(out.values())
+
+
+def _rpc_path(cat: Catalogue, overloads: list[Function]) -> dict[str, Any]:
+    fn = overloads[0]
     decl = _scope(fn.scope)
-    result = result_schema(cat, fn)
     ok: dict[str, Any]
-    if result is None:
+    if all(result_schema(cat, f) is None for f in overloads):
         ok = {"204": {"description": "Done (the function returns void)."}}
     else:
         ok = {
@@ -358,17 +402,18 @@ def _rpc_path(cat: Catalogue, fn: Function) -> dict[str, Any]:
                 "content": {"application/json": {"schema": _ref("schemas", f"{fn.name}_result")}},
             }
         }
-    responses = {**ok, **error_responses(cat, [*fn.errors, *cat.request_errors])}
-    extra = (
-        [_ref("parameters", p) for p in ("select", "order", "limit", "offset")]
-        if fn.returns_set and (fn.columns or cat.type(fn.return_type).kind == "c")
-        else []
+    errors = [e for f in overloads for e in f.errors]
+    responses = {**ok, **error_responses(cat, [*errors, *cat.request_errors])}
+    rows = any(
+        f.returns_set and (f.columns or cat.type(f.return_type).kind == "c") for f in overloads
     )
+    extra = [_ref("parameters", p) for p in ("select", "order", "limit", "offset")] if rows else []
+    grantees = {g for f in overloads for g in f.grantees}
     common = {
         "tags": [domain_of(fn.name)],
         **_describe(fn.comment, decl),
         "responses": responses,
-        "security": _security(set(fn.grantees), decl),
+        "security": _security(grantees, decl),
         "x-flagship-volatility": {"i": "immutable", "s": "stable", "v": "volatile"}[fn.volatility],
     }
     post = {
@@ -376,17 +421,17 @@ def _rpc_path(cat: Catalogue, fn: Function) -> dict[str, Any]:
         **common,
         "parameters": [*extra, _ref("parameters", "preferRows" if extra else "preferParams")],
         "requestBody": {
-            "required": any(a.default is None for a in fn.args),
+            "required": all(any(a.default is None for a in f.args) for f in overloads),
             "content": {"application/json": {"schema": _ref("schemas", f"{fn.name}_args")}},
         },
     }
     path: dict[str, Any] = {"post": post}
-    if fn.read_only:
+    if all(f.read_only for f in overloads):
         path["get"] = {
             "operationId": f"rpc_{fn.name}_get",
             **common,
             "parameters": [
-                *(_query_param(cat, fn, a) for a in fn.args),
+                *_query_params(cat, overloads),
                 *extra,
                 *([_ref("parameters", "preferCount")] if extra else []),
             ],
@@ -442,12 +487,16 @@ def rest_part(cat: Catalogue) -> dict[str, Any]:
                 + (f"\n\n{col.comment}" if col.comment else ""),
                 "schema": {"type": "string", "x-pg-type": cat.type(col.type).name},
             }
+    groups: dict[str, list[Function]] = {}
     for fn in cat.functions:
-        paths[f"{REST}/rpc/{fn.name}"] = _rpc_path(cat, fn)
-        schemas[f"{fn.name}_args"] = args_schema(cat, fn)
-        result = result_schema(cat, fn)
-        if result is not None:
-            schemas[f"{fn.name}_result"] = result
+        if callable_by_name(cat, fn):
+            groups.setdefault(fn.name, []).append(fn)
+    for name, overloads in groups.items():
+        paths[f"{REST}/rpc/{name}"] = _rpc_path(cat, overloads)
+        schemas[f"{name}_args"] = one_of([args_schema(cat, f) for f in overloads])
+        results = [r for f in overloads if (r := result_schema(cat, f)) is not None]
+        if results:
+            schemas[f"{name}_result"] = one_of(results)
     return {
         "paths": paths,
         "components": {

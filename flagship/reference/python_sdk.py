@@ -73,6 +73,20 @@ def split_domain(name: str) -> tuple[str, str]:
     return domain, rest
 
 
+def py_literal(value: str | int) -> str:
+    """A Literal member: strings quoted, booleans as Python's."""
+    return repr(value) if isinstance(value, bool) else json.dumps(value)
+
+
+def variant_name(hint: str, schema: dict[str, Any], index: int) -> str:
+    """A oneOf member's model name: after its discriminating constant (`status: "correct"`
+    → `<Hint>Correct`), else its position."""
+    for prop in schema.get("properties", {}).values():
+        if isinstance(prop, dict) and isinstance(prop.get("const"), str):
+            return f"{hint}{camel(prop['const'])}"
+    return f"{hint}{index + 1}"
+
+
 # -- the model of the document ------------------------------------------------------------
 @dataclass
 class Model:
@@ -129,6 +143,7 @@ class Sdk:
     operations: list[Operation] = field(default_factory=list)
     views: list[ViewSpec] = field(default_factory=list)
     edge: list[EdgeOperation] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)  # union name → its members
 
 
 class Builder:
@@ -173,10 +188,13 @@ class Builder:
                     inner = self.annotation(options[0], hint, request=request)
                 else:
                     parts = [
-                        self.annotation(s, f"{hint}{i + 1}", request=request)
+                        self.annotation(s, variant_name(hint, s, i), request=request)
                         for i, s in enumerate(options)
                     ]
                     inner = "Any" if "Any" in parts else " | ".join(dict.fromkeys(parts))
+                    if not request and all(p in self.sdk.models for p in parts):
+                        self.sdk.aliases.setdefault(hint, inner)  # one name for the union
+                        inner = hint
                 return f"{inner} | None" if nullable and inner != "Any" else inner
         base = self.base_annotation(schema, types, hint, request=request)
         return f"{base} | None" if nullable and base != "Any" else base
@@ -184,12 +202,11 @@ class Builder:
     def base_annotation(self, schema: dict, types: Any, hint: str, *, request: bool) -> str:
         fmt = str(schema.get("format", ""))
         values = [v for v in schema.get("enum", []) if v is not None]
-        literal_ok = all(isinstance(v, str) or type(v) is int for v in values)
-        if values and literal_ok:
-            literal = "Literal[" + ", ".join(json.dumps(v) for v in values) + "]"
+        if values and all(isinstance(v, str | int) for v in values):
+            literal = "Literal[" + ", ".join(py_literal(v) for v in values) + "]"
             return f"{literal} | None" if len(values) < len(schema["enum"]) else literal
-        if "const" in schema and (isinstance(schema["const"], str) or type(schema["const"]) is int):
-            return f"Literal[{json.dumps(schema['const'])}]"
+        if isinstance(schema.get("const"), str | int):
+            return f"Literal[{py_literal(schema['const'])}]"
         if fmt in ("json", "jsonb"):
             return "Any"
         if fmt.endswith("[]") and types != "array":  # PostgREST's `text[]` given as a string
@@ -385,7 +402,7 @@ def render_models(sdk: Sdk) -> str:
         *imports(body, dataclass=True),
         "",
         "__all__ = [",
-        *[f'    "{name}",' for name in sorted([*sdk.models, *column_aliases(sdk)])],
+        *[f'    "{name}",' for name in sorted([*sdk.models, *sdk.aliases, *column_aliases(sdk)])],
         "]",
     ]
     return "\n".join(out + body) + "\n"
@@ -411,6 +428,8 @@ def model_body(sdk: Sdk) -> list[str]:
         alias = column_alias(view)
         values = ", ".join(json.dumps(c) for c in view.columns)
         out += ["", "", *wrap_line(f"{alias} = Literal[{values}]")]
+    for name in sorted(sdk.aliases):
+        out += ["", "", f"{name} = {sdk.aliases[name]}"]
     return out
 
 
@@ -483,7 +502,7 @@ def render_operations(sdk: Sdk) -> str:
         out.append(f"        self.{py_name(domain)} = {camel(domain)}Api(transport)")
     if not domains:
         out.append("        del transport")
-    models = set(sdk.models) | set(column_aliases(sdk))
+    models = set(sdk.models) | set(sdk.aliases) | set(column_aliases(sdk))
     head = [
         HEADER + '"""One class per API domain: its RPCs as methods, its views as typed `View`s."""',
         "",

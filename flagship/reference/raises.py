@@ -3,9 +3,10 @@
 A function raises what its body names (`private.raise_error('code', ...)`, `hint = 'code'`)
 and what the functions it calls raise, followed transitively through every schema of the
 project (so `private.arg_error` brings `invalid_argument`, `private.require_user`
-`not_authenticated` and, through `require_calling_scope`, `scope_missing`). A view raises what
-the functions in its definition raise. The COMMENT's "Errors:" list is added, for codes raised
-in ways a text scan cannot see (a code held in a variable, a trigger on a written table).
+`not_authenticated` and, through `require_calling_scope`, `scope_missing`), and through the
+triggers of the tables a body writes (`insert into` / `update` / `delete from`). A view
+raises what the functions in its definition raise. The COMMENT's "Errors:" list is added,
+for codes raised in ways a text scan cannot see (a code held in a variable, dynamic SQL).
 Only codes of ops.error_codes are kept.
 """
 
@@ -29,6 +30,20 @@ select n.nspname as schema, c.relname as name, pg_get_viewdef(c.oid) as body
  where c.relkind in ('v', 'm') and n.nspname not in ('pg_catalog', 'information_schema')
 """
 
+# Triggers: a statement writing a table runs its triggers' functions too.
+TRIGGERS = """
+select n.nspname as schema, c.relname as name, fn.nspname as fn_schema, p.proname as fn_name
+  from pg_trigger as t
+  join pg_class as c on c.oid = t.tgrelid
+  join pg_namespace as n on n.oid = c.relnamespace
+  join pg_proc as p on p.oid = t.tgfoid
+  join pg_namespace as fn on fn.oid = p.pronamespace
+ where not t.tgisinternal
+"""
+WRITE = re.compile(
+    r"\b(?:insert\s+into|update|delete\s+from)\s+([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)",
+    re.IGNORECASE,
+)
 RAISED = re.compile(r"raise_error\(\s*'([a-z][a-z0-9_]*)'|hint\s*=\s*'([a-z][a-z0-9_]*)'")
 CALL = re.compile(r"\b([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)\s*\(")
 ERRORS_LIST = re.compile(r"Errors?:\s*([^\n]*(?:\n(?!\s*\n)[^\n]*)*)", re.IGNORECASE)
@@ -49,15 +64,19 @@ class CallGraph:
         calls: dict[tuple[str, str], set[tuple[str, str]]] = {}
         rows = conn.execute(BODIES).fetchall() + conn.execute(VIEW_DEFS).fetchall()
         functions = {(r["schema"], r["name"]) for r in rows}
+        triggers: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for t in conn.execute(TRIGGERS).fetchall():
+            triggers.setdefault((t["schema"], t["name"]), set()).add((t["fn_schema"], t["fn_name"]))
         for r in rows:
             key = (r["schema"], r["name"])
             body = r["body"] or ""
             direct.setdefault(key, set()).update(
                 m.group(1) or m.group(2) for m in RAISED.finditer(body)
             )
-            calls.setdefault(key, set()).update(
-                c for c in CALL.findall(body) if c in functions and c != key
-            )
+            callees = {c for c in CALL.findall(body) if c in functions}
+            for table in WRITE.findall(body):
+                callees |= triggers.get((table[0].lower(), table[1].lower()), set())
+            calls.setdefault(key, set()).update(callees - {key})
         return cls(direct, calls, set(codes))
 
     def _reach(self, key: tuple[str, str]) -> set[str]:

@@ -124,12 +124,16 @@ def storage_part() -> dict[str, Any]:
     return {"paths": paths, "schemas": {"StorageError": STORAGE_ERROR}, "tags": ["storage"]}
 
 
-def edge_part(database_url: str) -> dict[str, Any]:
+def edge_spec(database_url: str) -> dict[str, Any]:
     """The edge's own OpenAPI document (FastAPI), built without serving or connecting."""
     from edge.app import create_app
     from flagship import config
 
-    spec = create_app(config.Settings.from_env(), database_url=database_url).openapi()
+    return create_app(config.Settings.from_env(), database_url=database_url).openapi()
+
+
+def edge_part(spec: dict[str, Any]) -> dict[str, Any]:
+    """The paths (already under /functions/v1), schemas and tags of the edge's document."""
     tags = sorted(
         {t for item in spec["paths"].values() for op in item.values() for t in op.get("tags", [])}
     )

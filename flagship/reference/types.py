@@ -83,14 +83,15 @@ def field_schema(cat: Catalogue, fld: Field, depth: int = 0) -> dict[str, Any]:
     return out
 
 
-def object_schema(cat: Catalogue, fields: list[Field], depth: int = 0) -> dict[str, Any]:
-    """An object with one property per field; non-nullable fields are required (PostgREST
-    always sends every selected column)."""
+def object_schema(
+    cat: Catalogue, fields: list[Field], depth: int = 0, *, complete: bool = True
+) -> dict[str, Any]:
+    """An object with one property per field. `complete`: every field is present (PostgREST
+    sends each column, null or not, unless `select` narrows it), so all are required."""
     out: dict[str, Any] = {
         "type": "object",
         "properties": {f.name: field_schema(cat, f, depth) for f in fields},
     }
-    required = [f.name for f in fields if not f.nullable]
-    if required:
-        out["required"] = required
+    if complete and fields:
+        out["required"] = [f.name for f in fields]
     return out

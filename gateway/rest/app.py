@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -48,6 +49,7 @@ class RestService:
         pool: ConnectionPool,
         read_pool: ConnectionPool | None = None,
         routing: ReadRouting | None = None,
+        edge_openapi: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.config = config
         self.pool = pool
@@ -62,6 +64,8 @@ class RestService:
         self._lock = threading.Lock()
         # A database restart answers 503 at once (short pool waits), not after 5 s each.
         self.availability = Availability()
+        # GET /rest/v1/: the platform's OpenAPI document, rebuilt when the cache reloads.
+        self.reference = openapi.ReferenceCache(pool, edge_openapi or (lambda: {"paths": {}}))
 
     # -- schema cache ----------------------------------------------------------------
 
@@ -113,8 +117,7 @@ class RestService:
         if path in ("", "/"):
             if method not in ("GET", "HEAD"):
                 raise PgrstError(405, "PGRST117", f"Unsupported HTTP method: {method}")
-            doc = openapi.document(cache, schema, self.config, request)
-            return Response(json.dumps(doc), 200, media_type="application/openapi+json")
+            return await self.reference_document(request, cache, schema, named)
         plan = plan_request(
             cache,
             self.config,
@@ -132,6 +135,25 @@ class RestService:
         if named or len(self.config.api.schemas) > 1:
             reply.headers["Content-Profile"] = schema
         return reply
+
+    async def reference_document(self, request: Request, cache, schema: str, named: bool):
+        media = openapi.media_type(request.headers.get("accept"))
+        try:
+            text = await anyio.to_thread.run_sync(
+                self.reference.text, cache, schema, openapi.origin_of(request),
+                limiter=self.limiter,
+            )  # fmt: skip
+        except (psycopg.Error, PoolTimeout) as exc:
+            log.warning("reference unavailable", error=type(exc).__name__)
+            raise PgrstError(
+                503, "PGRST002", "Could not query the database for the schema cache. Retrying."
+            ) from exc
+        headers = {"Content-Profile": schema} if named else {}
+        if request.method == "HEAD":
+            reply = Response(None, 200, headers=headers)
+            reply.headers["Content-Type"] = f"{media}; charset=utf-8"
+            return reply
+        return Response(text, 200, headers=headers, media_type=f"{media}; charset=utf-8")
 
     def caller(self, headers) -> dict[str, Any]:
         try:
@@ -209,6 +231,12 @@ class RestService:
                 availability.lost()
                 if pool is not self.pool:
                     raise
+            if isinstance(exc, psycopg.DataError) and exc.diag.sqlstate is None:
+                # psycopg refuses a NUL byte in a text value before sending it; the server
+                # would answer 22021, which PostgREST answers 400.
+                raise PgrstError(
+                    400, "22021", 'invalid byte sequence for encoding "UTF8": 0x00'
+                ) from exc
             if exc.diag.sqlstate is None:
                 log.error("database unavailable", error=type(exc).__name__)
                 raise PgrstError(503, "PGRST000", "Database connection error.") from exc

@@ -160,6 +160,12 @@ M.write(
     M.same("deny"),
 )
 M.write(
+    "ops.api_result_shapes",
+    "insert",
+    "insert into ops.api_result_shapes (object, shape) values ('api.x', '{}')",
+    M.same("deny"),
+)
+M.write(
     "ops.newsletter_campaigns",
     "insert",
     "insert into ops.newsletter_campaigns (subject, body, audience) values ('x', 'y', '{}')",

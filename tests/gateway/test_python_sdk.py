@@ -123,9 +123,14 @@ def test_ctf_submit_wrong_then_right_flag(gw, challenge):
     event_id = player.ctf.challenges.list(where={"id": challenge})[0].event_id
     player.ctf.register(event_id=event_id)
     wrong = player.ctf.submit(challenge_id=challenge, flag="flag{nope}")
-    assert wrong["correct"] is False and wrong["status"] == "incorrect"
+    assert isinstance(wrong, models.CtfSubmitResultIncorrect)  # the oneOf member by `status`
+    assert (wrong.correct, wrong.status) == (False, "incorrect")
     right = player.ctf.submit(challenge_id=challenge, flag="flag{sdk}")
-    assert right["correct"] is True and right["status"] == "correct" and right["points"] == 100
+    assert isinstance(right, models.CtfSubmitResultCorrect)
+    assert (right.correct, right.points, right.first_blood) == (True, 100, True)
+    assert right.blood_rank == 1
+    again = player.ctf.submit(challenge_id=challenge, flag="flag{sdk}")
+    assert isinstance(again, models.CtfSubmitResultAlreadySolved) and again.correct is False
     with pytest.raises(fs.InvalidArgumentError) as info:
         player.ctf.submit(challenge_id=challenge, flag="x" * 600)
     err = info.value

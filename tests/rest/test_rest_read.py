@@ -306,6 +306,7 @@ def test_missing_apikey_is_refused_as_kong(gateway):
 
 
 def test_openapi(gateway):
+    """The root document of a chosen profile: OpenAPI 3.1 from that schema's catalogue."""
     import httpx
 
     r = httpx.get(
@@ -313,14 +314,32 @@ def test_openapi(gateway):
         headers={"apikey": gateway.anon_key, "Accept-Profile": "rest_conformance"},
     )
     assert r.status_code == 200
+    assert r.headers["content-profile"] == "rest_conformance"
     doc = r.json()
-    assert doc["swagger"] == "2.0"
-    assert "/authors" in doc["paths"] and "/rpc/add" in doc["paths"]
-    assert set(doc["paths"]["/authors"]) == {"get", "post", "patch", "delete"}
-    assert "get" in doc["paths"]["/rpc/add"]  # immutable: callable with GET
-    assert "get" not in doc["paths"]["/rpc/add_note"]
-    props = doc["definitions"]["authors"]["properties"]
+    assert doc["openapi"] == "3.1.0"
+    paths = doc["paths"]
+    assert "/rest/v1/authors" in paths and "/rest/v1/rpc/add" in paths
+    assert set(paths["/rest/v1/authors"]) == {"get", "post", "patch", "delete"}
+    assert "get" in paths["/rest/v1/rpc/add"]  # immutable: callable with GET
+    assert "get" not in paths["/rest/v1/rpc/add_note"]
+    assert "post" not in paths["/rest/v1/vault"]  # select only, to service_role
+    schemas = doc["components"]["schemas"]
+    props = schemas["authors"]["properties"]
     assert props["name"]["description"] == "Full name."
-    assert props["id"] == {"type": "integer", "format": "integer"}
-    assert doc["definitions"]["authors"]["description"] == "Writers."
-    assert doc["paths"]["/rpc/add"]["post"]["summary"] == "Adds two numbers."
+    assert props["id"] == {"type": "integer", "format": "int32", "x-pg-type": "integer"}
+    assert schemas["authors"]["description"] == "Writers."
+    assert paths["/rest/v1/rpc/add"]["post"]["summary"] == "Adds two numbers"
+    assert schemas["add_args"]["required"] == ["a"]  # b has a default
+    assert schemas["add_result"]["type"] == "integer"
+    # Overloads share one path; a single unnamed json argument takes the whole body.
+    assert len(schemas["twin_args"]["oneOf"]) == 2
+    assert "properties" not in schemas["echo_args"]
+
+
+def test_a_nul_byte_in_a_value_is_400_not_503(rest):
+    """Found by schemathesis over the 3.1 document: psycopg refuses NUL before sending."""
+    r = rest.get("/rpc/add", params={"a": "1", "b": "1"})
+    assert r.status_code == 200
+    r = rest.get("/authors", params={"name": "eq.a\x00b"})
+    assert r.status_code == 400
+    assert r.json()["code"] == "22021"

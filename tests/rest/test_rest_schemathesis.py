@@ -1,5 +1,7 @@
 """Schemathesis over the gateway's own OpenAPI document (/rest/v1/): generated requests for
-every path and method it describes, as a visitor with the anon key, never answer 5xx."""
+every /rest/v1 path and method it describes, as a visitor with the anon key, never answer
+5xx. (The document also describes /auth/v1, /storage/v1 and /functions/v1; their own tests
+cover them, and random sign-ups would only fill the mailbox.)"""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from schemathesis.checks import not_a_server_error
 def test_generated_requests_never_get_a_server_error(gateway):
     headers = {"apikey": gateway.anon_key, "Authorization": f"Bearer {gateway.anon_key}"}
     schema = schemathesis.openapi.from_url(f"{gateway.url}/rest/v1/", headers=headers)
+    schema = schema.include(path_regex="^/rest/v1/")
     failures, calls = [], 0
     statuses: dict[int, int] = {}
     for operation in schema.get_all_operations():
@@ -27,7 +30,7 @@ def test_generated_requests_never_get_a_server_error(gateway):
         def check(case):
             nonlocal calls
             calls += 1
-            response = case.call(base_url=f"{gateway.url}/rest/v1", headers=headers)
+            response = case.call(base_url=gateway.url, headers=headers)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
             try:
                 case.validate_response(response, checks=(not_a_server_error,))

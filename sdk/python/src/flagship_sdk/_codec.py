@@ -35,8 +35,11 @@ def _fields(cls: type) -> tuple[tuple[str, str, Any, bool], ...]:
     return tuple(out)
 
 
-def decode(tp: Any, value: Any, where: str = "$") -> Any:
-    """`value` (parsed JSON) as an instance of `tp`; ResponseShapeError when it does not fit."""
+def decode(tp: Any, value: Any, where: str = "$", *, strict: bool = False) -> Any:
+    """`value` (parsed JSON) as an instance of `tp`; ResponseShapeError when it does not fit.
+
+    Outside unions a Literal keeps a value it does not list (a newer server's enum value);
+    inside one (`strict`) the Literal is what tells the members apart, so it must match."""
     if tp is Any or tp is object:
         return value
     origin = get_origin(tp)
@@ -47,41 +50,41 @@ def decode(tp: Any, value: Any, where: str = "$") -> Any:
                 return None
             _fail(where, tp, value)
         errors = []
-        for arg in args:
-            if arg is NoneType:
-                continue
+        members = [a for a in args if a is not NoneType]
+        for arg in members:
             try:
-                return decode(arg, value, where)
+                return decode(arg, value, where, strict=strict or len(members) > 1)
             except ResponseShapeError as exc:
                 errors.append(exc)
         raise errors[0] if errors else _fail(where, tp, value)
     if value is None:
         _fail(where, tp, value)
     if origin is Literal:
-        # A value the SDK does not know yet (a newer server) is kept as it came.
+        if strict and value not in get_args(tp):
+            _fail(where, tp, value)
         return value
     if origin is list:
         if not isinstance(value, list):
             _fail(where, tp, value)
         (item,) = get_args(tp) or (Any,)
-        return [decode(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [decode(item, v, f"{where}[{i}]", strict=strict) for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
             _fail(where, tp, value)
         _, item = get_args(tp) or (str, Any)
-        return {k: decode(item, v, f"{where}.{k}") for k, v in value.items()}
+        return {k: decode(item, v, f"{where}.{k}", strict=strict) for k, v in value.items()}
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return _decode_model(tp, value, where)
+        return _decode_model(tp, value, where, strict)
     return _decode_scalar(tp, value, where)
 
 
-def _decode_model(cls: type[T], value: Any, where: str) -> T:
+def _decode_model(cls: type[T], value: Any, where: str, strict: bool) -> T:
     if not isinstance(value, Mapping):
         _fail(where, cls, value)
     kwargs = {}
     for name, key, tp, required in _fields(cls):
         if key in value:
-            kwargs[name] = decode(tp, value[key], f"{where}.{key}")
+            kwargs[name] = decode(tp, value[key], f"{where}.{key}", strict=strict)
         elif required:
             raise ResponseShapeError(
                 "response_shape", f"{where}: missing {key!r} for {cls.__name__}"

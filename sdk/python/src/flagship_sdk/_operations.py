@@ -37,12 +37,15 @@ from flagship_sdk.models import (
     AccountsUpdateMySettingsResult,
     AccountsUserRolesColumn,
     AccountsUserRolesRow,
+    AiApplyDraftResult,
     AiChallengeSentimentColumn,
     AiChallengeSentimentRow,
     AiCourseSentimentColumn,
     AiCourseSentimentRow,
     AiDraftsColumn,
     AiDraftsRow,
+    AiGenerationContextResult,
+    AiGetMyQuotaResult,
     AiModerationScoresColumn,
     AiModerationScoresRow,
     AiMyConversationsColumn,
@@ -82,12 +85,14 @@ from flagship_sdk.models import (
     CommunityConversationMessagesRow,
     CommunityConversationParticipantsColumn,
     CommunityConversationParticipantsRow,
+    CommunityCountNotificationsResult,
     CommunityForumCategoriesColumn,
     CommunityForumCategoriesRow,
     CommunityForumPostsColumn,
     CommunityForumPostsRow,
     CommunityForumThreadsColumn,
     CommunityForumThreadsRow,
+    CommunityGetModerationStatsResult,
     CommunityListThreadPostsResultItem,
     CommunityListThreadsResultItem,
     CommunityMembersColumn,
@@ -108,6 +113,7 @@ from flagship_sdk.models import (
     CommunityPostReactionsRow,
     CommunityPostRevisionsColumn,
     CommunityPostRevisionsRow,
+    CommunityRecordVisitResult,
     CommunityReportReasonsColumn,
     CommunityReportReasonsRow,
     CommunityReviewHistoryColumn,
@@ -127,14 +133,22 @@ from flagship_sdk.models import (
     CtfChallengesRow,
     CtfChallengeStatsColumn,
     CtfChallengeStatsRow,
+    CtfCreateTeamResult,
     CtfEventsColumn,
     CtfEventsRow,
+    CtfExportEventResult,
     CtfFeedbackSummaryColumn,
     CtfFeedbackSummaryRow,
+    CtfGetCtftimeFeedResult,
+    CtfGetScoreboardDocumentResult,
     CtfGetScoreboardResultItem,
+    CtfGetScoreGraphResultItem,
+    CtfGetTeamPageResult,
     CtfHintsColumn,
     CtfHintsRow,
     CtfListChallengesResultItem,
+    CtfListFlagsResultItem,
+    CtfListTeamFlagsResultItem,
     CtfOrganisersColumn,
     CtfOrganisersRow,
     CtfSharingReportsColumn,
@@ -143,13 +157,17 @@ from flagship_sdk.models import (
     CtfSolvesRow,
     CtfSubmissionsColumn,
     CtfSubmissionsRow,
+    CtfSubmitResult,
     CtfTeamMembersColumn,
     CtfTeamMembersRow,
     CtfTeamsColumn,
     CtfTeamsRow,
+    CtfUnlockHintResult,
     DraftResponse,
+    EventsCancelNewsletterResult,
     EventsCatalogueColumn,
     EventsCatalogueRow,
+    EventsCreateEndpointResult,
     EventsDeliveriesColumn,
     EventsDeliveriesRow,
     EventsDeliveryAttemptsColumn,
@@ -162,6 +180,12 @@ from flagship_sdk.models import (
     EventsNewsletterCampaignsRow,
     EventsNewsletterRecipientsColumn,
     EventsNewsletterRecipientsRow,
+    EventsPreviewNewsletterResult,
+    EventsRotateEndpointSecretResult,
+    EventsScheduleNewsletterResult,
+    EventsUpdateEndpointResult,
+    FilesGetCertificatePdfResult,
+    FilesGetMyUsageResult,
     Health,
     KeywordsResponse,
     LanguageResponse,
@@ -528,7 +552,7 @@ class AiApi:
             transport, "ai_usage_daily", AiUsageDailyRow, AiUsageDailyColumn.__args__
         )
 
-    def apply_draft(self, *, draft_id: UUID | str, quiz_id: UUID | str) -> Any:
+    def apply_draft(self, *, draft_id: UUID | str, quiz_id: UUID | str) -> AiApplyDraftResult:
         """Course team (owners, co-instructors): add the questions of a generated quiz draft to a
         quiz of the same course, each through api.learning_save_question (the authoring rules
         apply), and mark the draft applied (once). Returns {draft_id, quiz_id, question_ids}.
@@ -536,7 +560,9 @@ class AiApi:
         learning_quiz_not_found, and those of api.learning_save_question. API-key scope:
         `learning:courses:write`.
         """
-        return self._t.rpc("ai_apply_draft", {"p_draft_id": draft_id, "p_quiz_id": quiz_id}, Any)
+        return self._t.rpc(
+            "ai_apply_draft", {"p_draft_id": draft_id, "p_quiz_id": quiz_id}, AiApplyDraftResult
+        )
 
     def delete_conversation(self, *, conversation_id: UUID | str) -> None:
         """Delete one of your conversations and its messages. Errors: not_authenticated,
@@ -545,7 +571,7 @@ class AiApi:
         """
         return self._t.rpc("ai_delete_conversation", {"p_conversation_id": conversation_id}, None)
 
-    def generation_context(self, *, kind: str, target: UUID | str) -> Any:
+    def generation_context(self, *, kind: str, target: UUID | str) -> AiGenerationContextResult:
         """Staff only: what the generator may read for a draft — p_kind quiz_questions (p_target
         a lesson: its title and body; owners and co-instructors of the course), course_outline
         (p_target a course: summary, description, current modules; its owners and co-
@@ -554,14 +580,16 @@ class AiApi:
         invalid_argument, learning_lesson_not_found, learning_course_not_found, forbidden,
         ctf_challenge_not_found, ctf_not_organiser. API-key scope: `learning:courses:write`.
         """
-        return self._t.rpc("ai_generation_context", {"p_kind": kind, "p_target": target}, Any)
+        return self._t.rpc(
+            "ai_generation_context", {"p_kind": kind, "p_target": target}, AiGenerationContextResult
+        )
 
-    def get_my_quota(self) -> Any:
+    def get_my_quota(self) -> AiGetMyQuotaResult:
         """Your AI plan and what is left today: {plan, daily_tokens, tokens_used, daily_requests,
         requests_used, per_minute, max_input_chars}. Errors: not_authenticated. API-key scope:
         not available to API keys (signed-in sessions only).
         """
-        return self._t.rpc("ai_get_my_quota", {}, Any)
+        return self._t.rpc("ai_get_my_quota", {}, AiGetMyQuotaResult)
 
     def recommend(
         self, *, kind: str | None = None, limit: int | None = None
@@ -838,11 +866,11 @@ class CommunityApi:
         """
         return self._t.rpc("community_comment_contribution", {"p_body": body, "p_id": id}, int)
 
-    def count_notifications(self) -> Any:
+    def count_notifications(self) -> CommunityCountNotificationsResult:
         """{"unread": n}: your unread notifications (served by a partial index). API-key scope:
         `community:posts:read`.
         """
-        return self._t.rpc("community_count_notifications", {}, Any)
+        return self._t.rpc("community_count_notifications", {}, CommunityCountNotificationsResult)
 
     def count_unread_messages(self) -> int:
         """Unread messages over all your conversations. API-key scope: `community:messages:read`."""
@@ -941,12 +969,16 @@ class CommunityApi:
             "community_edit_post", {"p_body": body, "p_post_id": post_id, "p_title": title}, None
         )
 
-    def get_moderation_stats(self, *, since: datetime | str | None = None) -> Any:
+    def get_moderation_stats(
+        self, *, since: datetime | str | None = None
+    ) -> CommunityGetModerationStatsResult:
         """Moderators: open review items, flags and appeals; decisions and time to resolution
         (seconds: avg, median, p95) since p_since (default 30 days); actions by moderator.
         Errors: not_authenticated, forbidden. API-key scope: `community:moderation:read`.
         """
-        return self._t.rpc("community_get_moderation_stats", {"p_since": since}, Any)
+        return self._t.rpc(
+            "community_get_moderation_stats", {"p_since": since}, CommunityGetModerationStatsResult
+        )
 
     def leave_conversation(self, *, conversation_id: int) -> None:
         """Leave a conversation: you no longer read it or receive its messages (a new direct
@@ -1087,13 +1119,13 @@ class CommunityApi:
         """
         return self._t.rpc("community_react", {"p_kind": kind, "p_post_id": post_id}, None)
 
-    def record_visit(self) -> Any:
+    def record_visit(self) -> CommunityRecordVisitResult:
         """Call when the app opens: counts a visited day (once per day), updates last seen
         (digests are emailed only to members away for a day) and recomputes your trust level.
         Errors: not_authenticated, community_suspended. API-key scope:
         `community:posts:write`.
         """
-        return self._t.rpc("community_record_visit", {}, Any)
+        return self._t.rpc("community_record_visit", {}, CommunityRecordVisitResult)
 
     def report(
         self, *, reason: str, target_id: str, target_type: str, message: str | None = None
@@ -1428,7 +1460,7 @@ class CtfApi:
 
     def create_team(
         self, *, event_id: UUID | str, name: str, bracket_id: UUID | str | None = None
-    ) -> Any:
+    ) -> CtfCreateTeamResult:
         """Create a team in a team event; you are its captain. Returns {team_id, invite_code}.
         Names are unique per event, case-insensitively. Errors: not_authenticated,
         ctf_event_not_found, ctf_registration_closed, ctf_event_ended, ctf_already_registered,
@@ -1438,7 +1470,7 @@ class CtfApi:
         return self._t.rpc(
             "ctf_create_team",
             {"p_event_id": event_id, "p_name": name, "p_bracket_id": bracket_id},
-            Any,
+            CtfCreateTeamResult,
         )
 
     def delete_solve(self, *, reason: str, solve_id: int) -> None:
@@ -1448,25 +1480,27 @@ class CtfApi:
         """
         return self._t.rpc("ctf_delete_solve", {"p_reason": reason, "p_solve_id": solve_id}, None)
 
-    def export_event(self, *, event_id: UUID | str) -> Any:
+    def export_event(self, *, event_id: UUID | str) -> CtfExportEventResult:
         """Organisers: the whole event as JSON for archiving: event, brackets, challenges (with
         description, write-up, hint titles and costs, files, flag kinds — never flags,
         secrets, hint texts or invite codes), teams and members, solves, awards, standings.
         Definer because it reads every team, including hidden ones. Errors: not_authenticated,
         ctf_event_not_found, ctf_not_organiser. API-key scope: `ctf:challenges:write`.
         """
-        return self._t.rpc("ctf_export_event", {"p_event_id": event_id}, Any)
+        return self._t.rpc("ctf_export_event", {"p_event_id": event_id}, CtfExportEventResult)
 
-    def get_ctftime_feed(self, *, event_id: UUID | str) -> Any:
+    def get_ctftime_feed(self, *, event_id: UUID | str) -> CtfGetCtftimeFeedResult:
         """The event's standings in CTFtime's scoreboard feed format: {"standings": [{"pos": 1,
         "team": "...", "score": 1234}, ...]} (frozen for non-organisers during the freeze).
         API-key scope: `ctf:scores:read`.
         """
-        return self._t.rpc("ctf_get_ctftime_feed", {"p_event_id": event_id}, Any)
+        return self._t.rpc(
+            "ctf_get_ctftime_feed", {"p_event_id": event_id}, CtfGetCtftimeFeedResult
+        )
 
     def get_score_graph(
         self, *, event_id: UUID | str, bracket_id: UUID | str | None = None, top: int | None = None
-    ) -> Any:
+    ) -> list[CtfGetScoreGraphResultItem]:
         """Score over time of the top p_top teams (1-50, default 10): for each, [{at, score}]
         from its solves (at current values) and awards, cut at the freeze for non-organisers.
         API-key scope: `ctf:scores:read`.
@@ -1474,7 +1508,7 @@ class CtfApi:
         return self._t.rpc(
             "ctf_get_score_graph",
             {"p_event_id": event_id, "p_bracket_id": bracket_id, "p_top": top},
-            Any,
+            list[CtfGetScoreGraphResultItem],
         )
 
     def get_scoreboard(
@@ -1506,7 +1540,7 @@ class CtfApi:
             list[CtfGetScoreboardResultItem],
         )
 
-    def get_scoreboard_document(self, *, event_id: UUID | str) -> Any:
+    def get_scoreboard_document(self, *, event_id: UUID | str) -> CtfGetScoreboardDocumentResult:
         """The top 100 of an event as one document {event_id, frozen, etag, rows: [{pos, team_id,
         team_name, bracket_id, score, solve_count, last_score_at}]} — the rows of
         api.ctf_get_scoreboard(event), frozen for non-organisers during the freeze. Kept exact
@@ -1517,7 +1551,9 @@ class CtfApi:
         Modified without a body. Errors: ctf_event_not_found (also for events you cannot see).
         API-key scope: `ctf:scores:read`.
         """
-        return self._t.rpc("ctf_get_scoreboard_document", {"p_event_id": event_id}, Any)
+        return self._t.rpc(
+            "ctf_get_scoreboard_document", {"p_event_id": event_id}, CtfGetScoreboardDocumentResult
+        )
 
     def get_team_invite_code(self, *, team_id: UUID | str) -> str:
         """The invite code of your team (or any team, for its event's organisers). Errors:
@@ -1525,14 +1561,14 @@ class CtfApi:
         """
         return self._t.rpc("ctf_get_team_invite_code", {"p_team_id": team_id}, str)
 
-    def get_team_page(self, *, team_id: UUID | str) -> Any:
+    def get_team_page(self, *, team_id: UUID | str) -> CtfGetTeamPageResult:
         """A team's page: team, members, score, position, solves (points at current values) and
         awards, as the caller may see them (frozen for non-organisers during the freeze).
         Definer so that the visibility rules are checked once per call instead of once per row
         (the same rules as the policies). Errors: ctf_team_not_found. API-key scope:
         `ctf:scores:read`.
         """
-        return self._t.rpc("ctf_get_team_page", {"p_team_id": team_id}, Any)
+        return self._t.rpc("ctf_get_team_page", {"p_team_id": team_id}, CtfGetTeamPageResult)
 
     def give_feedback(
         self, *, challenge_id: UUID | str, rating: int, comment: str | None = None
@@ -1597,21 +1633,27 @@ class CtfApi:
             "ctf_list_challenges", {"p_event_id": event_id}, list[CtfListChallengesResultItem]
         )
 
-    def list_flags(self, *, challenge_id: UUID | str) -> Any:
+    def list_flags(self, *, challenge_id: UUID | str) -> list[CtfListFlagsResultItem]:
         """Organisers: the flags of a challenge (id, kind, label; the pattern of regex flags and
         the template of team flags). Static flags are digests and are never shown. Errors:
         not_authenticated, ctf_challenge_not_found, ctf_not_organiser. API-key scope:
         `ctf:challenges:write`.
         """
-        return self._t.rpc("ctf_list_flags", {"p_challenge_id": challenge_id}, Any)
+        return self._t.rpc(
+            "ctf_list_flags", {"p_challenge_id": challenge_id}, list[CtfListFlagsResultItem]
+        )
 
-    def list_team_flags(self, *, challenge_id: UUID | str, team_id: UUID | str) -> Any:
+    def list_team_flags(
+        self, *, challenge_id: UUID | str, team_id: UUID | str
+    ) -> list[CtfListTeamFlagsResultItem]:
         """Organisers: the per-team flags of a challenge for one team (to deploy its instance).
         Errors: not_authenticated, ctf_challenge_not_found, ctf_not_organiser,
         ctf_team_not_found. API-key scope: `ctf:play`.
         """
         return self._t.rpc(
-            "ctf_list_team_flags", {"p_challenge_id": challenge_id, "p_team_id": team_id}, Any
+            "ctf_list_team_flags",
+            {"p_challenge_id": challenge_id, "p_team_id": team_id},
+            list[CtfListTeamFlagsResultItem],
         )
 
     def moderate_team(
@@ -1722,7 +1764,7 @@ class CtfApi:
 
     def submit(
         self, *, challenge_id: UUID | str, flag: str, team_id: UUID | str | None = None
-    ) -> Any:
+    ) -> CtfSubmitResult:
         """Submit a flag for your team (p_team_id is optional and must be your own team). Every
         evaluated attempt is recorded (user, team, challenge, time, result, client IP).
         Returns {"status": "correct"|"partial"|"incorrect"|"already_solved"|"shared_flag",
@@ -1740,7 +1782,7 @@ class CtfApi:
         return self._t.rpc(
             "ctf_submit",
             {"p_challenge_id": challenge_id, "p_flag": flag, "p_team_id": team_id},
-            Any,
+            CtfSubmitResult,
         )
 
     def transfer_captaincy(self, *, team_id: UUID | str, user_id: UUID | str) -> None:
@@ -1751,14 +1793,14 @@ class CtfApi:
             "ctf_transfer_captaincy", {"p_team_id": team_id, "p_user_id": user_id}, None
         )
 
-    def unlock_hint(self, *, hint_id: UUID | str) -> Any:
+    def unlock_hint(self, *, hint_id: UUID | str) -> CtfUnlockHintResult:
         """Unlock a hint for your team and return its text. Idempotent: a second unlock (by
         anyone in the team) charges nothing. The cost is deducted as a negative award. Errors:
         not_authenticated, ctf_hint_not_found, ctf_not_registered, ctf_banned,
         ctf_event_not_started, ctf_challenge_locked, ctf_hint_prerequisite,
         ctf_insufficient_points. API-key scope: `ctf:play`.
         """
-        return self._t.rpc("ctf_unlock_hint", {"p_hint_id": hint_id}, Any)
+        return self._t.rpc("ctf_unlock_hint", {"p_hint_id": hint_id}, CtfUnlockHintResult)
 
     def update_event(self, *, changes: Any, event_id: UUID | str) -> None:
         """Organisers: change event fields (same keys as ctf_create_event except brackets;
@@ -1811,17 +1853,17 @@ class EventsApi:
             EventsNewsletterRecipientsColumn.__args__,
         )
 
-    def cancel_newsletter(self, *, id: int) -> Any:
+    def cancel_newsletter(self, *, id: int) -> EventsCancelNewsletterResult:
         """Stop a campaign: a scheduled one goes back to draft; a sending one is cancelled
         (chunks not yet sent are not sent). Needs newsletter.send. Errors: not_authenticated,
         forbidden, events_campaign_not_found, events_campaign_not_editable. API-key scope: not
         available to API keys (signed-in sessions only).
         """
-        return self._t.rpc("events_cancel_newsletter", {"p_id": id}, Any)
+        return self._t.rpc("events_cancel_newsletter", {"p_id": id}, EventsCancelNewsletterResult)
 
     def create_endpoint(
         self, *, url: str, description: str | None = None, topics: Sequence[str] | None = None
-    ) -> Any:
+    ) -> EventsCreateEndpointResult:
         """Register a webhook endpoint (admins; API keys need webhooks:manage): p_url (https;
         plain http only on the embedded default), p_topics (webhook topics of
         api.events_catalogue; null = all), p_description. Returns the endpoint and its signing
@@ -1832,7 +1874,7 @@ class EventsApi:
         return self._t.rpc(
             "events_create_endpoint",
             {"p_url": url, "p_description": description, "p_topics": topics},
-            Any,
+            EventsCreateEndpointResult,
         )
 
     def delete_endpoint(self, *, endpoint_id: UUID | str) -> None:
@@ -1842,14 +1884,14 @@ class EventsApi:
         """
         return self._t.rpc("events_delete_endpoint", {"p_endpoint_id": endpoint_id}, None)
 
-    def preview_newsletter(self, *, id: int) -> Any:
+    def preview_newsletter(self, *, id: int) -> EventsPreviewNewsletterResult:
         """What a campaign would send now: subject, headline, markdown and its sanitised HTML
         (null until the worker rendered it), and how many opted-in recipients the audience has
         (suppressed addresses counted apart). Needs newsletter.send. Errors:
         not_authenticated, forbidden, events_campaign_not_found. API-key scope: not available
         to API keys (signed-in sessions only).
         """
-        return self._t.rpc("events_preview_newsletter", {"p_id": id}, Any)
+        return self._t.rpc("events_preview_newsletter", {"p_id": id}, EventsPreviewNewsletterResult)
 
     def replay_message(self, *, endpoint_id: UUID | str, message_id: str) -> int:
         """Send one message to the endpoint again (same webhook-id, a new signature and
@@ -1874,7 +1916,7 @@ class EventsApi:
 
     def rotate_endpoint_secret(
         self, *, endpoint_id: UUID | str, overlap_seconds: int | None = None
-    ) -> Any:
+    ) -> EventsRotateEndpointSecretResult:
         """Give an endpoint a new signing secret, returned this once as `secret`. The previous
         secret keeps signing beside it for p_overlap_seconds (default 1 day, at most 7):
         deliveries carry both signatures, space-separated, until previous_expires_at. Errors:
@@ -1884,7 +1926,7 @@ class EventsApi:
         return self._t.rpc(
             "events_rotate_endpoint_secret",
             {"p_endpoint_id": endpoint_id, "p_overlap_seconds": overlap_seconds},
-            Any,
+            EventsRotateEndpointSecretResult,
         )
 
     def save_newsletter(
@@ -1917,15 +1959,21 @@ class EventsApi:
             int,
         )
 
-    def schedule_newsletter(self, *, id: int, at: datetime | str | None = None) -> Any:
+    def schedule_newsletter(
+        self, *, id: int, at: datetime | str | None = None
+    ) -> EventsScheduleNewsletterResult:
         """Schedule a draft campaign for p_at (now when null or past); the scheduler starts it
         within a minute of that time. Needs newsletter.send. Errors: not_authenticated,
         forbidden, events_campaign_not_found, events_campaign_not_editable. API-key scope: not
         available to API keys (signed-in sessions only).
         """
-        return self._t.rpc("events_schedule_newsletter", {"p_id": id, "p_at": at}, Any)
+        return self._t.rpc(
+            "events_schedule_newsletter", {"p_id": id, "p_at": at}, EventsScheduleNewsletterResult
+        )
 
-    def update_endpoint(self, *, changes: Any, endpoint_id: UUID | str) -> Any:
+    def update_endpoint(
+        self, *, changes: Any, endpoint_id: UUID | str
+    ) -> EventsUpdateEndpointResult:
         """Change an endpoint: p_changes {url, description, topics (array or null = all),
         enabled}. enabled false disables it (reason manual) and cancels its pending
         deliveries; enabled true re-enables it and forgets its failures. Returns the endpoint
@@ -1934,7 +1982,9 @@ class EventsApi:
         API-key scope: `webhooks:manage`.
         """
         return self._t.rpc(
-            "events_update_endpoint", {"p_changes": changes, "p_endpoint_id": endpoint_id}, Any
+            "events_update_endpoint",
+            {"p_changes": changes, "p_endpoint_id": endpoint_id},
+            EventsUpdateEndpointResult,
         )
 
 
@@ -1944,19 +1994,21 @@ class FilesApi:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
 
-    def get_certificate_pdf(self, *, code: str) -> Any:
+    def get_certificate_pdf(self, *, code: str) -> FilesGetCertificatePdfResult:
         """Public (anon allowed): where the PDF of the valid certificate with this verification
         code is, {bucket, path, code}; GET /functions/v1/files/certificates/{code} redirects
         to a signed URL of it. Errors: learning_certificate_not_found, file_not_found (not
         rendered yet). API-key scope: `learning:courses:read`.
         """
-        return self._t.rpc("files_get_certificate_pdf", {"p_code": code}, Any)
+        return self._t.rpc(
+            "files_get_certificate_pdf", {"p_code": code}, FilesGetCertificatePdfResult
+        )
 
-    def get_my_usage(self) -> Any:
+    def get_my_usage(self) -> FilesGetMyUsageResult:
         """Your storage use: {bytes, objects, quota} (quota in bytes by your plan and roles; null
         = unlimited). Errors: not_authenticated. API-key scope: `profile:read`.
         """
-        return self._t.rpc("files_get_my_usage", {}, Any)
+        return self._t.rpc("files_get_my_usage", {}, FilesGetMyUsageResult)
 
 
 class LearningApi:

@@ -103,12 +103,19 @@ __all__ = [
     "AccountsUpdateMySettingsResultPrivacy",
     "AccountsUserRolesColumn",
     "AccountsUserRolesRow",
+    "AiApplyDraftResult",
     "AiChallengeSentimentColumn",
     "AiChallengeSentimentRow",
     "AiCourseSentimentColumn",
     "AiCourseSentimentRow",
     "AiDraftsColumn",
     "AiDraftsRow",
+    "AiGenerationContextResult",
+    "AiGenerationContextResultChallengeWriteup",
+    "AiGenerationContextResultCourseOutline",
+    "AiGenerationContextResultCourseOutlineModulesItem",
+    "AiGenerationContextResultQuizQuestions",
+    "AiGetMyQuotaResult",
     "AiModerationScoresColumn",
     "AiModerationScoresRow",
     "AiMyConversationsColumn",
@@ -148,12 +155,18 @@ __all__ = [
     "CommunityConversationMessagesRow",
     "CommunityConversationParticipantsColumn",
     "CommunityConversationParticipantsRow",
+    "CommunityCountNotificationsResult",
     "CommunityForumCategoriesColumn",
     "CommunityForumCategoriesRow",
     "CommunityForumPostsColumn",
     "CommunityForumPostsRow",
     "CommunityForumThreadsColumn",
     "CommunityForumThreadsRow",
+    "CommunityGetModerationStatsResult",
+    "CommunityGetModerationStatsResultActionsByModeratorItem",
+    "CommunityGetModerationStatsResultActionsByModeratorItemByAction",
+    "CommunityGetModerationStatsResultDecisions",
+    "CommunityGetModerationStatsResultResolutionSeconds",
     "CommunityListThreadPostsResultItem",
     "CommunityListThreadsResultItem",
     "CommunityMembersColumn",
@@ -174,6 +187,7 @@ __all__ = [
     "CommunityPostReactionsRow",
     "CommunityPostRevisionsColumn",
     "CommunityPostRevisionsRow",
+    "CommunityRecordVisitResult",
     "CommunityReportReasonsColumn",
     "CommunityReportReasonsRow",
     "CommunityReviewHistoryColumn",
@@ -193,14 +207,39 @@ __all__ = [
     "CtfChallengeStatsRow",
     "CtfChallengesColumn",
     "CtfChallengesRow",
+    "CtfCreateTeamResult",
     "CtfEventsColumn",
     "CtfEventsRow",
+    "CtfExportEventResult",
+    "CtfExportEventResultAwardsItem",
+    "CtfExportEventResultBracketsItem",
+    "CtfExportEventResultChallengesItem",
+    "CtfExportEventResultChallengesItemFilesItem",
+    "CtfExportEventResultChallengesItemFlagsItem",
+    "CtfExportEventResultChallengesItemHintsItem",
+    "CtfExportEventResultEvent",
+    "CtfExportEventResultSolvesItem",
+    "CtfExportEventResultStandingsItem",
+    "CtfExportEventResultTeamsItem",
     "CtfFeedbackSummaryColumn",
     "CtfFeedbackSummaryRow",
+    "CtfGetCtftimeFeedResult",
+    "CtfGetCtftimeFeedResultStandingsItem",
+    "CtfGetScoreGraphResultItem",
+    "CtfGetScoreGraphResultItemPointsItem",
+    "CtfGetScoreboardDocumentResult",
+    "CtfGetScoreboardDocumentResultRowsItem",
     "CtfGetScoreboardResultItem",
+    "CtfGetTeamPageResult",
+    "CtfGetTeamPageResultAwardsItem",
+    "CtfGetTeamPageResultMembersItem",
+    "CtfGetTeamPageResultSolvesItem",
+    "CtfGetTeamPageResultTeam",
     "CtfHintsColumn",
     "CtfHintsRow",
     "CtfListChallengesResultItem",
+    "CtfListFlagsResultItem",
+    "CtfListTeamFlagsResultItem",
     "CtfOrganisersColumn",
     "CtfOrganisersRow",
     "CtfSharingReportsColumn",
@@ -209,13 +248,22 @@ __all__ = [
     "CtfSolvesRow",
     "CtfSubmissionsColumn",
     "CtfSubmissionsRow",
+    "CtfSubmitResult",
+    "CtfSubmitResultAlreadySolved",
+    "CtfSubmitResultCorrect",
+    "CtfSubmitResultCtfFlagShared",
+    "CtfSubmitResultIncorrect",
+    "CtfSubmitResultPartial",
     "CtfTeamMembersColumn",
     "CtfTeamMembersRow",
     "CtfTeamsColumn",
     "CtfTeamsRow",
+    "CtfUnlockHintResult",
     "DraftResponse",
+    "EventsCancelNewsletterResult",
     "EventsCatalogueColumn",
     "EventsCatalogueRow",
+    "EventsCreateEndpointResult",
     "EventsDeliveriesColumn",
     "EventsDeliveriesRow",
     "EventsDeliveryAttemptsColumn",
@@ -228,6 +276,17 @@ __all__ = [
     "EventsNewsletterCampaignsRow",
     "EventsNewsletterRecipientsColumn",
     "EventsNewsletterRecipientsRow",
+    "EventsPreviewNewsletterResult",
+    "EventsPreviewNewsletterResultAudience",
+    "EventsPreviewNewsletterResultAudienceCourse",
+    "EventsPreviewNewsletterResultAudienceEvent",
+    "EventsPreviewNewsletterResultAudienceEveryone",
+    "EventsPreviewNewsletterResultAudiencePlan",
+    "EventsRotateEndpointSecretResult",
+    "EventsScheduleNewsletterResult",
+    "EventsUpdateEndpointResult",
+    "FilesGetCertificatePdfResult",
+    "FilesGetMyUsageResult",
     "Health",
     "KeywordsResponse",
     "LanguageResponse",
@@ -328,18 +387,18 @@ class AccountsApiKeysRow:
     """
 
     created_at: datetime
+    created_by: UUID | None
+    expires_at: datetime | None
     id: UUID
+    last_used_at: datetime | None
+    last_used_ip: str | None
     name: str
     owner_id: UUID
     prefix: str
+    revoked_at: datetime | None
+    rotated_from: UUID | None
     scopes: list[str]
-    created_by: UUID | None = None
-    expires_at: datetime | None = None
-    last_used_at: datetime | None = None
-    last_used_ip: str | None = None
-    revoked_at: datetime | None = None
-    rotated_from: UUID | None = None
-    status: str | None = None
+    status: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -352,8 +411,8 @@ class AccountsApiObjectScopesRow:
     access: str
     kind: str
     object: str
-    scope: str | None = None
-    write_scope: str | None = None
+    scope: str | None
+    write_scope: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -389,9 +448,7 @@ class AccountsCreateApiKeyResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountsExportMyDataResult:
-    """All Flagship keeps about the caller, a section per data provider
-    (accounts.data_providers).
-    """
+    """All kept about the caller, a section per accounts.data_providers row."""
 
     format: Literal["flagship-export/1"]
     generated_at: datetime
@@ -729,7 +786,7 @@ class AccountsExportMyDataResultLearningTeachingItem:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountsGetMyAccountResult:
-    """The caller: sign-in email, profile, global roles, settings and activity totals."""
+    """The caller: sign-in email, profile, roles, settings, activity totals."""
 
     email: str | None
     email_confirmed_at: datetime | None
@@ -742,7 +799,7 @@ class AccountsGetMyAccountResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountsGetMyAccountResultProfile:
-    """Own profile as api.accounts_profiles shows it; null for an API key without its scope."""
+    """Own profile (api.accounts_profiles); null for a key without its scope."""
 
     avatar_path: str | None
     bio: str | None
@@ -1017,12 +1074,12 @@ class AccountsProfileStatsRow:
     hidden from others (a CTF solve during the scoreboard freeze) counts for its owner only.
     """
 
+    activity_count: int | None
     current_streak: int
+    last_active_on: date | None
     longest_streak: int
     user_id: UUID
-    activity_count: int | None = None
-    last_active_on: date | None = None
-    xp: int | None = None
+    xp: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1031,15 +1088,15 @@ class AccountsProfilesRow:
     email: see api.accounts_get_my_account.
     """
 
+    avatar_path: str | None
+    bio: str | None
+    country: str | None
     created_at: datetime
+    display_name: str | None
     id: UUID
     skills: list[str]
     username: str
     visibility: Literal["public", "members", "private"]
-    avatar_path: str | None = None
-    bio: str | None = None
-    country: str | None = None
-    display_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1056,8 +1113,8 @@ class AccountsRolesRow:
 
     description: str
     name: str
+    permissions: list[str] | None
     rank: int
-    permissions: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1080,45 +1137,45 @@ class AccountsRotateApiKeyResult:
 class AccountsSearchUsersResultItem:
     """AccountsSearchUsersResultItem."""
 
-    avatar_path: str | None = None
-    country: str | None = None
-    display_name: str | None = None
-    id: UUID | None = None
-    next_cursor: str | None = None
-    roles: list[str] | None = None
-    score: float | None = None
-    skills: list[str] | None = None
-    username: str | None = None
+    avatar_path: str | None
+    country: str | None
+    display_name: str | None
+    id: UUID | None
+    next_cursor: str | None
+    roles: list[str] | None
+    score: float | None
+    skills: list[str] | None
+    username: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountsSetMyAvatarResult:
     """AccountsSetMyAvatarResult."""
 
-    avatar_path: str | None = None
-    bio: str | None = None
-    country: str | None = None
-    created_at: datetime | None = None
-    display_name: str | None = None
-    id: UUID | None = None
-    skills: list[str] | None = None
-    username: str | None = None
-    visibility: Literal["public", "members", "private"] | None | None = None
+    avatar_path: str | None
+    bio: str | None
+    country: str | None
+    created_at: datetime | None
+    display_name: str | None
+    id: UUID | None
+    skills: list[str] | None
+    username: str | None
+    visibility: Literal["public", "members", "private"] | None | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountsUpdateMyProfileResult:
     """AccountsUpdateMyProfileResult."""
 
-    avatar_path: str | None = None
-    bio: str | None = None
-    country: str | None = None
-    created_at: datetime | None = None
-    display_name: str | None = None
-    id: UUID | None = None
-    skills: list[str] | None = None
-    username: str | None = None
-    visibility: Literal["public", "members", "private"] | None | None = None
+    avatar_path: str | None
+    bio: str | None
+    country: str | None
+    created_at: datetime | None
+    display_name: str | None
+    id: UUID | None
+    skills: list[str] | None
+    username: str | None
+    visibility: Literal["public", "members", "private"] | None | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1231,20 +1288,29 @@ class AccountsUserRolesRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AiApplyDraftResult:
+    """The quiz questions created from an AI draft."""
+
+    draft_id: UUID
+    question_ids: list[UUID]
+    quiz_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AiChallengeSentimentRow:
     """Sentiment of the feedback comments per challenge of the events you organise (organisers;
     admins): how many were scored, the mean VADER compound score and the count per label.
     Players see no rows (their own feedback is in api.ctf_feedback_summary).
     """
 
-    average_compound: float | None = None
-    challenge_id: UUID | None = None
-    comments_scored: int | None = None
-    event_id: UUID | None = None
-    last_scored_at: datetime | None = None
-    negative: int | None = None
-    neutral: int | None = None
-    positive: int | None = None
+    average_compound: float | None
+    challenge_id: UUID | None
+    comments_scored: int | None
+    event_id: UUID | None
+    last_scored_at: datetime | None
+    negative: int | None
+    neutral: int | None
+    positive: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1254,13 +1320,13 @@ class AiCourseSentimentRow:
     see no rows.
     """
 
-    average_compound: float | None = None
-    course_id: UUID | None = None
-    last_scored_at: datetime | None = None
-    negative: int | None = None
-    neutral: int | None = None
-    positive: int | None = None
-    reviews_scored: int | None = None
+    average_compound: float | None
+    course_id: UUID | None
+    last_scored_at: datetime | None
+    negative: int | None
+    neutral: int | None
+    positive: int | None
+    reviews_scored: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1269,21 +1335,80 @@ class AiDraftsRow:
     created_at: content, the model that wrote it, provenance, and whether it was applied.
     """
 
+    applied_at: datetime | None
+    applied_ids: list[UUID] | None
+    applied_to: UUID | None
+    challenge_id: UUID | None
     content: Any
+    course_id: UUID | None
     created_at: datetime
+    created_by: UUID | None
+    event_id: UUID | None
     id: UUID
     kind: str
+    lesson_id: UUID | None
     model: str
     provenance: Any
     status: str
-    applied_at: datetime | None = None
-    applied_ids: list[UUID] | None = None
-    applied_to: UUID | None = None
-    challenge_id: UUID | None = None
-    course_id: UUID | None = None
-    created_by: UUID | None = None
-    event_id: UUID | None = None
-    lesson_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AiGenerationContextResultChallengeWriteup:
+    """Context for a challenge write-up (no flags, hints, write-up)."""
+
+    category: str
+    challenge_id: UUID
+    difficulty: int | None
+    event_id: UUID
+    kind: Literal["challenge_writeup"]
+    tags: list[str]
+    text: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AiGenerationContextResultCourseOutline:
+    """Context for a course outline."""
+
+    course_id: UUID
+    kind: Literal["course_outline"]
+    level: Literal["beginner", "intermediate", "advanced"]
+    modules: list[AiGenerationContextResultCourseOutlineModulesItem]
+    tags: list[str]
+    text: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AiGenerationContextResultCourseOutlineModulesItem:
+    """A module."""
+
+    lessons: list[str]
+    title: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AiGenerationContextResultQuizQuestions:
+    """Context for quiz questions about a lesson."""
+
+    course_id: UUID
+    kind: Literal["quiz_questions"]
+    lesson_id: UUID
+    text: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AiGetMyQuotaResult:
+    """The caller's AI plan, its daily limits and today's use (UTC day)."""
+
+    daily_requests: int
+    daily_tokens: int
+    max_input_chars: int
+    per_minute: int
+    plan: Literal["free", "pro"]
+    requests_used: int
+    tokens_used: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1295,25 +1420,25 @@ class AiModerationScoresRow:
     categories: Any
     flagged: bool
     model: str
+    review_item_id: int | None
     score: float
     scored_at: datetime
     source: str
     target_id: int
     target_type: str
-    review_item_id: int | None = None
-    top_category: str | None = None
+    top_category: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AiMyConversationsRow:
     """Your assistant conversations (newest by updated_at)."""
 
+    challenge_id: UUID | None
     created_at: datetime
     id: UUID
     mode: str
     title: str
     updated_at: datetime
-    challenge_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1327,9 +1452,9 @@ class AiMyMessagesRow:
     conversation_id: UUID
     created_at: datetime
     id: int
+    model: str | None
     refused: bool
     role: str
-    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1345,45 +1470,45 @@ class AiMyUsageRow:
     operation: str
     prompt_tokens: int
     provider: str
-    total_tokens: int | None = None
+    total_tokens: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AiRecommendResultItem:
     """AiRecommendResultItem."""
 
-    item_id: UUID | None = None
-    kind: str | None = None
-    reasons: list[str] | None = None
-    score: float | None = None
-    title: str | None = None
+    item_id: UUID | None
+    kind: str | None
+    reasons: list[str] | None
+    score: float | None
+    title: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AiSearchResultItem:
     """AiSearchResultItem."""
 
-    chunk_id: int | None = None
-    content: str | None = None
-    fts_rank: int | None = None
-    score: float | None = None
-    source_id: str | None = None
-    source_kind: str | None = None
-    title: str | None = None
-    vector_rank: int | None = None
+    chunk_id: int | None
+    content: str | None
+    fts_rank: int | None
+    score: float | None
+    source_id: str | None
+    source_kind: str | None
+    title: str | None
+    vector_rank: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AiUsageDailyRow:
     """Admins: AI calls, tokens and cost per user, day (UTC), operation and model."""
 
+    calls: int | None
+    cost_usd: float | None
+    day: date | None
     model: str
     operation: str
-    calls: int | None = None
-    cost_usd: float | None = None
-    day: date | None = None
-    tokens: int | None = None
-    user_id: UUID | None = None
+    tokens: int | None
+    user_id: UUID | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1410,19 +1535,19 @@ class BillingAdminEventsRow:
     stale, unknown_customer, ...) and any processing error. Payloads stay in billing.
     """
 
+    customer_id: str | None
     deliveries: int
+    error: str | None
     id: str
     last_received_at: datetime
+    object_id: str | None
+    object_type: str | None
+    outcome: str | None
+    processed_at: datetime | None
     received_at: datetime
     stripe_created: datetime
     type: str
-    customer_id: str | None = None
-    error: str | None = None
-    object_id: str | None = None
-    object_type: str | None = None
-    outcome: str | None = None
-    processed_at: datetime | None = None
-    user_id: UUID | None = None
+    user_id: UUID | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1432,27 +1557,27 @@ class BillingAdminOverviewRow:
     own rows.
     """
 
-    cancel_at_period_end: bool | None = None
-    current_period_end: datetime | None = None
-    customer_email: str | None = None
-    customer_id: str | None = None
-    grace_ends_at: datetime | None = None
-    last_event_at: datetime | None = None
-    last_event_outcome: str | None = None
-    last_event_type: str | None = None
-    last_failure_at: datetime | None = None
-    last_paid_at: datetime | None = None
-    owner_entitled: bool | None = None
-    past_due_since: datetime | None = None
-    payment_failures: int | None = None
-    plan: str | None = None
-    price_id: str | None = None
-    quantity: int | None = None
-    seats_assigned: int | None = None
-    status: str | None = None
-    subscription_id: str | None = None
-    updated_at: datetime | None = None
-    user_id: UUID | None = None
+    cancel_at_period_end: bool | None
+    current_period_end: datetime | None
+    customer_email: str | None
+    customer_id: str | None
+    grace_ends_at: datetime | None
+    last_event_at: datetime | None
+    last_event_outcome: str | None
+    last_event_type: str | None
+    last_failure_at: datetime | None
+    last_paid_at: datetime | None
+    owner_entitled: bool | None
+    past_due_since: datetime | None
+    payment_failures: int | None
+    plan: str | None
+    price_id: str | None
+    quantity: int | None
+    seats_assigned: int | None
+    status: str | None
+    subscription_id: str | None
+    updated_at: datetime | None
+    user_id: UUID | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1465,19 +1590,19 @@ class BillingInvoicesRow:
     amount_paid: int
     amount_refunded: int
     amount_remaining: int
+    billing_reason: str | None
+    created: datetime | None
     currency: str
+    hosted_invoice_url: str | None
     id: str
-    billing_reason: str | None = None
-    created: datetime | None = None
-    hosted_invoice_url: str | None = None
-    invoice_pdf: str | None = None
-    number: str | None = None
-    paid_at: datetime | None = None
-    period_end: datetime | None = None
-    period_start: datetime | None = None
-    status: str | None = None
-    subscription_id: str | None = None
-    total: int | None = None
+    invoice_pdf: str | None
+    number: str | None
+    paid_at: datetime | None
+    period_end: datetime | None
+    period_start: datetime | None
+    status: str | None
+    subscription_id: str | None
+    total: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1486,7 +1611,7 @@ class BillingMyEntitlementsRow:
     pro/team from subscriptions and seats).
     """
 
-    feature: str | None = None
+    feature: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1496,18 +1621,18 @@ class BillingPlansRow:
     """
 
     currency: str
+    description: str | None
     features: list[str]
     included_for_everyone: bool
+    lookup_key: str | None
+    nickname: str | None
     per_seat: bool
     price_id: str
     product_id: str
     product_name: str
+    recurring_interval: str | None
     recurring_interval_count: int
     unit_amount: int
-    description: str | None = None
-    lookup_key: str | None = None
-    nickname: str | None = None
-    recurring_interval: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1528,25 +1653,25 @@ class BillingSubscriptionsRow:
     grace_ends_at: when a past_due subscription stops granting access (your own deadline).
     """
 
-    cancel_at_period_end: bool | None = None
-    canceled_at: datetime | None = None
-    current_period_end: datetime | None = None
-    current_period_start: datetime | None = None
-    grace_ends_at: datetime | None = None
-    id: str | None = None
-    is_owner: bool | None = None
-    items: Any = None
-    past_due_since: datetime | None = None
-    per_seat: bool | None = None
-    price_id: str | None = None
-    product_id: str | None = None
-    product_name: str | None = None
-    quantity: int | None = None
-    seats_assigned: int | None = None
-    status: str | None = None
-    trial_end: datetime | None = None
-    updated_at: datetime | None = None
-    user_id: UUID | None = None
+    cancel_at_period_end: bool | None
+    canceled_at: datetime | None
+    current_period_end: datetime | None
+    current_period_start: datetime | None
+    grace_ends_at: datetime | None
+    id: str | None
+    is_owner: bool | None
+    items: Any
+    past_due_since: datetime | None
+    per_seat: bool | None
+    price_id: str | None
+    product_id: str | None
+    product_name: str | None
+    quantity: int | None
+    seats_assigned: int | None
+    status: str | None
+    trial_end: datetime | None
+    updated_at: datetime | None
+    user_id: UUID | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1564,25 +1689,25 @@ class CommunityAppealsRow:
     action_id: int
     body: str
     created_at: datetime
+    decided_at: datetime | None
+    decided_by: UUID | None
+    decision_note: str | None
     id: int
     status: str
     user_id: UUID
-    decided_at: datetime | None = None
-    decided_by: UUID | None = None
-    decision_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CommunityContributionCommentsRow:
     """Review comments and status changes of contributions you author or review."""
 
+    author_id: UUID | None
     body: str
     contribution_id: int
     created_at: datetime
+    from_status: str | None
     id: int
-    author_id: UUID | None = None
-    from_status: str | None = None
-    to_status: str | None = None
+    to_status: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1592,22 +1717,22 @@ class CommunityContributionsRow:
     rendering, null until rendered.
     """
 
+    author_id: UUID | None
+    author_username: str | None
     body: str
+    body_html: str | None
     created_at: datetime
+    ctf_challenge_ref: str | None
+    ctf_event_ends_at: datetime | None
     data: Any
+    decided_at: datetime | None
     id: int
     kind: str
+    reviewer_id: UUID | None
     status: str
+    submitted_at: datetime | None
     title: str
     updated_at: datetime
-    author_id: UUID | None = None
-    author_username: str | None = None
-    body_html: str | None = None
-    ctf_challenge_ref: str | None = None
-    ctf_event_ends_at: datetime | None = None
-    decided_at: datetime | None = None
-    reviewer_id: UUID | None = None
-    submitted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1617,13 +1742,13 @@ class CommunityConversationMessagesRow:
     """
 
     body: str
+    body_html: str | None
     conversation_id: int
     created_at: datetime
+    hidden: bool | None
     id: int
-    body_html: str | None = None
-    hidden: bool | None = None
-    sender_id: UUID | None = None
-    sender_username: str | None = None
+    sender_id: UUID | None
+    sender_username: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1633,9 +1758,16 @@ class CommunityConversationParticipantsRow:
     conversation_id: int
     joined_at: datetime
     last_read_message_id: int
+    left_at: datetime | None
     user_id: UUID
-    left_at: datetime | None = None
-    username: str | None = None
+    username: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommunityCountNotificationsResult:
+    """The caller's unread in-app notifications."""
+
+    unread: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1644,7 +1776,9 @@ class CommunityForumCategoriesRow:
     post.
     """
 
+    description: str | None
     id: int
+    last_activity_at: datetime | None
     name: str
     position: int
     post_count: int
@@ -1652,8 +1786,6 @@ class CommunityForumCategoriesRow:
     read_level: Literal["everyone", "members", "pro", "staff"]
     slug: str
     thread_count: int
-    description: str | None = None
-    last_activity_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1662,88 +1794,148 @@ class CommunityForumPostsRow:
     it: show body escaped). For a thread page use api.community_list_thread_posts.
     """
 
+    author_id: UUID | None
+    author_username: str | None
     body: str
+    body_html: str | None
     created_at: datetime
+    deleted: bool | None
     edit_count: int
+    hidden: bool | None
     id: int
     post_number: int
     quoted_post_ids: list[int]
     reaction_count: int
     reactions: Any
+    reply_to_post_id: int | None
     thread_id: int
     updated_at: datetime
-    author_id: UUID | None = None
-    author_username: str | None = None
-    body_html: str | None = None
-    deleted: bool | None = None
-    hidden: bool | None = None
-    reply_to_post_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CommunityForumThreadsRow:
     """Threads you may read. For pages use api.community_list_threads (keyset pagination)."""
 
+    author_id: UUID | None
+    author_username: str | None
     category_id: int
     created_at: datetime
+    deleted: bool | None
+    hidden: bool | None
     id: int
     last_activity_at: datetime
+    last_poster_id: UUID | None
+    locked: bool | None
     pinned: bool
     post_count: int
     reaction_count: int
     score: int
+    solved_post_id: int | None
     tags: list[str]
     title: str
-    author_id: UUID | None = None
-    author_username: str | None = None
-    deleted: bool | None = None
-    hidden: bool | None = None
-    last_poster_id: UUID | None = None
-    locked: bool | None = None
-    solved_post_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommunityGetModerationStatsResult:
+    """Moderation queue and activity since a time (default: 30 days ago)."""
+
+    actions_by_moderator: list[CommunityGetModerationStatsResultActionsByModeratorItem]
+    decisions: CommunityGetModerationStatsResultDecisions
+    open_appeals: int
+    open_flags: int
+    open_items: int
+    resolution_seconds: CommunityGetModerationStatsResultResolutionSeconds
+    resolved: int
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommunityGetModerationStatsResultActionsByModeratorItem:
+    """A moderator's actions."""
+
+    by_action: CommunityGetModerationStatsResultActionsByModeratorItemByAction
+    moderator_id: UUID | None
+    total: int
+    username: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommunityGetModerationStatsResultActionsByModeratorItemByAction:
+    """Actions taken, by action."""
+
+    delete: int | None = None
+    hide: int | None = None
+    lock: int | None = None
+    move: int | None = None
+    pin: int | None = None
+    restore: int | None = None
+    silence: int | None = None
+    suspend: int | None = None
+    unlock: int | None = None
+    unpin: int | None = None
+    unsilence: int | None = None
+    unsuspend: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommunityGetModerationStatsResultDecisions:
+    """Review items resolved in the period, by decision."""
+
+    agreed: int | None = None
+    deferred: int | None = None
+    disagreed: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommunityGetModerationStatsResultResolutionSeconds:
+    """Seconds from report to decision; nulls when nothing was resolved."""
+
+    avg: float | None
+    median: float | None
+    p95: float | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CommunityListThreadPostsResultItem:
     """CommunityListThreadPostsResultItem."""
 
-    author_id: UUID | None = None
-    author_username: str | None = None
-    body: str | None = None
-    body_html: str | None = None
-    created_at: datetime | None = None
-    deleted: bool | None = None
-    edit_count: int | None = None
-    hidden: bool | None = None
-    id: int | None = None
-    my_reaction: str | None = None
-    post_number: int | None = None
-    quoted_post_ids: list[int] | None = None
-    reactions: Any = None
-    reply_to_post_id: int | None = None
-    updated_at: datetime | None = None
+    author_id: UUID | None
+    author_username: str | None
+    body: str | None
+    body_html: str | None
+    created_at: datetime | None
+    deleted: bool | None
+    edit_count: int | None
+    hidden: bool | None
+    id: int | None
+    my_reaction: str | None
+    post_number: int | None
+    quoted_post_ids: list[int] | None
+    reactions: Any
+    reply_to_post_id: int | None
+    updated_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CommunityListThreadsResultItem:
     """CommunityListThreadsResultItem."""
 
-    author_id: UUID | None = None
-    author_username: str | None = None
-    category_id: int | None = None
-    hidden: bool | None = None
-    id: int | None = None
-    last_activity_at: datetime | None = None
-    last_read_post_number: int | None = None
-    locked: bool | None = None
-    next_cursor: str | None = None
-    pinned: bool | None = None
-    post_count: int | None = None
-    reaction_count: int | None = None
-    score: int | None = None
-    solved: bool | None = None
-    tags: list[str] | None = None
-    title: str | None = None
+    author_id: UUID | None
+    author_username: str | None
+    category_id: int | None
+    hidden: bool | None
+    id: int | None
+    last_activity_at: datetime | None
+    last_read_post_number: int | None
+    locked: bool | None
+    next_cursor: str | None
+    pinned: bool | None
+    post_count: int | None
+    reaction_count: int | None
+    score: int | None
+    solved: bool | None
+    tags: list[str] | None
+    title: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1755,12 +1947,12 @@ class CommunityMembersRow:
     days_visited: int
     likes_received: int
     post_count: int
+    silenced_until: datetime | None
+    suspended_until: datetime | None
     thread_count: int
     trust_level: int
     trust_name: str
     user_id: UUID
-    silenced_until: datetime | None = None
-    suspended_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1771,14 +1963,14 @@ class CommunityModerationActionsRow:
     created_at: datetime
     details: Any
     id: int
+    moderator_id: UUID | None
     reason: str
+    reversed_at: datetime | None
+    review_item_id: int | None
     target_id: str
     target_type: str
-    moderator_id: UUID | None = None
-    reversed_at: datetime | None = None
-    review_item_id: int | None = None
-    target_user_id: UUID | None = None
-    until: datetime | None = None
+    target_user_id: UUID | None
+    until: datetime | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1794,13 +1986,13 @@ class CommunityMyConversationsRow:
     """Your conversations with unread counts (messages of people you blocked do not count)."""
 
     created_at: datetime
+    created_by: UUID | None
     id: int
     kind: str
+    last_message_at: datetime | None
     last_read_message_id: int
-    created_by: UUID | None = None
-    last_message_at: datetime | None = None
-    title: str | None = None
-    unread_count: int | None = None
+    title: str | None
+    unread_count: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1809,10 +2001,10 @@ class CommunityMyReportsRow:
 
     created_at: datetime
     id: int
+    message: str | None
     reason: str
     target_id: str
     target_type: str
-    message: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1821,8 +2013,8 @@ class CommunityMyWatchesRow:
 
     level: Literal["muted", "normal", "tracking", "watching"]
     target_id: int
+    target_type: str | None
     updated_at: datetime
-    target_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1838,11 +2030,11 @@ class CommunityNotificationsRow:
     data: Any
     id: int
     kind: str
+    object_id: str | None
+    object_type: str | None
+    read_at: datetime | None
+    unread: bool | None
     updated_at: datetime
-    object_id: str | None = None
-    object_type: str | None = None
-    read_at: datetime | None = None
-    unread: bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1861,10 +2053,17 @@ class CommunityPostRevisionsRow:
 
     body: str
     created_at: datetime
+    editor_id: UUID | None
     post_id: int
     revision: int
-    editor_id: UUID | None = None
-    title: str | None = None
+    title: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommunityRecordVisitResult:
+    """The caller's trust level after recording today's visit."""
+
+    trust_level: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1883,14 +2082,14 @@ class CommunityReviewHistoryRow:
     """Moderators: every change of every review item."""
 
     action: str
+    actor_id: UUID | None
     created_at: datetime
+    from_status: str | None
     id: int
+    note: str | None
     review_item_id: int
+    to_status: str | None
     version: int
-    actor_id: UUID | None = None
-    from_status: str | None = None
-    note: str | None = None
-    to_status: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1903,35 +2102,35 @@ class CommunityReviewQueueRow:
     auto_hidden: bool
     created_at: datetime
     flag_count: int
+    flags: Any
     id: int
+    resolution_note: str | None
+    resolved_at: datetime | None
+    resolved_by: UUID | None
     snapshot: Any
     status: str
+    target_author_id: UUID | None
+    target_author_username: str | None
     target_id: str
     target_type: str
     total_weight: float
     updated_at: datetime
     version: int
-    flags: Any = None
-    resolution_note: str | None = None
-    resolved_at: datetime | None = None
-    resolved_by: UUID | None = None
-    target_author_id: UUID | None = None
-    target_author_username: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CommunitySearchForumResultItem:
     """CommunitySearchForumResultItem."""
 
-    author_username: str | None = None
-    category_id: int | None = None
-    created_at: datetime | None = None
-    post_id: int | None = None
-    post_number: int | None = None
-    rank: float | None = None
-    snippet: str | None = None
-    thread_id: int | None = None
-    title: str | None = None
+    author_username: str | None
+    category_id: int | None
+    created_at: datetime | None
+    post_id: int | None
+    post_number: int | None
+    rank: float | None
+    snippet: str | None
+    thread_id: int | None
+    title: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1957,11 +2156,11 @@ class CtfAwardsRow:
 
     created_at: datetime
     event_id: UUID
+    hint_id: UUID | None
     id: int
     reason: str
     team_id: UUID
     value: int
-    hint_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1984,21 +2183,21 @@ class CtfChallengeFilesRow:
     event_id: UUID
     id: UUID
     name: str
+    sha256: str | None
     storage_path: str
-    sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CtfChallengeStatsRow:
     """Per-challenge solve counts (teams neither hidden nor banned) and first blood."""
 
-    challenge_id: UUID | None = None
-    event_id: UUID | None = None
-    first_blood_at: datetime | None = None
-    first_blood_team_id: UUID | None = None
-    solve_count: int | None = None
-    title: str | None = None
-    value: int | None = None
+    challenge_id: UUID | None
+    event_id: UUID | None
+    first_blood_at: datetime | None
+    first_blood_team_id: UUID | None
+    solve_count: int | None
+    title: str | None
+    value: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2010,34 +2209,42 @@ class CtfChallengesRow:
     writeup_visibility. solved: by your team.
     """
 
-    attempt_window: str | None = None
-    author_credit: str | None = None
-    category: str | None = None
-    connection_info: str | None = None
-    decay: int | None = None
-    description: str | None = None
-    difficulty: int | None = None
-    event_id: UUID | None = None
-    first_blood_bonus: list[float] | None = None
-    flag_logic: str | None = None
-    id: UUID | None = None
-    initial: int | None = None
-    locked: bool | None = None
-    max_attempts: int | None = None
-    minimum: int | None = None
-    position: int | None = None
-    prerequisites: list[UUID] | None = None
-    preview: str | None = None
-    release_at: datetime | None = None
-    scoring: Literal["static", "linear", "logarithmic", "rctf"] | None | None = None
-    solve_count: int | None = None
-    solved: bool | None = None
-    state: Literal["hidden", "visible", "locked"] | None | None = None
-    tags: list[str] | None = None
-    title: str | None = None
-    value: int | None = None
-    writeup: str | None = None
-    writeup_visibility: Literal["never", "after_solve", "after_event"] | None | None = None
+    attempt_window: str | None
+    author_credit: str | None
+    category: str | None
+    connection_info: str | None
+    decay: int | None
+    description: str | None
+    difficulty: int | None
+    event_id: UUID | None
+    first_blood_bonus: list[float] | None
+    flag_logic: str | None
+    id: UUID | None
+    initial: int | None
+    locked: bool | None
+    max_attempts: int | None
+    minimum: int | None
+    position: int | None
+    prerequisites: list[UUID] | None
+    preview: str | None
+    release_at: datetime | None
+    scoring: Literal["static", "linear", "logarithmic", "rctf"] | None | None
+    solve_count: int | None
+    solved: bool | None
+    state: Literal["hidden", "visible", "locked"] | None | None
+    tags: list[str] | None
+    title: str | None
+    value: int | None
+    writeup: str | None
+    writeup_visibility: Literal["never", "after_solve", "after_event"] | None | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfCreateTeamResult:
+    """The new team; the caller is its captain."""
+
+    invite_code: str
+    team_id: UUID
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2048,22 +2255,191 @@ class CtfEventsRow:
 
     created_at: datetime
     description: str
+    ends_at: datetime | None
+    freeze_at: datetime | None
+    id: UUID
+    is_organiser: bool | None
+    is_practice: bool
+    is_registered: bool | None
+    mode: Literal["individual", "teams"]
+    paused: bool
+    registration_open: bool
+    slug: str
+    starts_at: datetime | None
+    status: str | None
+    team_size_limit: int | None
+    title: str
+    visibility: Literal["public", "members", "private"]
+    wrong_per_minute: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfExportEventResult:
+    """An event export for its organisers (no flag secrets, invite codes)."""
+
+    awards: list[CtfExportEventResultAwardsItem]
+    brackets: list[CtfExportEventResultBracketsItem]
+    challenges: list[CtfExportEventResultChallengesItem]
+    event: CtfExportEventResultEvent
+    format: Literal["flagship-ctf-export/1"]
+    generated_at: datetime
+    solves: list[CtfExportEventResultSolvesItem]
+    standings: list[CtfExportEventResultStandingsItem]
+    teams: list[CtfExportEventResultTeamsItem]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfExportEventResultAwardsItem:
+    """An award."""
+
+    created_at: datetime
+    created_by: UUID | None
+    event_id: UUID
+    hint_id: UUID | None
+    id: int
+    reason: str
+    team_id: UUID
+    value: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfExportEventResultBracketsItem:
+    """A bracket."""
+
+    created_at: datetime
+    event_id: UUID
+    id: UUID
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfExportEventResultChallengesItem:
+    """A challenge with its content."""
+
+    anonymise_when_locked: bool
+    attempt_window: str | None
+    author_credit: str | None
+    author_id: UUID | None
+    category: str
+    connection_info: str | None
+    created_at: datetime
+    decay: int
+    description: str | None
+    difficulty: int | None
+    event_id: UUID
+    files: list[CtfExportEventResultChallengesItemFilesItem]
+    first_blood_bonus: list[float]
+    flag_logic: str
+    flags: list[CtfExportEventResultChallengesItemFlagsItem]
+    hints: list[CtfExportEventResultChallengesItemHintsItem]
+    id: UUID
+    initial: int
+    max_attempts: int | None
+    minimum: int
+    position: int
+    prerequisites: list[UUID]
+    preview: str
+    release_at: datetime | None
+    scoring: Literal["static", "linear", "logarithmic", "rctf"]
+    solve_count: int
+    source_contribution_id: int | None
+    state: Literal["hidden", "visible", "locked"]
+    tags: list[str]
+    title: str
+    updated_at: datetime
+    value: int
+    writeup: str | None
+    writeup_visibility: Literal["never", "after_solve", "after_event"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfExportEventResultChallengesItemFilesItem:
+    """A file."""
+
+    name: str
+    storage_path: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfExportEventResultChallengesItemFlagsItem:
+    """A flag."""
+
+    kind: Literal["static", "static_ci", "regex", "team"]
+    label: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfExportEventResultChallengesItemHintsItem:
+    """A hint."""
+
+    cost: int
+    title: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfExportEventResultEvent:
+    """The event."""
+
+    created_at: datetime
+    created_by: UUID | None
+    description: str
+    ends_at: datetime | None
+    freeze_at: datetime | None
     id: UUID
     is_practice: bool
     mode: Literal["individual", "teams"]
     paused: bool
     registration_open: bool
     slug: str
+    starts_at: datetime | None
+    team_size_limit: int | None
     title: str
+    updated_at: datetime
     visibility: Literal["public", "members", "private"]
     wrong_per_minute: int
-    ends_at: datetime | None = None
-    freeze_at: datetime | None = None
-    is_organiser: bool | None = None
-    is_registered: bool | None = None
-    starts_at: datetime | None = None
-    status: str | None = None
-    team_size_limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfExportEventResultSolvesItem:
+    """A solve."""
+
+    blood_rank: int | None
+    challenge_id: UUID
+    event_id: UUID
+    id: int
+    solved_at: datetime
+    team_id: UUID
+    user_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfExportEventResultStandingsItem:
+    """A standing."""
+
+    bracket_id: UUID | None
+    event_id: UUID
+    last_score_at: datetime | None
+    ranked: bool
+    score: int
+    solve_count: int
+    team_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfExportEventResultTeamsItem:
+    """A team and its members."""
+
+    banned: bool
+    bracket_id: UUID | None
+    captain_id: UUID | None
+    created_at: datetime
+    event_id: UUID
+    hidden: bool
+    id: UUID
+    members: list[UUID]
+    name: str
+    solo: bool
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2072,25 +2448,140 @@ class CtfFeedbackSummaryRow:
     players.
     """
 
+    average_rating: float | None
     challenge_id: UUID
+    comment_list: Any
+    comments: int | None
     event_id: UUID
-    average_rating: float | None = None
-    comment_list: Any = None
-    comments: int | None = None
-    ratings: int | None = None
+    ratings: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfGetCtftimeFeedResult:
+    """The scoreboard in CTFtime's JSON feed format."""
+
+    standings: list[CtfGetCtftimeFeedResultStandingsItem]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfGetCtftimeFeedResultStandingsItem:
+    """A standing."""
+
+    pos: int
+    score: int
+    team: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfGetScoreGraphResultItem:
+    """A team's series."""
+
+    points: list[CtfGetScoreGraphResultItemPointsItem]
+    pos: int
+    team: str
+    team_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfGetScoreGraphResultItemPointsItem:
+    """A point."""
+
+    at: datetime
+    score: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfGetScoreboardDocumentResult:
+    """The cached scoreboard (top 100) and its ETag for If-None-Match."""
+
+    etag: str
+    event_id: UUID
+    frozen: bool
+    rows: list[CtfGetScoreboardDocumentResultRowsItem]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfGetScoreboardDocumentResultRowsItem:
+    """A row."""
+
+    bracket_id: UUID | None
+    last_score_at: datetime
+    pos: int
+    score: int
+    solve_count: int
+    team_id: UUID
+    team_name: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CtfGetScoreboardResultItem:
     """CtfGetScoreboardResultItem."""
 
-    bracket_id: UUID | None = None
-    last_score_at: datetime | None = None
-    pos: int | None = None
-    score: int | None = None
-    solve_count: int | None = None
-    team_id: UUID | None = None
-    team_name: str | None = None
+    bracket_id: UUID | None
+    last_score_at: datetime | None
+    pos: int | None
+    score: int | None
+    solve_count: int | None
+    team_id: UUID | None
+    team_name: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfGetTeamPageResult:
+    """A team: standing, members, solves, awards (others: as of the freeze)."""
+
+    awards: list[CtfGetTeamPageResultAwardsItem]
+    last_score_at: datetime | None
+    members: list[CtfGetTeamPageResultMembersItem]
+    position: int | None
+    score: int | None
+    solve_count: int | None
+    solves: list[CtfGetTeamPageResultSolvesItem]
+    team: CtfGetTeamPageResultTeam
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfGetTeamPageResultAwardsItem:
+    """An award."""
+
+    created_at: datetime
+    reason: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfGetTeamPageResultMembersItem:
+    """A member."""
+
+    user_id: UUID
+    username: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfGetTeamPageResultSolvesItem:
+    """A solve."""
+
+    blood_rank: int | None
+    category: str
+    challenge_id: UUID
+    points: int
+    solved_at: datetime
+    title: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfGetTeamPageResultTeam:
+    """The team."""
+
+    banned: bool
+    bracket_id: UUID | None
+    captain_id: UUID | None
+    created_at: datetime
+    event_id: UUID
+    hidden: bool
+    id: UUID
+    name: str
+    solo: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2099,41 +2590,60 @@ class CtfHintsRow:
     unlocked it (api.ctf_unlock_hint), or for organisers.
     """
 
-    challenge_id: UUID | None = None
-    content: str | None = None
-    cost: int | None = None
-    event_id: UUID | None = None
-    id: UUID | None = None
-    position: int | None = None
-    requires_hint_id: UUID | None = None
-    title: str | None = None
-    unlocked: bool | None = None
+    challenge_id: UUID | None
+    content: str | None
+    cost: int | None
+    event_id: UUID | None
+    id: UUID | None
+    position: int | None
+    requires_hint_id: UUID | None
+    title: str | None
+    unlocked: bool | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CtfListChallengesResultItem:
     """CtfListChallengesResultItem."""
 
-    author_credit: str | None = None
-    board_position: int | None = None
-    category: str | None = None
-    connection_info: str | None = None
-    description: str | None = None
-    difficulty: int | None = None
-    flag_logic: str | None = None
-    id: UUID | None = None
-    locked: bool | None = None
-    max_attempts: int | None = None
-    prerequisites: list[UUID] | None = None
-    preview: str | None = None
-    release_at: datetime | None = None
-    scoring: Literal["static", "linear", "logarithmic", "rctf"] | None | None = None
-    solve_count: int | None = None
-    solved: bool | None = None
-    state: Literal["hidden", "visible", "locked"] | None | None = None
-    tags: list[str] | None = None
-    title: str | None = None
-    value: int | None = None
+    author_credit: str | None
+    board_position: int | None
+    category: str | None
+    connection_info: str | None
+    description: str | None
+    difficulty: int | None
+    flag_logic: str | None
+    id: UUID | None
+    locked: bool | None
+    max_attempts: int | None
+    prerequisites: list[UUID] | None
+    preview: str | None
+    release_at: datetime | None
+    scoring: Literal["static", "linear", "logarithmic", "rctf"] | None | None
+    solve_count: int | None
+    solved: bool | None
+    state: Literal["hidden", "visible", "locked"] | None | None
+    tags: list[str] | None
+    title: str | None
+    value: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfListFlagsResultItem:
+    """A flag."""
+
+    id: UUID
+    kind: Literal["static", "static_ci", "regex", "team"]
+    label: str | None
+    pattern: str | None
+    template: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfListTeamFlagsResultItem:
+    """A team flag."""
+
+    flag: str
+    flag_id: UUID
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2152,11 +2662,11 @@ class CtfSharingReportsRow:
     challenge_id: UUID
     event_id: UUID
     id: int
+    owner_team_id: UUID | None
     reported_at: datetime
-    owner_team_id: UUID | None = None
-    submission_id: int | None = None
-    submitter_team_id: UUID | None = None
-    submitter_user_id: UUID | None = None
+    submission_id: int | None
+    submitter_team_id: UUID | None
+    submitter_user_id: UUID | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2165,14 +2675,14 @@ class CtfSolvesRow:
     challenge's current value.
     """
 
+    blood_rank: int | None
     challenge_id: UUID
     event_id: UUID
     id: int
+    points: int | None
     solved_at: datetime
     team_id: UUID
-    blood_rank: int | None = None
-    points: int | None = None
-    user_id: UUID | None = None
+    user_id: UUID | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2185,23 +2695,74 @@ class CtfSubmissionsRow:
     correct: bool
     event_id: UUID
     id: int
+    ip: str | None
     result: str
     submitted_at: datetime
-    ip: str | None = None
-    team_id: UUID | None = None
-    user_id: UUID | None = None
+    team_id: UUID | None
+    user_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfSubmitResultAlreadySolved:
+    """The team had already solved it; nothing was scored."""
+
+    already_solved: Literal[True]
+    correct: bool
+    status: Literal["already_solved"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfSubmitResultCorrect:
+    """The flag was right and the challenge is solved now."""
+
+    blood_rank: int | None
+    correct: Literal[True]
+    first_blood: bool
+    points: int
+    solve_count: int
+    status: Literal["correct"]
+    value: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfSubmitResultCtfFlagShared:
+    """The flag is another team's (reported to the organisers)."""
+
+    attempts_left: int | None
+    code: Literal["ctf_flag_shared"]
+    correct: Literal[False]
+    status: Literal["shared_flag"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfSubmitResultIncorrect:
+    """The flag was wrong."""
+
+    attempts_left: int | None
+    correct: Literal[False]
+    status: Literal["incorrect"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfSubmitResultPartial:
+    """One of several required flags was right (flag_logic all)."""
+
+    correct: Literal[True]
+    flags_found: int
+    flags_total: int
+    status: Literal["partial"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CtfTeamMembersRow:
     """Members of the teams you may see (username when their profile is visible to you)."""
 
-    banned: bool | None = None
-    event_id: UUID | None = None
-    joined_at: datetime | None = None
-    team_id: UUID | None = None
-    user_id: UUID | None = None
-    username: str | None = None
+    banned: bool | None
+    event_id: UUID | None
+    joined_at: datetime | None
+    team_id: UUID | None
+    user_id: UUID | None
+    username: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2211,14 +2772,24 @@ class CtfTeamsRow:
     """
 
     banned: bool
+    bracket_id: UUID | None
+    captain_id: UUID | None
     created_at: datetime
     event_id: UUID
     hidden: bool
     id: UUID
     name: str
     solo: bool
-    bracket_id: UUID | None = None
-    captain_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CtfUnlockHintResult:
+    """The hint, unlocked for the team (charged once, free after the event)."""
+
+    content: str | None
+    cost: int
+    hint_id: UUID
+    newly_unlocked: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2231,6 +2802,14 @@ class DraftResponse:
     model: str
     provenance: dict[str, Any]
     status: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsCancelNewsletterResult:
+    """The campaign: a scheduled one back to draft, a sending one stopped."""
+
+    id: int
+    status: Literal["draft", "cancelled"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2249,6 +2828,24 @@ class EventsCatalogueRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EventsCreateEndpointResult:
+    """The new webhook endpoint and its signing secret (shown once)."""
+
+    created_at: datetime
+    description: str
+    disabled_at: datetime | None
+    disabled_reason: Literal["manual", "failing"] | None | None
+    enabled: bool
+    failing_since: datetime | None
+    id: UUID
+    owner_id: UUID
+    secret: str
+    topics: list[str] | None
+    updated_at: datetime
+    url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventsDeliveriesRow:
     """Webhook deliveries (admins), one per message and endpoint (replays add rows, replay_of):
     status pending | processing | delivered | failed | cancelled, attempts, the next attempt,
@@ -2258,15 +2855,15 @@ class EventsDeliveriesRow:
     attempts: int
     created_at: datetime
     endpoint_id: UUID
+    finished_at: datetime | None
     id: int
+    last_error: str | None
+    last_status: int | None
     max_attempts: int
     message_id: str
     next_attempt_at: datetime
+    replay_of: int | None
     status: str
-    finished_at: datetime | None = None
-    last_error: str | None = None
-    last_status: int | None = None
-    replay_of: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2279,13 +2876,13 @@ class EventsDeliveryAttemptsRow:
     attempted_at: datetime
     delivery_id: int
     endpoint_id: UUID
+    error: str | None
     id: int
     latency_ms: int
     message_id: str
     outcome: str
-    error: str | None = None
-    response_body: str | None = None
-    response_status: int | None = None
+    response_body: str | None
+    response_status: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2296,15 +2893,15 @@ class EventsEndpointsRow:
 
     created_at: datetime
     description: str
+    disabled_at: datetime | None
+    disabled_reason: str | None
     enabled: bool
+    failing_since: datetime | None
     id: UUID
     owner_id: UUID
+    topics: list[str] | None
     updated_at: datetime
     url: str
-    disabled_at: datetime | None = None
-    disabled_reason: str | None = None
-    failing_since: datetime | None = None
-    topics: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2325,21 +2922,21 @@ class EventsNewsletterCampaignsRow:
     Admins only.
     """
 
-    audience: Any = None
-    created_at: datetime | None = None
-    created_by: UUID | None = None
-    failed: int | None = None
-    finished_at: datetime | None = None
-    headline: str | None = None
-    id: int | None = None
-    pending: int | None = None
-    recipients: int | None = None
-    scheduled_at: datetime | None = None
-    sent: int | None = None
-    started_at: datetime | None = None
-    status: str | None = None
-    subject: str | None = None
-    suppressed: int | None = None
+    audience: Any
+    created_at: datetime | None
+    created_by: UUID | None
+    failed: int | None
+    finished_at: datetime | None
+    headline: str | None
+    id: int | None
+    pending: int | None
+    recipients: int | None
+    scheduled_at: datetime | None
+    sent: int | None
+    started_at: datetime | None
+    status: str | None
+    subject: str | None
+    suppressed: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2350,11 +2947,110 @@ class EventsNewsletterRecipientsRow:
 
     campaign_id: int
     email: str
+    error: str | None
+    provider_id: str | None
+    sent_at: datetime | None
     status: str
-    error: str | None = None
-    provider_id: str | None = None
-    sent_at: datetime | None = None
-    user_id: UUID | None = None
+    user_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsPreviewNewsletterResult:
+    """A campaign as it will be sent, and how many it reaches."""
+
+    audience: EventsPreviewNewsletterResultAudience
+    body: str
+    body_html: str | None
+    headline: str | None
+    id: int
+    recipients: int
+    status: Literal["draft", "scheduled", "sending", "sent", "cancelled"]
+    subject: str
+    suppressed: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsPreviewNewsletterResultAudienceCourse:
+    """Learners of a course."""
+
+    course_id: UUID
+    kind: Literal["course"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsPreviewNewsletterResultAudienceEvent:
+    """Participants of a CTF event."""
+
+    event_id: UUID
+    kind: Literal["event"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsPreviewNewsletterResultAudienceEveryone:
+    """Every user opted in."""
+
+    kind: Literal["everyone"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsPreviewNewsletterResultAudiencePlan:
+    """Holders of a plan feature."""
+
+    feature: str
+    kind: Literal["plan"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsRotateEndpointSecretResult:
+    """The new signing secret (shown once); the old one works until then."""
+
+    endpoint_id: UUID
+    previous_expires_at: datetime
+    secret: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsScheduleNewsletterResult:
+    """The campaign, scheduled."""
+
+    id: int
+    scheduled_at: datetime
+    status: Literal["scheduled"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsUpdateEndpointResult:
+    """The webhook endpoint after the change."""
+
+    created_at: datetime
+    description: str
+    disabled_at: datetime | None
+    disabled_reason: Literal["manual", "failing"] | None | None
+    enabled: bool
+    failing_since: datetime | None
+    id: UUID
+    owner_id: UUID
+    topics: list[str] | None
+    updated_at: datetime
+    url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FilesGetCertificatePdfResult:
+    """Where the PDF of a valid certificate is stored (fetch from Storage)."""
+
+    bucket: Literal["certificates"]
+    code: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FilesGetMyUsageResult:
+    """The caller's Storage use and quota."""
+
+    bytes: int
+    objects: int
+    quota: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2394,12 +3090,12 @@ class LearningArchiveCourseResult:
 class LearningCertificateHistoryRow:
     """Status history of certificates you may see (your own; your courses'; all for admins)."""
 
+    actor_id: UUID | None
     certificate_id: UUID
     id: int
     occurred_at: datetime
+    reason: str | None
     status: Literal["valid", "revoked"]
-    actor_id: UUID | None = None
-    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2443,9 +3139,9 @@ class LearningCourseAccommodationsRow:
 
     course_id: UUID
     extra_time_pct: int
+    note: str | None
     updated_at: datetime
     user_id: UUID
-    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2454,15 +3150,15 @@ class LearningCourseAttemptsRow:
 
     attempt_no: int
     course_id: UUID
+    deadline_at: datetime | None
     id: UUID
+    passed: bool | None
     quiz_id: UUID
+    score: float | None
     started_at: datetime
     status: Literal["in_progress", "submitted", "auto_submitted", "expired"]
+    submitted_at: datetime | None
     user_id: UUID
-    deadline_at: datetime | None = None
-    passed: bool | None = None
-    score: float | None = None
-    submitted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2471,11 +3167,11 @@ class LearningCourseEnrollmentStatsRow:
     or withdrew since).
     """
 
+    completions: int | None
     course_id: UUID
-    completions: int | None = None
-    day: date | None = None
-    enrollments: int | None = None
-    withdrawals: int | None = None
+    day: date | None
+    enrollments: int | None
+    withdrawals: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2484,14 +3180,14 @@ class LearningCourseLessonFunnelRow:
     all enrollments: where learners drop off.
     """
 
+    completions: int | None
     course_id: UUID
+    enrollments: int | None
     kind: Literal["article", "video", "lab", "quiz"]
     lesson_id: UUID
     lesson_position: int
     module_position: int
     title: str
-    completions: int | None = None
-    enrollments: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2499,6 +3195,7 @@ class LearningCourseLessonsRow:
     """Lessons of the courses you may see, without bodies (see api.learning_get_lesson)."""
 
     course_id: UUID
+    duration_seconds: int | None
     id: UUID
     is_preview: bool
     is_required: bool
@@ -2506,7 +3203,6 @@ class LearningCourseLessonsRow:
     module_id: UUID
     position: int
     title: str
-    duration_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2517,7 +3213,7 @@ class LearningCourseModulesRow:
     id: UUID
     position: int
     title: str
-    unlock_at: datetime | None = None
+    unlock_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2537,11 +3233,11 @@ class LearningCourseReviewsRow:
     created_at: datetime
     id: UUID
     rating: int
+    replied_at: datetime | None
+    reply_body: str | None
+    reply_by: UUID | None
     updated_at: datetime
-    replied_at: datetime | None = None
-    reply_body: str | None = None
-    reply_by: UUID | None = None
-    user_id: UUID | None = None
+    user_id: UUID | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2550,18 +3246,18 @@ class LearningCourseRosterRow:
     time. (Profile fields follow profile visibility.)
     """
 
-    completed_at: datetime | None = None
-    course_id: UUID | None = None
-    display_name: str | None = None
-    enrolled_at: datetime | None = None
-    extra_time_pct: int | None = None
-    last_activity_at: datetime | None = None
-    lessons_completed: int | None = None
-    progress_pct: float | None = None
-    quizzes_passed: int | None = None
-    status: Literal["active", "completed", "withdrawn"] | None | None = None
-    user_id: UUID | None = None
-    username: str | None = None
+    completed_at: datetime | None
+    course_id: UUID | None
+    display_name: str | None
+    enrolled_at: datetime | None
+    extra_time_pct: int | None
+    last_activity_at: datetime | None
+    lessons_completed: int | None
+    progress_pct: float | None
+    quizzes_passed: int | None
+    status: Literal["active", "completed", "withdrawn"] | None | None
+    user_id: UUID | None
+    username: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2581,13 +3277,17 @@ class LearningCoursesRow:
     rendered.
     """
 
+    cover_path: str | None
     created_at: datetime
     description: str
+    description_html: str | None
     enrollment_count: int
+    estimated_hours: float | None
     id: UUID
     language: str
     level: Literal["beginner", "intermediate", "advanced"]
     price_tier: Literal["free", "pro"]
+    published_at: datetime | None
     rating_avg: float
     rating_count: int
     sequential: bool
@@ -2597,10 +3297,6 @@ class LearningCoursesRow:
     tags: list[str]
     title: str
     updated_at: datetime
-    cover_path: str | None = None
-    description_html: str | None = None
-    estimated_hours: float | None = None
-    published_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2669,7 +3365,7 @@ class LearningGetAttemptResultQuestionsItemOptionsItem:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LearningGetAttemptReviewResult:
-    """A submitted attempt and its answers; the key only when revealed (policy, or course team)."""
+    """A submitted attempt and its answers; the key only when revealed."""
 
     attempt_id: UUID
     max_points: float | None
@@ -2720,7 +3416,7 @@ class LearningGetAttemptReviewResultQuestionsItemOptionsItem:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LearningGetCourseOutlineResult:
-    """A course: its team, prerequisites, modules, lessons and the enrollment of the caller."""
+    """A course: team, prerequisites, modules, lessons, the caller's enrollment."""
 
     course_team: list[LearningGetCourseOutlineResultCourseTeamItem]
     cover_path: str | None
@@ -2842,9 +3538,7 @@ class LearningGetLessonResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LearningGetQuizForAuthoringResult:
-    """A quiz as its authors edit it: settings, questions, options, answer keys, grading
-    problems.
-    """
+    """A quiz for its authors: settings, questions, options, keys, problems."""
 
     course_id: UUID
     created_at: datetime
@@ -2912,21 +3606,21 @@ class LearningGetQuizForAuthoringResultQuestionsItemOptionsItem:
 class LearningListCoursesResultItem:
     """LearningListCoursesResultItem."""
 
-    cover_path: str | None = None
-    enrollment_count: int | None = None
-    estimated_hours: float | None = None
-    id: UUID | None = None
-    language: str | None = None
-    level: str | None = None
-    next_cursor: str | None = None
-    price_tier: str | None = None
-    published_at: datetime | None = None
-    rating_avg: float | None = None
-    rating_count: int | None = None
-    slug: str | None = None
-    summary: str | None = None
-    tags: list[str] | None = None
-    title: str | None = None
+    cover_path: str | None
+    enrollment_count: int | None
+    estimated_hours: float | None
+    id: UUID | None
+    language: str | None
+    level: str | None
+    next_cursor: str | None
+    price_tier: str | None
+    published_at: datetime | None
+    rating_avg: float | None
+    rating_count: int | None
+    slug: str | None
+    summary: str | None
+    tags: list[str] | None
+    title: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2938,39 +3632,39 @@ class LearningMyCertificatesRow:
     code: str
     course_id: UUID
     course_title: str
+    holder_name: str | None
+    holder_username: str | None
     id: UUID
     issued_at: datetime
     status: Literal["valid", "revoked"]
-    holder_name: str | None = None
-    holder_username: str | None = None
-    status_changed_at: datetime | None = None
-    status_reason: str | None = None
+    status_changed_at: datetime | None
+    status_reason: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LearningMyEnrollmentsRow:
     """Your enrollments with progress."""
 
+    completed_at: datetime | None
     course_id: UUID
     enrolled_at: datetime
+    last_activity_at: datetime | None
     lessons_completed: int
     progress_pct: float
     slug: str
     status: Literal["active", "completed", "withdrawn"]
     title: str
-    completed_at: datetime | None = None
-    last_activity_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LearningMyLessonProgressRow:
     """Your lesson completions and resume positions."""
 
+    completed_at: datetime | None
     course_id: UUID
     lesson_id: UUID
     position_seconds: int
     updated_at: datetime
-    completed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2981,14 +3675,14 @@ class LearningMyQuizAttemptsRow:
 
     attempt_no: int
     course_id: UUID
+    deadline_at: datetime | None
     id: UUID
+    passed: bool | None
     quiz_id: UUID
+    score: float | None
     started_at: datetime
     status: Literal["in_progress", "submitted", "auto_submitted", "expired"]
-    deadline_at: datetime | None = None
-    passed: bool | None = None
-    score: float | None = None
-    submitted_at: datetime | None = None
+    submitted_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -2997,11 +3691,11 @@ class LearningMyQuizResultsRow:
 
     attempts_used: int
     course_id: UUID
+    final_score: float | None
+    last_submitted_at: datetime | None
     passed: bool
+    passed_at: datetime | None
     quiz_id: UUID
-    final_score: float | None = None
-    last_submitted_at: datetime | None = None
-    passed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3018,10 +3712,10 @@ class LearningQuizItemDifficultyRow:
     points, 0 = hard, 1 = easy) and the share fully correct.
     """
 
-    answered: int | None = None
-    correct_rate: float | None = None
-    course_id: UUID | None = None
-    facility: float | None = None
+    answered: int | None
+    correct_rate: float | None
+    course_id: UUID | None
+    facility: float | None
     kind: (
         Literal[
             "single_choice",
@@ -3033,10 +3727,10 @@ class LearningQuizItemDifficultyRow:
         ]
         | None
         | None
-    ) = None
-    prompt: str | None = None
-    question_id: UUID | None = None
-    quiz_id: UUID | None = None
+    )
+    prompt: str | None
+    question_id: UUID | None
+    quiz_id: UUID | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3044,17 +3738,17 @@ class LearningQuizzesRow:
     """Quiz rules (no questions, no keys) of the courses you may see."""
 
     course_id: UUID
+    draw_count: int | None
+    due_at: datetime | None
     grading_method: Literal["highest", "last", "first", "average"]
     id: UUID
     lesson_id: UUID
+    max_attempts: int | None
     overdue_policy: Literal["auto_submit", "refuse"]
     passing_score: float
     reveal_policy: Literal["never", "after_passing", "after_last_attempt", "after_due_date"]
+    time_limit_seconds: int | None
     wait_seconds: int
-    draw_count: int | None = None
-    due_at: datetime | None = None
-    max_attempts: int | None = None
-    time_limit_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -3232,15 +3926,15 @@ class OpsAuditLogRow:
     """Admin: the audit log (needs audit.read in the JWT)."""
 
     action: str
+    actor_id: UUID | None
+    actor_role: str | None
     details: Any
     id: int
     occurred_at: datetime
-    actor_id: UUID | None = None
-    actor_role: str | None = None
-    reason: str | None = None
-    request_id: str | None = None
-    target_id: str | None = None
-    target_type: str | None = None
+    reason: str | None
+    request_id: str | None
+    target_id: str | None
+    target_type: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -4343,3 +5037,27 @@ OpsAuditLogColumn = Literal[
 
 
 OpsErrorCodesColumn = Literal["code", "description", "http_status", "sqlstate"]
+
+
+AiGenerationContextResult = (
+    AiGenerationContextResultQuizQuestions
+    | AiGenerationContextResultCourseOutline
+    | AiGenerationContextResultChallengeWriteup
+)
+
+
+CtfSubmitResult = (
+    CtfSubmitResultCorrect
+    | CtfSubmitResultPartial
+    | CtfSubmitResultIncorrect
+    | CtfSubmitResultCtfFlagShared
+    | CtfSubmitResultAlreadySolved
+)
+
+
+EventsPreviewNewsletterResultAudience = (
+    EventsPreviewNewsletterResultAudienceEveryone
+    | EventsPreviewNewsletterResultAudienceCourse
+    | EventsPreviewNewsletterResultAudienceEvent
+    | EventsPreviewNewsletterResultAudiencePlan
+)
