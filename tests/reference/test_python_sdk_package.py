@@ -61,3 +61,26 @@ def test_the_sdk_imports_none_of_the_platform():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_every_operation_and_view_of_the_document_is_in_the_sdk():
+    import json
+    import re
+
+    from flagship_sdk._operations import Domains, EdgeFunctions
+    from flagship_sdk.query import View
+
+    document = json.loads(python_sdk.OPENAPI.read_text())
+    domains = Domains(object())  # the classes only keep the transport
+    for path in document["paths"]:
+        if path.startswith("/rest/v1/rpc/"):
+            fn = path.rsplit("/", 1)[1]
+            domain, method = python_sdk.split_domain(fn)
+            assert callable(getattr(getattr(domains, domain), python_sdk.py_name(method))), fn
+        elif re.fullmatch(r"/rest/v1/[a-z][a-z0-9_]*", path):
+            domain, attr = python_sdk.split_domain(path.rsplit("/", 1)[1])
+            api = getattr(domains, domain)
+            view = getattr(api, attr, None) or getattr(api, f"{attr}_view")
+            assert isinstance(view, View) and view.name == f"{domain}_{attr}"
+    edge = {n for n in dir(EdgeFunctions) if not n.startswith("_")}
+    assert {"me", "ai_search", "checkout", "batch", "health"} <= edge
