@@ -277,7 +277,9 @@ def cmd_reference_sdk(args: argparse.Namespace) -> None:
         changed = python_sdk.write(check=args.check)
     except python_sdk.SdkError as exc:
         raise CliError(str(exc)) from exc
-    where = python_sdk.PACKAGE.relative_to(config.ROOT)
+    where = python_sdk.PACKAGE
+    if where.is_relative_to(config.ROOT):
+        where = where.relative_to(config.ROOT)
     state = (
         ("stale: " if args.check else "updated: ") + ", ".join(changed) if changed else "current"
     )

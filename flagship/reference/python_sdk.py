@@ -601,10 +601,12 @@ def ruff_format(source: str) -> str:
 
 
 def write(
-    document_path: Path = OPENAPI, package: Path = PACKAGE, *, check: bool = False
+    document_path: Path | None = None, package: Path | None = None, *, check: bool = False
 ) -> list[str]:
     """Regenerate the SDK's modules; the names of files that changed (with `check`, that
-    would change, without writing)."""
+    would change, without writing). Defaults: the committed document and package."""
+    document_path = document_path or OPENAPI
+    package = package or PACKAGE
     if not document_path.exists():
         raise SdkError(f"{document_path} is missing: generate the OpenAPI document first")
     files = generate(json.loads(document_path.read_text()))

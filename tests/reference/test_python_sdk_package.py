@@ -10,6 +10,8 @@ import sys
 import tarfile
 import zipfile
 
+import pytest
+
 from flagship.reference import python_sdk
 
 SDK = python_sdk.PACKAGE.parents[1]  # sdk/python
@@ -84,3 +86,17 @@ def test_every_operation_and_view_of_the_document_is_in_the_sdk():
             assert isinstance(view, View) and view.name == f"{domain}_{attr}"
     edge = {n for n in dir(EdgeFunctions) if not n.startswith("_")}
     assert {"me", "ai_search", "checkout", "batch", "health"} <= edge
+
+
+def test_the_command_writes_then_checks(tmp_path, monkeypatch, capsys):
+    from flagship import cli
+
+    monkeypatch.setattr(python_sdk, "PACKAGE", tmp_path)
+    (tmp_path / python_sdk.MODELS).write_text("# stale\n")
+    with pytest.raises(SystemExit) as info:
+        cli.main(["reference", "sdk", "--check"])
+    assert info.value.code == 1 and "stale: models.py, _operations.py" in capsys.readouterr().out
+    assert (tmp_path / python_sdk.MODELS).read_text() == "# stale\n"  # --check writes nothing
+    assert cli.main(["reference", "sdk"]) == 0
+    assert cli.main(["reference", "sdk", "--check"]) == 0
+    assert capsys.readouterr().out.endswith(": current\n")
