@@ -9,7 +9,9 @@ select ops.declare_result_shape('api.accounts_export_my_data', '{
     "type": "object",
     "description": "All kept about the caller, a section per accounts.data_providers row.",
     "properties": {
-        "format": {"const": "flagship-export/1", "description": "Export format version."},
+        "format": {
+            "type": "string", "const": "flagship-export/1", "description": "Export format version."
+        },
         "generated_at": {
             "type": "string", "description": "When the export was made.", "format": "date-time"
         },
@@ -351,7 +353,7 @@ select ops.declare_result_shape('api.accounts_export_my_data', '{
                             },
                             "status": {
                                 "type": "string", "description": "Attempt status.",
-                                "enum": ["in_progress", "submitted", "expired"]
+                                "enum": ["in_progress", "submitted", "auto_submitted", "expired"]
                             },
                             "started_at": {
                                 "type": "string", "description": "When it started.",
@@ -406,7 +408,10 @@ select ops.declare_result_shape('api.accounts_export_my_data', '{
                             "course_id": {
                                 "type": "string", "description": "Course.", "format": "uuid"
                             },
-                            "role": {"type": "string", "description": "Role on the course team."}
+                            "role": {
+                                "type": "string", "description": "Role on the course team.",
+                                "enum": ["owner", "co_instructor", "ta"]
+                            }
                         },
                         "required": ["course_id", "role"],
                         "additionalProperties": false

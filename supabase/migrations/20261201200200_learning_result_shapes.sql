@@ -10,7 +10,7 @@ select ops.declare_result_shape('api.learning_archive_course', '{
     "description": "The course, now archived.",
     "properties": {
         "id": {"type": "string", "description": "Course id.", "format": "uuid"},
-        "status": {"const": "archived", "description": "New status."}
+        "status": {"type": "string", "const": "archived", "description": "New status."}
     },
     "required": ["id", "status"],
     "additionalProperties": false
@@ -47,7 +47,7 @@ select ops.declare_result_shape('api.learning_create_course', '{
     "properties": {
         "id": {"type": "string", "description": "Course id.", "format": "uuid"},
         "slug": {"type": "string", "description": "URL slug."},
-        "status": {"const": "draft", "description": "Status."}
+        "status": {"type": "string", "const": "draft", "description": "Status."}
     },
     "required": ["id", "slug", "status"],
     "additionalProperties": false
@@ -160,7 +160,7 @@ select ops.declare_result_shape('api.learning_publish_course', '{
     "description": "The course, now published.",
     "properties": {
         "id": {"type": "string", "description": "Course id.", "format": "uuid"},
-        "status": {"const": "published", "description": "New status."}
+        "status": {"type": "string", "const": "published", "description": "New status."}
     },
     "required": ["id", "status"],
     "additionalProperties": false
@@ -174,7 +174,7 @@ select ops.declare_result_shape('api.learning_reinstate_certificate', '{
             "type": "string", "description": "Certificate code (FLG-...).",
             "pattern": "^FLG-[0-9A-F]{24}$"
         },
-        "status": {"const": "valid", "description": "New status."}
+        "status": {"type": "string", "const": "valid", "description": "New status."}
     },
     "required": ["code", "status"],
     "additionalProperties": false
@@ -215,7 +215,7 @@ select ops.declare_result_shape('api.learning_revoke_certificate', '{
             "type": "string", "description": "Certificate code (FLG-...).",
             "pattern": "^FLG-[0-9A-F]{24}$"
         },
-        "status": {"const": "revoked", "description": "New status."}
+        "status": {"type": "string", "const": "revoked", "description": "New status."}
     },
     "required": ["code", "status"],
     "additionalProperties": false

@@ -20,14 +20,15 @@ select ops.declare_result_shape('api.ctf_create_team', '{
 }'::jsonb);
 
 select ops.declare_result_shape('api.ctf_submit', '{
+    "type": "object",
     "description": "The outcome of a flag submission; `status` tells the shapes apart.",
     "oneOf": [
         {
             "type": "object",
             "description": "The flag was right and the challenge is solved now.",
             "properties": {
-                "status": {"const": "correct", "description": "Outcome."},
-                "correct": {"const": true, "description": "The flag was right."},
+                "status": {"type": "string", "const": "correct", "description": "Outcome."},
+                "correct": {"type": "boolean", "const": true, "description": "The flag was right."},
                 "points": {
                     "type": "integer",
                     "description": "Points the team earned, first-blood bonus included."
@@ -54,8 +55,8 @@ select ops.declare_result_shape('api.ctf_submit', '{
             "type": "object",
             "description": "One of several required flags was right (flag_logic all).",
             "properties": {
-                "status": {"const": "partial", "description": "Outcome."},
-                "correct": {"const": true, "description": "The flag was right."},
+                "status": {"type": "string", "const": "partial", "description": "Outcome."},
+                "correct": {"type": "boolean", "const": true, "description": "The flag was right."},
                 "flags_found": {"type": "integer", "description": "Flags the team has found."},
                 "flags_total": {"type": "integer", "description": "Flags the challenge requires."}
             },
@@ -66,8 +67,8 @@ select ops.declare_result_shape('api.ctf_submit', '{
             "type": "object",
             "description": "The flag was wrong.",
             "properties": {
-                "status": {"const": "incorrect", "description": "Outcome."},
-                "correct": {"const": false, "description": "Not right."},
+                "status": {"type": "string", "const": "incorrect", "description": "Outcome."},
+                "correct": {"type": "boolean", "const": false, "description": "Not right."},
                 "attempts_left": {
                     "type": ["integer", "null"],
                     "description": "Wrong attempts left in the current limit; null when unlimited."
@@ -80,9 +81,12 @@ select ops.declare_result_shape('api.ctf_submit', '{
             "type": "object",
             "description": "The flag is another team''s (reported to the organisers).",
             "properties": {
-                "status": {"const": "shared_flag", "description": "Outcome."},
-                "correct": {"const": false, "description": "Not right."},
-                "code": {"const": "ctf_flag_shared", "description": "The code clients show."},
+                "status": {"type": "string", "const": "shared_flag", "description": "Outcome."},
+                "correct": {"type": "boolean", "const": false, "description": "Not right."},
+                "code": {
+                    "type": "string", "const": "ctf_flag_shared",
+                    "description": "The code clients show."
+                },
                 "attempts_left": {
                     "type": ["integer", "null"],
                     "description": "Wrong attempts left in the current limit; null when unlimited."
@@ -95,18 +99,19 @@ select ops.declare_result_shape('api.ctf_submit', '{
             "type": "object",
             "description": "The team had already solved it; nothing was scored.",
             "properties": {
-                "status": {"const": "already_solved", "description": "Outcome."},
+                "status": {"type": "string", "const": "already_solved", "description": "Outcome."},
                 "correct": {
                     "type": "boolean",
                     "description": "Whether this flag was right (false when not evaluated)."
                 },
-                "already_solved": {"const": true, "description": "Already solved."}
+                "already_solved": {
+                    "type": "boolean", "const": true, "description": "Already solved."
+                }
             },
             "required": ["status", "correct", "already_solved"],
             "additionalProperties": false
         }
-    ],
-    "type": "object"
+    ]
 }'::jsonb);
 
 select ops.declare_result_shape('api.ctf_unlock_hint', '{

@@ -9,7 +9,10 @@ select ops.declare_result_shape('api.ctf_export_event', '{
     "type": "object",
     "description": "An event export for its organisers (no flag secrets, invite codes).",
     "properties": {
-        "format": {"const": "flagship-ctf-export/1", "description": "Export format version."},
+        "format": {
+            "type": "string", "const": "flagship-ctf-export/1",
+            "description": "Export format version."
+        },
         "generated_at": {
             "type": "string", "description": "When the export was made.", "format": "date-time"
         },

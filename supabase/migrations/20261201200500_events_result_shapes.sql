@@ -71,12 +71,17 @@ select ops.declare_result_shape('api.events_preview_newsletter', '{
             "description": "Body rendered to sanitised HTML; null until rendered."
         },
         "audience": {
+            "type": "object",
             "description": "Who the campaign goes to.",
             "oneOf": [
                 {
                     "type": "object",
                     "description": "Every user opted in.",
-                    "properties": {"kind": {"const": "everyone", "description": "Audience kind."}},
+                    "properties": {
+                        "kind": {
+                            "type": "string", "const": "everyone", "description": "Audience kind."
+                        }
+                    },
                     "required": ["kind"],
                     "additionalProperties": false
                 },
@@ -84,7 +89,9 @@ select ops.declare_result_shape('api.events_preview_newsletter', '{
                     "type": "object",
                     "description": "Learners of a course.",
                     "properties": {
-                        "kind": {"const": "course", "description": "Audience kind."},
+                        "kind": {
+                            "type": "string", "const": "course", "description": "Audience kind."
+                        },
                         "course_id": {"type": "string", "description": "Course.", "format": "uuid"}
                     },
                     "required": ["kind", "course_id"],
@@ -94,7 +101,9 @@ select ops.declare_result_shape('api.events_preview_newsletter', '{
                     "type": "object",
                     "description": "Participants of a CTF event.",
                     "properties": {
-                        "kind": {"const": "event", "description": "Audience kind."},
+                        "kind": {
+                            "type": "string", "const": "event", "description": "Audience kind."
+                        },
                         "event_id": {"type": "string", "description": "Event.", "format": "uuid"}
                     },
                     "required": ["kind", "event_id"],
@@ -104,7 +113,9 @@ select ops.declare_result_shape('api.events_preview_newsletter', '{
                     "type": "object",
                     "description": "Holders of a plan feature.",
                     "properties": {
-                        "kind": {"const": "plan", "description": "Audience kind."},
+                        "kind": {
+                            "type": "string", "const": "plan", "description": "Audience kind."
+                        },
                         "feature": {
                             "type": "string", "description": "Entitlement feature, such as pro."
                         }
@@ -112,8 +123,7 @@ select ops.declare_result_shape('api.events_preview_newsletter', '{
                     "required": ["kind", "feature"],
                     "additionalProperties": false
                 }
-            ],
-            "type": "object"
+            ]
         },
         "status": {
             "type": "string", "description": "Campaign status.",
@@ -155,7 +165,7 @@ select ops.declare_result_shape('api.events_schedule_newsletter', '{
     "description": "The campaign, scheduled.",
     "properties": {
         "id": {"type": "integer", "description": "Campaign id."},
-        "status": {"const": "scheduled", "description": "New status."},
+        "status": {"type": "string", "const": "scheduled", "description": "New status."},
         "scheduled_at": {
             "type": "string", "description": "When sending starts (now at the earliest).",
             "format": "date-time"

@@ -9,7 +9,7 @@ select ops.declare_result_shape('api.files_get_certificate_pdf', '{
     "type": "object",
     "description": "Where the PDF of a valid certificate is stored (fetch from Storage).",
     "properties": {
-        "bucket": {"const": "certificates", "description": "Storage bucket."},
+        "bucket": {"type": "string", "const": "certificates", "description": "Storage bucket."},
         "path": {"type": "string", "description": "Object path in the bucket."},
         "code": {
             "type": "string", "description": "Certificate code.", "pattern": "^FLG-[0-9A-F]{24}$"

@@ -24,13 +24,14 @@ select ops.declare_result_shape('api.ai_apply_draft', '{
 }'::jsonb);
 
 select ops.declare_result_shape('api.ai_generation_context', '{
+    "type": "object",
     "description": "What the model drafts from (public text only); `kind` tells them apart.",
     "oneOf": [
         {
             "type": "object",
             "description": "Context for quiz questions about a lesson.",
             "properties": {
-                "kind": {"const": "quiz_questions", "description": "Draft kind."},
+                "kind": {"type": "string", "const": "quiz_questions", "description": "Draft kind."},
                 "course_id": {"type": "string", "description": "Course.", "format": "uuid"},
                 "lesson_id": {"type": "string", "description": "Lesson.", "format": "uuid"},
                 "title": {"type": "string", "description": "Lesson title."},
@@ -45,7 +46,7 @@ select ops.declare_result_shape('api.ai_generation_context', '{
             "type": "object",
             "description": "Context for a course outline.",
             "properties": {
-                "kind": {"const": "course_outline", "description": "Draft kind."},
+                "kind": {"type": "string", "const": "course_outline", "description": "Draft kind."},
                 "course_id": {"type": "string", "description": "Course.", "format": "uuid"},
                 "title": {"type": "string", "description": "Course title."},
                 "level": {
@@ -84,7 +85,9 @@ select ops.declare_result_shape('api.ai_generation_context', '{
             "type": "object",
             "description": "Context for a challenge write-up (no flags, hints, write-up).",
             "properties": {
-                "kind": {"const": "challenge_writeup", "description": "Draft kind."},
+                "kind": {
+                    "type": "string", "const": "challenge_writeup", "description": "Draft kind."
+                },
                 "challenge_id": {"type": "string", "description": "Challenge.", "format": "uuid"},
                 "event_id": {"type": "string", "description": "Event.", "format": "uuid"},
                 "title": {"type": "string", "description": "Challenge title."},
@@ -101,8 +104,7 @@ select ops.declare_result_shape('api.ai_generation_context', '{
             ],
             "additionalProperties": false
         }
-    ],
-    "type": "object"
+    ]
 }'::jsonb);
 
 select ops.declare_result_shape('api.ai_get_my_quota', '{

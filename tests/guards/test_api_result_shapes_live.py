@@ -109,6 +109,9 @@ def test_learning_catalogue_and_attempts(db):
     hidden = rpc(db, other, "learning_get_attempt_review", p_attempt_id=failed["id"])
     assert not hidden["revealed"]
     rpc(db, s.teacher, "learning_get_attempt_review", p_attempt_id=failed["id"])
+    # The export with learning data in it (attempts, progress, enrollments, teaching).
+    assert rpc(db, s.learner, "accounts_export_my_data")["learning"]["quiz_attempts"]
+    assert rpc(db, s.teacher, "accounts_export_my_data")["learning"]["teaching"]
 
 
 def test_learning_authoring_reviews_and_certificates(db):
@@ -187,6 +190,8 @@ def test_ctf(db):
     rpc(db, o, "ctf_export_event", p_event_id=c.event)
     team = rpc(db, c.outsider, "ctf_create_team", p_event_id=c.event, p_name="Charlie")
     assert team["invite_code"]
+    exported = rpc(db, c.player, "accounts_export_my_data")["ctf"]
+    assert exported["participations"] and exported["solves"]
 
 
 def test_community(db):
@@ -203,6 +208,7 @@ def test_community(db):
     )
     stats = rpc(db, moderator, "community_get_moderation_stats")
     assert stats["actions_by_moderator"][0]["by_action"] == {"silence": 1}
+    assert rpc(db, member, "accounts_export_my_data")["community"]["moderation_actions"]
 
 
 def test_events(db):

@@ -10,6 +10,8 @@ import jwt
 import pytest
 
 from flagship import config
+from flagship.database import connect
+from flagship.testing import shapes
 from flagship.testing.node import run_node
 
 from . import journeys
@@ -33,6 +35,17 @@ def scene(gateway, gateway_db) -> dict:
     return built
 
 
+@pytest.fixture(scope="module")
+def shape_of(gateway_db):
+    """Validate a result the clients received over HTTP against its declared shape (what
+    the generated SDK types promise them)."""
+    conn = connect(gateway_db[0])
+    try:
+        yield lambda fn, value: shapes.check(conn, f"api.{fn}", value)
+    finally:
+        conn.close()
+
+
 def run_js(gateway, scene, journey: str) -> dict:
     return run_node(
         SCRIPT,
@@ -45,8 +58,11 @@ def run_js(gateway, scene, journey: str) -> dict:
     )
 
 
-def test_js_player_team_challenges_flags_scoreboard(gateway, scene):
+def test_js_player_team_challenges_flags_scoreboard(gateway, scene, shape_of):
     r = run_js(gateway, scene, "player")
+    shape_of("ctf_create_team", r["team"])
+    shape_of("ctf_submit", r["wrong"])
+    shape_of("ctf_submit", r["right"])
     assert r["signed_in"] == scene["users"]["player"]["id"]
     assert r["team_error"] is None and r["team"]["invite_code"]
     assert r["join_error"] is None and r["join"] == r["team"]["team_id"]
@@ -131,7 +147,7 @@ def py_client(gateway, token: str | None = None):
     return create_client(gateway.url, gateway.anon_key, options)
 
 
-def test_py_learner_browse_enroll_complete(gateway, scene):
+def test_py_learner_browse_enroll_complete(gateway, scene, shape_of):
     learner = py_client(gateway, scene["users"]["py_learner"]["token"])
     page = (
         py_client(gateway)
@@ -144,9 +160,11 @@ def test_py_learner_browse_enroll_complete(gateway, scene):
     )
     assert page.data == [{"id": scene["course"], "title": scene["course_title"]}]
     assert page.count == 1
-    learner.rpc("learning_enroll", {"p_course_id": scene["course"]}).execute()
+    enrolled = learner.rpc("learning_enroll", {"p_course_id": scene["course"]}).execute()
+    shape_of("learning_enroll", enrolled.data)
     for lesson in scene["lessons"]:
-        learner.rpc("learning_complete_lesson", {"p_lesson_id": lesson}).execute()
+        done = learner.rpc("learning_complete_lesson", {"p_lesson_id": lesson}).execute()
+        shape_of("learning_complete_lesson", done.data)
     mine = (
         learner.table("learning_course_lessons")
         .select("id")
@@ -156,7 +174,7 @@ def test_py_learner_browse_enroll_complete(gateway, scene):
     assert sorted(row["id"] for row in mine.data) == sorted(scene["lessons"])
 
 
-def test_py_player_submits_flags(gateway, scene):
+def test_py_player_submits_flags(gateway, scene, shape_of):
     from postgrest.exceptions import APIError
 
     player = py_client(gateway, scene["users"]["py_player"]["token"])
@@ -164,6 +182,7 @@ def test_py_player_submits_flags(gateway, scene):
         "ctf_create_team", {"p_event_id": scene["event"], "p_name": f"Py {scene['tag']}"}
     ).execute()
     assert team.data["invite_code"]
+    shape_of("ctf_create_team", team.data)
     with pytest.raises(APIError) as caught:  # one team per event: a catalogued error
         player.rpc(
             "ctf_create_team", {"p_event_id": scene["event"], "p_name": f"Py2 {scene['tag']}"}
@@ -173,6 +192,7 @@ def test_py_player_submits_flags(gateway, scene):
         "ctf_submit", {"p_challenge_id": scene["challenge"], "p_flag": "flag{nope}"}
     ).execute()
     assert wrong.data["correct"] is False
+    shape_of("ctf_submit", wrong.data)
     board = py_client(gateway).rpc("ctf_get_scoreboard", {"p_event_id": scene["event"]}).execute()
     assert all({"pos", "team_name", "score"} <= set(row) for row in board.data)
 
