@@ -21,11 +21,24 @@ OPEN_STORAGE = frozenset(
 PARAM = re.compile(r"\{([a-z_]+)(?::[a-z]+)?\}")
 
 
-def _path_and_params(prefix: str, path: str) -> tuple[str, list[dict[str, Any]]]:
-    """A Starlette path (`{name:path}`) as an OpenAPI path with its path parameters."""
-    names = PARAM.findall(path)
-    params = [
-        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+def _path_and_params(
+    prefix: str, path: str, query: tuple[str, ...] = ()
+) -> tuple[str, list[dict[str, Any]]]:
+    """A Starlette path (`{name:path}`) as an OpenAPI path with its path parameters (a
+    `:path` one may hold slashes), then the optional query parameters the handler reads."""
+    params: list[dict[str, Any]] = []
+    for m in PARAM.finditer(path):
+        param: dict[str, Any] = {
+            "name": m.group(1),
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+        if m.group(0).endswith(":path}"):
+            param["description"] = "The object's path in the bucket; it may contain `/`."
+        params.append(param)
+    params += [
+        {"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in query
     ]
     return prefix + PARAM.sub(lambda m: "{" + m.group(1) + "}", path), params
 
@@ -37,12 +50,12 @@ def _operation_id(prefix: str, method: str, path: str) -> str:
 
 def auth_part() -> dict[str, Any]:
     """Supabase Auth's routes as the gateway serves them (`gateway.auth.app.ROUTES`)."""
-    from gateway.auth.app import ROUTES
+    from gateway.auth.app import QUERY, ROUTES
     from gateway.auth.http import OPEN_PATHS
 
     paths: dict[str, Any] = {}
     for method, route, _handler, summary in ROUTES:
-        path, params = _path_and_params(AUTH, route)
+        path, params = _path_and_params(AUTH, route, QUERY.get((method, route), ()))
         if route in OPEN_PATHS:
             security: list[dict[str, list]] = [{}]
         elif route.startswith("/admin") or route == "/invite":
@@ -84,11 +97,11 @@ def auth_part() -> dict[str, Any]:
 
 def storage_part() -> dict[str, Any]:
     """Supabase Storage's routes as the gateway serves them (`gateway.storage.app.ROUTES`)."""
-    from gateway.storage.app import ROUTES
+    from gateway.storage.app import QUERY, ROUTES
 
     paths: dict[str, Any] = {}
     for route, methods, name, summary in ROUTES:
-        path, params = _path_and_params(STORAGE, route)
+        path, params = _path_and_params(STORAGE, route, QUERY.get(name, ()))
         public = name in OPEN_STORAGE
         for method in methods:
             if method == "HEAD":

@@ -54,6 +54,14 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("POST", "/admin/generate_link", admin.generate_link, "Admin: make an email link"),
 ]
 
+# Query parameters the handlers read, per route (documented in the generated reference).
+QUERY: dict[tuple[str, str], tuple[str, ...]] = {
+    ("POST", "/token"): ("grant_type",),
+    ("GET", "/verify"): ("token", "type", "redirect_to"),
+    ("POST", "/logout"): ("scope",),
+    ("GET", "/admin/users"): ("page", "per_page"),
+}
+
 
 async def _not_found(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, AuthError(404, "not_found", "Not Found"))

@@ -91,6 +91,21 @@ ROUTES: list[tuple[str, tuple[str, ...], str, str]] = [
     (f"/render/image/sign/{_OBJ}", ("GET",), "render_signed", "A transformed image, signed URL"),
 ]
 
+# Query parameters the handlers read, per StorageService method (documented in the
+# generated reference): signed URLs carry their token, image routes the transformation.
+_TRANSFORM = ("width", "height", "resize", "quality", "format")
+_DELIVERY = ("download", "cacheNonce")
+QUERY: dict[str, tuple[str, ...]] = {
+    "list_buckets": ("limit", "offset", "search", "sortColumn", "sortOrder"),
+    "get_signed": ("token", *_DELIVERY),
+    "upload_signed": ("token",),
+    "get_public": _DELIVERY,
+    "get_object": _DELIVERY,
+    "render_authenticated": (*_TRANSFORM, *_DELIVERY),
+    "render_public": (*_TRANSFORM, *_DELIVERY),
+    "render_signed": ("token", *_DELIVERY),
+}
+
 
 def parse_size(value: Any) -> int | None:
     """A size as config.toml and Storage take it: bytes, or "20MB" / "50MiB" (1024-based)."""

@@ -59,3 +59,26 @@ def test_every_part_of_the_platform_is_in_it(generated):
     assert "post" in paths["/auth/v1/token"] and "get" in paths["/auth/v1/admin/users/{user_id}"]
     assert "get" in paths["/storage/v1/object/public/{bucket}/{name}"]
     assert "post" in paths["/functions/v1/api-keys/token"]
+
+
+def test_route_tables_and_their_query_lists_agree():
+    """The query parameters documented for Auth and Storage name routes that exist."""
+    from gateway.auth.app import QUERY as AUTH_QUERY
+    from gateway.auth.app import ROUTES as AUTH_ROUTES
+    from gateway.storage.app import QUERY as STORAGE_QUERY
+    from gateway.storage.app import ROUTES as STORAGE_ROUTES
+    from gateway.storage.app import StorageService
+
+    assert set(AUTH_QUERY) <= {(m, p) for m, p, _, _ in AUTH_ROUTES}
+    assert set(STORAGE_QUERY) <= {name for _, _, name, _ in STORAGE_ROUTES}
+    assert all(callable(getattr(StorageService, n)) for _, _, n, _ in STORAGE_ROUTES)
+    assert all(summary.strip() for *_, summary in AUTH_ROUTES + STORAGE_ROUTES)
+
+
+def test_auth_and_storage_operations_document_their_parameters(generated):
+    token = generated["paths"]["/auth/v1/token"]["post"]
+    assert [p["name"] for p in token["parameters"]] == ["grant_type"]
+    signed = generated["paths"]["/storage/v1/object/sign/{bucket}/{name}"]["get"]
+    names = [(p["in"], p["name"]) for p in signed["parameters"]]
+    assert names[:3] == [("path", "bucket"), ("path", "name"), ("query", "token")]
+    assert signed["security"] == [{}]  # the token in the URL is the credential

