@@ -772,7 +772,7 @@ class AccountsExportMyDataResultLearningQuizAttemptsItem:
     quiz_id: UUID
     score: float | None
     started_at: datetime
-    status: Literal["in_progress", "submitted", "expired"]
+    status: Literal["in_progress", "submitted", "auto_submitted", "expired"]
     submitted_at: datetime | None
 
 
@@ -781,7 +781,7 @@ class AccountsExportMyDataResultLearningTeachingItem:
     """A course team seat."""
 
     course_id: UUID
-    role: str
+    role: Literal["owner", "co_instructor", "ta"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
