@@ -304,6 +304,24 @@ def cmd_reference_check(args: argparse.Namespace) -> None:
     print(f"{document.DOC.relative_to(config.ROOT)}: current")
 
 
+def cmd_reference_sdk(args: argparse.Namespace) -> None:
+    from flagship.reference import python_sdk
+
+    try:
+        changed = python_sdk.write(check=args.check)
+    except python_sdk.SdkError as exc:
+        raise CliError(str(exc)) from exc
+    where = python_sdk.PACKAGE
+    if where.is_relative_to(config.ROOT):
+        where = where.relative_to(config.ROOT)
+    state = (
+        ("stale: " if args.check else "updated: ") + ", ".join(changed) if changed else "current"
+    )
+    print(f"{where}: {state}")
+    if args.check and changed:
+        raise SystemExit(1)
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from flagship import bench
     from flagship.bench.runner import Bench
@@ -421,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ref = sub.add_parser(
         "reference",
-        help="generated references: the OpenAPI 3.1 document, TypeScript types, Postman",
+        help="generated references: the OpenAPI 3.1 document, TypeScript types, Postman, Python SDK",
     ).add_subparsers(dest="reference_command", required=True, metavar="ACTION")
     p = ref.add_parser("build", help="regenerate docs/reference/openapi.json from the database")
     p.set_defaults(func=cmd_reference_build)
@@ -437,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
     p.set_defaults(func=cmd_reference_postman)
+    p = ref.add_parser("sdk", help="the Python SDK's models and methods from openapi.json")
+    p.add_argument("--check", action="store_true", help="exit 1 when the committed code is stale")
+    p.set_defaults(func=cmd_reference_sdk)
 
     p = sub.add_parser("lint", help="sqlfluff and ruff")
     p.add_argument("--fix", action="store_true", help="apply automatic fixes")

@@ -9,7 +9,7 @@ from pathlib import Path
 from flagship import config
 
 SQL_PATHS = ["supabase/migrations", "supabase/tests", "supabase/seed.sql", "sql"]
-PY_PATHS = ["flagship", "edge", "sync", "mail", "files", "tests"]
+PY_PATHS = ["flagship", "edge", "sync", "mail", "files", "tests", "sdk"]
 
 
 def _tool(name: str) -> str:

@@ -23,11 +23,13 @@ fi
 
 # Reinstall only when the lock file, the project metadata or the set of top-level packages
 # changed (the editable install maps each package it saw; a new one needs a reinstall).
-digest="$( (cat requirements.lock pyproject.toml; ls -d -- */__init__.py 2>/dev/null || true) | sha256sum | cut -d' ' -f1)"
+digest="$( (cat requirements.lock pyproject.toml sdk/python/pyproject.toml; ls -d -- */__init__.py 2>/dev/null || true) | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$digest" ]]; then
     echo "bootstrap: installing locked Python dependencies"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.lock
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+    # The Python SDK (sdk/python), importable by the tests; its dependencies are in the lock.
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e sdk/python
     echo "$digest" > "$STAMP"
 fi
 
