@@ -439,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ref = sub.add_parser(
         "reference",
-        help="generated references: the OpenAPI 3.1 document, TypeScript types, Postman, Python SDK",
+        help="generated: the OpenAPI 3.1 document, TypeScript types, Postman, Python SDK",
     ).add_subparsers(dest="reference_command", required=True, metavar="ACTION")
     p = ref.add_parser("build", help="regenerate docs/reference/openapi.json from the database")
     p.set_defaults(func=cmd_reference_build)
