@@ -250,7 +250,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         )
     if not 0 < args.scale <= 10:
         raise CliError("--scale must be in (0, 10]")
-    runner = Bench(args.domain, keep=args.keep)
+    runner = Bench(args.domain, keep=args.keep, reuse=args.reuse)
     try:
         bench.load(args.domain).run(runner, args.scale)
     finally:
@@ -341,6 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale", type=float, default=1.0, help="fraction of the full data size (default 1)"
     )
     p.add_argument("--keep", action="store_true", help="keep the generated database")
+    p.add_argument(
+        "--reuse",
+        metavar="DATABASE",
+        help="measure a database kept by an earlier run of the same benchmark (no generation)",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser(

@@ -211,7 +211,9 @@ def run(bench: Bench, scale: float) -> None:
     admin_url, _ = bench.database()
     rng = random.Random(5)
     with connect(admin_url) as conn:
-        generate(conn, users, threads, posts, notifications)
+        if not bench.reused:
+            generate(conn, users, threads, posts, notifications)
+        posts = conn.execute("select count(*) as n from community.posts").fetchone()["n"]
         ids = [r["id"] for r in conn.execute("select id from accounts.profiles limit 1000")]
         thread_ids = [
             r["id"]
