@@ -7,8 +7,7 @@
 
 create table community.post_terms (
     term text not null,
-    post_id bigint not null,
-    primary key (term, post_id)
+    post_id bigint not null
 );
 comment on table community.post_terms is
 'Postings of the forum: one row per (lexeme, post) for every lexeme of the post''s body and,
@@ -148,6 +147,18 @@ comment on function private.community_post_terms_threads() is
 change (statement trigger) and go before the thread is deleted (row trigger).';
 revoke execute on function private.community_post_terms_threads() from public;
 
+-- Existing posts first, then the triggers keep it.
+insert into community.post_terms (term, post_id)
+select
+    t.term,
+    p.id
+from community.posts as p
+left join community.threads as th on p.thread_id = th.id and p.post_number = 1,
+    unnest(private.community_post_lexemes(p.body_tsv, th.title_tsv, p.post_number)) as t (term);
+-- The key after the load: one sorted build instead of 20M random inserts at 1M posts.
+alter table community.post_terms add primary key (term, post_id);
+analyze community.post_terms;
+
 create trigger posts_terms_insert after insert on community.posts
 referencing new table as new_posts
 for each statement execute function private.community_post_terms_posts();
@@ -163,15 +174,6 @@ for each statement execute function private.community_post_terms_threads();
 create trigger threads_terms_delete before delete on community.threads
 for each row execute function private.community_post_terms_threads();
 
-insert into community.post_terms (term, post_id)
-select
-    t.term,
-    p.id
-from community.posts as p
-left join community.threads as th on p.thread_id = th.id and p.post_number = 1,
-    unnest(private.community_post_lexemes(p.body_tsv, th.title_tsv, p.post_number)) as t (term)
-on conflict do nothing;
-analyze community.post_terms;
 
 create or replace function api.community_search_forum(
     p_query text, p_category_id int default null, p_limit int default 20, p_offset int default 0
