@@ -250,9 +250,17 @@ def cmd_bench(args: argparse.Namespace) -> None:
         )
     if not 0 < args.scale <= 10:
         raise CliError("--scale must be in (0, 10]")
+    module = bench.load(args.domain)
+    if args.reuse and not getattr(module, "REUSABLE", False):
+        raise CliError(
+            f"the {args.domain} benchmark cannot --reuse a database (it would "
+            "generate its data again)"
+        )
     runner = Bench(args.domain, keep=args.keep, reuse=args.reuse)
     try:
-        bench.load(args.domain).run(runner, args.scale)
+        module.run(runner, args.scale)
+    except LookupError as exc:
+        raise CliError(str(exc)) from exc
     finally:
         runner.drop()
     print(runner.report())

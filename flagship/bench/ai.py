@@ -32,6 +32,9 @@ from flagship.database import as_caller, connect
 from flagship.testing.fake_openai import API_KEY, FakeOpenAI
 from flagship.testing.harness import claims_for
 
+# `flagship bench ... --reuse DATABASE` measures a kept database without generating again.
+REUSABLE = True
+
 
 @dataclass
 class World:

@@ -12,6 +12,9 @@ import random
 from flagship.bench.runner import Bench, explain_uses_index
 from flagship.database import as_caller, connect
 
+# `flagship bench ... --reuse DATABASE` measures a kept database without generating again.
+REUSABLE = True
+
 WORDS = [
     "buffer",
     "overflow",

@@ -69,9 +69,13 @@ class Bench:
     def database(self) -> tuple[str, str]:
         """Create (unless reused) and migrate this run's database; returns (admin_url,
         app_url). A reused database gets the migrations added since it was generated."""
-        if not self.reused:
-            with connect(self.admin_url, autocommit=True) as conn:
+        with connect(self.admin_url, autocommit=True) as conn:
+            if not self.reused:
                 conn.execute(sql.SQL("create database {}").format(sql.Identifier(self.dbname)))
+            elif not conn.execute(
+                "select 1 from pg_database where datname = %s", (self.dbname,)
+            ).fetchone():
+                raise LookupError(f"no database {self.dbname!r} to reuse (kept with --keep)")
         admin = with_database(self.admin_url, self.dbname)
         app = with_database(self.admin_url, self.dbname, self.app_user)
         migrate.apply_platform(admin)
