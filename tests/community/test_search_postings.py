@@ -12,7 +12,8 @@ ROLES = ["anon", "newbie", "member", "owner", "moderator", "admin"]
 
 
 EXPECTED = """
-    select t, p.id from community.posts as p
+    select t, p.id, private.community_term_rank(p.body_tsv, th.title_tsv, t)
+    from community.posts as p
     join community.threads as th on th.id = p.thread_id,
     unnest(tsvector_to_array(p.body_tsv || case when p.post_number = 1
         then th.title_tsv else ''::tsvector end)) as t
@@ -20,12 +21,13 @@ EXPECTED = """
 
 
 def postings_disagree(db) -> list:
-    """Rows in one of (postings, lexemes of bodies and first posts' titles) but not the other."""
+    """Rows in one of (postings, lexemes of bodies and first posts' titles with their rank)
+    but not the other."""
     return db.execute(
         f"""
-        (select term, post_id from community.post_terms except {EXPECTED})
+        (select term, post_id, rank from community.post_terms except {EXPECTED})
         union all
-        ({EXPECTED} except select term, post_id from community.post_terms)
+        ({EXPECTED} except select term, post_id, rank from community.post_terms)
         """
     ).fetchall()
 
