@@ -83,11 +83,16 @@ def test_title_postings_follow_the_title_and_the_thread(db, scene):
         (s.ids["public"],),
     )
     first = scalar(db, s.owner, "select id from community.posts where thread_id = %s", (thread,))
+    reply = scalar(
+        db, s.owner, "select api.community_create_post(%s, 'A platypus reply')", (thread,)
+    )
     assert postings_disagree(db) == []
-    assert found(db, "anon", "platypus") == [first]
+    # the reply's body matches and the title lifts it: both found, the title match first
+    assert found(db, "anon", "platypus") == found(db, "anon", "platypus platypus")
+    assert set(found(db, "anon", "platypus")) == {first, reply}
     db.execute("update community.threads set title = 'Echidna tricks' where id = %s", (thread,))
-    assert postings_disagree(db) == []
-    assert found(db, "anon", "platypus") == []
+    assert postings_disagree(db) == []  # ranks of every post of the thread follow the title
+    assert found(db, "anon", "platypus") == [reply]
     assert found(db, "anon", "echidna") == [first]
     db.execute("delete from community.threads where id = %s", (thread,))
     assert postings_disagree(db) == []
