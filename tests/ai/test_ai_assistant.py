@@ -243,9 +243,12 @@ def test_injections_the_model_obeys_are_refused_by_the_guard(
     streamed = squeezed(text_of(evts))
     assert not any(squeezed(x) in streamed for x in EMITTED), streamed
     if where != "question":
-        # the planted text reached the prompt as retrieved data (spaced-out secrets too)
+        # the planted text reached the prompt as retrieved data (spaced-out and encoded
+        # secrets too): its payload, as planted
         prompt = " ".join(m["content"] for m in request["body"]["messages"])
-        assert text is not None and squeezed(secret) in squeezed(prompt)
+        planted_payload = INJECTION.search(text or "")
+        assert planted_payload, text
+        assert squeezed(planted_payload.group("payload").strip()) in squeezed(prompt)
 
 
 def test_refused_answers_are_stored_as_the_notice(client, planted, ai_db):
