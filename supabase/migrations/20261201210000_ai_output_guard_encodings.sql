@@ -89,18 +89,16 @@ as $$
     ),
     spaced as (
         -- one separator between every character (f-l-a-g-{-x-}, f.l.a.g, "C.o. .S"): every
-        -- other character of the run, so a flag that contains the separator survives
-        select regexp_replace(m.v, '(.).', '\1', 'g') as v
-        from (
-            select distinct (regexp_matches(
-                p.v, '([^[:alnum:][:space:]{}])(?:.\1){5,}', 'g'
-            ))[1] as sep, p.v from plain as p
-        ) as x,
-        lateral (
-            select (regexp_matches(
-                x.v, '(?:.' || regexp_replace(x.sep, '([^[:alnum:]])', '\\\1') || '){5,}.', 'g'
-            ))[1] as v
-        ) as m
+        -- other character of the run, so a flag that contains the separator survives (one
+        -- pattern per separator: a back reference would make the scan slow)
+        select regexp_replace(m.v[1], '(.).', '\1', 'g') as v
+        from plain as p
+        cross join unnest(array[
+            '-', '.', '_', '|', ',', '/', ':', ';', '*', '+', '~', '\', '#', '=', '>', '<', '^',
+            '&', '!', '?', '''', '"', '`', '@', '$', '%'
+        ]) as sep (c)
+        cross join lateral regexp_matches(p.v, '(?:.\' || sep.c || '){5,}.', 'g') as m (v)
+        where strpos(p.v, sep.c) > 0
     )
     select array_agg(distinct d.v) from (
         select p.v from plain as p
@@ -126,27 +124,40 @@ markup, each reversed, rot13, URL-decoded, base64 and hex runs decoded, and runs
 separator between every character read without it.';
 revoke execute on function private.ai_output_decodings(text) from public;
 
-create or replace function private.ai_output_candidates(p_text text) returns text[]
+create function private.ai_output_candidates_in(p_readings text[]) returns text[]
 language sql immutable
 set search_path = ''
 as $$
-    with d as (select unnest(private.ai_output_decodings(p_text)) as v)
+    with d as (select unnest(p_readings) as v)
     select coalesce(array_agg(distinct c.v), '{}') from (
         -- flag-shaped strings, and the same with any leading part of the prefix cut (in a
         -- decoding the flag may be glued to the word before it: "isflag{x}")
         select substr(m.v[1], o) || '{' || m.v[2] || '}' as v
-        from d,
-            regexp_matches(d.v, '([A-Za-z0-9_]{1,40})\{([^{}]{1,200})\}', 'g') as m (v),
-            generate_series(1, char_length(m.v[1])) as o
+        from d
+        cross join lateral regexp_matches(
+            d.v, '([A-Za-z0-9_]{1,40})\{([^{}]{1,200})\}', 'g'
+        ) as m (v)
+        cross join lateral generate_series(1, char_length(m.v[1])) as o
+        where strpos(d.v, '{') > 0  -- no brace, no flag shape (and no regex scan)
         union all
         select btrim(w, '.,;:!?"''()[]<>`*') from d, regexp_split_to_table(d.v, '[[:space:]]+') as w
     ) as c
     where char_length(c.v) between 4 and 512
 $$;
+comment on function private.ai_output_candidates_in(text[]) is
+'Every string of these readings of an answer that could be a flag: flag-shaped strings (also
+without the start of their prefix) and each word, 4 to 512 characters.';
+revoke execute on function private.ai_output_candidates_in(text[]) from public;
+
+create or replace function private.ai_output_candidates(p_text text) returns text[]
+language sql immutable
+set search_path = ''
+as $$
+    select private.ai_output_candidates_in(private.ai_output_decodings(p_text))
+$$;
 comment on function private.ai_output_candidates(text) is
 'Every string of an answer that could be a flag, in every reading of it
-(private.ai_output_decodings): flag-shaped strings (also without the start of their prefix)
-and each word, 4 to 512 characters.';
+(private.ai_output_decodings; private.ai_output_candidates_in).';
 
 create or replace function private.ai_guard_output(p_text text) returns jsonb
 language plpgsql stable
@@ -155,7 +166,8 @@ set search_path = ''
 as $$
 declare
     v_uid uuid := (select auth.uid());
-    v_candidates text[] := private.ai_output_candidates(p_text);
+    v_readings text[] := private.ai_output_decodings(p_text);
+    v_candidates text[] := private.ai_output_candidates_in(v_readings);
     v_digests bytea[];
     v_digests_ci bytea[];
     -- every reading, its spacing normalised, as is and lower-cased (for answer keys)
@@ -169,7 +181,7 @@ begin
     select array_agg(x.v), array_agg(lower(x.v)) into v_texts, v_lower
     from (
         select regexp_replace(d, '[[:space:]]+', ' ', 'g') as v
-        from unnest(private.ai_output_decodings(p_text)) as d
+        from unnest(v_readings) as d
     ) as x;
     -- Flags of challenges the caller has not solved, matched as ctf_match_flags matches a
     -- submission: digests for static kinds, the anchored pattern, the per-team derived flag.
