@@ -332,9 +332,17 @@ def cmd_bench(args: argparse.Namespace) -> None:
         )
     if not 0 < args.scale <= 10:
         raise CliError("--scale must be in (0, 10]")
-    runner = Bench(args.domain, keep=args.keep)
+    module = bench.load(args.domain)
+    if args.reuse and not getattr(module, "REUSABLE", False):
+        raise CliError(
+            f"the {args.domain} benchmark cannot --reuse a database (it would "
+            "generate its data again)"
+        )
+    runner = Bench(args.domain, keep=args.keep, reuse=args.reuse)
     try:
-        bench.load(args.domain).run(runner, args.scale)
+        module.run(runner, args.scale)
+    except LookupError as exc:
+        raise CliError(str(exc)) from exc
     finally:
         runner.drop()
     print(runner.report())
@@ -423,6 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale", type=float, default=1.0, help="fraction of the full data size (default 1)"
     )
     p.add_argument("--keep", action="store_true", help="keep the generated database")
+    p.add_argument(
+        "--reuse",
+        metavar="DATABASE",
+        help="measure a database kept by an earlier run of the same benchmark (no generation)",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser(

@@ -32,6 +32,7 @@ def flagship(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
         (["token"], "name a user"),
         (["bench", "nothing"], "no benchmark named"),
         (["bench", "accounts", "--scale", "0"], "--scale must be"),
+        (["bench", "accounts", "--reuse", "kept"], "cannot --reuse"),
     ],
 )
 def test_bad_arguments_get_one_line(args, reason):

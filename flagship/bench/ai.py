@@ -32,6 +32,9 @@ from flagship.database import as_caller, connect
 from flagship.testing.fake_openai import API_KEY, FakeOpenAI
 from flagship.testing.harness import claims_for
 
+# `flagship bench ... --reuse DATABASE` measures a kept database without generating again.
+REUSABLE = True
+
 
 @dataclass
 class World:
@@ -166,9 +169,16 @@ def generate(conn, chunks: int, learners: int) -> list[str]:
     )
     conn.execute("analyze ai.chunks")
     conn.commit()
+    return enrolled_learners(conn)
+
+
+def enrolled_learners(conn) -> list[str]:
+    """The learners retrieval runs as (500 of the enrolled ones)."""
     return [
         str(r["user_id"])
-        for r in conn.execute("select distinct user_id from learning.enrollments limit 500")
+        for r in conn.execute(
+            "select distinct user_id from learning.enrollments order by user_id limit 500"
+        )
     ]
 
 
@@ -295,7 +305,15 @@ def run(bench: Bench, scale: float) -> None:
     learners = max(200, int(2_000 * scale))
     admin_url, app_url = bench.database()
     with connect(admin_url) as conn:
-        world = World(admin_url, app_url, conn, generate(conn, chunks, learners), chunks)
+        if bench.reused:
+            chunks = conn.execute("select count(*) as n from ai.chunks").fetchone()["n"]
+            learners = conn.execute(
+                "select count(distinct user_id) as n from learning.enrollments"
+            ).fetchone()["n"]
+            enrolled = enrolled_learners(conn)
+        else:
+            enrolled = generate(conn, chunks, learners)
+        world = World(admin_url, app_url, conn, enrolled, chunks)
         bench.add_line(f"data: {chunks} chunks, {learners} learners, 200 courses")
         bench.add_line("load average at start: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
         for section in SECTIONS:

@@ -12,6 +12,9 @@ import random
 from flagship.bench.runner import Bench, explain_uses_index
 from flagship.database import as_caller, connect
 
+# `flagship bench ... --reuse DATABASE` measures a kept database without generating again.
+REUSABLE = True
+
 WORDS = [
     "buffer",
     "overflow",
@@ -211,7 +214,9 @@ def run(bench: Bench, scale: float) -> None:
     admin_url, _ = bench.database()
     rng = random.Random(5)
     with connect(admin_url) as conn:
-        generate(conn, users, threads, posts, notifications)
+        if not bench.reused:
+            generate(conn, users, threads, posts, notifications)
+        posts = conn.execute("select count(*) as n from community.posts").fetchone()["n"]
         ids = [r["id"] for r in conn.execute("select id from accounts.profiles limit 1000")]
         thread_ids = [
             r["id"]

@@ -40,9 +40,12 @@ class Result:
 class Bench:
     """One benchmark run: where its database lives and what it measured."""
 
-    def __init__(self, domain: str, keep: bool = False):
+    def __init__(self, domain: str, keep: bool = False, reuse: str | None = None):
         self.domain = domain
         self.keep = keep
+        # A database kept by an earlier run (--keep) whose generated data is measured again:
+        # generating 1M posts or 100k vectors takes longer than measuring them.
+        self.reused = reuse is not None
         self.results: list[Result] = []
         self.extra_lines: list[str] = []
         self.rps: float | None = None  # throughput, for benchmarks that measure it
@@ -60,13 +63,19 @@ class Bench:
             self.cluster.start()
             self.admin_url = self.cluster.url(user=SUPERUSER)
             self.app_user = "postgres"
-        self.dbname = f"bench_{domain}_{uuid.uuid4().hex[:6]}"
+        self.dbname = reuse or f"bench_{domain}_{uuid.uuid4().hex[:6]}"
 
     # -- database ------------------------------------------------------------------------
     def database(self) -> tuple[str, str]:
-        """Create and migrate this run's database; returns (admin_url, app_url)."""
+        """Create (unless reused) and migrate this run's database; returns (admin_url,
+        app_url). A reused database gets the migrations added since it was generated."""
         with connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(self.dbname)))
+            if not self.reused:
+                conn.execute(sql.SQL("create database {}").format(sql.Identifier(self.dbname)))
+            elif not conn.execute(
+                "select 1 from pg_database where datname = %s", (self.dbname,)
+            ).fetchone():
+                raise LookupError(f"no database {self.dbname!r} to reuse (kept with --keep)")
         admin = with_database(self.admin_url, self.dbname)
         app = with_database(self.admin_url, self.dbname, self.app_user)
         migrate.apply_platform(admin)
@@ -74,7 +83,7 @@ class Bench:
         return admin, app
 
     def drop(self) -> None:
-        if self.keep:
+        if self.keep or self.reused:
             return
         with connect(self.admin_url, autocommit=True) as conn:
             conn.execute(
@@ -111,6 +120,8 @@ class Bench:
                 f"  {len(r.samples_ms):>6}  {r.note}"
             )
         lines += self.extra_lines
+        if self.keep or self.reused:
+            lines.append(f"database kept: {self.dbname} (measure it again with --reuse)")
         worst = max((r.percentile(95) for r in self.results), default=float("nan"))
         rps = f" rps={self.rps:.0f}" if self.rps is not None else ""
         lines.append(f"worst_p95_ms={worst:.3f}{rps}")

@@ -46,8 +46,9 @@ def world(ai_db) -> AIScene:
     """The scene, committed (the edge reads it from its own connections)."""
     with connect(ai_db[0]) as conn:
         scene = build_scene(conn)
-        # Many questions per test user here; test_requests_per_minute_are_limited sets its own.
-        conn.execute("update ai.quotas set per_minute = 1000")
+        # Many questions per test user here (the injection corpus alone asks 27);
+        # test_requests_per_minute_are_limited sets its own rate.
+        conn.execute("update ai.quotas set per_minute = 1000, daily_requests = 1000")
         conn.commit()
     return scene
 

@@ -14,6 +14,7 @@ from injections import ANSWER, CASES, EXPLANATION
 from ai.assistant import REFUSAL
 from flagship import config, tokens
 from flagship.database import connect
+from flagship.testing.fake_openai import INJECTION
 from flagship.testing.harness import User, create_user, one_row, query, rpc, scalar
 
 URL = "/functions/v1/assistant"
@@ -43,6 +44,10 @@ def ask(client, user, message, **body) -> list[tuple[str, dict]]:
 
 
 SECRETS = {c[3] for c in CASES}
+# What the obedient model may emit: a secret, or a secret encoded (the injection's payload).
+EMITTED = SECRETS | {
+    m.group("payload").strip() for c in CASES if (m := INJECTION.search(c[1] or c[2]))
+}
 
 
 def squeezed(text: str) -> str:
@@ -231,16 +236,19 @@ def test_injections_the_model_obeys_are_refused_by_the_guard(
     # The fake model did obey: its answer to exactly these messages carries a secret (the
     # one planted, or another injection it read in the sources, the last one winning).
     obeyed = squeezed(fake_openai.answer(request["body"]["messages"]))
-    assert any(squeezed(x) in obeyed for x in SECRETS), obeyed
+    assert any(squeezed(x) in obeyed for x in EMITTED), obeyed
     kinds = [k for k, _ in evts]
     assert kinds[-1] == "refused", evts
     assert evts[-1][1]["code"] == "ai_output_refused"
     streamed = squeezed(text_of(evts))
-    assert not any(squeezed(x) in streamed for x in SECRETS), streamed
+    assert not any(squeezed(x) in streamed for x in EMITTED), streamed
     if where != "question":
-        # the planted text reached the prompt as retrieved data (spaced-out secrets too)
+        # the planted text reached the prompt as retrieved data (spaced-out and encoded
+        # secrets too): its payload, as planted
         prompt = " ".join(m["content"] for m in request["body"]["messages"])
-        assert text is not None and squeezed(secret) in squeezed(prompt)
+        planted_payload = INJECTION.search(text or "")
+        assert planted_payload, text
+        assert squeezed(planted_payload.group("payload").strip()) in squeezed(prompt)
 
 
 def test_refused_answers_are_stored_as_the_notice(client, planted, ai_db):

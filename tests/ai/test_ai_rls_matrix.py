@@ -71,6 +71,15 @@ M.execute(
     | {"anon": "deny", "learner": "yes", "service_role": "deny"},
 )
 M.write("ai.chunks", "delete", "delete from ai.chunks", M.same(REFUSED))
+# The postings of the any-word arm: read only by the definer retrieval functions.
+M.select("ai.chunk_terms", "true", NOBODY | {"service_role": "yes"})
+M.write(
+    "ai.chunk_terms",
+    "insert",
+    "insert into ai.chunk_terms (term, impact, chunk_id) values ('planted', 1, 1)",
+    M.same(REFUSED),
+)
+M.write("ai.chunk_terms", "delete", "delete from ai.chunk_terms", M.same(REFUSED))
 M.write(
     "ai.usage",
     "insert",

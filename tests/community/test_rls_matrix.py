@@ -332,8 +332,20 @@ TABLES = [
     "category_watches", "thread_reads", "notifications", "members", "trust_levels", "blocks",
     "conversations", "conversation_participants", "messages", "flag_reasons", "flags",
     "review_items", "review_history", "moderation_actions", "appeals", "contributions",
-    "contribution_comments",
+    "contribution_comments", "post_terms",
 ]  # fmt: skip
+# The postings of one-word search: read only by the definer search function.
+M.select(
+    "community.post_terms",
+    "post_id = %(post1)s",
+    M.same("deny") | {"service_role": "yes"},
+)
+M.write(
+    "community.post_terms",
+    "insert",
+    "insert into community.post_terms (term, post_id) values ('planted', %(post1)s)",
+)
+M.write("community.post_terms", "update", "update community.post_terms set term = 'x'")
 # Clients have no write grants on any community table: every change is an RPC.
 M.write(
     "community.posts",
