@@ -238,7 +238,7 @@ changed events'' scoreboard documents, once per event and transaction (not for s
 which leaves exact scores as they are).';
 
 -- Settling --------------------------------------------------------------------------------------
-create function private.ctf_settle_challenge(p_challenge uuid, p_quiet boolean default true)
+create function private.ctf_settle_challenge(p_challenge uuid, p_worker boolean default true)
 returns int
 language plpgsql
 security definer
@@ -253,27 +253,46 @@ begin
     ) then
         return 0;  -- settled already (the common case: no lock taken)
     end if;
-    select * into v_ch from ctf.challenges where id = p_challenge for no key update;
+    if p_worker then
+        -- Never wait: a solve holding the challenge or a solver's row goes first, and the
+        -- next delivery settles (exact scores never depend on it).
+        begin
+            select * into v_ch from ctf.challenges where id = p_challenge
+            for no key update nowait;
+            perform 1
+            from ctf.standings_stored as st
+            inner join ctf.solves as s on st.team_id = s.team_id and s.challenge_id = v_ch.id
+            where st.event_id = v_ch.event_id
+            order by st.team_id
+            for update of st nowait;
+        exception when lock_not_available then
+            return -1;
+        end;
+        perform set_config('ctf.settling', 'on', true);
+    else
+        select * into v_ch from ctf.challenges where id = p_challenge for no key update;
+        perform 1
+        from ctf.standings_stored as st
+        inner join ctf.solves as s on st.team_id = s.team_id and s.challenge_id = v_ch.id
+        where st.event_id = v_ch.event_id
+        order by st.team_id
+        for update of st;
+    end if;
     if v_ch.value = v_ch.scored_value then
+        perform set_config('ctf.settling', '', true);
         return 0;
     end if;
-    if p_quiet then
-        perform set_config('ctf.settling', 'on', true);
-    end if;
-    perform 1
-    from ctf.standings_stored as st
-    inner join ctf.solves as s on s.team_id = st.team_id and s.challenge_id = v_ch.id
-    where st.event_id = v_ch.event_id
-    order by st.team_id
-    for update of st;
     update ctf.standings_stored as st set score = st.score - d.points
     from (
-        select s.team_id, case
-            when s.blood_rank <= cardinality(v_ch.first_blood_bonus)
-                then floor(v_ch.scored_value * v_ch.first_blood_bonus[s.blood_rank] + 0.5)::int
-                - floor(v_ch.value * v_ch.first_blood_bonus[s.blood_rank] + 0.5)::int
-            else v_ch.scored_value - v_ch.value
-        end as points
+        select
+            s.team_id,
+            case
+                when s.blood_rank <= cardinality(v_ch.first_blood_bonus)
+                    then
+                        floor(v_ch.scored_value * v_ch.first_blood_bonus[s.blood_rank] + 0.5)::int
+                        - floor(v_ch.value * v_ch.first_blood_bonus[s.blood_rank] + 0.5)::int
+                else v_ch.scored_value - v_ch.value
+            end as points
         from ctf.solves as s where s.challenge_id = v_ch.id
     ) as d
     where st.event_id = v_ch.event_id and st.team_id = d.team_id and d.points <> 0;
@@ -285,9 +304,10 @@ end;
 $$;
 comment on function private.ctf_settle_challenge(uuid, boolean) is
 'Bring the stored scores of a challenge''s solvers to its current value (scored_value :=
-value). Exact scores do not change, so with p_quiet the scoreboard document is not rebuilt.
-Run by the worker after each solve (off the request path) and by recomputes; returns the
-number of standings rows it moved.';
+value). Exact scores do not change. p_worker (the worker, after a solve): never waits for a
+lock (returns -1 when a solve holds one; the next delivery settles) and does not rebuild the
+scoreboard document; else (organiser edits) waits and queues the rebuild. Returns the number
+of standings rows it moved.';
 revoke execute on function private.ctf_settle_challenge(uuid, boolean) from public;
 
 create function private.ctf_solve_delivered(p_payload jsonb) returns boolean
@@ -296,13 +316,18 @@ security definer
 set search_path = ''
 as $$
 begin
-    perform private.ctf_settle_challenge((p_payload ->> 'challenge_id')::uuid);
+    -- the solved challenge, and any left unsettled by an earlier busy delivery (id order)
+    perform private.ctf_settle_challenge(c.id)
+    from ctf.challenges as c
+    where c.event_id = (p_payload ->> 'event_id')::uuid and c.value <> c.scored_value
+    order by c.id;
     return private.events_publish_solve(p_payload);
 end;
 $$;
 comment on function private.ctf_solve_delivered(jsonb) is
-'Worker (ctf.solve): settle the solved challenge (its earlier solvers'' stored scores take its
-new value), then publish the scoreboard the solve moved.';
+'Worker (ctf.solve): settle the event''s moved challenges (their earlier solvers'' stored
+scores take their new values; busy ones are left to the next delivery), then publish the
+scoreboard the solve moved.';
 revoke execute on function private.ctf_solve_delivered(jsonb) from public;
 grant execute on function private.ctf_solve_delivered(jsonb) to service_role;
 
@@ -347,18 +372,17 @@ begin
         -- stored rows are settled later by the worker (private.ctf_settle_challenge).
         update ctf.challenges set solve_count = v_count, value = v_value where id = v_ch.id;
     end if;
-    if v_value > v_ch.scored_value then
-        -- never with minimum <= initial (values only fall); kept so stored scores stay upper
-        -- bounds whatever a scoring function does
-        perform private.ctf_settle_challenge(v_ch.id, false);
-        v_ch.scored_value := v_value;
-    end if;
     v_points := private.ctf_points(v_value, v_rank, v_ch.first_blood_bonus);
     update ctf.standings_stored set
         score = score + private.ctf_points(v_ch.scored_value, v_rank, v_ch.first_blood_bonus),
         solve_count = solve_count + 1,
         last_score_at = greatest(last_score_at, p_now)
     where event_id = v_ev.id and team_id = p_team.id;
+    if v_value > v_ch.scored_value then
+        -- never with minimum <= initial (values only fall); kept so that stored scores stay
+        -- upper bounds whatever a scoring function does
+        perform private.ctf_settle_challenge(v_ch.id, false);
+    end if;
     perform private.ctf_record_submission(v_ch, p_team.id, p_uid, 'correct', true);
     perform private.ctf_announce_solve(v_ev, v_ch.id, p_team.id, p_uid, v_solve, v_points,
         v_rank, p_now);
@@ -551,3 +575,153 @@ comment on function private.ctf_revalue_challenge(uuid, uuid, boolean) is
 'Save-challenge phase 5: after changed scoring parameters recompute the event (every
 solver''s points); otherwise bring the challenge''s value in line with its parameters (and
 its solvers'' stored scores with it).';
+
+-- Team page -------------------------------------------------------------------------------------
+create function private.ctf_live_position(
+    p_event uuid, p_team uuid, p_score bigint, p_last timestamptz
+) returns bigint
+language plpgsql stable
+security definer
+set search_path = ''
+as $$
+declare
+    v_moved uuid[];
+    v_teams uuid[];
+    v_pos bigint;
+begin
+    select array_agg(c.id) into v_moved
+    from ctf.challenges as c where c.event_id = p_event and c.value <> c.scored_value;
+    if v_moved is null then
+        -- stored scores are exact: two index range counts on the ranking index
+        select 1 + (
+            select count(*) from ctf.standings_stored as s
+            where s.event_id = p_event and s.ranked and s.score > p_score
+              and s.last_score_at is not null
+        ) + (
+            select count(*) from ctf.standings_stored as s
+            where s.event_id = p_event and s.ranked and s.score = p_score
+              and (s.last_score_at, s.team_id) < (p_last, p_team)
+        ) into v_pos;
+        return v_pos;
+    end if;
+    -- a team ranked above has an exact, hence a stored, score of at least p_score
+    select array_agg(s.team_id) into v_teams
+    from ctf.standings_stored as s
+    where s.event_id = p_event and s.ranked and s.score >= p_score
+      and s.last_score_at is not null and s.team_id <> p_team;
+    select 1 + count(*) into v_pos
+    from ctf.standings_stored as s
+    left join private.ctf_unsettled_points(coalesce(v_teams, '{}'), v_moved) as u
+        on s.team_id = u.team_id
+    where s.event_id = p_event and s.team_id = any(v_teams)
+      and (s.score - coalesce(u.points, 0) > p_score
+           or (s.score - coalesce(u.points, 0) = p_score
+               and (s.last_score_at, s.team_id) < (p_last, p_team)));
+    return v_pos;
+end;
+$$;
+comment on function private.ctf_live_position(uuid, uuid, bigint, timestamptz) is
+'The live position of a team with this exact score: index range counts on the stored scores
+when every challenge is settled, else the teams whose stored score (an upper bound) reaches
+it, corrected.';
+revoke execute on function private.ctf_live_position(uuid, uuid, bigint, timestamptz)
+from public;
+
+create or replace function api.ctf_get_team_page(p_team_id uuid) returns jsonb
+language plpgsql stable
+security definer
+set search_path = ''
+as $$
+declare
+    v_uid uuid := (select auth.uid());
+    v_team ctf.teams;
+    v_ev ctf.events;
+    v_org boolean;
+    v_member boolean;
+    v_cut timestamptz;
+    v_row record;
+    v_pos bigint;
+begin
+    perform private.require_scope('api.ctf_get_team_page');  -- API key scope
+    select * into v_team from ctf.teams where id = p_team_id;
+    select * into v_ev from ctf.events where id = v_team.event_id;
+    -- service_role (the platform's backend) sees what organisers see, as through RLS.
+    v_org := (select auth.role()) = 'service_role'
+        or (v_uid is not null and private.ctf_is_organiser(v_ev.id, v_uid));
+    v_member := exists (
+        select 1 from ctf.participants where team_id = p_team_id and user_id = v_uid
+    );
+    -- The same rules as the teams_read policy, checked once instead of per row.
+    if v_team.id is null or not private.ctf_caller_sees_event(v_ev)
+        or (v_team.hidden and not v_org and not v_member) then
+        perform private.raise_error('ctf_team_not_found', 'No such team.', 'PT404');
+    end if;
+    -- Other teams see solves and awards as of the freeze, and the frozen standings.
+    -- (both rules only apply once freeze_at has passed: skip the calls before)
+    if v_ev.freeze_at <= now() then
+        v_cut := private.ctf_freeze_cut(v_ev, p_team_id);
+    end if;
+    if v_ev.freeze_at <= now() and private.ctf_sees_frozen(v_ev.id) then
+        select f.score, f.solve_count, f.last_score_at, f.ranked into v_row
+        from ctf.standings_frozen as f
+        where f.event_id = v_ev.id and f.team_id = p_team_id;
+        -- two index range counts on the ranking index (never a scan of every team)
+        select 1 + (
+            select count(*) from ctf.standings_frozen as f
+            where f.event_id = v_ev.id and f.ranked and f.score > v_row.score
+              and f.last_score_at is not null
+        ) + (
+            select count(*) from ctf.standings_frozen as f
+            where f.event_id = v_ev.id and f.ranked and f.score = v_row.score
+              and (f.last_score_at, f.team_id) < (v_row.last_score_at, p_team_id)
+        ) into v_pos;
+    else
+        select s.score, s.solve_count, s.last_score_at, s.ranked into v_row
+        from ctf.standings as s
+        where s.event_id = v_ev.id and s.team_id = p_team_id;
+        v_pos := private.ctf_live_position(v_ev.id, p_team_id, v_row.score, v_row.last_score_at);
+    end if;
+    return jsonb_build_object(
+        'team', jsonb_build_object('id', v_team.id, 'event_id', v_team.event_id,
+            'name', v_team.name, 'captain_id', v_team.captain_id,
+            'bracket_id', v_team.bracket_id, 'solo', v_team.solo, 'banned', v_team.banned,
+            'hidden', v_team.hidden, 'created_at', v_team.created_at),
+        'score', v_row.score,
+        'solve_count', v_row.solve_count,
+        'last_score_at', v_row.last_score_at,
+        'position', case when v_row.ranked and v_row.last_score_at is not null then v_pos end,
+        'members', coalesce((
+            select jsonb_agg(jsonb_build_object('user_id', p.user_id,
+                -- the profiles_read policy: public, members-only to signed-in users, own, staff
+                'username', case when pr.visibility = 'public'
+                    or (pr.visibility = 'members' and v_uid is not null)
+                    or pr.id = v_uid or private.user_has_permission(v_uid, 'profiles.read_private')
+                    then pr.username end
+            ) order by p.joined_at)
+            from ctf.participants as p
+            left join accounts.profiles as pr on pr.id = p.user_id
+            where p.team_id = p_team_id
+        ), '[]'::jsonb),
+        'solves', coalesce((
+            select jsonb_agg(jsonb_build_object('challenge_id', s.challenge_id,
+                'title', c.title, 'category', c.category,
+                'points', private.ctf_points(c.value, s.blood_rank, c.first_blood_bonus),
+                'blood_rank', s.blood_rank, 'solved_at', s.solved_at) order by s.solved_at)
+            from ctf.solves as s join ctf.challenges as c on c.id = s.challenge_id
+            where s.team_id = p_team_id and (v_cut is null or s.solved_at < v_cut)
+        ), '[]'::jsonb),
+        'awards', coalesce((
+            select jsonb_agg(jsonb_build_object('value', a.value, 'reason', a.reason,
+                'created_at', a.created_at) order by a.created_at)
+            from ctf.awards as a
+            where a.team_id = p_team_id and (v_cut is null or a.created_at < v_cut)
+        ), '[]'::jsonb)
+    );
+end;
+$$;
+comment on function api.ctf_get_team_page(uuid) is
+'A team''s page: team, members, score, position, solves (points at current values) and
+awards, as the caller may see them (frozen for non-organisers during the freeze). Definer so
+that the visibility rules are checked once per call instead of once per row (the same rules
+as the policies). Errors: ctf_team_not_found.';
+

@@ -146,7 +146,11 @@ def test_document_ranks_by_exact_score_while_unsettled(db, ctf):
     ).fetchone()["rows"]
     assert [(r["team_id"], r["score"]) for r in stored] == exact_top(db, ctf.event)
     page = scalar(db, ctf.player, "select api.ctf_get_team_page(%s)", (ctf.team_a,))
-    assert page["score"] == 20 and page["position"] > 1
+    ranking = [t for t, _ in exact_top(db, ctf.event)]
+    assert page["score"] == 20 and page["position"] == ranking.index(ctf.team_a) + 1 > 1
+    for team in ranking:
+        page = scalar(db, ctf.organiser, "select api.ctf_get_team_page(%s)", (team,))
+        assert page["position"] == ranking.index(team) + 1
     board = scalar(
         db,
         "anon",
