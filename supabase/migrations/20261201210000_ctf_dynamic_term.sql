@@ -724,4 +724,3 @@ comment on function api.ctf_get_team_page(uuid) is
 awards, as the caller may see them (frozen for non-organisers during the freeze). Definer so
 that the visibility rules are checked once per call instead of once per row (the same rules
 as the policies). Errors: ctf_team_not_found.';
-
