@@ -74,22 +74,24 @@ fi
 
 # The scale stages (`flagship test-stage pg15|pgbouncer`, tests/scale) and the alert rule
 # tests: Debian's PostgreSQL 15 server, PgBouncer, Redis (each started by the tests on
-# loopback, never as a service) and promtool (the prometheus package).
+# loopback, never as a service), promtool (the prometheus package) and wrk (the edge bench's
+# load generator: C, one thread, so the bench measures the server and not its client).
 if [[ $want_pgtap == 1 ]] && command -v apt-get >/dev/null 2>&1 \
     && { [[ ! -x /usr/lib/postgresql/15/bin/postgres ]] || ! command -v pgbouncer >/dev/null \
-        || ! command -v redis-server >/dev/null || ! command -v promtool >/dev/null; }; then
+        || ! command -v redis-server >/dev/null || ! command -v promtool >/dev/null \
+        || ! command -v wrk >/dev/null; }; then
     SUDO=""
     if [[ $(id -u) != 0 ]]; then
         if ! { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
             echo "bootstrap: the scale stages need 'sudo apt-get install postgresql-15" \
-                "pgbouncer redis-server prometheus'" >&2
+                "pgbouncer redis-server prometheus wrk'" >&2
             exit 1
         fi
         SUDO="sudo -n"
     fi
-    echo "bootstrap: installing postgresql-15, pgbouncer, redis-server and prometheus"
+    echo "bootstrap: installing postgresql-15, pgbouncer, redis-server, prometheus and wrk"
     export DEBIAN_FRONTEND=noninteractive
-    packages=(postgresql-15 pgbouncer redis-server prometheus)
+    packages=(postgresql-15 pgbouncer redis-server prometheus wrk)
     $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null 2>&1 \
         || { $SUDO apt-get update -qq >/dev/null
         $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null; }

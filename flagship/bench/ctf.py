@@ -9,7 +9,6 @@ calls.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import statistics
 import threading
@@ -18,7 +17,7 @@ from collections import Counter
 
 from psycopg import sql
 
-from flagship import config
+from flagship import migrate
 from flagship.bench.runner import Bench, explain_uses_index
 from flagship.database import as_caller, connect
 from flagship.testing.harness import with_database
@@ -158,19 +157,18 @@ def generate_submissions(conn, event: str, count: int, offset: int) -> None:
 
 
 def dataset_name(scale: float) -> str:
-    """The kept copy of a generated dataset: per scale and per schema (migrations' digest)."""
-    digest = hashlib.sha256()
-    for path in sorted(config.MIGRATIONS_DIR.glob("*.sql")) + sorted(
-        config.PLATFORM_DIR.glob("*.sql")
-    ):
-        digest.update(path.name.encode() + path.read_bytes())
-    with open(__file__, "rb") as source:
-        digest.update(source.read())
-    return f"bench_ctf_data_{int(scale * 1000)}_{digest.hexdigest()[:10]}"
+    """The kept copy of the generated dataset of a scale (it records its own migrations)."""
+    return f"bench_ctf_data_{int(scale * 1000)}"
+
+
+def _drop(conn, name: str) -> None:
+    conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 def from_kept(bench: Bench, scale: float) -> str | None:
-    """The run's database cloned from a kept dataset (a file copy), or None when none is kept."""
+    """The run's database cloned from the kept dataset (a file copy) and brought up to date,
+    or None when none is kept or a migration it applied has changed since (then it is
+    dropped and the data is generated again)."""
     name = dataset_name(scale)
     with connect(bench.admin_url, autocommit=True) as conn:
         if not conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
@@ -180,21 +178,28 @@ def from_kept(bench: Bench, scale: float) -> str | None:
                 sql.Identifier(bench.dbname), sql.Identifier(name)
             )
         )
-    return with_database(bench.admin_url, bench.dbname)
+    admin = with_database(bench.admin_url, bench.dbname)
+    local = {m.version: m.sql for m in migrate.migrations()}
+    with connect(admin, autocommit=True) as conn:
+        applied = conn.execute(
+            "select version, statements[1] as sql from supabase_migrations.schema_migrations"
+        ).fetchall()
+    if any(local.get(r["version"]) != r["sql"] for r in applied):
+        with connect(bench.admin_url, autocommit=True) as conn:
+            _drop(conn, bench.dbname)
+            _drop(conn, name)
+        return None
+    migrate.migrate(with_database(bench.admin_url, bench.dbname, bench.app_user))
+    return admin
 
 
 def keep_dataset(bench: Bench, scale: float) -> None:
-    """Keep the freshly generated dataset for the next runs (old kept copies are dropped)."""
-    name = dataset_name(scale)
+    """Keep the freshly generated dataset for the next runs."""
     with connect(bench.admin_url, autocommit=True) as conn:
-        for r in conn.execute(
-            "select datname from pg_database where datname like %s and datname <> %s",
-            (f"bench_ctf_data_{int(scale * 1000)}_%", name),
-        ).fetchall():
-            conn.execute(sql.SQL("drop database {}").format(sql.Identifier(r["datname"])))
+        _drop(conn, dataset_name(scale))
         conn.execute(
             sql.SQL("create database {} template {}").format(
-                sql.Identifier(name), sql.Identifier(bench.dbname)
+                sql.Identifier(dataset_name(scale)), sql.Identifier(bench.dbname)
             )
         )
 

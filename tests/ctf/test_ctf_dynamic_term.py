@@ -276,3 +276,61 @@ def test_parallel_solves_and_settles_equal_recompute(fresh_db):
             (ids,),
         ).fetchall()
         assert all(r["r"] == list(range(1, len(players) + 1)) for r in ranks)
+
+
+def stored_document(db, event):
+    row = db.execute(
+        "select rows, refreshed_at from ctf.scoreboards where event_id = %s and not frozen",
+        (event,),
+    ).fetchone()
+    return [(r["team_id"], r["score"]) for r in row["rows"]], row["refreshed_at"]
+
+
+def test_changes_outside_the_board_leave_the_document_and_it_stays_exact(fresh_db):
+    """With a full board, a solve by a team that stays below its last row commits without a
+    rebuild (the document is unchanged and still exact); one that enters it rebuilds; in
+    parallel, a mix of both leaves the committed document equal to the recompute."""
+    from ctfkit import build_scene
+
+    with connect(fresh_db) as db:
+        ctf = build_scene(db)
+        set_event(db, ctf.event, wrong_per_minute="1000", team_size_limit="null")
+        small = make_challenge(
+            db, ctf.organiser, ctf.event, {"title": "s1", "initial": 1}, [("static", "flag{s1}")]
+        )
+        big = make_challenge(
+            db,
+            ctf.organiser,
+            ctf.event,
+            {"title": "s900", "initial": 900},
+            [("static", "flag{s900}")],
+        )
+        players = []
+        for i in range(112):
+            user = create_user(db, username=f"board_{i}")
+            make_team(db, user, ctf.event, f"Board {i}")
+            players.append(user)
+            if i < 104:
+                submit(db, user, ctf.challenge, "flag{one}")  # 100 points: the board is full
+        db.commit()
+    low, high = players[104:], players[:104]
+    with connect(fresh_db) as db:
+        before, at = stored_document(db, ctf.event)
+        assert len(before) == 100 and before == exact_top(db, ctf.event)
+        submit(db, low[0], small, "flag{s1}")  # 1 point: below the last row (100)
+        db.commit()
+        after, at_after = stored_document(db, ctf.event)
+        assert at_after == at and after == exact_top(db, ctf.event)
+        submit(db, low[1], big, "flag{s900}")  # enters the board at the top
+        db.commit()
+        after, at_after = stored_document(db, ctf.event)
+        assert at_after != at and after == exact_top(db, ctf.event)
+        assert after[0][1] == 900
+    jobs = [submit_as(u, small, "flag{s1}") for u in low[2:]]
+    jobs += [submit_as(u, big, "flag{s900}") for u in high[:4]]
+    jobs += [submit_as(u, small, "flag{s1}") for u in high[4:10]]
+    results = run_parallel(fresh_db, jobs)
+    assert all(r["status"] == "correct" for r in results)
+    with connect(fresh_db) as db:
+        assert stored_document(db, ctf.event)[0] == exact_top(db, ctf.event)
+        assert mismatches(db, ctf.event) == []
