@@ -92,6 +92,10 @@ class WrkResult(Result):
         super().__init__(name, note=note)
         self.p50, self.p95, self.requests = p50, p95, requests
 
+    @property
+    def calls(self) -> int:
+        return self.requests
+
     def percentile(self, p: float) -> float:
         return self.p50 if p == 50 else self.p95 if p == 95 else float("nan")
 
