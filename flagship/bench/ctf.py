@@ -173,8 +173,9 @@ def from_kept(bench: Bench, scale: float) -> str | None:
     with connect(bench.admin_url, autocommit=True) as conn:
         if not conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
             return None
+        # the application database belongs to `postgres`, as on Supabase (sql/platform)
         conn.execute(
-            sql.SQL("create database {} template {}").format(
+            sql.SQL("create database {} owner postgres template {}").format(
                 sql.Identifier(bench.dbname), sql.Identifier(name)
             )
         )
