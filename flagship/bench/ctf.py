@@ -259,6 +259,7 @@ class LockSampler:
         self.stop = threading.Event()
         self.samples = 0
         self.waits: Counter = Counter()
+        self.on: Counter = Counter()  # what the waiting locks are on
         self.thread = threading.Thread(target=self._loop, daemon=True)
 
     def __enter__(self):
@@ -281,15 +282,22 @@ class LockSampler:
                 for r in rows:
                     if r["state"] == "active":
                         self.waits[f"{r['wait_event_type'] or 'CPU'}:{r['wait_event'] or '-'}"] += 1
+                for r in conn.execute(
+                    "select l.locktype, coalesce(l.relation::regclass::text, '') as rel"
+                    " from pg_locks as l where not l.granted"
+                ).fetchall():
+                    self.on[f"{r['locktype']} {r['rel']}".strip()] += 1
                 self.stop.wait(0.01)
 
     def line(self) -> str:
         total = sum(self.waits.values()) or 1
         top = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in self.waits.most_common(6))
         locks = sum(v for k, v in self.waits.items() if k.startswith("Lock:"))
+        on_total = sum(self.on.values()) or 1
+        on = ", ".join(f"{k} {100 * v / on_total:.0f}%" for k, v in self.on.most_common(5))
         return (
             f"active backends by wait ({self.samples} samples): {top}; "
-            f"waiting on locks {100 * locks / total:.1f}%"
+            f"waiting on locks {100 * locks / total:.1f}%; ungranted locks on: {on}"
         )
 
 
