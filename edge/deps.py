@@ -15,21 +15,23 @@ from edge.db import Database
 from edge.settings import EdgeSettings
 
 
-def get_db(request: Request) -> Database:
+# async: they only read app.state, so FastAPI calls them on the event loop instead of
+# handing each to the thread pool (a thread hop per dependency per request).
+async def get_db(request: Request) -> Database:
     """The pool opened by the lifespan."""
     return request.app.state.db
 
 
-def get_settings(request: Request) -> EdgeSettings:
+async def get_settings(request: Request) -> EdgeSettings:
     """The settings the app was built with (read once)."""
     return request.app.state.edge
 
 
-def get_billing(request: Request) -> BillingSettings:
+async def get_billing(request: Request) -> BillingSettings:
     return request.app.state.edge.billing
 
 
-def get_limiter(request: Request):
+async def get_limiter(request: Request):
     return request.app.state.limiter
 
 

@@ -77,26 +77,27 @@ fi
 # The scale stages (`flagship test-stage pg15|pgbouncer`, tests/scale) and the alert rule
 # tests: Debian's PostgreSQL 15 server, PgBouncer, Redis (each started by the tests on
 # loopback, never as a service), promtool (the prometheus package), curl and jq for the
-# bash blocks of the runnable docs (tests/docs), and Chromium (the API playground's browser
-# test, driven headless by the pinned puppeteer-core).
+# bash blocks of the runnable docs (tests/docs), Chromium (the API playground's browser
+# test, driven headless by the pinned puppeteer-core) and wrk (the edge bench's load
+# generator: C, one thread, so the bench measures the server and not its client).
 if [[ $want_pgtap == 1 ]] && command -v apt-get >/dev/null 2>&1 \
     && { [[ ! -x /usr/lib/postgresql/15/bin/postgres ]] || ! command -v pgbouncer >/dev/null \
         || ! command -v redis-server >/dev/null || ! command -v promtool >/dev/null \
         || ! command -v curl >/dev/null || ! command -v jq >/dev/null \
-        || ! command -v chromium >/dev/null; }; then
+        || ! command -v chromium >/dev/null || ! command -v wrk >/dev/null; }; then
     SUDO=""
     if [[ $(id -u) != 0 ]]; then
         if ! { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
             echo "bootstrap: the scale stages need 'sudo apt-get install postgresql-15" \
-                "pgbouncer redis-server prometheus curl jq chromium'" >&2
+                "pgbouncer redis-server prometheus curl jq chromium wrk'" >&2
             exit 1
         fi
         SUDO="sudo -n"
     fi
-    echo "bootstrap: installing postgresql-15, pgbouncer, redis-server, prometheus, curl, jq" \
-        "and chromium"
+    echo "bootstrap: installing postgresql-15, pgbouncer, redis-server, prometheus, curl, jq," \
+        "chromium and wrk"
     export DEBIAN_FRONTEND=noninteractive
-    packages=(postgresql-15 pgbouncer redis-server prometheus curl jq chromium)
+    packages=(postgresql-15 pgbouncer redis-server prometheus curl jq chromium wrk)
     $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null 2>&1 \
         || { $SUDO apt-get update -qq >/dev/null
         $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null; }

@@ -20,8 +20,9 @@ def proposal_import(settings: WorkerSettings) -> Handler:
 
 @handler("ctf.solve")
 def solve(settings: WorkerSettings) -> Handler:
-    """→ the live top ten on the event's scoreboard topic (nothing while frozen)."""
-    return PayloadCall(settings.database_url, "private.events_publish_solve")
+    """→ settle the solved challenge (its earlier solvers' stored scores take its new
+    value), then the live top ten on the event's scoreboard topic (nothing while frozen)."""
+    return PayloadCall(settings.database_url, "private.ctf_solve_delivered")
 
 
 @handler("ctf.first_blood")

@@ -69,7 +69,7 @@ def client_ip(request: Request) -> str | None:
     return client_ip_of(request.scope)
 
 
-def get_verifier(request: Request) -> TokenVerifier:
+async def get_verifier(request: Request) -> TokenVerifier:
     return request.app.state.verifier
 
 
@@ -106,7 +106,8 @@ def resolve_caller(
     return caller
 
 
-def require_user(caller: Annotated[Caller, Depends(resolve_caller)]) -> Caller:
+async def require_user(caller: Annotated[Caller, Depends(resolve_caller)]) -> Caller:
+    # async (no I/O): run on the event loop, not in the thread pool
     if caller.user_id is None:
         raise ApiError(
             401,
@@ -127,7 +128,7 @@ def require_scope(scope: str):
     The edge's own routes declare their scope with it (`/me`: profile:read); what they run
     in SQL is checked again there (private.require_scope), with the key's live state."""
 
-    def check(caller: Annotated[Caller, Depends(require_user)]) -> Caller:
+    async def check(caller: Annotated[Caller, Depends(require_user)]) -> Caller:
         if not caller.has_scope(scope):
             raise ApiError(403, "scope_missing", "The API key lacks a scope.", {"scope": scope})
         return caller

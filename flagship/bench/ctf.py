@@ -13,9 +13,14 @@ import random
 import statistics
 import threading
 import time
+from collections import Counter
 
+from psycopg import sql
+
+from flagship import migrate
 from flagship.bench.runner import Bench, explain_uses_index
 from flagship.database import as_caller, connect
+from flagship.testing.harness import with_database
 
 SCORINGS = ["static", "linear", "logarithmic", "rctf"]
 
@@ -151,22 +156,190 @@ def generate_submissions(conn, event: str, count: int, offset: int) -> None:
     conn.autocommit = False
 
 
+def dataset_name(scale: float) -> str:
+    """The kept copy of the generated dataset of a scale (it records its own migrations)."""
+    return f"bench_ctf_data_{int(scale * 1000)}"
+
+
+def _drop(conn, name: str) -> None:
+    conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def from_kept(bench: Bench, scale: float) -> str | None:
+    """The run's database cloned from the kept dataset (a file copy) and brought up to date,
+    or None when none is kept or a migration it applied has changed since (then it is
+    dropped and the data is generated again)."""
+    name = dataset_name(scale)
+    with connect(bench.admin_url, autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
+            return None
+        # the application database belongs to `postgres`, as on Supabase (sql/platform)
+        conn.execute(
+            sql.SQL("create database {} owner postgres template {}").format(
+                sql.Identifier(bench.dbname), sql.Identifier(name)
+            )
+        )
+    admin = with_database(bench.admin_url, bench.dbname)
+    local = {m.version: m.sql for m in migrate.migrations()}
+    with connect(admin, autocommit=True) as conn:
+        applied = conn.execute(
+            "select version, statements[1] as sql from supabase_migrations.schema_migrations"
+        ).fetchall()
+    if any(local.get(r["version"]) != r["sql"] for r in applied):
+        with connect(bench.admin_url, autocommit=True) as conn:
+            _drop(conn, bench.dbname)
+            _drop(conn, name)
+        return None
+    migrate.migrate(with_database(bench.admin_url, bench.dbname, bench.app_user))
+    return admin
+
+
+def keep_dataset(bench: Bench, scale: float) -> None:
+    """Keep the freshly generated dataset for the next runs."""
+    with connect(bench.admin_url, autocommit=True) as conn:
+        _drop(conn, dataset_name(scale))
+        conn.execute(
+            sql.SQL("create database {} template {}").format(
+                sql.Identifier(dataset_name(scale)), sql.Identifier(bench.dbname)
+            )
+        )
+
+
+class Settler:
+    """What the worker does after each solve (ctf.solve → private.ctf_solve_delivered):
+    settle the moved challenges, on its own connection, beside the measured calls."""
+
+    def __init__(self, url: str, event: str):
+        self.url, self.event = url, event
+        self.stop = threading.Event()
+        self.samples_ms: list[float] = []
+        self.rows = 0
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=120)
+
+    def _loop(self) -> None:
+        with connect(self.url, autocommit=True) as conn:
+            while not self.stop.is_set():
+                moved = conn.execute(
+                    "select id from ctf.challenges where event_id = %s and value <> scored_value",
+                    (self.event,),
+                ).fetchall()
+                for r in moved:
+                    t0 = time.perf_counter()
+                    n = conn.execute(
+                        "select private.ctf_settle_challenge(%s) as n", (r["id"],)
+                    ).fetchone()["n"]
+                    self.samples_ms.append((time.perf_counter() - t0) * 1000)
+                    self.rows += n
+                self.stop.wait(0.05)
+
+    def line(self) -> str:
+        data = sorted(self.samples_ms)
+        if not data:
+            return "worker settling: nothing to settle"
+        return (
+            f"worker settling (off the request path): {len(data)} settles, "
+            f"{self.rows} stored rows moved, p50 {data[len(data) // 2]:.2f} ms, "
+            f"p95 {data[int(len(data) * 0.95)]:.2f} ms"
+        )
+
+
+class LockSampler:
+    """Samples pg_stat_activity every 10 ms: which waits the submitting backends are in."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.stop = threading.Event()
+        self.samples = 0
+        self.waits: Counter = Counter()
+        self.on: Counter = Counter()  # what the waiting locks are on
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        with connect(self.url, autocommit=True) as conn:
+            while not self.stop.is_set():
+                rows = conn.execute(
+                    "select wait_event_type, wait_event, state from pg_stat_activity"
+                    " where datname = current_database() and pid <> pg_backend_pid()"
+                    " and backend_type = 'client backend'"
+                ).fetchall()
+                self.samples += 1
+                for r in rows:
+                    if r["state"] == "active":
+                        self.waits[f"{r['wait_event_type'] or 'CPU'}:{r['wait_event'] or '-'}"] += 1
+                for r in conn.execute(
+                    "select l.locktype, coalesce(l.relation::regclass::text, '') as rel"
+                    " from pg_locks as l where not l.granted"
+                ).fetchall():
+                    self.on[f"{r['locktype']} {r['rel']}".strip()] += 1
+                self.stop.wait(0.01)
+
+    def line(self) -> str:
+        total = sum(self.waits.values()) or 1
+        top = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in self.waits.most_common(6))
+        locks = sum(v for k, v in self.waits.items() if k.startswith("Lock:"))
+        on_total = sum(self.on.values()) or 1
+        on = ", ".join(f"{k} {100 * v / on_total:.0f}%" for k, v in self.on.most_common(5))
+        return (
+            f"active backends by wait ({self.samples} samples): {top}; "
+            f"waiting on locks {100 * locks / total:.1f}%; ungranted locks on: {on}"
+        )
+
+
 def run(bench: Bench, scale: float) -> None:
     players = max(300, int(20_000 * scale))
     teams = max(90, int(6_000 * scale))
     challenges = max(40, int(400 * scale))
     submissions = max(20_000, int(2_000_000 * scale))
-    admin_url, _ = bench.database()
     rng = random.Random(1)
-    with connect(admin_url) as conn:
+    started = time.perf_counter()
+    admin_url = from_kept(bench, scale)
+    kept = admin_url is not None
+    if not kept:
+        admin_url, _ = bench.database()
+    conn = connect(admin_url)
+    with conn:
         conn.execute("set synchronous_commit = off")
-        started = time.perf_counter()
-        event = generate_base(conn, players, teams, challenges)
         conn.commit()
-        generate_submissions(conn, event, submissions // 10, 0)
-        # every measured call is its own committed transaction, as an API request is (the
-        # scoreboard document is rebuilt at commit, so the commit is part of the cost)
+
+        def call(sql_text, params=None, user=None):
+            claims = {"role": "authenticated", "sub": user} if user else {"role": "anon"}
+            with conn.transaction(), as_caller(conn, claims):
+                return conn.execute(sql_text, params).fetchall()
+
+        def top100(i):
+            call("select * from api.ctf_get_scoreboard(%s)", (event,))
+
+        if not kept:
+            event = generate_base(conn, players, teams, challenges)
+            conn.commit()
+            generate_submissions(conn, event, submissions // 10, 0)
+            # every measured call is its own committed transaction, as an API request is (the
+            # scoreboard document is rebuilt at commit, so the commit is part of the cost)
+            conn.autocommit = True
+            small = bench.measure("scoreboard top 100 (10% subs)", top100, calls=200)
+            generate_submissions(conn, event, submissions - submissions // 10, submissions // 10)
+            conn.close()
+            keep_dataset(bench, scale)
+            conn = connect(admin_url, autocommit=True)
+            conn.execute("set synchronous_commit = off")
         conn.autocommit = True
+        event = str(conn.execute("select id from ctf.events where slug = 'bench'").fetchone()["id"])
         users = [
             (str(r["user_id"]), str(r["team_id"]))
             for r in conn.execute(
@@ -175,8 +348,8 @@ def run(bench: Bench, scale: float) -> None:
         ]
 
         def challenge_states():
-            # "moving": a dynamic value not yet at its minimum, so a solve re-scores every
-            # earlier solver; "still": static, or already at the minimum
+            # "moving": a dynamic value not yet at its minimum, so a solve moves the value
+            # (every earlier solver's exact score); "still": static, or already at the minimum
             return [
                 (str(r["id"]), r["title"], "still" if r["still"] else "moving")
                 for r in conn.execute(
@@ -188,18 +361,6 @@ def run(bench: Bench, scale: float) -> None:
 
         chals = challenge_states()
         team_ids = list({t for _, t in users})
-
-        def call(sql, params=None, user=None):
-            claims = {"role": "authenticated", "sub": user} if user else {"role": "anon"}
-            with conn.transaction(), as_caller(conn, claims):
-                return conn.execute(sql, params).fetchall()
-
-        def top100(i):
-            call("select * from api.ctf_get_scoreboard(%s)", (event,))
-
-        small = bench.measure("scoreboard top 100 (10% subs)", top100, calls=200)
-        generate_submissions(conn, event, submissions - submissions // 10, submissions // 10)
-        conn.autocommit = True
         counts = conn.execute(
             "select (select count(*) from ctf.submissions) as subs,"
             " (select count(*) from ctf.solves) as solves"
@@ -207,7 +368,12 @@ def run(bench: Bench, scale: float) -> None:
         bench.add_line(
             f"data: {players} players, {teams} teams, {challenges} challenges, "
             f"{counts['subs']} submissions, {counts['solves']} solves "
-            f"(generated in {time.perf_counter() - started:.0f}s)"
+            + (
+                f"(a kept copy of the generated data, cloned in "
+                f"{time.perf_counter() - started:.0f}s)"
+                if kept
+                else f"(generated in {time.perf_counter() - started:.0f}s)"
+            )
         )
         full = bench.measure("scoreboard top 100", top100, calls=300)
         bench.measure(
@@ -233,10 +399,12 @@ def run(bench: Bench, scale: float) -> None:
             f"{in_database('select * from api.ctf_get_scoreboard(%s)'):.3f} ms, document "
             f"{in_database('select api.ctf_get_scoreboard_document(%s)'):.3f} ms"
         )
-        bench.add_line(
-            f"scoreboard p50 at {submissions // 10} vs {counts['subs']} submissions: "
-            f"{small.percentile(50):.3f} ms vs {full.percentile(50):.3f} ms"
-        )
+        if not kept:
+            bench.add_line(
+                f"scoreboard p50 at {submissions // 10} vs {counts['subs']} submissions: "
+                f"{small.percentile(50):.3f} ms vs {full.percentile(50):.3f} ms"
+            )
+        settler = Settler(admin_url, event).__enter__()
 
         def wrong(i):
             user, _ = rng.choice(users)
@@ -262,7 +430,7 @@ def run(bench: Bench, scale: float) -> None:
             return out
 
         static_pairs = unsolved_pairs({"still"}, 400)
-        moving_pairs = unsolved_pairs({"moving"}, 100)
+        moving_pairs = unsolved_pairs({"moving"}, 130)
 
         def correct_from(pairs):
             def fn(i):
@@ -288,7 +456,51 @@ def run(bench: Bench, scale: float) -> None:
             correct_from(moving_pairs),
             calls=95,
             warmup=5,
-            note=f"dynamic: re-scores all ~{avg_solvers} earlier solvers",
+            note=f"dynamic: ~{avg_solvers} earlier solvers, not re-scored in the solve",
+        )
+
+        def explained(pairs):
+            # the server's own time and buffers of one committed submit, as the caller
+            times, hits, reads = [], [], []
+            for user, cid, flag in pairs:
+                claims = {"role": "authenticated", "sub": user}
+                with conn.transaction(), as_caller(conn, claims):
+                    plan = conn.execute(
+                        "explain (analyze, buffers, format json) select api.ctf_submit(%s, %s)",
+                        (cid, flag),
+                    ).fetchone()
+                top = next(iter(plan.values()))[0]
+                times.append(top["Execution Time"])
+                hits.append(top["Plan"].get("Shared Hit Blocks", 0))
+                reads.append(top["Plan"].get("Shared Read Blocks", 0))
+            times.sort()
+            p95 = times[int(len(times) * 0.95)]
+            return (
+                f"p50 {statistics.median(times):.2f} ms, p95 {p95:.2f} ms, buffers hit "
+                f"{statistics.median(hits):.0f} read {statistics.median(reads):.0f}"
+            )
+
+        bench.add_line(
+            "in the database (explain (analyze, buffers), before commit and the document "
+            f"rebuild): submit correct, value moves: {explained(moving_pairs[100:130])}; "
+            f"incorrect: {explained([(u, c, 'flag{no}') for u, c, _ in moving_pairs[100:130]])}"
+        )
+        with conn.transaction():
+            plan = conn.execute(
+                "explain (analyze, buffers, format json)"
+                " select * from private.ctf_live_top(%s, 100)",
+                (event,),
+            ).fetchone()
+            top = next(iter(plan.values()))[0]
+            moved = conn.execute(
+                "select count(*) as n from ctf.challenges where event_id = %s"
+                " and value <> scored_value",
+                (event,),
+            ).fetchone()["n"]
+        bench.add_line(
+            f"live top 100 in the database (the commit-time rebuild): {top['Execution Time']:.2f}"
+            f" ms, buffers hit {top['Plan'].get('Shared Hit Blocks', 0)}, {moved} challenges"
+            " unsettled at that moment"
         )
         bench.measure(
             "team page",
@@ -309,13 +521,16 @@ def run(bench: Bench, scale: float) -> None:
         )
         plan = explain_uses_index(
             conn,
-            "select team_id from ctf.standings where event_id = %s and ranked"
+            "select team_id from ctf.standings_stored where event_id = %s and ranked"
             " and last_score_at is not null order by score desc, last_score_at, team_id"
             " limit 100",
             (event,),
         )
         bench.add_line("top-100 plan: " + " / ".join(ln.strip() for ln in plan.splitlines()[:2]))
         conn.rollback()
+        settler.__exit__(None, None, None)
+        bench.add_line(settler.line())
+        conn.close()
 
     # Throughput: 32 connections submitting at once (90% wrong, 10% correct).
     threads, per_thread = 32, max(20, int(150 * min(scale * 4, 1)))
@@ -343,15 +558,18 @@ def run(bench: Bench, scale: float) -> None:
     workers = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
     for w in workers:
         w.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    for w in workers:
-        w.join()
-    elapsed = time.perf_counter() - t0
+    with Settler(admin_url, event) as settler, LockSampler(admin_url) as sampler:
+        barrier.wait()
+        t0 = time.perf_counter()
+        for w in workers:
+            w.join()
+        elapsed = time.perf_counter() - t0
     bench.add_line(
         f"throughput: {done[0]} submissions from {threads} connections in {elapsed:.1f}s = "
         f"{done[0] / elapsed:.0f}/s (errors: {len(errors)}{' ' + errors[0] if errors else ''})"
     )
+    bench.add_line(sampler.line())
+    bench.add_line(settler.line())
     with connect(admin_url) as conn:
         mismatches = conn.execute(
             "select jsonb_array_length(private.ctf_standings_mismatches(%s)) as n", (event,)

@@ -29,6 +29,10 @@ class Result:
     samples_ms: list[float] = field(default_factory=list)
     note: str = ""
 
+    @property
+    def calls(self) -> int:
+        return len(self.samples_ms)
+
     def percentile(self, p: float) -> float:
         data = sorted(self.samples_ms)
         if not data:
@@ -117,7 +121,7 @@ class Bench:
         for r in self.results:
             lines.append(
                 f"{r.name:<{width}}  {r.percentile(50):>8.3f}  {r.percentile(95):>8.3f}"
-                f"  {len(r.samples_ms):>6}  {r.note}"
+                f"  {r.calls:>6}  {r.note}"
             )
         lines += self.extra_lines
         if self.keep or self.reused:

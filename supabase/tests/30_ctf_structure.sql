@@ -1,6 +1,6 @@
 -- ctf: structure, privileges on secrets, and the scoring rules that live in SQL.
 begin;
-select plan(22);
+select plan(24);
 
 select has_schema('ctf');
 select ok(
@@ -29,6 +29,17 @@ select table_privs_are(
     'ctf', 'standings', 'authenticated', array['SELECT'],
     'standings are written only through RPCs'
 );
+select table_privs_are(
+    'ctf', 'standings_stored', 'authenticated', array['SELECT'],
+    'stored standings are written only through RPCs'
+);
+select ok(
+    (
+        select c.reloptions @> array['security_invoker=true']
+        from pg_class as c where c.oid = 'ctf.standings'::regclass
+    ),
+    'the standings view reads with the caller''s rights (the stored rows'' policies apply)'
+);
 select ok(
     (select prosecdef from pg_proc where oid = 'api.ctf_submit(uuid,text,uuid)'::regprocedure),
     'submit is a definer function (it reads flags)'
@@ -41,7 +52,9 @@ select function_privs_are(
     'private', 'ctf_recompute_event', array['uuid'], 'authenticated', array[]::text[],
     'clients cannot call the recompute helper directly'
 );
-select has_index('ctf', 'standings', 'standings_rank_idx', 'standings have a ranking index');
+select has_index(
+    'ctf', 'standings_stored', 'standings_rank_idx', 'stored standings have a ranking index'
+);
 select ok(
     exists (select 1 from ctf.events where slug = 'practice' and ends_at is null),
     'the practice arena exists and never ends'

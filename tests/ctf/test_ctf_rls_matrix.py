@@ -155,6 +155,7 @@ M.select(
     ),
 )
 M.select("ctf.standings", "team_id = %(team_a)s", ALL)
+M.select("ctf.standings_stored", "team_id = %(team_a)s", ALL)
 M.select("ctf.standings_frozen", "team_id = %(team_a)s", ALL)
 M.select("ctf.scoreboards", "true", M.same("deny"))
 M.select("ctf.scoreboard_pending", "true", M.same("deny"))

@@ -1,0 +1,336 @@
+"""Dynamic points as a per-challenge term: a solve writes one standings row whatever the number
+of earlier solvers, exact scores (ctf.standings, the document, the team page) always equal a
+from-scratch recomputation, before and after the worker settles, in parallel too."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+
+from ctfkit import make_challenge, make_team, set_event, submit
+from test_ctf_concurrency import run_parallel, submit_as
+
+from flagship.database import connect
+from flagship.testing.harness import create_user, scalar
+
+DYNAMIC = [("linear", []), ("logarithmic", [1.05, 1.03, 1.01]), ("rctf", [1.1]), ("linear", [2])]
+
+
+def settle(db, challenge) -> int:
+    """What the worker runs after a solve."""
+    return db.execute("select private.ctf_settle_challenge(%s) as n", (challenge,)).fetchone()["n"]
+
+
+def mismatches(db, event):
+    return db.execute("select private.ctf_standings_mismatches(%s) as m", (event,)).fetchone()["m"]
+
+
+def exact_top(db, event):
+    """The top 100 from a from-scratch computation (no stored score involved)."""
+    return [
+        (str(r["team_id"]), r["score"])
+        for r in db.execute(
+            "select team_id, score from private.ctf_standings_from_scratch(%s)"
+            " where ranked and last_score_at is not null"
+            " order by score desc, last_score_at, team_id limit 100",
+            (event,),
+        )
+    ]
+
+
+def document_top(db, event):
+    rows = db.execute("select (private.ctf_board(%s, false)).rows as r", (event,)).fetchone()["r"]
+    return [(r["team_id"], r["score"]) for r in rows]
+
+
+def unsettled(db, event):
+    return db.execute(
+        "select count(*) as n from ctf.challenges where event_id = %s and value <> scored_value",
+        (event,),
+    ).fetchone()["n"]
+
+
+def dynamic_event(db, ctf, teams: int, tag: str):
+    set_event(db, ctf.event, wrong_per_minute="1000", team_size_limit="null")
+    players = [ctf.player, ctf.other_player]
+    for i in range(teams):
+        user = create_user(db, username=f"dyn_{tag}_{i}")
+        make_team(db, user, ctf.event, f"Dyn {tag} {i}")
+        players.append(user)
+    challenges = {ctf.challenge: "flag{one}"}
+    for i, (scoring, bonus) in enumerate(DYNAMIC):
+        cid = make_challenge(
+            db,
+            ctf.organiser,
+            ctf.event,
+            {
+                "title": f"d{i}",
+                "scoring": scoring,
+                "initial": 500,
+                "minimum": 50,
+                "decay": 6,
+                "first_blood_bonus": bonus,
+            },
+            [("static", f"flag{{d{i}}}")],
+        )
+        challenges[cid] = f"flag{{d{i}}}"
+    return players, challenges
+
+
+def test_a_moving_solve_writes_one_standings_row(db, ctf):
+    """Earlier solvers are not re-scored in the solve: one row of ctf.standings_stored is
+    updated however many teams solved before, and their exact scores still follow the value."""
+    players, challenges = dynamic_event(db, ctf, 8, "one")
+    linear = next(c for c in challenges if c != ctf.challenge)
+    for n, who in enumerate(players):
+        db.execute("savepoint s")
+        before = db.execute(
+            "select coalesce(sum(n_tup_upd), 0) as n from pg_stat_xact_user_tables"
+            " where schemaname = 'ctf' and relname = 'standings_stored'"
+        ).fetchone()["n"]
+        r = submit(db, who, linear, challenges[linear])
+        assert r["status"] == "correct"
+        after = db.execute(
+            "select coalesce(sum(n_tup_upd), 0) as n from pg_stat_xact_user_tables"
+            " where schemaname = 'ctf' and relname = 'standings_stored'"
+        ).fetchone()["n"]
+        assert after - before == 1, f"solve {n + 1} updated {after - before} rows"
+        assert mismatches(db, ctf.event) == []
+    assert unsettled(db, ctf.event) == 1
+    # every solver's exact score is the current value (times its blood bonus, none here)
+    value = db.execute("select value from ctf.challenges where id = %s", (linear,)).fetchone()[
+        "value"
+    ]
+    scores = {
+        r["score"]
+        for r in db.execute("select score from ctf.standings where event_id = %s", (ctf.event,))
+        if r["score"]
+    }
+    assert scores == {value}
+    moved = settle(db, linear)
+    assert moved == len(players)
+    assert unsettled(db, ctf.event) == 0 and mismatches(db, ctf.event) == []
+    assert settle(db, linear) == 0
+
+
+def test_document_ranks_by_exact_score_while_unsettled(db, ctf):
+    """An early solver's stored score overstates its exact one until settled; the document,
+    the scoreboard, the team page and the freeze snapshot rank by the exact one."""
+    players, challenges = dynamic_event(db, ctf, 8, "rank")
+    linear = next(c for c in challenges if c != ctf.challenge)
+    db.execute(
+        "update ctf.challenges set initial = 500, minimum = 10, decay = 60, value = 500,"
+        " scored_value = 500 where id = %s",
+        (linear,),
+    )
+    submit(db, players[0], linear, challenges[linear])  # 500 stored for team A
+    # team B: static 100 + an award of 390 = 490 (exact), below A's stored 500
+    scalar(
+        db, ctf.organiser, "select api.ctf_grant_award(%s, %s, 390, 'r')", (ctf.event, ctf.team_b)
+    )
+    submit(db, ctf.other_player, ctf.challenge, "flag{one}")
+    for who in players[2:]:
+        submit(db, who, linear, challenges[linear])  # 9 solves: 500 - 8*60 = 20
+    stored_a = db.execute(
+        "select score from ctf.standings_stored where team_id = %s", (ctf.team_a,)
+    ).fetchone()["score"]
+    assert stored_a == 500
+    top = document_top(db, ctf.event)
+    assert top == exact_top(db, ctf.event)
+    assert top[0] == (ctf.team_b, 490)
+    # what the commit-time rebuild stores
+    db.execute("select private.ctf_refresh_board(%s, false)", (ctf.event,))
+    stored = db.execute(
+        "select rows from ctf.scoreboards where event_id = %s and not frozen", (ctf.event,)
+    ).fetchone()["rows"]
+    assert [(r["team_id"], r["score"]) for r in stored] == exact_top(db, ctf.event)
+    page = scalar(db, ctf.player, "select api.ctf_get_team_page(%s)", (ctf.team_a,))
+    ranking = [t for t, _ in exact_top(db, ctf.event)]
+    assert page["score"] == 20 and page["position"] == ranking.index(ctf.team_a) + 1 > 1
+    for team in ranking:
+        page = scalar(db, ctf.organiser, "select api.ctf_get_team_page(%s)", (team,))
+        assert page["position"] == ranking.index(team) + 1
+    board = scalar(
+        db,
+        "anon",
+        "select jsonb_agg(to_jsonb(s)) from api.ctf_get_scoreboard(%s, null, 5, 1) s",
+        (ctf.event,),
+    )
+    assert [(r["team_id"], r["score"]) for r in board] == exact_top(db, ctf.event)[1:6]
+    # the freeze snapshot copies exact scores
+    set_event(db, ctf.event, freeze_at="now() - interval '1 second'")
+    submit(db, players[-1], ctf.challenge, "flag{one}")
+    frozen = db.execute(
+        "select team_id::text as t, score from ctf.standings_frozen where team_id = %s",
+        (ctf.team_a,),
+    ).fetchone()
+    assert frozen["score"] == 20
+
+
+def settle_all(db, event):
+    for r in db.execute(
+        "select id from ctf.challenges where event_id = %s and value <> scored_value", (event,)
+    ).fetchall():
+        settle(db, r["id"])
+
+
+def test_random_sequences_equal_recompute(db, ctf):
+    """Random solves, awards, hint costs, settles and edits: after each step every team's
+    exact score equals the from-scratch computation, and the document its top 100."""
+    for seed in (11, 12, 13):
+        rng = random.Random(seed)
+        db.execute("savepoint seed")
+        players, challenges = dynamic_event(db, ctf, 6, f"r{seed}")
+        ids = list(challenges)
+        hints = [
+            scalar(db, ctf.organiser, "select api.ctf_add_hint(%s, 'h', 5)", (c,)) for c in ids
+        ]
+        for step in range(50):
+            op = rng.choice(["solve"] * 5 + ["settle", "award", "hint", "edit"])
+            who = rng.choice(players)
+            c = rng.choice(ids)
+            db.execute("savepoint step")
+            try:
+                if op == "solve":
+                    submit(db, who, c, challenges[c])
+                elif op == "settle":
+                    settle(db, c)
+                elif op == "award":
+                    team = rng.choice([ctf.team_a, ctf.team_b])
+                    scalar(
+                        db,
+                        ctf.organiser,
+                        "select api.ctf_grant_award(%s, %s, %s, 'r')",
+                        (ctf.event, team, rng.choice([-15, 25])),
+                    )
+                elif op == "hint":
+                    scalar(db, who, "select api.ctf_unlock_hint(%s)", (rng.choice(hints),))
+                elif op == "edit":
+                    scalar(
+                        db,
+                        ctf.organiser,
+                        "select api.ctf_save_challenge(%s, %s::jsonb, %s)",
+                        (ctf.event, json.dumps({"decay": rng.randint(2, 8)}), c),
+                    )
+            except Exception as exc:  # refusals (insufficient points) are fine
+                if getattr(getattr(exc, "diag", None), "message_hint", None) is None:
+                    raise
+                db.execute("rollback to savepoint step")
+            else:
+                db.execute("release savepoint step")
+            assert mismatches(db, ctf.event) == [], f"seed {seed} step {step} ({op})"
+            assert document_top(db, ctf.event) == exact_top(db, ctf.event), f"step {step}"
+        settle_all(db, ctf.event)
+        assert mismatches(db, ctf.event) == [] and unsettled(db, ctf.event) == 0
+        assert (
+            scalar(db, ctf.organiser, "select api.ctf_recompute_standings(%s)", (ctf.event,)) == 0
+        )
+        db.execute("rollback to savepoint seed")
+
+
+def test_parallel_solves_and_settles_equal_recompute(fresh_db):
+    """Real parallel connections: 10 teams solving 4 dynamic challenges in random orders while
+    a settler runs beside them; the committed document and every exact score equal the
+    from-scratch computation after each round, and again once everything is settled."""
+    from ctfkit import build_scene
+
+    with connect(fresh_db) as db:
+        ctf = build_scene(db)
+        players, challenges = dynamic_event(db, ctf, 8, "par")
+        db.commit()
+    ids = [c for c in challenges if c != ctf.challenge]
+    rng = random.Random(5)
+    stop = threading.Event()
+    settled = [0]
+
+    def settler():
+        with connect(fresh_db) as conn:
+            while not stop.is_set():
+                for c in ids:
+                    with conn.transaction():
+                        settled[0] += settle(conn, c)
+
+    thread = threading.Thread(target=settler)
+    thread.start()
+    try:
+        for c in rng.sample(ids, len(ids)):
+            order = players[:]
+            rng.shuffle(order)
+            results = run_parallel(fresh_db, [submit_as(u, c, challenges[c]) for u in order])
+            assert all(r["status"] == "correct" for r in results)
+            with connect(fresh_db) as db:
+                assert mismatches(db, ctf.event) == []
+                assert document_top(db, ctf.event) == exact_top(db, ctf.event)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    with connect(fresh_db) as db:
+        settle_all(db, ctf.event)
+        db.commit()
+        assert unsettled(db, ctf.event) == 0 and mismatches(db, ctf.event) == []
+        assert document_top(db, ctf.event) == exact_top(db, ctf.event)
+        ranks = db.execute(
+            "select array_agg(blood_rank order by blood_rank) as r from ctf.solves"
+            " where challenge_id = any(%s::uuid[]) group by challenge_id",
+            (ids,),
+        ).fetchall()
+        assert all(r["r"] == list(range(1, len(players) + 1)) for r in ranks)
+
+
+def stored_document(db, event):
+    row = db.execute(
+        "select rows, refreshed_at from ctf.scoreboards where event_id = %s and not frozen",
+        (event,),
+    ).fetchone()
+    return [(r["team_id"], r["score"]) for r in row["rows"]], row["refreshed_at"]
+
+
+def test_changes_outside_the_board_leave_the_document_and_it_stays_exact(fresh_db):
+    """With a full board, a solve by a team that stays below its last row commits without a
+    rebuild (the document is unchanged and still exact); one that enters it rebuilds; in
+    parallel, a mix of both leaves the committed document equal to the recompute."""
+    from ctfkit import build_scene
+
+    with connect(fresh_db) as db:
+        ctf = build_scene(db)
+        set_event(db, ctf.event, wrong_per_minute="1000", team_size_limit="null")
+        small = make_challenge(
+            db, ctf.organiser, ctf.event, {"title": "s1", "initial": 1}, [("static", "flag{s1}")]
+        )
+        big = make_challenge(
+            db,
+            ctf.organiser,
+            ctf.event,
+            {"title": "s900", "initial": 900},
+            [("static", "flag{s900}")],
+        )
+        players = []
+        for i in range(112):
+            user = create_user(db, username=f"board_{i}")
+            make_team(db, user, ctf.event, f"Board {i}")
+            players.append(user)
+            if i < 104:
+                submit(db, user, ctf.challenge, "flag{one}")  # 100 points: the board is full
+        db.commit()
+    low, high = players[104:], players[:104]
+    with connect(fresh_db) as db:
+        before, at = stored_document(db, ctf.event)
+        assert len(before) == 100 and before == exact_top(db, ctf.event)
+        submit(db, low[0], small, "flag{s1}")  # 1 point: below the last row (100)
+        db.commit()
+        after, at_after = stored_document(db, ctf.event)
+        assert at_after == at and after == exact_top(db, ctf.event)
+        submit(db, low[1], big, "flag{s900}")  # enters the board at the top
+        db.commit()
+        after, at_after = stored_document(db, ctf.event)
+        assert at_after != at and after == exact_top(db, ctf.event)
+        assert after[0][1] == 900
+    jobs = [submit_as(u, small, "flag{s1}") for u in low[2:]]
+    jobs += [submit_as(u, big, "flag{s900}") for u in high[:4]]
+    jobs += [submit_as(u, small, "flag{s1}") for u in high[4:10]]
+    results = run_parallel(fresh_db, jobs)
+    assert all(r["status"] == "correct" for r in results)
+    with connect(fresh_db) as db:
+        assert stored_document(db, ctf.event)[0] == exact_top(db, ctf.event)
+        assert mismatches(db, ctf.event) == []
