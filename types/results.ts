@@ -62,7 +62,7 @@ export interface AccountsCreateApiKeyResult {
 
 // api.accounts_export_my_data
 /**
- * All Flagship keeps about the caller, a section per data provider (accounts.data_providers).
+ * All kept about the caller, a section per accounts.data_providers row.
  */
 export interface AccountsExportMyDataResult {
   /**
@@ -485,7 +485,7 @@ export interface AccountsExportMyDataResult {
       /**
        * Role on the course team.
        */
-      role: string;
+      role: 'owner' | 'co_instructor' | 'ta';
       /**
        * Course.
        */
@@ -536,7 +536,7 @@ export interface AccountsExportMyDataResult {
       /**
        * Attempt status.
        */
-      status: 'in_progress' | 'submitted' | 'expired';
+      status: 'in_progress' | 'submitted' | 'auto_submitted' | 'expired';
       /**
        * Saved answers, by question id.
        */
@@ -1170,7 +1170,7 @@ export interface AccountsExportMyDataResult {
           /**
            * Role on the course team.
            */
-          role: string;
+          role: 'owner' | 'co_instructor' | 'ta';
           /**
            * Course.
            */
@@ -1221,7 +1221,7 @@ export interface AccountsExportMyDataResult {
           /**
            * Attempt status.
            */
-          status: 'in_progress' | 'submitted' | 'expired';
+          status: 'in_progress' | 'submitted' | 'auto_submitted' | 'expired';
           /**
            * Saved answers, by question id.
            */
@@ -1442,7 +1442,7 @@ export interface AccountsExportMyDataResult {
 
 // api.accounts_get_my_account
 /**
- * The caller: sign-in email, profile, global roles, settings and activity totals.
+ * The caller: sign-in email, profile, roles, settings, activity totals.
  */
 export interface AccountsGetMyAccountResult {
   /**
@@ -1487,7 +1487,7 @@ export interface AccountsGetMyAccountResult {
     longest_streak: number;
   } | null;
   /**
-   * Own profile as api.accounts_profiles shows it; null for an API key without its scope.
+   * Own profile (api.accounts_profiles); null for a key without its scope.
    */
   profile: {
     /**
@@ -2159,7 +2159,7 @@ export interface AiApplyDraftResult {
 
 // api.ai_generation_context
 /**
- * What the model is given to draft from (public text only); `kind` says which of the shapes below it is.
+ * What the model drafts from (public text only); `kind` tells them apart.
  */
 export type AiGenerationContextResult =
   | {
@@ -2349,7 +2349,7 @@ export interface CommunityGetModerationStatsResult {
    */
   open_appeals: number;
   /**
-   * Time from report to decision in the period, in seconds; null values when nothing was resolved.
+   * Seconds from report to decision; nulls when nothing was resolved.
    */
   resolution_seconds: {
     /**
@@ -2467,7 +2467,7 @@ export interface CtfCreateTeamResult {
 
 // api.ctf_export_event
 /**
- * A full export of an event for its organisers (no flag secrets and no invite codes).
+ * An event export for its organisers (no flag secrets, invite codes).
  */
 export interface CtfExportEventResult {
   /**
@@ -2940,7 +2940,7 @@ export interface CtfGetCtftimeFeedResult {
 
 // api.ctf_get_score_graph
 /**
- * Score over time of the top teams (as of the freeze for those who see the frozen board).
+ * Score over time of the top teams (as of the freeze when frozen).
  *
  * Items: A team's series.
  */
@@ -2976,7 +2976,7 @@ export type CtfGetScoreGraphResult = {
 
 // api.ctf_get_scoreboard_document
 /**
- * The cached scoreboard document (top 100), with its ETag for conditional requests.
+ * The cached scoreboard (top 100) and its ETag for If-None-Match.
  */
 export interface CtfGetScoreboardDocumentResult {
   /**
@@ -3030,7 +3030,7 @@ export interface CtfGetScoreboardDocumentResult {
 
 // api.ctf_get_team_page
 /**
- * A team: its standing, members, solves and awards (others see them as of the freeze).
+ * A team: standing, members, solves, awards (others: as of the freeze).
  */
 export interface CtfGetTeamPageResult {
   /**
@@ -3139,7 +3139,7 @@ export interface CtfGetTeamPageResult {
      */
     user_id: string;
     /**
-     * User name; null when the profile is not visible to the caller.
+     * User name; null when the caller may not see it.
      */
     username: string | null;
   }[];
@@ -3159,7 +3159,7 @@ export interface CtfGetTeamPageResult {
 
 // api.ctf_list_flags
 /**
- * The flags of a challenge as organisers manage them (never the secret or digest).
+ * The flags of a challenge for its organisers (no secret or digest).
  *
  * Items: A flag.
  */
@@ -3205,7 +3205,7 @@ export type CtfListTeamFlagsResult = {
 
 // api.ctf_submit
 /**
- * The outcome of a flag submission; `status` says which of the shapes below it is.
+ * The outcome of a flag submission; `status` tells the shapes apart.
  */
 export type CtfSubmitResult =
   | {
@@ -3226,7 +3226,7 @@ export type CtfSubmitResult =
        */
       correct: true;
       /**
-       * Order of this solve (1 = first blood); null for a hidden or banned team.
+       * Solve order (1 = first blood); null for hidden or banned teams.
        */
       blood_rank: number | null;
       /**
@@ -3328,7 +3328,7 @@ export interface CtfUnlockHintResult {
 
 // api.events_cancel_newsletter
 /**
- * The campaign after cancelling: a scheduled one returns to draft, a sending one stops.
+ * The campaign: a scheduled one back to draft, a sending one stopped.
  */
 export interface EventsCancelNewsletterResult {
   /**
@@ -3477,7 +3477,7 @@ export interface EventsPreviewNewsletterResult {
 
 // api.events_rotate_endpoint_secret
 /**
- * The new signing secret (shown once); the previous one keeps working until previous_expires_at.
+ * The new signing secret (shown once); the old one works until then.
  */
 export interface EventsRotateEndpointSecretResult {
   /**
@@ -3566,7 +3566,7 @@ export interface EventsUpdateEndpointResult {
 
 // api.files_get_certificate_pdf
 /**
- * Where the rendered PDF of a valid certificate is stored (download it from Storage).
+ * Where the PDF of a valid certificate is stored (fetch from Storage).
  */
 export interface FilesGetCertificatePdfResult {
   /**
@@ -3818,7 +3818,7 @@ export interface LearningGetAttemptResult {
      */
     prompt: string;
     /**
-     * Options in the order this attempt shows them; empty for kinds without options.
+     * Options in this attempt's order; empty for other kinds.
      *
      * Items: An answer option.
      */
@@ -3863,7 +3863,7 @@ export interface LearningGetAttemptResult {
 
 // api.learning_get_attempt_review
 /**
- * A submitted attempt and its answers; the key only when revealed (policy, or course team).
+ * A submitted attempt and its answers; the key only when revealed.
  */
 export interface LearningGetAttemptReviewResult {
   /**
@@ -3914,7 +3914,7 @@ export interface LearningGetAttemptReviewResult {
      */
     prompt: string;
     /**
-     * Options in the order this attempt shows them; empty for kinds without options.
+     * Options in this attempt's order; empty for other kinds.
      *
      * Items: An answer option.
      */
@@ -3983,7 +3983,7 @@ export interface LearningGetAttemptReviewResult {
 
 // api.learning_get_course_outline
 /**
- * A course: its team, prerequisites, modules, lessons and the enrollment of the caller.
+ * A course: team, prerequisites, modules, lessons, the caller's enrollment.
  */
 export interface LearningGetCourseOutlineResult {
   /**
@@ -4307,7 +4307,7 @@ export interface LearningGetLessonResult {
 
 // api.learning_get_quiz_for_authoring
 /**
- * A quiz as its authors edit it: settings, questions, options, answer keys, grading problems.
+ * A quiz for its authors: settings, questions, options, keys, problems.
  */
 export interface LearningGetQuizForAuthoringResult {
   /**
@@ -4633,7 +4633,7 @@ export interface LearningStartAttemptResult {
      */
     prompt: string;
     /**
-     * Options in the order this attempt shows them; empty for kinds without options.
+     * Options in this attempt's order; empty for other kinds.
      *
      * Items: An answer option.
      */

@@ -95,6 +95,11 @@ def auth_part() -> dict[str, Any]:
     return {"paths": paths, "schemas": {"AuthError": AUTH_ERROR}, "tags": ["auth"]}
 
 
+# The StorageService methods whose JSON answer is a list (of buckets, objects, signed URLs or
+# removed objects); every other JSON answer is one object.
+STORAGE_LIST_ANSWERS = frozenset({"list_buckets", "list_objects", "sign_many", "remove_many"})
+
+
 def storage_part() -> dict[str, Any]:
     """Supabase Storage's routes as the gateway serves them (`gateway.storage.app.ROUTES`)."""
     from gateway.storage.app import QUERY, ROUTES
@@ -106,6 +111,9 @@ def storage_part() -> dict[str, Any]:
         for method in methods:
             if method == "HEAD":
                 continue  # answered wherever GET is, headers only
+            answer: dict[str, Any] = {"type": "object"}
+            if name in STORAGE_LIST_ANSWERS:
+                answer = {"type": "array", "items": answer}
             op: dict[str, Any] = {
                 "operationId": _operation_id("storage", method, route),
                 "tags": ["storage"],
@@ -118,7 +126,7 @@ def storage_part() -> dict[str, Any]:
                     "200": {
                         "description": "Storage's answer (JSON, or the object's bytes).",
                         "content": {
-                            "application/json": {"schema": {"type": "object"}},
+                            "application/json": {"schema": answer},
                             "application/octet-stream": {
                                 "schema": {"type": "string", "contentMediaType": "*/*"}
                             },

@@ -28,12 +28,7 @@ from flagship.testing.node import run_node
 NEWMAN = config.ROOT / "tests" / "js" / "newman.mjs"
 # Where the document is known to be wrong, the check that shows it, and why. Each entry must
 # still fail (the test says so once it is fixed, to remove the entry); nothing else may.
-KNOWN_DOCUMENT_DEFECTS = {
-    ("storage_get_bucket", "the body matches the documented schema"): (
-        "Storage answers GET /storage/v1/bucket with an array of buckets; the document "
-        "declares every JSON answer of /storage/v1 as an object"
-    ),
-}
+KNOWN_DOCUMENT_DEFECTS: dict[tuple[str, str], str] = {}
 TOKEN_OPERATION = "exchange_functions_v1_api_keys_token_post"
 READ_SCOPES = [
     "profile:read",

@@ -615,11 +615,11 @@ class AiApi:
         limit: int | None = None,
         model: str | None = None,
     ) -> list[AiSearchResultItem]:
-        """Hybrid search of the AI index as the caller: full text (any of the words) and, with
-        p_embedding (384 floats from p_model, default the local all-MiniLM-L6-v2), vector
-        similarity, fused by reciprocal rank. Only chunks whose source you may read (the
-        source's own rules decide). Errors: invalid_argument, text_too_long. API-key scope:
-        not available to API keys (signed-in sessions only).
+        """Hybrid search of the AI index as the caller: full text (every word, else any of the
+        words) and, with p_embedding (384 floats from p_model, default the local all-
+        MiniLM-L6-v2), vector similarity, fused by reciprocal rank. Only chunks whose source
+        you may read (the source's own rules decide). Errors: invalid_argument, text_too_long.
+        API-key scope: not available to API keys (signed-in sessions only).
         """
         return self._t.rpc(
             "ai_search",
