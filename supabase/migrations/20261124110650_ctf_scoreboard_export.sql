@@ -378,8 +378,9 @@ begin
                   where e.id = p_event_id),
         'brackets', coalesce((select jsonb_agg(to_jsonb(b) order by b.name)
                               from ctf.brackets as b where b.event_id = p_event_id), '[]'),
+        -- scored_value is scoring bookkeeping (ctf_dynamic_term), not part of the format.
         'challenges', coalesce((
-            select jsonb_agg(to_jsonb(c) || jsonb_build_object(
+            select jsonb_agg(to_jsonb(c) - 'scored_value' || jsonb_build_object(
                 'description', cc.description, 'connection_info', cc.connection_info,
                 'writeup', w.content,
                 'prerequisites', array(select r.requires_id from ctf.challenge_prerequisites as r
