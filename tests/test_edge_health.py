@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from edge.routers import health
 from flagship import migrate
 from flagship.database import connect
 from flagship.testing.harness import with_database
+from flagship.testing.servers import free_port
 
 with warnings.catch_warnings():
     # The test client warns that it prefers another HTTP library; httpx is what we lock.
@@ -138,12 +138,6 @@ def test_docs_and_openapi_under_the_prefix(client):
     assert client.get(f"{PREFIX}/docs").status_code == 200
     spec = client.get(f"{PREFIX}/openapi.json").json()
     assert {f"{PREFIX}/health", f"{PREFIX}/ready"} <= set(spec["paths"])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_python_m_edge_serves_health(app_db_url, tmp_path):

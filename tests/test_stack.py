@@ -17,12 +17,7 @@ import pytest
 
 from flagship.database import connect
 from flagship.testing.harness import with_database
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from flagship.testing.servers import free_port
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Annotated
 import httpx
 import pytest
 import schemathesis
-from edge_helpers import PREFIX, assert_error, bearer, free_port, make_client, new_user, token_for
+from edge_helpers import PREFIX, assert_error, bearer, make_client, new_user, token_for
 from edge_helpers import settings as edge_settings
 from fastapi import Depends, Request
 from hypothesis import HealthCheck, given, settings
@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from edge.app import create_app
 from edge.auth.deps import Caller, as_caller, resolve_caller
+from flagship.testing.servers import free_port
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,6 @@ from edge_helpers import (
     assert_error,
     bearer,
     call_as,
-    free_port,
     make_client,
     new_user,
     token_for,
@@ -37,6 +36,7 @@ from edge.settings import EdgeSettings, networks
 from flagship import config
 from flagship.config import ConfigError
 from flagship.database import connect
+from flagship.testing.servers import free_port
 from mail.unsubscribe import make_token
 from sync.settings import WorkerSettings
 
