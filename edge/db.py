@@ -114,5 +114,11 @@ class Database:
         """A connection acting as the API caller `claims` (None is anonymous), bounded by
         the statement timeout (EDGE_STATEMENT_TIMEOUT_MS: 504 `database_timeout` past it)."""
         settings = {"statement_timeout": str(self.statement_timeout_ms)}
-        with self.connection() as conn, as_caller(conn, claims, role_settings=settings, **request):
+        # reset=False: the transaction ends (commit or rollback) right after the block, and
+        # with it the transaction-local settings; resetting them first would cost two round
+        # trips per request for nothing.
+        with (
+            self.connection() as conn,
+            as_caller(conn, claims, role_settings=settings, reset=False, **request),
+        ):
             yield conn

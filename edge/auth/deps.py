@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import psycopg
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from edge import dberrors
 from edge.api_error import ApiError
@@ -73,14 +74,17 @@ async def get_verifier(request: Request) -> TokenVerifier:
     return request.app.state.verifier
 
 
-def resolve_caller(
+async def resolve_caller(
     request: Request,
     db: Db,
     settings: Settings,
     limiter: Limiter,
     verifier: Annotated[TokenVerifier, Depends(get_verifier)],
 ) -> Caller:
-    """Authenticate the request (cached on request.state for the rest of the request)."""
+    """Authenticate the request (cached on request.state for the rest of the request).
+
+    On the event loop: a JWT is checked in memory (cached verifications); only an API key,
+    which the database checks, goes to the thread pool."""
     cached = getattr(request.state, "caller", None)
     if cached is not None:
         return cached
@@ -89,14 +93,21 @@ def resolve_caller(
         caller = Caller()
     elif api_keys.looks_like_key(credential):
         try:
-            grant = api_keys.authenticate(
-                db, credential, client_ip(request), request_id_of(request.scope)
+            grant = await run_in_threadpool(
+                api_keys.authenticate,
+                db,
+                credential,
+                client_ip(request),
+                request_id_of(request.scope),
             )
         except psycopg.Error as exc:
             raise dberrors.to_api_error(exc) or exc from None
         caller = Caller(api_keys.claims_for(grant, settings))
     else:
-        caller = Caller(verifier.verify(credential))
+        # A cached verification answers on the loop; a new token (which may need the JWKS
+        # endpoint) is verified in the thread pool.
+        claims = verifier.cached(credential) or await run_in_threadpool(verifier.verify, credential)
+        caller = Caller(claims)
     request.state.caller = caller
     request.scope.setdefault("state", {})["user_id"] = caller.user_id
     if caller.api_key_id:

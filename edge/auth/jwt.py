@@ -80,12 +80,17 @@ class TokenVerifier:
                 raise invalid("unknown signing key") from exc
         raise invalid("algorithm not allowed")
 
+    def cached(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token verified less than a minute ago (and not expired), else None."""
+        hit = self._verified.get(token)
+        return dict(hit[1]) if hit is not None and hit[0] > time.time() else None
+
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims, or ApiError 401 edge_token_invalid / edge_token_expired."""
         now = time.time()
-        cached = self._verified.get(token)
-        if cached is not None and cached[0] > now:
-            return dict(cached[1])
+        cached = self.cached(token)
+        if cached is not None:
+            return cached
         claims = self._verify(token)
         with self._lock:
             if len(self._verified) >= VERIFIED_CACHE_SIZE:

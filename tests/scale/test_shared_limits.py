@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from edge.app import create_app
 from edge.ratelimit import RedisLimiter
 from edge.settings import EdgeSettings
+from flagship.database import connect
 from flagship.testing.servers import start_redis
 
 LIMITED = "/functions/v1/openapi.json"  # any route under the per-IP limit
@@ -100,3 +101,34 @@ def test_the_shared_limit_resumes_when_redis_answers_again(tmp_path):
         assert redis.running
     finally:
         redis.stop()
+
+
+def test_edge_workers_run_processes_on_one_port_sharing_the_redis_limit(
+    app_url, fresh_db, redis, processes
+):
+    """EDGE_WORKERS=2: two processes, each with its own pool, one port, one shared budget."""
+    env = {"REDIS_URL": redis.url, "EDGE_RATE_LIMIT_IP": "8/600", "EDGE_WORKERS": "2"}
+    url = processes.edge(app_url, **env)
+    with connect(fresh_db) as conn:
+        deadline = time.monotonic() + 20
+        while True:  # each worker opens its pool (one connection at least) when it starts
+            pools = conn.execute(
+                "select count(*) as n from pg_stat_activity"
+                " where application_name = 'flagship-edge' and datname = current_database()"
+            ).fetchone()["n"]
+            if pools >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert pools >= 2, pools
+    within_one_window(600)
+    codes = []
+    for _ in range(12):  # a new connection each: the kernel spreads them over the workers
+        codes.append(httpx.get(url + LIMITED, timeout=10).status_code)
+    assert codes == [200] * 8 + [429] * 4, codes
+
+
+def test_edge_workers_must_be_a_positive_whole_number(app_url, processes):
+    for bad in ("0", "two", "-1"):
+        proc = processes.start("edge", DATABASE_URL=app_url, EDGE_WORKERS=bad, KEEP_STDERR="1")
+        assert proc.wait(timeout=60) == 2, bad
+        assert b"EDGE_WORKERS must be a whole number" in proc.stderr.read()
