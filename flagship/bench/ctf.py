@@ -207,12 +207,14 @@ def keep_dataset(bench: Bench, scale: float) -> None:
 
 class Settler:
     """What the worker does after each solve (ctf.solve → private.ctf_solve_delivered):
-    settle the moved challenges, on its own connection, beside the measured calls."""
+    settle the moved challenges and rebuild the out-of-date document, on its own connection,
+    beside the measured calls (every 50 ms rather than after each solve)."""
 
     def __init__(self, url: str, event: str):
         self.url, self.event = url, event
         self.stop = threading.Event()
         self.samples_ms: list[float] = []
+        self.rebuilds_ms: list[float] = []
         self.rows = 0
         self.thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -238,17 +240,30 @@ class Settler:
                     ).fetchone()["n"]
                     self.samples_ms.append((time.perf_counter() - t0) * 1000)
                     self.rows += n
+                t0 = time.perf_counter()
+                if conn.execute(
+                    "select private.ctf_refresh_board(%s, false) as built", (self.event,)
+                ).fetchone()["built"]:
+                    self.rebuilds_ms.append((time.perf_counter() - t0) * 1000)
                 self.stop.wait(0.05)
 
     def line(self) -> str:
-        data = sorted(self.samples_ms)
-        if not data:
-            return "worker settling: nothing to settle"
-        return (
-            f"worker settling (off the request path): {len(data)} settles, "
-            f"{self.rows} stored rows moved, p50 {data[len(data) // 2]:.2f} ms, "
-            f"p95 {data[int(len(data) * 0.95)]:.2f} ms"
+        def p(data: list[float], q: float) -> str:
+            return f"{sorted(data)[int(len(data) * q)]:.2f}"
+
+        data, built = self.samples_ms, self.rebuilds_ms
+        settles = (
+            f"{len(data)} settles, {self.rows} stored rows moved, p50 {p(data, 0.5)} ms, "
+            f"p95 {p(data, 0.95)} ms"
+            if data
+            else "nothing to settle"
         )
+        rebuilds = (
+            f"{len(built)} document rebuilds, p50 {p(built, 0.5)} ms, p95 {p(built, 0.95)} ms"
+            if built
+            else "no document rebuild"
+        )
+        return f"worker (off the request path): {settles}; {rebuilds}"
 
 
 class LockSampler:
@@ -319,7 +334,8 @@ def run(bench: Bench, scale: float) -> None:
 
         def call(sql_text, params=None, user=None):
             claims = {"role": "authenticated", "sub": user} if user else {"role": "anon"}
-            with conn.transaction(), as_caller(conn, claims):
+            # reset=False: the transaction commits right after, as behind the gateway
+            with conn.transaction(), as_caller(conn, claims, reset=False):
                 return conn.execute(sql_text, params).fetchall()
 
         def top100(i):
@@ -329,8 +345,7 @@ def run(bench: Bench, scale: float) -> None:
             event = generate_base(conn, players, teams, challenges)
             conn.commit()
             generate_submissions(conn, event, submissions // 10, 0)
-            # every measured call is its own committed transaction, as an API request is (the
-            # scoreboard document is rebuilt at commit, so the commit is part of the cost)
+            # every measured call is its own committed transaction, as an API request is
             conn.autocommit = True
             small = bench.measure("scoreboard top 100 (10% subs)", top100, calls=200)
             generate_submissions(conn, event, submissions - submissions // 10, submissions // 10)
@@ -481,8 +496,8 @@ def run(bench: Bench, scale: float) -> None:
             )
 
         bench.add_line(
-            "in the database (explain (analyze, buffers), before commit and the document "
-            f"rebuild): submit correct, value moves: {explained(moving_pairs[100:130])}; "
+            "in the database (explain (analyze, buffers), before commit): submit correct, "
+            f"value moves: {explained(moving_pairs[100:130])}; "
             f"incorrect: {explained([(u, c, 'flag{no}') for u, c, _ in moving_pairs[100:130]])}"
         )
         with conn.transaction():
@@ -498,7 +513,8 @@ def run(bench: Bench, scale: float) -> None:
                 (event,),
             ).fetchone()["n"]
         bench.add_line(
-            f"live top 100 in the database (the commit-time rebuild): {top['Execution Time']:.2f}"
+            f"live top 100 in the database (a rebuild, or a read of an out-of-date document): "
+            f"{top['Execution Time']:.2f}"
             f" ms, buffers hit {top['Plan'].get('Shared Hit Blocks', 0)}, {moved} challenges"
             " unsettled at that moment"
         )
@@ -548,7 +564,8 @@ def run(bench: Bench, scale: float) -> None:
                     user, cid, flag = pairs[k * per_thread + j]
                     if local.random() < 0.9:
                         flag = "flag{wrong}"
-                    with c.transaction(), as_caller(c, {"role": "authenticated", "sub": user}):
+                    claims = {"role": "authenticated", "sub": user}
+                    with c.transaction(), as_caller(c, claims, reset=False):
                         c.execute("select api.ctf_submit(%s, %s)", (cid, flag))
                     with lock:
                         done[0] += 1

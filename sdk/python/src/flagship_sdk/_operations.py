@@ -1543,13 +1543,13 @@ class CtfApi:
     def get_scoreboard_document(self, *, event_id: UUID | str) -> CtfGetScoreboardDocumentResult:
         """The top 100 of an event as one document {event_id, frozen, etag, rows: [{pos, team_id,
         team_name, bracket_id, score, solve_count, last_score_at}]} — the rows of
-        api.ctf_get_scoreboard(event), frozen for non-organisers during the freeze. Kept exact
-        at the commit of every solve, award, hint unlock, recompute and team change, so
-        reading it costs one row. Over HTTP (GET
-        /rest/v1/rpc/ctf_get_scoreboard_document?p_event_id=...) it answers with a strong ETag
-        and Cache-Control: no-cache; If-None-Match with the current tag answers 304 Not
-        Modified without a body. Errors: ctf_event_not_found (also for events you cannot see).
-        API-key scope: `ctf:scores:read`.
+        api.ctf_get_scoreboard(event), frozen for non-organisers during the freeze. Never
+        stale: the stored document (rebuilt after each solve, off the request path) is used
+        while no change since its build is visible, else the rows are computed from the
+        standings. Over HTTP (GET /rest/v1/rpc/ctf_get_scoreboard_document?p_event_id=...) it
+        answers with a strong ETag and Cache-Control: no-cache; If-None-Match with the current
+        tag answers 304 Not Modified without a body. Errors: ctf_event_not_found (also for
+        events you cannot see). API-key scope: `ctf:scores:read`.
         """
         return self._t.rpc(
             "ctf_get_scoreboard_document", {"p_event_id": event_id}, CtfGetScoreboardDocumentResult
