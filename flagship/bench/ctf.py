@@ -298,7 +298,8 @@ class LockSampler:
                     if r["state"] == "active":
                         self.waits[f"{r['wait_event_type'] or 'CPU'}:{r['wait_event'] or '-'}"] += 1
                 for r in conn.execute(
-                    "select l.locktype, coalesce(l.relation::regclass::text, '') as rel"
+                    "select l.locktype, coalesce(l.relation::regclass::text,"
+                    " l.classid::regclass::text, '') as rel"
                     " from pg_locks as l where not l.granted"
                 ).fetchall():
                     self.on[f"{r['locktype']} {r['rel']}".strip()] += 1

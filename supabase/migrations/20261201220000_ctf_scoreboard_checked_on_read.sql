@@ -176,7 +176,9 @@ declare
     v_rows jsonb;
 begin
     if not exists (select 1 from ctf.events where id = p_event) then
-        return false;  -- deleted (its documents and changes go with it)
+        -- deleted (its documents went with it): its changes have nothing left to change
+        delete from ctf.scoreboard_changes where event_id = p_event;
+        return false;
     end if;
     insert into ctf.scoreboards (event_id, frozen, etag) values (p_event, p_frozen, '')
     on conflict (event_id, frozen) do nothing;
