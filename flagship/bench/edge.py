@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 
 from flagship import config, tokens
-from flagship.bench.runner import Bench, Result
+from flagship.bench.runner import Bench, Result, stop_process
 from flagship.database import connect
 from flagship.testing.harness import create_user
 from flagship.testing.servers import free_port
@@ -161,11 +161,7 @@ def _edge(env: dict[str, str]) -> Iterator[str]:
             time.sleep(0.1)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 def run(bench: Bench, scale: float) -> None:

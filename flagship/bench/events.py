@@ -27,7 +27,7 @@ import threading
 import time
 
 from flagship import config
-from flagship.bench.runner import Bench, Result, explain_uses_index
+from flagship.bench.runner import Bench, Result, explain_uses_index, stop_process
 from flagship.database import connect
 from flagship.testing.harness import create_user, grant_roles, rpc
 from flagship.testing.webhooks import Receiver
@@ -69,14 +69,6 @@ def _worker(app_url: str) -> subprocess.Popen:
     )
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 def _solve_id(request) -> int:
     return json.loads(request.body)["data"]["solve_id"]
 
@@ -109,7 +101,7 @@ def throughput(bench: Bench, admin_url: str, app_url: str, rx: Receiver, n: int)
         rx.wait_for(start_count + n, timeout=max(60.0, n / 50))
         elapsed = time.monotonic() - start
     finally:
-        _stop(process)
+        stop_process(process)
     rate = n / elapsed
     bench.add_line(
         f"throughput: {n} webhooks in {elapsed:.2f} s = {rate:.0f} webhooks/s"
@@ -147,7 +139,7 @@ def latency(bench: Bench, admin_url: str, app_url: str, rx: Receiver, seconds: f
         produced = time.monotonic() - start
         arrived = rx.wait_for(start_count + total, timeout=60)[start_count:]
     finally:
-        _stop(process)
+        stop_process(process)
     result = Result(f"commit -> receiver at {RATE}/s", note=f"{total} events, {seconds:.0f} s")
     result.samples_ms = [(r.at - committed[_solve_id(r)]) * 1000 for r in arrived]
     bench.results.append(result)

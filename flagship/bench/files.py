@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -32,7 +31,7 @@ import httpx
 
 from flagship import config
 from flagship.bench.gateway import _start
-from flagship.bench.runner import Bench, Result
+from flagship.bench.runner import Bench, Result, stop_process
 from flagship.testing.servers import free_port
 
 MB = 1024 * 1024
@@ -200,9 +199,5 @@ def run(bench: Bench, scale: float) -> None:
                     _timed(signed.samples_ms, lambda u=token_url: _check(browser.get(u)))
                 bench.results.append(signed)
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         shutil.rmtree(root, ignore_errors=True)

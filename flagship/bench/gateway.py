@@ -22,7 +22,7 @@ import time
 import httpx
 
 from flagship import config, tokens
-from flagship.bench.runner import Bench, Result
+from flagship.bench.runner import Bench, Result, stop_process
 from flagship.database import as_caller, connect
 from flagship.testing.harness import create_user
 from flagship.testing.servers import free_port
@@ -184,8 +184,4 @@ def run(bench: Bench, scale: float) -> None:
         bench.add_line(f"gateway: {total} requests over loopback in {wall_total:.1f}s")
         bench.rps = total / wall_total if wall_total else None
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)

@@ -7,6 +7,7 @@ include a little driver overhead on top of the time spent in the database.
 from __future__ import annotations
 
 import statistics
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -140,3 +141,12 @@ def explain_uses_index(conn: psycopg.Connection, query: str, params=None) -> str
 
 def mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else float("nan")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Stop a service a benchmark started: SIGTERM, then SIGKILL after 15 s."""
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -12,11 +12,10 @@ number says how much this machine had to give, not a property of the code.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 
 from flagship import config, tokens
 from flagship.bench.gateway import _drive, _start
-from flagship.bench.runner import Bench, Result
+from flagship.bench.runner import Bench, Result, stop_process
 from flagship.database import connect
 from flagship.testing.harness import create_user
 from flagship.testing.servers import free_port
@@ -60,11 +59,7 @@ def run(bench: Bench, scale: float) -> None:
                     )
                 )
         finally:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_process(process)
     for op, label in OPERATIONS:
         one, two = rps[(op, 1)], rps[(op, 2)]
         bench.add_line(f"{label}: {one:.0f} req/s at 1 process, {two:.0f} at 2: x{two / one:.2f}")
