@@ -109,8 +109,9 @@ def test_edge_workers_run_processes_on_one_port_sharing_the_redis_limit(
     """EDGE_WORKERS=2: two processes, each with its own pool, one port, one shared budget."""
     env = {"REDIS_URL": redis.url, "EDGE_RATE_LIMIT_IP": "8/600", "EDGE_WORKERS": "2"}
     url = processes.edge(app_url, **env)
-    with connect(fresh_db) as conn:
-        deadline = time.monotonic() + 20
+    # autocommit: pg_stat_activity is read once per transaction
+    with connect(fresh_db, autocommit=True) as conn:
+        deadline = time.monotonic() + 60
         while True:  # each worker opens its pool (one connection at least) when it starts
             pools = conn.execute(
                 "select count(*) as n from pg_stat_activity"
