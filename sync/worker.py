@@ -30,6 +30,7 @@ from sync.observability import WorkerMetrics, report
 log = logger("sync.worker")
 CHANNEL = "ops_outbox"  # ops.enqueue notifies it with the topic
 WAKE_SLICE = 1.0  # seconds: longest a stop request waits while idle
+LINGER = 0.25  # seconds: the first wait after a batch (then SYNC_POLL_INTERVAL)
 
 
 class Queue(Protocol):
@@ -163,12 +164,19 @@ class Worker:
         """Work until `stop()`; database failures are logged and retried, never fatal."""
         log.info("worker started", worker_id=self.worker_id)
         failures = 0
+        busy = False
         while not self.stopping:
             try:
                 handled = self.run_once()
                 failures = 0
-                if handled < self.batch_size and not self.stopping:
-                    self.wait(self.poll_interval)
+                if handled:
+                    busy = True  # claim again at once: more may have been committed since
+                elif not self.stopping:
+                    # Right after work, look again soon: a job whose transaction overlapped
+                    # the one that notified may commit after the last claim, unannounced
+                    # (ops.enqueue lets one transaction at a time notify).
+                    self.wait(LINGER if busy else self.poll_interval)
+                    busy = False
             except psycopg.Error as exc:
                 failures += 1
                 delay = min(30.0, 2.0**failures)

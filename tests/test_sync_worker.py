@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from flagship.database import connect
+from flagship.database import connect, pooled
 from flagship.testing.harness import register_test_topics, with_database
 from sync.handlers import Job, Unrecoverable
 from sync.worker import Worker
@@ -267,3 +267,62 @@ def test_a_topic_registered_while_the_worker_runs_is_delivered(app_url, admin):
         assert w.run_once() == 1
     assert [j.id for j in seen] == [first, late]
     assert job_row(admin, late)["status"] == "done"
+
+
+def test_only_one_transaction_in_flight_notifies(fresh_db, admin):
+    """NOTIFY serialises the commits of the transactions that ran it: while one enqueuing
+    transaction that notified is open, another enqueues without notifying."""
+    with (
+        connect(fresh_db) as first,
+        connect(fresh_db) as second,
+        connect(fresh_db, autocommit=True) as listener,
+    ):
+        listener.execute("listen ops_outbox")
+        enqueue(first, "test.ok", '{"n": 1}')
+        enqueue(second, "test.ok", '{"n": 2}')
+        second.commit()
+        assert list(listener.notifies(timeout=0.5, stop_after=1)) == []  # second stayed quiet
+        first.commit()
+        assert [n.payload for n in listener.notifies(timeout=5, stop_after=1)] == ["test.ok"]
+        enqueue(second, "test.ok", '{"n": 3}')  # alone now: it notifies
+        second.commit()
+        assert [n.payload for n in listener.notifies(timeout=5, stop_after=1)] == ["test.ok"]
+
+
+def test_an_unannounced_job_is_delivered_soon_after_the_announced_one(app_url, fresh_db, admin):
+    """The job whose transaction overlapped the notifier's and committed after the worker's
+    claim is still delivered within a second (the worker looks again right after work),
+    although the poll interval is a minute."""
+    seen: list[int] = []
+    worker = Worker(
+        app_url, handlers={"test.ok": lambda job: seen.append(job.payload["n"])}, poll_interval=60
+    )
+    thread = threading.Thread(target=worker.run, daemon=True)
+    with worker:
+        thread.start()
+        try:
+            deadline = time.monotonic() + 20
+            # listening: on its own connection behind a pooler, else since it connected
+            ready = (
+                "application_name = 'flagship-sync-listen' and query ilike 'listen%'"
+                if pooled()
+                else "application_name = 'flagship-sync' and state = 'idle'"
+            )
+            while not admin.execute(
+                f"select 1 from pg_stat_activity where datname = current_database() and {ready}"
+            ).fetchone():
+                assert time.monotonic() < deadline, "the worker did not listen"
+                time.sleep(0.05)
+            with connect(fresh_db) as first, connect(fresh_db) as second:
+                enqueue(first, "test.ok", '{"n": 1}')  # notifies at commit
+                enqueue(second, "test.ok", '{"n": 2}')  # does not
+                first.commit()
+                time.sleep(0.05)  # the worker claims job 1 before job 2 exists for it
+                second.commit()
+                committed = time.monotonic()
+            while seen != [1, 2]:
+                assert time.monotonic() - committed < 1.5, seen
+                time.sleep(0.02)
+        finally:
+            worker.stop()
+            thread.join(timeout=15)
