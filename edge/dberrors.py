@@ -54,6 +54,11 @@ def status_for(sqlstate: str | None, code: str = "", *, anonymous: bool | None =
 
 def to_api_error(exc: psycopg.Error, *, anonymous: bool | None = None) -> ApiError | None:
     """The API error an RPC raised, or None when the failure is not an API error."""
+    if isinstance(exc, psycopg.DataError) and exc.sqlstate is None:
+        # raised by the driver before sending: a NUL byte in a text argument
+        return ApiError(
+            400, "invalid_argument", "Text may not contain NUL (0x00) characters.", None, None
+        )
     diag = exc.diag
     code = diag.message_hint
     if not code or not code.replace("_", "").isalnum():

@@ -18,10 +18,11 @@ from typing import Any
 
 import jwt
 
+from edge.api_error import ApiError
 from edge.db import Database
 from edge.settings import EdgeSettings
 
-KEY_PATTERN = re.compile(r"^fsk_[0-9a-f]{8}_[0-9a-f]{64}$")
+KEY_PATTERN = re.compile(r"fsk_[0-9a-f]{8}_[0-9a-f]{64}")  # fullmatch: no trailing newline
 SERVICE = {"role": "service_role"}
 
 
@@ -38,7 +39,10 @@ def looks_like_key(value: str) -> bool:
 
 
 def authenticate(db: Database, key: str, ip: str | None, request_id: str | None) -> KeyGrant:
-    """The key's grant; raises psycopg errors carrying edge_api_key_* codes."""
+    """The key's grant; raises psycopg errors carrying edge_api_key_* codes, or ApiError 401
+    edge_api_key_invalid for text that is not a key's shape (a NUL byte never reaches SQL)."""
+    if not KEY_PATTERN.fullmatch(key):
+        raise ApiError(401, "edge_api_key_invalid", "Invalid API key.")
     with db.caller(
         SERVICE,
         path="/functions/v1/api-keys/token",

@@ -353,3 +353,20 @@ def test_a_batch_cannot_read_metrics(client):
     body = {"requests": [{"path": f"{PREFIX}/metrics"}]}
     response = client.post(f"{PREFIX}/batch", json=body)
     assert response.json()["responses"][0]["status"] == 403
+
+
+def test_a_nul_byte_the_driver_refuses_is_a_400_not_a_500(app_url):
+    """psycopg refuses text with a NUL byte before sending it (DataError, no SQLSTATE): the
+    caller sent bad input, so it is 400 invalid_argument; errors the server raised keep
+    their own mapping."""
+    import psycopg
+
+    from edge import dberrors
+
+    with pytest.raises(psycopg.DataError) as info, connect(app_url) as conn:
+        conn.execute("select %s::text", ("a\x00b",))
+    mapped = dberrors.to_api_error(info.value)
+    assert (mapped.status, mapped.code) == (400, "invalid_argument")
+    with pytest.raises(psycopg.DataError) as server, connect(app_url) as conn:
+        conn.execute("select 'x'::int")  # 22P02 from the server, not an API error
+    assert server.value.sqlstate == "22P02" and dberrors.to_api_error(server.value) is None
