@@ -77,34 +77,28 @@ begin
         return null;  -- settling moves stored scores only: the exact ones, the board, stay
     end if;
     for v_event in select distinct c.event_id from changed_rows as c loop
-        perform private.ctf_board_changed(v_event, tg_table_name = 'standings_frozen');
+        -- standings move the live document, frozen standings the frozen one; a team's name
+        -- (or moderation) shows in both
+        if tg_table_name <> 'standings_frozen' then
+            perform private.ctf_board_changed(v_event, false);
+        end if;
+        if tg_table_name <> 'standings_stored' then
+            perform private.ctf_board_changed(v_event, true);
+        end if;
     end loop;
     return null;
 end;
 $$;
 comment on function private.ctf_board_queue() is
-'Statement trigger on standings and standings_frozen: the changed events'' documents are out
-of date from this transaction''s commit (not for settling, which leaves exact scores as they
-are).';
+'Statement trigger on standings, standings_frozen and teams: the documents the changed rows
+show in are out of date from this transaction''s commit (not for settling, which leaves
+exact scores as they are).';
 
-create or replace function private.ctf_board_queue_teams() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-    v_event uuid;
-begin
-    for v_event in select distinct c.event_id from changed_rows as c loop
-        perform private.ctf_board_changed(v_event, false);
-        perform private.ctf_board_changed(v_event, true);
-    end loop;
-    return null;
-end;
-$$;
-comment on function private.ctf_board_queue_teams() is
-'Statement trigger on ctf.teams: a renamed (or moderated) team may show in both documents of
-its event; both are out of date from this transaction''s commit.';
+drop trigger teams_board_update on ctf.teams;
+drop function private.ctf_board_queue_teams();
+create trigger teams_board_update after update on ctf.teams
+referencing new table as changed_rows
+for each statement execute function private.ctf_board_queue();
 
 create or replace function private.ctf_board_value_moved() returns trigger
 language plpgsql
