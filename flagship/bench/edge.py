@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,13 +27,12 @@ from pathlib import Path
 import httpx
 
 from flagship import config, tokens
-from flagship.bench.runner import Bench, Result, stop_process
+from flagship.bench.runner import Bench, Result, start_service, stop_process
 from flagship.database import connect
 from flagship.testing.harness import create_user
 from flagship.testing.servers import free_port
 
 THREADS = 8
-STARTUP_TIMEOUT = 30.0
 PREFIX = "/functions/v1"
 
 
@@ -139,26 +137,9 @@ def _wrk(bench: Bench, name: str, url: str, headers: dict, seconds: float, conns
 def _edge(env: dict[str, str]) -> Iterator[str]:
     """`python -m edge` on a free loopback port with `env`; yields its /functions/v1 URL."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "edge"],
-        env={**env, "EDGE_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
     base = f"http://127.0.0.1:{port}{PREFIX}"
+    process = start_service("edge", {**env, "EDGE_PORT": str(port)}, f"{base}/ready")
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("the edge exited during startup")
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the edge did not become ready")
-            time.sleep(0.1)
         yield base
     finally:
         stop_process(process)

@@ -16,18 +16,16 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import time
 
 import httpx
 
 from flagship import config, tokens
-from flagship.bench.runner import Bench, Result, stop_process
+from flagship.bench.runner import Bench, Result, start_service, stop_process
 from flagship.database import as_caller, connect
 from flagship.testing.harness import create_user
 from flagship.testing.servers import free_port
 
-STARTUP_TIMEOUT = 30.0
 CONCURRENCY = (1, 50)
 VIEW = "/accounts_profiles"
 VIEW_PARAMS = {
@@ -53,26 +51,7 @@ def _start(app_url: str, port: int, **extra_env: str) -> subprocess.Popen:
         "EDGE_RATE_LIMIT_IP": "100000000/60",
         "EDGE_RATE_LIMIT_USER": "100000000/60",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(
-                "the gateway exited during startup: " + process.stderr.read().decode()[-500:]
-            )
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/functions/v1/health", timeout=1).is_success:
-                return process
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("the gateway did not start")
-        time.sleep(0.1)
+    return start_service("gateway", env, f"http://127.0.0.1:{port}/functions/v1/health")
 
 
 async def _drive(

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import statistics
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import httpx
 import psycopg
 from psycopg import sql
 
@@ -141,6 +143,28 @@ def explain_uses_index(conn: psycopg.Connection, query: str, params=None) -> str
 
 def mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else float("nan")
+
+
+def start_service(module: str, env: dict[str, str], ready_url: str, timeout: float = 30.0):
+    """Start `python -m <module>` with `env` and return it once `ready_url` answers 2xx;
+    raises (with the end of its stderr) when it exits first or is not ready in time."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", module], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            tail = process.stderr.read().decode(errors="replace")[-500:]
+            raise RuntimeError(f"{module} exited during startup: {tail}")
+        try:
+            if httpx.get(ready_url, timeout=1).is_success:
+                return process
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            stop_process(process)
+            raise RuntimeError(f"{module} did not become ready at {ready_url}")
+        time.sleep(0.1)
 
 
 def stop_process(process: subprocess.Popen) -> None:
