@@ -1,6 +1,6 @@
 -- ctf: structure, privileges on secrets, and the scoring rules that live in SQL.
 begin;
-select plan(24);
+select plan(26);
 
 select has_schema('ctf');
 select ok(
@@ -54,6 +54,19 @@ select function_privs_are(
 );
 select has_index(
     'ctf', 'standings_stored', 'standings_rank_idx', 'stored standings have a ranking index'
+);
+select is(
+    (
+        select pg_get_expr(i.indpred, i.indrelid) from pg_index as i
+        where i.indexrelid = 'ctf.standings_bracket_rank_idx'::regclass
+    ),
+    '(ranked AND (bracket_id IS NOT NULL))',
+    'the bracket ranking index leaves out rows without a bracket'
+);
+select fk_ok(
+    'ctf', 'standings_stored', array['event_id', 'team_id'],
+    'ctf', 'teams', array['event_id', 'id'],
+    'a standings row names a team of its own event'
 );
 select ok(
     exists (select 1 from ctf.events where slug = 'practice' and ends_at is null),

@@ -335,3 +335,56 @@ def test_no_solve_waits_for_the_document_and_readers_stay_exact(fresh_db):
         db.commit()
         assert stored_document(db, ctf.event) == (exact_top(db, ctf.event), True)
         assert mismatches(db, ctf.event) == []
+
+
+def test_a_settle_waits_briefly_for_a_solvers_row_then_changes_nothing(fresh_db):
+    """Real connections: while another transaction holds one solver's standings row, the
+    worker's settle gives up within its 10 ms bound (-1), leaves every stored score and the
+    challenge unsettled, and keeps the caller's lock_timeout; once the row is free it settles."""
+    import time
+
+    from ctfkit import build_scene
+
+    with connect(fresh_db) as db:
+        ctf = build_scene(db)
+        players, challenges = dynamic_event(db, ctf, 3, "wait")
+        cid = next(c for c in challenges if c != ctf.challenge)
+        for user in players[:4]:
+            assert submit(db, user, cid, challenges[cid])["status"] == "correct"
+        db.commit()
+        assert unsettled(db, ctf.event) == 1
+        stored = db.execute(
+            "select team_id, score from ctf.standings_stored where event_id = %s order by team_id",
+            (ctf.event,),
+        ).fetchall()
+        first = db.execute(
+            "select team_id from ctf.solves where challenge_id = %s order by blood_rank limit 1",
+            (cid,),
+        ).fetchone()["team_id"]
+    with connect(fresh_db) as holder, connect(fresh_db) as worker:
+        holder.execute(
+            "select 1 from ctf.standings_stored where event_id = %s and team_id = %s for update",
+            (ctf.event, first),
+        )
+        worker.execute("set statement_timeout = '5s'")
+        worker.execute("set lock_timeout = '4s'")
+        started = time.monotonic()
+        assert settle(worker, cid) == -1
+        assert time.monotonic() - started < 2  # bounded by its own 10 ms, not the caller's 4 s
+        assert worker.execute("show lock_timeout").fetchone()["lock_timeout"] == "4s"
+        worker.commit()
+        with connect(fresh_db) as db:
+            assert unsettled(db, ctf.event) == 1
+            assert (
+                db.execute(
+                    "select team_id, score from ctf.standings_stored where event_id = %s"
+                    " order by team_id",
+                    (ctf.event,),
+                ).fetchall()
+                == stored
+            )
+        holder.rollback()
+        assert settle(worker, cid) > 0
+        worker.commit()
+    with connect(fresh_db) as db:
+        assert unsettled(db, ctf.event) == 0 and mismatches(db, ctf.event) == []
