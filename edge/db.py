@@ -114,11 +114,15 @@ class Database:
         """A connection acting as the API caller `claims` (None is anonymous), bounded by
         the statement timeout (EDGE_STATEMENT_TIMEOUT_MS: 504 `database_timeout` past it)."""
         settings = {"statement_timeout": str(self.statement_timeout_ms)}
-        # reset=False: the transaction ends (commit or rollback) right after the block, and
-        # with it the transaction-local settings; resetting them first would cost two round
-        # trips per request for nothing.
+        # As the gateway runs a request: BEGIN, the caller's settings, the pre-request and
+        # the endpoint's first statement travel pipelined in one round trip (its first fetch
+        # sends them), the COMMIT in the next (a database error surfaces at that fetch or at
+        # the end of the block, where the app's handlers map it as before). reset=False: the
+        # transaction ends right after the block, and with it the transaction-local settings.
         with (
             self.connection() as conn,
+            conn.pipeline(),
+            conn.transaction(),
             as_caller(conn, claims, role_settings=settings, reset=False, **request),
         ):
             yield conn

@@ -146,19 +146,21 @@ def _authorise(
                     "The object exists; send x-upsert: true.",
                     {"bucket": bucket, "path": path},
                 )
+            # `returning` and a fetch: the write's answer (and any error of its triggers)
+            # arrives here, inside the savepoint, also on a pipelined connection.
             if exists:
                 done = conn.execute(
                     "update storage.objects set metadata = %s, owner_id = %s"
-                    " where bucket_id = %s and name = %s",
+                    " where bucket_id = %s and name = %s returning 1 as written",
                     (metadata, user, bucket, path),
-                )
+                ).fetchone()
             else:
                 done = conn.execute(
                     "insert into storage.objects (bucket_id, name, owner_id, owner, metadata)"
-                    " values (%s, %s, %s, %s, %s)",
+                    " values (%s, %s, %s, %s, %s) returning 1 as written",
                     (bucket, path, user, user, metadata),
-                )
-            if done.rowcount != 1:
+                ).fetchone()
+            if done is None:
                 raise ApiError(403, "forbidden", "You may not replace this object.")
             raise _DryRun
     except _DryRun:

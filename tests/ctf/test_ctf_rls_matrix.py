@@ -539,6 +539,9 @@ def fill(db, ctf):
     scalar(db, o, "select api.ctf_add_file(%s, 'a.bin', %s)", (ctf.challenge, ids["path"]))
     submit(db, ctf.player, ctf.challenge, "wrong")
     submit(db, ctf.player, ctf.challenge, "flag{one}")
+    # team counters exist only on challenges with an attempt limit
+    limited = make_challenge(db, o, ctf.event, {"title": "limited", "max_attempts": 5})
+    submit(db, ctf.player, limited, "wrong")
     submit(db, ctf.player, multi, "m{1}")
     scalar(db, ctf.player, "select api.ctf_unlock_hint(%s)", (ids["hint"],))
     scalar(db, ctf.player, "select api.ctf_give_feedback(%s, 5, 'nice')", (ctf.challenge,))

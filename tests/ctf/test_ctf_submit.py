@@ -327,3 +327,56 @@ def test_flags_never_readable(db, ctf):
         )
     export = json.dumps(scalar(db, ctf.organiser, "select api.ctf_export_event(%s)", (ctf.event,)))
     assert "flag{one}" not in export and "invite_code" not in export and "digest" not in export
+
+
+def team_counter(db, challenge, team):
+    return db.execute(
+        "select wrong_total, wrong_in_window from ctf.team_attempts"
+        " where challenge_id = %s and team_id = %s",
+        (challenge, team),
+    ).fetchone()
+
+
+def save_challenge(db, ctf, challenge, fields):
+    scalar(
+        db,
+        ctf.organiser,
+        "select api.ctf_save_challenge(%s, %s::jsonb, %s)",
+        (ctf.event, json.dumps(fields), challenge),
+    )
+
+
+def test_no_team_counter_on_a_challenge_without_a_limit(db, ctf):
+    out = submit(db, ctf.player, ctf.challenge, "wrong")
+    assert out["status"] == "incorrect" and out["attempts_left"] is None
+    assert team_counter(db, ctf.challenge, ctf.team_a) is None
+    assert counts(db, ctf.challenge)["subs"] == 1  # the submission is the record
+
+
+def test_a_limit_set_mid_event_counts_the_earlier_wrong_flags(db, ctf):
+    for who, flag in [(ctf.player, "a"), (ctf.teammate, "b"), (ctf.player, "c")]:
+        assert submit(db, who, ctf.challenge, flag)["status"] == "incorrect"
+    assert submit(db, ctf.other_player, ctf.challenge, "d")["status"] == "incorrect"
+    save_challenge(db, ctf, ctf.challenge, {"max_attempts": 4})
+    assert team_counter(db, ctf.challenge, ctf.team_a) == {"wrong_total": 3, "wrong_in_window": 3}
+    assert submit(db, ctf.teammate, ctf.challenge, "e")["attempts_left"] == 0
+    with api_error(db, "ctf_attempts_exhausted", "PT403"):
+        submit(db, ctf.player, ctf.challenge, "flag{one}")
+    # the other team had one wrong flag: three left
+    assert submit(db, ctf.other_player, ctf.challenge, "f")["attempts_left"] == 2
+
+
+def test_a_windowed_limit_set_mid_event_counts_the_current_window(db, ctf):
+    for flag in ("a", "b"):
+        submit(db, ctf.player, ctf.challenge, flag)
+    db.execute(
+        "update ctf.submissions set submitted_at = now() - interval '10 minutes'"
+        " where challenge_id = %s and result = 'incorrect' and id = ("
+        "  select min(id) from ctf.submissions where challenge_id = %s)",
+        (ctf.challenge, ctf.challenge),
+    )
+    save_challenge(db, ctf, ctf.challenge, {"max_attempts": 2, "attempt_window": "5 minutes"})
+    assert team_counter(db, ctf.challenge, ctf.team_a) == {"wrong_total": 2, "wrong_in_window": 1}
+    assert submit(db, ctf.teammate, ctf.challenge, "c")["attempts_left"] == 0
+    with api_error(db, "rate_limited", "PT429"):
+        submit(db, ctf.player, ctf.challenge, "flag{one}")
