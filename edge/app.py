@@ -110,6 +110,10 @@ def create_app(
         openapi_url=f"{PREFIX}/openapi.json",
         redoc_url=None,
         lifespan=lifespan,
+        # Our own metrics (/metrics) and Sentry observe the edge; FastAPI's native
+        # OpenTelemetry hooks, on by default, looked up the tracer provider (environment
+        # variables) on every request for nothing.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         responses={
             "default": {"model": errors.ErrorBody, "description": "Any error"},
             413: {"model": errors.ErrorBody, "description": "Body too large"},

@@ -42,7 +42,8 @@ class Ready(BaseModel):
 
 
 @router.get("/health", summary="Liveness: the process answers (no database access)")
-def health() -> Health:
+async def health() -> Health:
+    # async: answered on the event loop (a liveness probe needs no thread-pool hop)
     return Health()
 
 
