@@ -138,8 +138,13 @@ class Worker:
         self._conn = self._listener = None
 
     def shutdown(self) -> None:
-        """Close the connection and the queues' resources (threads, HTTP pools)."""
+        """Close the connection, the handlers' kept connections and the queues' resources
+        (threads, HTTP pools)."""
         self.close()
+        for handler in self.handlers.values():
+            close = getattr(handler, "close", None)
+            if callable(close):
+                close()
         for queue in self.queues:
             queue.close()
 

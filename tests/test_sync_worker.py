@@ -291,8 +291,8 @@ def test_only_one_transaction_in_flight_notifies(fresh_db, admin):
 
 def test_an_unannounced_job_is_delivered_soon_after_the_announced_one(app_url, fresh_db, admin):
     """The job whose transaction overlapped the notifier's and committed after the worker's
-    claim is still delivered within a second (the worker looks again right after work),
-    although the poll interval is a minute."""
+    claim is still delivered within seconds (the worker looks again right after work, then
+    0.25 s later), although the poll interval is a minute."""
     seen: list[int] = []
     worker = Worker(
         app_url, handlers={"test.ok": lambda job: seen.append(job.payload["n"])}, poll_interval=60
@@ -321,7 +321,8 @@ def test_an_unannounced_job_is_delivered_soon_after_the_announced_one(app_url, f
                 second.commit()
                 committed = time.monotonic()
             while seen != [1, 2]:
-                assert time.monotonic() - committed < 1.5, seen
+                # well inside the 60 s poll interval, with room for a loaded CI machine
+                assert time.monotonic() - committed < 5, seen
                 time.sleep(0.02)
         finally:
             worker.stop()

@@ -388,3 +388,63 @@ def test_a_settle_waits_briefly_for_a_solvers_row_then_changes_nothing(fresh_db)
         worker.commit()
     with connect(fresh_db) as db:
         assert unsettled(db, ctf.event) == 0 and mismatches(db, ctf.event) == []
+
+
+def last_solve_payload(db):
+    return db.execute(
+        "select payload from ops.outbox where topic = 'ctf.solve' order by id desc limit 1"
+    ).fetchone()["payload"]
+
+
+def deliver(db, payload):
+    """What the worker runs for a ctf.solve job, in a transaction of its own."""
+    db.execute("select private.ctf_solve_delivered(%s::jsonb)", (json.dumps(payload),))
+    db.commit()
+
+
+def published_tops(db, event):
+    return [
+        m["payload"]["top"]
+        for m in db.execute(
+            "select payload from realtime.messages where topic = %s order by id",
+            (f"ctf:event:{event}:scoreboard",),
+        )
+    ]
+
+
+def test_deliveries_within_a_second_rebuild_once_and_always_publish(fresh_db):
+    """Committed transactions: the first delivery settles and rebuilds; a second one within the
+    second only publishes (the document is out of date, readers still get the exact board, the
+    broadcast top ten is exact); once the second has passed, the next delivery settles and
+    rebuilds again."""
+    from ctfkit import build_scene
+
+    with connect(fresh_db) as db:
+        ctf = build_scene(db)
+        players, challenges = dynamic_event(db, ctf, 3, "burst")
+        db.commit()
+        cid = next(c for c in challenges if c != ctf.challenge)
+        assert submit(db, players[0], cid, challenges[cid])["status"] == "correct"
+        db.commit()
+        deliver(db, last_solve_payload(db))
+        assert stored_document(db, ctf.event) == (exact_top(db, ctf.event), True)
+        assert unsettled(db, ctf.event) == 0
+        assert submit(db, players[1], cid, challenges[cid])["status"] == "correct"
+        db.commit()
+        deliver(db, last_solve_payload(db))
+        assert stored_document(db, ctf.event)[1] is False  # left to the next second
+        assert unsettled(db, ctf.event) == 1
+        assert document_top(db, ctf.event) == exact_top(db, ctf.event)
+        tops = published_tops(db, ctf.event)
+        assert len(tops) == 2
+        assert [(t["team_id"], t["score"]) for t in tops[-1]] == exact_top(db, ctf.event)[:10]
+        db.execute(
+            "update ctf.scoreboards set refreshed_at = refreshed_at - interval '2 seconds'"
+            " where event_id = %s",
+            (ctf.event,),
+        )
+        db.commit()
+        deliver(db, last_solve_payload(db))
+        assert stored_document(db, ctf.event) == (exact_top(db, ctf.event), True)
+        assert unsettled(db, ctf.event) == 0 and mismatches(db, ctf.event) == []
+        assert len(published_tops(db, ctf.event)) == 3
