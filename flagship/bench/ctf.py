@@ -401,8 +401,10 @@ def pgbench_submits(url: str, pairs: list, clients: int, per: int) -> float:
 
 class RealWorker:
     """`python -m sync` beside a run, as in production: it delivers the run's `ctf.solve`
-    jobs (settle, rebuild the document, publish the top ten) and runs the schedules. Jobs of
-    other topics left by the data generation (AI indexing) are deferred for a day first, so
+    jobs (settle, rebuild the document, publish the top ten) and runs `ctf.refresh_boards`.
+    Jobs of other topics left by the data generation (AI indexing) and the other schedules
+    are deferred for a day first (on a fresh copy every hourly schedule is due, and
+    `ai.refresh_recommendations` alone holds the worker's loop for 11 s at 20,000 users), so
     the worker spends the run on the solves. On exit: how many solves it delivered, the
     backlog when the load stopped, and how long it took to drain it."""
 
@@ -420,6 +422,10 @@ class RealWorker:
             conn.execute(
                 "update ops.outbox set run_after = now() + interval '1 day'"
                 " where status = 'pending' and topic not like 'ctf.%'"
+            )
+            conn.execute(
+                "update ops.schedules set next_run_at = now() + interval '1 day'"
+                " where name <> 'ctf.refresh_boards'"
             )
             self.before = conn.execute(
                 "select count(*) as n from ops.outbox where topic = 'ctf.solve' and status = 'done'"
