@@ -31,6 +31,7 @@ log = logger("sync.worker")
 CHANNEL = "ops_outbox"  # ops.enqueue notifies it with the topic
 WAKE_SLICE = 1.0  # seconds: longest a stop request waits while idle
 LINGER = 0.25  # seconds: the first wait after a batch (then SYNC_POLL_INTERVAL)
+SCHEDULER_JOIN = 10.0  # seconds a stopping worker waits for a schedule in progress
 
 
 class Queue(Protocol):
@@ -96,6 +97,7 @@ class Worker:
         self._stop = threading.Event()
         self._last_release: float | None = None
         self._last_schedules: float | None = None
+        self._scheduler: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Worker:
@@ -166,8 +168,21 @@ class Worker:
 
     # -- work --------------------------------------------------------------------------------
     def run(self) -> None:
-        """Work until `stop()`; database failures are logged and retried, never fatal."""
+        """Work until `stop()`; database failures are logged and retried, never fatal.
+        Schedules run on a thread of their own (`_schedule_loop`), so that a long one (a
+        recommendations refresh takes seconds) never holds the deliveries."""
         log.info("worker started", worker_id=self.worker_id)
+        scheduler = threading.Thread(target=self._schedule_loop, name="sync-schedules", daemon=True)
+        self._scheduler = scheduler
+        scheduler.start()
+        try:
+            self._deliver_loop()
+        finally:
+            self._stop.set()
+            scheduler.join(timeout=SCHEDULER_JOIN)
+            self._scheduler = None
+
+    def _deliver_loop(self) -> None:
         failures = 0
         busy = False
         while not self.stopping:
@@ -198,7 +213,8 @@ class Worker:
         conn = self.connection()
         self.metrics.heartbeat()
         self._release_stale_if_due(conn)
-        self._run_schedules_if_due(conn)
+        if self._scheduler is None:  # called on its own (tests, one-off runs): schedules too
+            self._run_schedules_if_due(conn)
         with conn.transaction():
             rows = conn.execute(
                 "select * from ops.claim_outbox(%s, %s)", (self.worker_id, self.batch_size)
@@ -330,12 +346,43 @@ class Worker:
         if released:
             log.warning("released stale jobs claimed by lost workers", count=released)
 
+    def _schedule_loop(self) -> None:
+        """The schedules' thread: every `schedule_every` seconds, on its own connection, the
+        due schedules (ops.run_due_schedules: several workers run each one once). Database
+        failures are logged and retried, as in the delivery loop."""
+        conn: psycopg.Connection | None = None
+        failures = 0
+        while not self.stopping:
+            try:
+                if conn is None or conn.closed or conn.broken:
+                    conn = connect(
+                        self.url, autocommit=True, application_name="flagship-sync-schedules"
+                    )
+                self._run_schedules(conn)
+                failures = 0
+                delay = self.schedule_every
+            except psycopg.Error as exc:
+                failures += 1
+                delay = min(30.0, 2.0**failures)
+                log.error("schedules: database error; retrying", error=str(exc).strip())
+                self.metrics.db_errors.inc()
+                report(exc, worker_id=self.worker_id)
+                if conn is not None:
+                    conn.close()
+                conn = None
+            self._stop.wait(delay)
+        if conn is not None:
+            conn.close()
+
     def _run_schedules_if_due(self, conn: psycopg.Connection) -> None:
         """Periodic jobs (ops.schedules): the database decides which are due and who runs them."""
         now = time.monotonic()
         if self._last_schedules is not None and now - self._last_schedules < self.schedule_every:
             return
         self._last_schedules = now
+        self._run_schedules(conn)
+
+    def _run_schedules(self, conn: psycopg.Connection) -> None:
         with conn.transaction():
             ran = conn.execute("select ops.run_due_schedules() as n").fetchone()["n"]
         if ran:

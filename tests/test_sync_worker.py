@@ -327,3 +327,59 @@ def test_an_unannounced_job_is_delivered_soon_after_the_announced_one(app_url, f
         finally:
             worker.stop()
             thread.join(timeout=15)
+
+
+def test_a_long_schedule_does_not_hold_the_deliveries(app_url, admin):
+    """A schedule that takes seconds runs on the worker's schedules thread: a job enqueued
+    meanwhile is delivered at once, and the schedule completes (before, the delivery waited
+    for it: schedules ran between claims)."""
+    admin.execute("update ops.schedules set enabled = false")
+    admin.execute(
+        "create function public.test_slow_schedule() returns text language sql"
+        " as $$ select pg_sleep(3)::text $$"
+    )
+    admin.execute(
+        "insert into ops.schedules (name, function_name, every, next_run_at)"
+        " values ('test.slow', 'public.test_slow_schedule()', '1 hour', now())"
+    )
+    delivered: list[float] = []
+    worker = Worker(
+        app_url,
+        handlers={"test.ok": lambda job: delivered.append(time.monotonic())},
+        poll_interval=0.2,
+        schedule_every=0.1,
+    )
+    thread = threading.Thread(target=worker.run, daemon=True)
+    with worker:
+        thread.start()
+        try:
+            deadline = time.monotonic() + 20
+            while not admin.execute(
+                "select 1 from pg_stat_activity where datname = current_database()"
+                " and state = 'active' and query like '%run_due_schedules%'"
+            ).fetchone():
+                assert time.monotonic() < deadline, "the schedule did not start"
+                time.sleep(0.05)
+            started = time.monotonic()
+            enqueue(admin, "test.ok", '{"n": 1}')
+            while not delivered:
+                assert time.monotonic() - started < 2, "the delivery waited for the schedule"
+                time.sleep(0.02)
+            assert (
+                admin.execute("select runs from ops.schedules where name = 'test.slow'").fetchone()[
+                    "runs"
+                ]
+                == 0
+            )  # still running when the job was delivered
+            while (
+                admin.execute("select runs from ops.schedules where name = 'test.slow'").fetchone()[
+                    "runs"
+                ]
+                == 0
+            ):
+                assert time.monotonic() - started < 10, "the schedule did not finish"
+                time.sleep(0.1)
+        finally:
+            worker.stop()
+            thread.join(timeout=15)
+    assert not thread.is_alive()
