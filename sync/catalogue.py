@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-FORMATS = FormatChecker()
+from flagship.json_schema import validator
+
 # Seconds: a refusal (unknown topic, invalid payload) reloads the catalogue first when it is
 # older than this, so a topic registered or a schema changed by a migration applied while
 # the worker runs is honoured instead of burying its jobs.
@@ -47,7 +48,7 @@ class EventType:
     def validator(self) -> Draft202012Validator:
         """The topic's payload validator (formats such as uuid and email are checked)."""
         Draft202012Validator.check_schema(self.payload_schema)
-        return Draft202012Validator(self.payload_schema, format_checker=FORMATS)
+        return validator(self.payload_schema)
 
 
 def payload_errors(validator: Draft202012Validator, payload: Any, limit: int = 5) -> list[str]:

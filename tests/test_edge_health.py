@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import warnings
 from urllib.parse import urlsplit
 
@@ -19,7 +18,7 @@ from edge.routers import health
 from flagship import migrate
 from flagship.database import connect
 from flagship.testing.harness import with_database
-from flagship.testing.servers import free_port
+from flagship.testing.servers import free_port, wait_http
 
 with warnings.catch_warnings():
     # The test client warns that it prefers another HTTP library; httpx is what we lock.
@@ -152,16 +151,8 @@ def test_python_m_edge_serves_health(app_db_url, tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "edge"], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}{PREFIX}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert process.poll() is None, (tmp_path / "edge.log").read_text()
-            try:
-                response = httpx.get(f"{base}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "edge did not start"
-                time.sleep(0.1)
-        assert response.json() == {"status": "ok"}
+        wait_http(f"{base}/health", 20, process)
+        assert httpx.get(f"{base}/health", timeout=5).json() == {"status": "ok"}
         assert httpx.get(f"{base}/ready", timeout=5).status_code == 200
     finally:
         process.terminate()

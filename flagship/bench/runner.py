@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import httpx
 import psycopg
 from psycopg import sql
 
@@ -22,6 +21,7 @@ from flagship import config, migrate
 from flagship.database import connect
 from flagship.embedded import SUPERUSER, EmbeddedCluster
 from flagship.testing.harness import with_database
+from flagship.testing.servers import ServerError, wait_http
 
 BENCH_DB_PORT = 54331
 
@@ -151,20 +151,13 @@ def start_service(module: str, env: dict[str, str], ready_url: str, timeout: flo
     process = subprocess.Popen(
         [sys.executable, "-m", module], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            tail = process.stderr.read().decode(errors="replace")[-500:]
-            raise RuntimeError(f"{module} exited during startup: {tail}")
-        try:
-            if httpx.get(ready_url, timeout=1).is_success:
-                return process
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            stop_process(process)
-            raise RuntimeError(f"{module} did not become ready at {ready_url}")
-        time.sleep(0.1)
+    try:
+        wait_http(ready_url, timeout, process)
+    except ServerError as exc:
+        stop_process(process)
+        tail = process.stderr.read().decode(errors="replace")[-500:]
+        raise RuntimeError(f"{module} did not start ({exc}): {tail}") from None
+    return process
 
 
 def stop_process(process: subprocess.Popen) -> None:

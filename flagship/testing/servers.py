@@ -89,6 +89,25 @@ def wait_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = 
     raise ServerError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
 
 
+def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    """Return once GET `url` answers 2xx (a service's readiness); raise ServerError when
+    `proc` exits first or nothing answers within `timeout` seconds."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise ServerError(f"the process exited with status {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).is_success:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise ServerError(f"{url} did not answer within {timeout:.0f}s")
+        time.sleep(0.1)
+
+
 def debian_pg_bin() -> Path | None:
     """Debian's PostgreSQL 15 binaries (postgresql-15), or None when not installed."""
     return DEBIAN_PG_BIN if (DEBIAN_PG_BIN / "postgres").exists() else None

@@ -11,27 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 import psycopg
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
-# jsonschema checks `date-time` only with an optional package; Postgres writes timestamptz
-# into JSON as ISO 8601 with an offset, which the standard library parses. RFC 3339 needs
-# the date, the time and the offset, so a bare date or a naive timestamp is refused.
-FORMATS = FormatChecker()
-
-
-@FORMATS.checks("date-time", raises=ValueError)
-def _date_time(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    parsed = datetime.fromisoformat(value)
-    if "T" not in value.upper() or parsed.tzinfo is None:
-        raise ValueError(f"{value!r} is not an RFC 3339 date-time (date, time and offset)")
-    return True
-
+from flagship.json_schema import validator
 
 _VALIDATORS: dict[tuple[str, str, str], dict[str, Draft202012Validator]] = {}
 _CHECKED: set[str] = set()
@@ -51,9 +36,7 @@ def validators(conn: psycopg.Connection) -> dict[str, Draft202012Validator]:
         rows = []
         if found["t"] is not None:
             rows = conn.execute("select object, shape from ops.api_result_shapes").fetchall()
-        _VALIDATORS[key] = {
-            r["object"]: Draft202012Validator(r["shape"], format_checker=FORMATS) for r in rows
-        }
+        _VALIDATORS[key] = {r["object"]: validator(r["shape"]) for r in rows}
     return _VALIDATORS[key]
 
 

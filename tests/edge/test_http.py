@@ -8,10 +8,8 @@ import os
 import re
 import subprocess
 import sys
-import time
 from typing import Annotated
 
-import httpx
 import pytest
 import schemathesis
 from edge_helpers import PREFIX, assert_error, bearer, make_client, new_user, token_for
@@ -27,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 
 from edge.app import create_app
 from edge.auth.deps import Caller, as_caller, resolve_caller
-from flagship.testing.servers import free_port
+from flagship.testing.servers import free_port, wait_http
 
 
 @pytest.fixture(scope="module")
@@ -192,15 +190,7 @@ def test_supabase_py_functions_invoke_reaches_a_running_edge(app_url, user, tmp_
     process = subprocess.Popen([sys.executable, "-m", "edge"], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert process.poll() is None, (tmp_path / "edge.log").read_text()
-            try:
-                httpx.get(f"{base}{PREFIX}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+        wait_http(f"{base}{PREFIX}/health", 20, process)
         supabase = create_client(base, tokens.mint_key("anon"))
         health = supabase.functions.invoke("health", {"method": "GET"})
         assert b'"ok"' in (health if isinstance(health, bytes) else health.content)

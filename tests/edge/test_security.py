@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import warnings
 from typing import Annotated
 
@@ -36,7 +35,7 @@ from edge.settings import EdgeSettings, networks
 from flagship import config
 from flagship.config import ConfigError
 from flagship.database import connect
-from flagship.testing.servers import free_port
+from flagship.testing.servers import free_port, wait_http
 from mail.unsubscribe import make_token
 from sync.settings import WorkerSettings
 
@@ -276,15 +275,7 @@ def test_api_key_last_use_records_the_socket_address_behind_no_proxy(app_url, ad
     )
     base = f"http://127.0.0.1:{port}{PREFIX}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, process.stderr.read().decode()
-            try:
-                httpx.get(f"{base}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "edge did not start"
-                time.sleep(0.1)
+        wait_http(f"{base}/health", 30, process)
         got = httpx.post(
             f"{base}/api-keys/token",
             json={"api_key": key["key"]},

@@ -8,8 +8,8 @@ import json
 
 from jsonschema import Draft202012Validator
 
+from flagship.json_schema import FORMATS
 from flagship.testing.harness import create_user, grant_roles, scalar
-from sync.catalogue import FORMATS
 
 
 def messages(db, topic: str) -> list[dict]:

@@ -9,8 +9,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from flagship import config
+from flagship.json_schema import FORMATS
 from sync import topics
-from sync.catalogue import FORMATS, payload_errors
+from sync.catalogue import payload_errors
 from sync.handlers import REGISTRY
 
 ENQUEUED = re.compile(r"ops\.enqueue\(\s*'([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+)'")

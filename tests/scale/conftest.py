@@ -10,16 +10,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from flagship import config, migrate
 from flagship.database import connect
-from flagship.testing.servers import Redis, free_port, pg15_cluster, start_redis
+from flagship.testing.servers import Redis, free_port, pg15_cluster, start_redis, wait_http
 
 CONFORMANCE = config.ROOT / "tests" / "rest" / "conformance.sql"
 
@@ -64,16 +62,8 @@ class Processes:
             module, DATABASE_URL=database_url, EDGE_HOST="127.0.0.1", EDGE_PORT=str(port), **env
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{module} exited with {proc.returncode}")
-            try:
-                if httpx.get(f"{url}/functions/v1/health", timeout=1).status_code == 200:
-                    return url
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError(f"{module} did not answer on {url}")
+        wait_http(f"{url}/functions/v1/health", 30, proc)
+        return url
 
     def stop_all(self) -> None:
         for proc in self.procs:

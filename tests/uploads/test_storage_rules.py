@@ -401,7 +401,8 @@ def test_the_queued_payloads_match_their_catalogue_schemas(db):
     """What the triggers really queue passes the worker's strict payload check."""
     from jsonschema import Draft202012Validator
 
-    from sync.catalogue import FORMATS, payload_errors
+    from flagship.json_schema import FORMATS
+    from sync.catalogue import payload_errors
 
     scene = build_storage_scene(db)
     db.execute(
