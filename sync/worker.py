@@ -348,8 +348,8 @@ class Worker:
 
     def _schedule_loop(self) -> None:
         """The schedules' thread: every `schedule_every` seconds, on its own connection, the
-        due schedules (ops.run_due_schedules: several workers run each one once). Database
-        failures are logged and retried, as in the delivery loop."""
+        due schedules (ops.run_due_schedules: several workers run each one once). Failures
+        are logged, reported and retried with backoff, as in the delivery loop."""
         conn: psycopg.Connection | None = None
         failures = 0
         while not self.stopping:
@@ -361,11 +361,12 @@ class Worker:
                 self._run_schedules(conn)
                 failures = 0
                 delay = self.schedule_every
-            except psycopg.Error as exc:
+            except Exception as exc:  # the thread must outlive any failure: retried later
                 failures += 1
                 delay = min(30.0, 2.0**failures)
-                log.error("schedules: database error; retrying", error=str(exc).strip())
-                self.metrics.db_errors.inc()
+                log.error("schedules failed; retrying", error=str(exc).strip(), retry_in=delay)
+                if isinstance(exc, psycopg.Error):
+                    self.metrics.db_errors.inc()
                 report(exc, worker_id=self.worker_id)
                 if conn is not None:
                     conn.close()
