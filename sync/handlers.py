@@ -106,7 +106,7 @@ class PayloadCall:
 
     def _connection(self) -> psycopg.Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.broken:
+        if conn is None or conn.closed:  # closed covers a lost connection too
             conn = connect(self.url, application_name="flagship-sync")
             self._local.conn = conn
         return conn
@@ -117,7 +117,7 @@ class PayloadCall:
             result = conn.execute(self.statement, (json.dumps(job.payload),)).fetchone()["r"]
             conn.commit()
         except BaseException:
-            if not conn.closed and not conn.broken:
+            if not conn.closed:
                 conn.rollback()
             raise
         self.log.info("delivered", job_id=job.id, topic=job.topic, result=str(result))

@@ -199,10 +199,7 @@ class Worker:
                     busy = False
             except psycopg.Error as exc:
                 failures += 1
-                delay = min(30.0, 2.0**failures)
-                log.error("database error; retrying", error=str(exc).strip(), retry_in=delay)
-                self.metrics.db_errors.inc()
-                report(exc, worker_id=self.worker_id)
+                delay = self._failed("database error; retrying", exc, failures)
                 self.close()
                 self._stop.wait(delay)
         self.close()
@@ -354,7 +351,7 @@ class Worker:
         failures = 0
         while not self.stopping:
             try:
-                if conn is None or conn.closed or conn.broken:
+                if conn is None or conn.closed:  # closed covers a lost connection too
                     conn = connect(
                         self.url, autocommit=True, application_name="flagship-sync-schedules"
                     )
@@ -363,17 +360,23 @@ class Worker:
                 delay = self.schedule_every
             except Exception as exc:  # the thread must outlive any failure: retried later
                 failures += 1
-                delay = min(30.0, 2.0**failures)
-                log.error("schedules failed; retrying", error=str(exc).strip(), retry_in=delay)
-                if isinstance(exc, psycopg.Error):
-                    self.metrics.db_errors.inc()
-                report(exc, worker_id=self.worker_id)
+                delay = self._failed("schedules failed; retrying", exc, failures)
                 if conn is not None:
                     conn.close()
                 conn = None
             self._stop.wait(delay)
         if conn is not None:
             conn.close()
+
+    def _failed(self, event: str, exc: Exception, failures: int) -> float:
+        """Log, count and report a loop's failure; the seconds to wait before the next try
+        (doubling, capped at 30)."""
+        delay = min(30.0, 2.0**failures)
+        log.error(event, error=str(exc).strip(), retry_in=delay)
+        if isinstance(exc, psycopg.Error):
+            self.metrics.db_errors.inc()
+        report(exc, worker_id=self.worker_id)
+        return delay
 
     def _run_schedules_if_due(self, conn: psycopg.Connection) -> None:
         """Periodic jobs (ops.schedules): the database decides which are due and who runs them."""

@@ -417,6 +417,11 @@ class RealWorker:
             "select count(*) as n from ops.outbox where topic like 'ctf.%' and status <> 'done'"
         ).fetchone()["n"]
 
+    def _delivered(self, conn) -> int:
+        return conn.execute(
+            "select count(*) as n from ops.outbox where topic = 'ctf.solve' and status = 'done'"
+        ).fetchone()["n"]
+
     def __enter__(self):
         with connect(self.admin_url, autocommit=True) as conn:
             conn.execute(
@@ -427,9 +432,7 @@ class RealWorker:
                 "update ops.schedules set next_run_at = now() + interval '1 day'"
                 " where name <> 'ctf.refresh_boards'"
             )
-            self.before = conn.execute(
-                "select count(*) as n from ops.outbox where topic = 'ctf.solve' and status = 'done'"
-            ).fetchone()["n"]
+            self.before = self._delivered(conn)
         port = free_port()
         env = {
             **os.environ,
@@ -449,13 +452,7 @@ class RealWorker:
                     time.sleep(0.1)
                 drained = time.perf_counter() - t0
                 left = self._pending(conn)
-                delivered = (
-                    conn.execute(
-                        "select count(*) as n from ops.outbox where topic = 'ctf.solve'"
-                        " and status = 'done'"
-                    ).fetchone()["n"]
-                    - self.before
-                )
+                delivered = self._delivered(conn) - self.before
         finally:
             stop_process(self.process)
         self.line_text = (
