@@ -330,18 +330,23 @@ def db_recorder(session: Callable[[], Any], user_id: str | None) -> Recorder:
 
     def record(usage: Usage) -> None:
         with session() as conn:
-            conn.execute(
-                "select private.ai_record_usage(%s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    user_id,
-                    usage.operation,
-                    usage.provider,
-                    usage.model,
-                    usage.prompt_tokens,
-                    usage.completion_tokens,
-                    usage.cached,
-                    usage.latency_ms,
-                ),
-            )
+            conn.execute(RECORD_USAGE_SQL, usage_params(user_id, usage))
 
     return record
+
+
+RECORD_USAGE_SQL = "select private.ai_record_usage(%s, %s, %s, %s, %s, %s, %s, %s)"
+
+
+def usage_params(user_id: str | None, usage: Usage) -> tuple:
+    """The arguments of private.ai_record_usage for one provider call."""
+    return (
+        user_id,
+        usage.operation,
+        usage.provider,
+        usage.model,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.cached,
+        usage.latency_ms,
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -40,7 +41,7 @@ from edge.routers.health import ReadyCache
 from edge.security import BodyLimitMiddleware, IpRateLimitMiddleware, SecurityHeadersMiddleware
 from edge.settings import EdgeSettings
 from flagship import config
-from flagship.database import as_caller
+from flagship.database import as_caller_async
 
 # `supabase.functions.invoke('<name>')` calls `<project>/functions/v1/<name>`.
 PREFIX = "/functions/v1"
@@ -49,25 +50,29 @@ STATS_TIMEOUT = 2.0
 
 
 def _stats_reader(app: FastAPI, query: str, what: str):
+    """A collector's `read()`: the scrape runs the collectors in the thread pool (the
+    /metrics route), which hands the query back to the event loop's async pool."""
     log = observability.logger("edge.metrics")
+
+    async def fetch(db) -> dict | None:
+        # Named service-role use: the outbox and statistics are not readable by API callers.
+        async with (
+            db.connection(timeout=STATS_TIMEOUT) as conn,
+            as_caller_async(conn, SERVICE, path="/metrics"),
+        ):
+            return await (await conn.execute(query)).fetchone()
 
     def read() -> dict | None:
         db = getattr(app.state, "db", None)
         if db is None:
             return None
         try:
-            # Named service-role use: the outbox and statistics are not readable by API callers.
-            with db.connection(timeout=STATS_TIMEOUT) as conn, db_caller(conn):
-                return conn.execute(query).fetchone()
+            return anyio.from_thread.run(fetch, db)
         except Exception as exc:
             log.warning(f"{what} unavailable", error=type(exc).__name__)
             return None
 
     return read
-
-
-def db_caller(conn):
-    return as_caller(conn, SERVICE, path="/metrics")
 
 
 def create_app(
@@ -91,11 +96,11 @@ def create_app(
         app.state.db = Database(
             database_url, statement_timeout_ms=edge.statement_timeout_ms, max_size=edge.db_pool_max
         )
-        app.state.db.open()
+        await app.state.db.open()
         try:
             yield
         finally:
-            app.state.db.close()
+            await app.state.db.close()
 
     app = FastAPI(
         title="Flagship edge",

@@ -1,22 +1,27 @@
-"""The edge's database access: one connection pool per process, opened by the app lifespan.
+"""The edge's database access: one async connection pool per process, opened by the lifespan.
 
 Endpoints take a connection from the pool and, when they act for an API caller, wrap it in
-`flagship.database.as_caller` so that RLS sees the caller exactly as behind PostgREST.
+`flagship.database.as_caller_async` so that RLS sees the caller exactly as behind PostgREST.
+Async, on the event loop: a request waiting for the database holds no thread, and no
+request pays a hop to the thread pool and back (measured: twice the `/me` answers per
+second of the thread-pool version, docs/operations.md). Work that blocks — model inference,
+file inspection, the Stripe and Resend SDKs — goes to the thread pool explicitly
+(`run_in_threadpool`), outside the transaction where it can.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from flagship.database import as_caller, pool_kwargs
+from flagship.database import as_caller_async, pool_kwargs
 
 POOL_MIN = 1
 POOL_MAX = 10
@@ -71,7 +76,7 @@ class Database:
     ) -> None:
         self.availability = Availability()
         self.statement_timeout_ms = statement_timeout_ms
-        self.pool = ConnectionPool(
+        self.pool = AsyncConnectionPool(
             url,
             min_size=min_size,
             max_size=max_size,
@@ -85,32 +90,34 @@ class Database:
             },
         )
 
-    def open(self) -> None:
+    async def open(self) -> None:
         # Do not wait: the service must start (and answer /health) while the database is down.
-        self.pool.open(wait=False)
+        await self.pool.open(wait=False)
 
-    def close(self) -> None:
-        self.pool.close()
+    async def close(self) -> None:
+        await self.pool.close()
 
-    @contextmanager
-    def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+    @asynccontextmanager
+    async def connection(
+        self, timeout: float | None = None
+    ) -> AsyncIterator[psycopg.AsyncConnection]:
         """A connection in a transaction, committed on success and rolled back on error.
 
         A lost connection (or none within the timeout) raises as usual — the app answers
         503 `database_unavailable` — and makes the next requests wait briefly only.
         """
         try:
-            with self.pool.connection(timeout=self.availability.timeout(timeout)) as conn:
+            async with self.pool.connection(timeout=self.availability.timeout(timeout)) as conn:
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
             if connection_lost(exc):
                 self.availability.lost()
             raise
 
-    @contextmanager
-    def caller(
+    @asynccontextmanager
+    async def caller(
         self, claims: Mapping[str, Any] | None, **request: Any
-    ) -> Iterator[psycopg.Connection]:
+    ) -> AsyncIterator[psycopg.AsyncConnection]:
         """A connection acting as the API caller `claims` (None is anonymous), bounded by
         the statement timeout (EDGE_STATEMENT_TIMEOUT_MS: 504 `database_timeout` past it)."""
         settings = {"statement_timeout": str(self.statement_timeout_ms)}
@@ -119,10 +126,10 @@ class Database:
         # sends them), the COMMIT in the next (a database error surfaces at that fetch or at
         # the end of the block, where the app's handlers map it as before). reset=False: the
         # transaction ends right after the block, and with it the transaction-local settings.
-        with (
+        async with (
             self.connection() as conn,
             conn.pipeline(),
             conn.transaction(),
-            as_caller(conn, claims, role_settings=settings, reset=False, **request),
+            as_caller_async(conn, claims, role_settings=settings, reset=False, **request),
         ):
             yield conn

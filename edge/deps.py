@@ -41,12 +41,12 @@ Billing = Annotated[BillingSettings, Depends(get_billing)]
 Limiter = Annotated[object, Depends(get_limiter)]
 
 
-def get_metrics(request: Request):
+async def get_metrics(request: Request):
     """The app's Prometheus registry holder (edge.observability.Metrics)."""
     return request.app.state.metrics
 
 
-def get_ready_cache(request: Request):
+async def get_ready_cache(request: Request):
     """The last /ready answer (edge.routers.health.ReadyCache)."""
     return request.app.state.ready_cache
 

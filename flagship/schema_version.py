@@ -23,12 +23,19 @@ def shipped_versions(directory: Path = config.MIGRATIONS_DIR) -> list[str]:
     )
 
 
+HISTORY_EXISTS_SQL = "select to_regclass('supabase_migrations.schema_migrations') is not null as e"
+HISTORY_SQL = "select version from supabase_migrations.schema_migrations"
+
+
 def applied_versions(conn: psycopg.Connection) -> set[str]:
     """Versions recorded in the Supabase CLI's history table (empty when it is absent)."""
-    exists = conn.execute(
-        "select to_regclass('supabase_migrations.schema_migrations') is not null as e"
-    ).fetchone()
-    if not exists["e"]:
+    if not conn.execute(HISTORY_EXISTS_SQL).fetchone()["e"]:
         return set()
-    rows = conn.execute("select version from supabase_migrations.schema_migrations").fetchall()
-    return {r["version"] for r in rows}
+    return {r["version"] for r in conn.execute(HISTORY_SQL).fetchall()}
+
+
+async def applied_versions_async(conn: psycopg.AsyncConnection) -> set[str]:
+    """`applied_versions` on an async connection (the edge's /ready)."""
+    if not (await (await conn.execute(HISTORY_EXISTS_SQL)).fetchone())["e"]:
+        return set()
+    return {r["version"] for r in await (await conn.execute(HISTORY_SQL)).fetchall()}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 import psycopg
 import resend
 
@@ -95,10 +96,35 @@ def send(
     """Deliver once per idempotency key; returns the provider's (or the mailbox's) id."""
     params = compose(message, settings)
     if settings.resend_api_key:
-        configure_resend(settings)
-        sent = resend.Emails.send(params, {"idempotency_key": idempotency_key})
-        return str(sent["id"])
+        return _resend_send(params, idempotency_key, settings)
     return store(conn, message, params, idempotency_key)
+
+
+async def send_async(
+    conn: psycopg.AsyncConnection | None,
+    message: Message,
+    idempotency_key: str,
+    settings: MailConfig,
+) -> str:
+    """`send` on an event loop (the edge): Resend's SDK, which blocks, in the thread pool;
+    the mailbox on the async connection."""
+    params = compose(message, settings)
+    if settings.resend_api_key:
+        return await anyio.to_thread.run_sync(_resend_send, params, idempotency_key, settings)
+    if conn is None:
+        raise RuntimeError("the mailbox needs a database connection")
+    row = await (
+        await conn.execute(MAILBOX_INSERT, _mailbox_row(message, params, idempotency_key))
+    ).fetchone()
+    if row is None:
+        row = await (await conn.execute(MAILBOX_EXISTING, (idempotency_key,))).fetchone()
+    return f"mailbox-{row['id']}"
+
+
+def _resend_send(params: dict[str, Any], idempotency_key: str, settings: MailConfig) -> str:
+    configure_resend(settings)
+    sent = resend.Emails.send(params, {"idempotency_key": idempotency_key})
+    return str(sent["id"])
 
 
 def send_batch(
@@ -129,45 +155,48 @@ def send_batch(
     ]
 
 
+MAILBOX_INSERT = """
+insert into ops.mailbox (idempotency_key, to_address, from_address, subject, html,
+                         text_body, headers, tags, template, attachments)
+values (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s::jsonb)
+on conflict (idempotency_key) do nothing
+returning id
+"""
+MAILBOX_EXISTING = "select id from ops.mailbox where idempotency_key = %s"
+
+
+def _mailbox_row(message: Message, params: dict[str, Any], idempotency_key: str) -> tuple:
+    return (
+        idempotency_key,
+        message.to,
+        params["from"],
+        params["subject"],
+        params["html"],
+        params["text"],
+        json.dumps(params.get("headers", {})),
+        json.dumps(params["tags"]),
+        message.template,
+        json.dumps(
+            [
+                {
+                    "filename": a["filename"],
+                    "content_type": a.get("content_type") or "application/octet-stream",
+                    "size": len(base64.b64decode(a["content_base64"])),
+                    "content_base64": a["content_base64"],
+                }
+                for a in message.attachments
+            ]
+        ),
+    )
+
+
 def store(
     conn: psycopg.Connection | None, message: Message, params: dict[str, Any], idempotency_key: str
 ) -> str:
     """The local mailbox (no RESEND_API_KEY): one row per idempotency key."""
     if conn is None:
         raise RuntimeError("the mailbox needs a database connection")
-    row = conn.execute(
-        """
-        insert into ops.mailbox (idempotency_key, to_address, from_address, subject, html,
-                                 text_body, headers, tags, template, attachments)
-        values (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s::jsonb)
-        on conflict (idempotency_key) do nothing
-        returning id
-        """,
-        (
-            idempotency_key,
-            message.to,
-            params["from"],
-            params["subject"],
-            params["html"],
-            params["text"],
-            json.dumps(params.get("headers", {})),
-            json.dumps(params["tags"]),
-            message.template,
-            json.dumps(
-                [
-                    {
-                        "filename": a["filename"],
-                        "content_type": a.get("content_type") or "application/octet-stream",
-                        "size": len(base64.b64decode(a["content_base64"])),
-                        "content_base64": a["content_base64"],
-                    }
-                    for a in message.attachments
-                ]
-            ),
-        ),
-    ).fetchone()
+    row = conn.execute(MAILBOX_INSERT, _mailbox_row(message, params, idempotency_key)).fetchone()
     if row is None:
-        row = conn.execute(
-            "select id from ops.mailbox where idempotency_key = %s", (idempotency_key,)
-        ).fetchone()
+        row = conn.execute(MAILBOX_EXISTING, (idempotency_key,)).fetchone()
     return f"mailbox-{row['id']}"

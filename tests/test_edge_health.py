@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -165,15 +166,19 @@ def test_python_m_edge_serves_health(app_db_url, tmp_path):
 
 
 def test_the_pool_acts_as_the_caller(app_db_url):
-    db = Database(app_db_url, max_size=1)
-    db.open()
-    try:
-        claims = {"role": "authenticated", "sub": "00000000-0000-0000-0000-000000000001"}
-        with db.caller(claims, path="/functions/v1/test") as conn:
-            row = conn.execute("select current_user as who, auth.uid()::text as uid").fetchone()
-        assert row == {"who": "authenticated", "uid": claims["sub"]}
-        with db.connection() as conn:  # the role does not leak into the next borrower
-            row = conn.execute("select current_user = session_user as same").fetchone()
-            assert row["same"]
-    finally:
-        db.close()
+    async def run() -> None:
+        db = Database(app_db_url, max_size=1)
+        await db.open()
+        try:
+            claims = {"role": "authenticated", "sub": "00000000-0000-0000-0000-000000000001"}
+            async with db.caller(claims, path="/functions/v1/test") as conn:
+                cursor = await conn.execute("select current_user as who, auth.uid()::text as uid")
+                row = await cursor.fetchone()
+            assert row == {"who": "authenticated", "uid": claims["sub"]}
+            async with db.connection() as conn:  # the role does not leak into the next borrower
+                cursor = await conn.execute("select current_user = session_user as same")
+                assert (await cursor.fetchone())["same"]
+        finally:
+            await db.close()
+
+    asyncio.run(run())

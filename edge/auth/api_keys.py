@@ -38,20 +38,21 @@ def looks_like_key(value: str) -> bool:
     return value.startswith("fsk_")
 
 
-def authenticate(db: Database, key: str, ip: str | None, request_id: str | None) -> KeyGrant:
+async def authenticate(db: Database, key: str, ip: str | None, request_id: str | None) -> KeyGrant:
     """The key's grant; raises psycopg errors carrying edge_api_key_* codes, or ApiError 401
     edge_api_key_invalid for text that is not a key's shape (a NUL byte never reaches SQL)."""
     if not KEY_PATTERN.fullmatch(key):
         raise ApiError(401, "edge_api_key_invalid", "Invalid API key.")
-    with db.caller(
+    async with db.caller(
         SERVICE,
         path="/functions/v1/api-keys/token",
         headers={"x-request-id": request_id or ""},
         client_ip=ip,
     ) as conn:
-        row = conn.execute(
+        cursor = await conn.execute(
             "select * from ops.authenticate_api_key(%s, %s::inet)", (key, ip)
-        ).fetchone()
+        )
+        row = await cursor.fetchone()
     return KeyGrant(
         str(row["key_id"]), str(row["owner_id"]), list(row["scopes"]), row["expires_at"]
     )

@@ -11,8 +11,8 @@ Per-user and per-key rate limits apply here, once the caller is known.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -83,8 +83,9 @@ async def resolve_caller(
 ) -> Caller:
     """Authenticate the request (cached on request.state for the rest of the request).
 
-    On the event loop: a JWT is checked in memory (cached verifications); only an API key,
-    which the database checks, goes to the thread pool."""
+    On the event loop: a JWT is checked in memory (cached verifications, HMAC tokens), an
+    API key in the database (async); only an asymmetric JWT not seen yet, which may need the
+    JWKS endpoint, goes to the thread pool."""
     cached = getattr(request.state, "caller", None)
     if cached is not None:
         return cached
@@ -93,20 +94,21 @@ async def resolve_caller(
         caller = Caller()
     elif api_keys.looks_like_key(credential):
         try:
-            grant = await run_in_threadpool(
-                api_keys.authenticate,
-                db,
-                credential,
-                client_ip(request),
-                request_id_of(request.scope),
+            grant = await api_keys.authenticate(
+                db, credential, client_ip(request), request_id_of(request.scope)
             )
         except psycopg.Error as exc:
             raise dberrors.to_api_error(exc) or exc from None
         caller = Caller(api_keys.claims_for(grant, settings))
     else:
-        # A cached verification answers on the loop; a new token (which may need the JWKS
-        # endpoint) is verified in the thread pool.
-        claims = verifier.cached(credential) or await run_in_threadpool(verifier.verify, credential)
+        # A cached verification or an HMAC token (microseconds, in memory) answers on the
+        # loop; an asymmetric token, which may need the JWKS endpoint, goes to the thread pool.
+        claims = verifier.cached(credential)
+        if claims is None:
+            if verifier.offline(credential):
+                claims = verifier.verify(credential)
+            else:
+                claims = await run_in_threadpool(verifier.verify, credential)
         caller = Caller(claims)
     request.state.caller = caller
     request.scope.setdefault("state", {})["user_id"] = caller.user_id
@@ -154,11 +156,13 @@ def request_headers(request: Request) -> dict[str, str]:
     return headers
 
 
-@contextmanager
-def as_caller(request: Request, caller: Caller, db: Database) -> Iterator[psycopg.Connection]:
+@asynccontextmanager
+async def as_caller(
+    request: Request, caller: Caller, db: Database
+) -> AsyncIterator[psycopg.AsyncConnection]:
     """One transaction acting as `caller`, as PostgREST would run it; API errors mapped."""
     try:
-        with db.caller(
+        async with db.caller(
             caller.claims,
             method=request.method,
             path=request.url.path,
@@ -170,10 +174,10 @@ def as_caller(request: Request, caller: Caller, db: Database) -> Iterator[psycop
         dberrors.raise_mapped(exc, anonymous=caller.role == "anon")
 
 
-@contextmanager
-def as_service(request: Request, db: Database) -> Iterator[psycopg.Connection]:
+@asynccontextmanager
+async def as_service(request: Request, db: Database) -> AsyncIterator[psycopg.AsyncConnection]:
     """The named service-role use (webhooks, hooks): request path, id and client address."""
-    with db.caller(
+    async with db.caller(
         {"role": "service_role"},
         method=request.method,
         path=request.url.path,

@@ -85,6 +85,15 @@ class TokenVerifier:
         hit = self._verified.get(token)
         return dict(hit[1]) if hit is not None and hit[0] > time.time() else None
 
+    def offline(self, token: str) -> bool:
+        """Whether verifying `token` needs nothing but memory: an HMAC token (the project
+        secret). An asymmetric one may need the JWKS endpoint, so callers on the event loop
+        send it to the thread pool."""
+        try:
+            return jwt.get_unverified_header(token).get("alg") in HMAC_ALGORITHMS
+        except jwt.PyJWTError:
+            return True  # refused without any lookup
+
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims, or ApiError 401 edge_token_invalid / edge_token_expired."""
         now = time.time()

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from ai.generation import GenerationError, generate
 from ai.provider import AIUnavailable, ProviderError
@@ -69,23 +70,27 @@ class DraftResponse(BaseModel):
     content: dict[str, Any]
 
 
-def run(
+async def run(
     request: Request, caller: Caller, db: Database, kind: str, target: UUID, **options: Any
 ) -> DraftResponse:
-    with as_caller(request, caller, db) as conn:
-        context = conn.execute(
+    async with as_caller(request, caller, db) as conn:
+        cursor = await conn.execute(
             "select api.ai_generation_context(%s, %s) as c", (kind, str(target))
-        ).fetchone()["c"]
+        )
+        context = (await cursor.fetchone())["c"]
     provider = request.app.state.ai
     if not provider.can_chat:
         raise unavailable()
     extra = sum(len(str(v)) for v in options.values())
-    with as_caller(request, caller, db) as conn:
-        conn.execute(
+    async with as_caller(request, caller, db) as conn:
+        await conn.execute(
             "select private.ai_admit(%s, %s)", (f"generate.{kind}", len(context["text"]) + extra)
         )
     try:
-        draft = generate(provider, context, recorder=usage_recorder(db, caller.user_id), **options)
+        # The model call blocks: the thread pool.
+        draft = await run_in_threadpool(
+            generate, provider, context, recorder=usage_recorder(db, caller.user_id), **options
+        )
     except AIUnavailable as exc:
         raise unavailable() from exc
     except ProviderError as exc:
@@ -94,8 +99,8 @@ def run(
         raise ApiError(
             503, "ai_provider_error", f"The model's draft could not be used: {exc}"
         ) from exc
-    with db.caller(SERVICE, path=request.url.path) as conn:
-        draft_id = conn.execute(
+    async with db.caller(SERVICE, path=request.url.path) as conn:
+        cursor = await conn.execute(
             "select private.ai_save_draft(%s, %s::jsonb, %s::jsonb, %s, %s::jsonb) as id",
             (
                 caller.user_id,
@@ -104,7 +109,8 @@ def run(
                 draft.model,
                 json.dumps(draft.provenance),
             ),
-        ).fetchone()["id"]
+        )
+        draft_id = (await cursor.fetchone())["id"]
     return DraftResponse(
         draft_id=draft_id,
         kind=kind,
@@ -115,20 +121,24 @@ def run(
 
 
 @router.post("/quiz", status_code=201, responses=ERRORS, summary="Draft quiz questions")
-def quiz(body: QuizRequest, request: Request, caller: CurrentCaller, db: Db) -> DraftResponse:
+async def quiz(body: QuizRequest, request: Request, caller: CurrentCaller, db: Db) -> DraftResponse:
     """Multiple-choice questions (distractors, explanations) from a lesson you teach, kept as
     a draft; `api.ai_apply_draft(draft_id, quiz_id)` adds them to a quiz of the course."""
-    return run(request, caller, db, "quiz_questions", body.lesson_id, count=body.count)
+    return await run(request, caller, db, "quiz_questions", body.lesson_id, count=body.count)
 
 
 @router.post("/outline", status_code=201, responses=ERRORS, summary="Draft a course outline")
-def outline(body: OutlineRequest, request: Request, caller: CurrentCaller, db: Db) -> DraftResponse:
+async def outline(
+    body: OutlineRequest, request: Request, caller: CurrentCaller, db: Db
+) -> DraftResponse:
     """Modules and lessons for a course you teach, from its description and your brief."""
-    return run(request, caller, db, "course_outline", body.course_id, brief=body.brief)
+    return await run(request, caller, db, "course_outline", body.course_id, brief=body.brief)
 
 
 @router.post("/writeup", status_code=201, responses=ERRORS, summary="Draft a challenge write-up")
-def writeup(body: WriteupRequest, request: Request, caller: CurrentCaller, db: Db) -> DraftResponse:
+async def writeup(
+    body: WriteupRequest, request: Request, caller: CurrentCaller, db: Db
+) -> DraftResponse:
     """A Markdown write-up of a challenge of an event you organise, from its public
     description and your notes (the flag is never given to the model)."""
-    return run(request, caller, db, "challenge_writeup", body.challenge_id, notes=body.notes)
+    return await run(request, caller, db, "challenge_writeup", body.challenge_id, notes=body.notes)

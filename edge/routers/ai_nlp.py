@@ -17,6 +17,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
 from ai.nlp import detect_language, keywords, summarize, tags
 from ai.provider import ProviderError, Usage
@@ -24,7 +25,7 @@ from edge.auth.deps import Caller, CurrentCaller, as_caller
 from edge.db import Database
 from edge.deps import Db
 from edge.errors import ApiError, ErrorBody
-from edge.routers.assistant import usage_recorder
+from edge.routers.assistant import record_usage, usage_recorder
 
 router = APIRouter(prefix="/ai", tags=["ai"])
 MAX_TEXT = 50_000  # hard cap; the plan's own limit (ai.quotas.max_input_chars) is checked in SQL
@@ -108,14 +109,14 @@ class SearchResponse(BaseModel):
     mode: str  # hybrid (full text + vectors) or full_text
 
 
-def admit(request: Request, caller: Caller, db: Database, operation: str, chars: int) -> None:
+async def admit(request: Request, caller: Caller, db: Database, operation: str, chars: int) -> None:
     """Run private.ai_admit as the caller in its own short transaction."""
-    with as_caller(request, caller, db) as conn:
-        conn.execute("select private.ai_admit(%s, %s)", (operation, chars))
+    async with as_caller(request, caller, db) as conn:
+        await conn.execute("select private.ai_admit(%s, %s)", (operation, chars))
 
 
-def record_local(db: Database, caller: Caller, operation: str) -> None:
-    usage_recorder(db, caller.user_id)(Usage(operation, "local", LOCAL_MODEL))
+async def record_local(db: Database, caller: Caller, operation: str) -> None:
+    await record_usage(db, caller.user_id, Usage(operation, "local", LOCAL_MODEL))
 
 
 def not_found(what: str) -> ApiError:
@@ -123,78 +124,88 @@ def not_found(what: str) -> ApiError:
 
 
 @router.post("/summarize", responses=ERRORS, summary="Summarise a thread, a lesson or a text")
-def summarize_route(
+async def summarize_route(
     body: SummarizeRequest, request: Request, caller: CurrentCaller, db: Db
 ) -> SummaryResponse:
     """Extractive summary (TextRank): the most central sentences, in their original order.
     A thread or a lesson is read as the caller; what they may not read is not found."""
     text = body.text
-    with as_caller(request, caller, db) as conn:
+    async with as_caller(request, caller, db) as conn:
         if body.thread_id is not None:
-            rows = conn.execute(
+            cursor = await conn.execute(
                 "select body from api.community_forum_posts where thread_id = %s"
                 " and not deleted order by post_number limit 500",
                 (body.thread_id,),
-            ).fetchall()
+            )
+            rows = await cursor.fetchall()
             if not rows:
                 raise not_found("thread")
             text = "\n\n".join(r["body"] for r in rows)
         elif body.lesson_id is not None:
-            lesson = conn.execute(
+            cursor = await conn.execute(
                 "select api.learning_get_lesson(%s) as l", (str(body.lesson_id),)
-            ).fetchone()["l"]
+            )
+            lesson = (await cursor.fetchone())["l"]
             text = "\n\n".join(x for x in (lesson.get("title"), lesson.get("body_md")) if x)
-        conn.execute("select private.ai_admit('summarize', %s)", (len(text or ""),))
-    result = summarize(text or "", sentences=body.sentences)
-    record_local(db, caller, "summarize")
+        await conn.execute("select private.ai_admit('summarize', %s)", (len(text or ""),))
+    # The models run in the thread pool: they hold the CPU, the event loop must not wait.
+    result = await run_in_threadpool(summarize, text or "", sentences=body.sentences)
+    await record_local(db, caller, "summarize")
     return SummaryResponse(
         summary=result.text, sentences=result.sentences, total_sentences=result.total_sentences
     )
 
 
 @router.post("/keywords", responses=ERRORS, summary="Keywords and tags of a text or a post")
-def keywords_route(
+async def keywords_route(
     body: KeywordsRequest, request: Request, caller: CurrentCaller, db: Db
 ) -> KeywordsResponse:
     """YAKE key phrases (lower score = more relevant) and tag slugs, in the text's language.
     A post or a contribution is read as the caller."""
     text = body.text
-    with as_caller(request, caller, db) as conn:
+    async with as_caller(request, caller, db) as conn:
         if body.post_id is not None:
-            row = conn.execute(
+            cursor = await conn.execute(
                 "select body from api.community_forum_posts where id = %s and not deleted",
                 (body.post_id,),
-            ).fetchone()
+            )
+            row = await cursor.fetchone()
             if row is None:
                 raise not_found("post")
             text = row["body"]
         elif body.contribution_id is not None:
-            row = conn.execute(
+            cursor = await conn.execute(
                 "select title, body from api.community_contributions where id = %s",
                 (body.contribution_id,),
-            ).fetchone()
+            )
+            row = await cursor.fetchone()
             if row is None:
                 raise not_found("contribution")
             text = f"{row['title']}\n\n{row['body']}"
-        conn.execute("select private.ai_admit('keywords', %s)", (len(text or ""),))
-    language = detect_language(text or "").code
-    found = keywords(text or "", top=body.top, language=language)
-    record_local(db, caller, "keywords")
+        await conn.execute("select private.ai_admit('keywords', %s)", (len(text or ""),))
+    answer = await run_in_threadpool(_keywords, text or "", body.top)
+    await record_local(db, caller, "keywords")
+    return answer
+
+
+def _keywords(text: str, top: int) -> KeywordsResponse:
+    language = detect_language(text).code
+    found = keywords(text, top=top, language=language)
     return KeywordsResponse(
         keywords=[{"phrase": k.phrase, "score": k.score} for k in found],
-        tags=tags(text or "", top=min(body.top, 8), language=language),
+        tags=tags(text, top=min(top, 8), language=language),
         language=language,
     )
 
 
 @router.post("/language", responses=ERRORS, summary="Detect the language of a text")
-def language_route(
+async def language_route(
     body: LanguageRequest, request: Request, caller: CurrentCaller, db: Db
 ) -> LanguageResponse:
     """ISO 639-1 code and probability (`und` for texts too short to tell)."""
-    admit(request, caller, db, "language", len(body.text))
-    found = detect_language(body.text)
-    record_local(db, caller, "language")
+    await admit(request, caller, db, "language", len(body.text))
+    found = await run_in_threadpool(detect_language, body.text)
+    await record_local(db, caller, "language")
     return LanguageResponse(
         language=found.code,
         probability=found.probability,
@@ -203,24 +214,27 @@ def language_route(
 
 
 @router.post("/search", responses=ERRORS, summary="Semantic search: courses, challenges, forum")
-def search_route(
+async def search_route(
     body: SearchRequest, request: Request, caller: CurrentCaller, db: Db
 ) -> SearchResponse:
     """Hybrid search (full text + vector similarity, fused by reciprocal rank) over what the
     caller may read: lessons of their courses, open challenges, forum posts, docs."""
-    admit(request, caller, db, "search", len(body.q))
+    await admit(request, caller, db, "search", len(body.q))
     provider = request.app.state.ai
     record = usage_recorder(db, caller.user_id)
     try:
-        [vector] = provider.embed([body.q], operation="search", recorder=record)
+        [vector] = await run_in_threadpool(
+            provider.embed, [body.q], operation="search", recorder=record
+        )
     except ProviderError:
         vector = None  # the full-text half still answers
     kinds = sorted({SEARCH_KINDS[k] for k in body.kinds}) if body.kinds else None
-    with as_caller(request, caller, db) as conn:
-        rows = conn.execute(
+    async with as_caller(request, caller, db) as conn:
+        cursor = await conn.execute(
             "select * from api.ai_search(%s, %s::real[], %s, %s::text[], %s)",
             (body.q, vector, provider.embedding_model, kinds, body.limit),
-        ).fetchall()
+        )
+        rows = await cursor.fetchall()
     reverse = {v: k for k, v in SEARCH_KINDS.items()}
     hybrid = vector is not None and any(r["vector_rank"] for r in rows)
     return SearchResponse(

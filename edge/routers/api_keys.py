@@ -64,7 +64,7 @@ class TokenResponse(BaseModel):
     ),
     responses=AUTH_ERRORS,
 )
-def exchange(
+async def exchange(
     request: Request,
     db: Db,
     settings: Settings,
@@ -81,7 +81,9 @@ def exchange(
             "No JWT_SECRET is configured, so no token can be minted; send the API key itself.",
         )
     try:
-        grant = api_keys.authenticate(db, key, client_ip(request), request_id_of(request.scope))
+        grant = await api_keys.authenticate(
+            db, key, client_ip(request), request_id_of(request.scope)
+        )
     except psycopg.Error as exc:
         raise dberrors.to_api_error(exc) or exc from None
     claims = api_keys.claims_for(grant, settings)
@@ -126,11 +128,12 @@ class Me(BaseModel):
     ),
     responses={**AUTH_ERRORS, 403: {"model": ErrorBody, "description": "Key lacks a scope"}},
 )
-def me(
+async def me(
     request: Request, caller: Annotated[Caller, Depends(require_scope("profile:read"))], db: Db
 ) -> Me:
-    with as_caller(request, caller, db) as conn:
-        account = conn.execute("select api.accounts_get_my_account() as a").fetchone()["a"]
+    async with as_caller(request, caller, db) as conn:
+        cursor = await conn.execute("select api.accounts_get_my_account() as a")
+        account = (await cursor.fetchone())["a"]
     return Me(
         user_id=caller.user_id or "",
         role=caller.role,

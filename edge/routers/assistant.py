@@ -15,16 +15,25 @@ SSE events: `meta` {conversation_id, citations}, `token` {text} (repeated), then
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
 from uuid import UUID
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from ai import assistant as core
-from ai.provider import AIUnavailable, ProviderError, Recorder, db_recorder
+from ai.provider import (
+    RECORD_USAGE_SQL,
+    AIUnavailable,
+    ProviderError,
+    Recorder,
+    Usage,
+    usage_params,
+)
 from edge.auth.deps import Caller, CurrentCaller, as_caller
 from edge.db import Database
 from edge.deps import Db
@@ -69,9 +78,20 @@ def unavailable() -> ApiError:
     )
 
 
+async def record_usage(db: Database, user_id: str | None, usage: Usage) -> None:
+    """One provider call → ai.usage (service_role: callers cannot write usage rows)."""
+    async with db.caller(SERVICE, path=PATH) as conn:
+        await conn.execute(RECORD_USAGE_SQL, usage_params(user_id, usage))
+
+
 def usage_recorder(db: Database, user_id: str | None) -> Recorder:
-    """Each provider call → ai.usage (service_role: callers cannot write usage rows)."""
-    return db_recorder(lambda: db.caller(SERVICE, path=PATH), user_id)
+    """The providers' recorder: they run in the thread pool (the model calls block), and
+    each usage row is written on the event loop's pool (`anyio.from_thread`)."""
+
+    def record(usage: Usage) -> None:
+        anyio.from_thread.run(record_usage, db, user_id, usage)
+
+    return record
 
 
 def sse(event: str, data: dict[str, Any]) -> str:
@@ -88,51 +108,61 @@ class Turn:
         self.sources: list[core.Source] = []
         self.conversation_id = ""
 
-    def prepare(self) -> list[dict[str, str]]:
+    async def prepare(self) -> list[dict[str, str]]:
         """Admit, open the conversation, gather what the caller may read, store the
         question; returns the model's messages."""
         body, hint = self.body, self.body.mode == "ctf_hint"
         vector = None
         if not hint:
-            [vector] = self.provider.embed(
-                [body.message], operation="assistant_query", recorder=self.record
+            [vector] = await run_in_threadpool(
+                self.provider.embed,
+                [body.message],
+                operation="assistant_query",
+                recorder=self.record,
             )
-        with as_caller(self.request, self.caller, self.db) as conn:
-            conn.execute("select private.ai_admit('assistant', %s)", (len(body.message),))
-            self.conversation_id = conn.execute(
+        async with as_caller(self.request, self.caller, self.db) as conn:
+            await conn.execute("select private.ai_admit('assistant', %s)", (len(body.message),))
+            cursor = await conn.execute(
                 "select private.ai_open_conversation(%s, %s, %s) as id",
                 (body.conversation_id, body.mode, body.challenge_id),
-            ).fetchone()["id"]
+            )
+            self.conversation_id = (await cursor.fetchone())["id"]
             if hint:
-                ctx = conn.execute(
+                cursor = await conn.execute(
                     "select private.ai_hint_context(%s) as ctx", (body.challenge_id,)
-                ).fetchone()["ctx"]
-                self.sources = core.sources_from_hint_context(ctx)
+                )
+                self.sources = core.sources_from_hint_context((await cursor.fetchone())["ctx"])
             else:
-                rows = conn.execute(
+                cursor = await conn.execute(
                     "select * from api.ai_search(%s, %s::real[], %s, null, %s)",
                     (body.message[:SEARCH_CHARS], vector, self.provider.embedding_model, SOURCES),
-                ).fetchall()
-                self.sources = core.sources_from_search(rows)
-            history = conn.execute(
+                )
+                self.sources = core.sources_from_search(await cursor.fetchall())
+            cursor = await conn.execute(
                 "select role, content from (select id, role, content from ai.messages"
                 " where conversation_id = %s and not refused order by id desc limit %s) as h"
                 " order by id",
                 (self.conversation_id, HISTORY),
-            ).fetchall()
-            conn.execute(
+            )
+            history = await cursor.fetchall()
+            await conn.execute(
                 "select private.ai_add_message(%s, 'user', %s, '[]', false, null)",
                 (self.conversation_id, body.message),
             )
         return core.build_messages(body.message, self.sources, history, hint_mode=hint)
 
-    def check(self, text: str) -> dict[str, Any]:
-        with as_caller(self.request, self.caller, self.db) as conn:
-            return conn.execute("select private.ai_guard_output(%s) as v", (text,)).fetchone()["v"]
+    async def check(self, text: str) -> dict[str, Any]:
+        async with as_caller(self.request, self.caller, self.db) as conn:
+            cursor = await conn.execute("select private.ai_guard_output(%s) as v", (text,))
+            return (await cursor.fetchone())["v"]
 
-    def store(self, content: str, citations: list[dict[str, Any]], refused: bool) -> int:
-        with as_caller(self.request, self.caller, self.db) as conn:
-            return conn.execute(
+    def check_blocking(self, text: str) -> dict[str, Any]:
+        """The guard for `core.guarded_stream`, which runs in the thread pool."""
+        return anyio.from_thread.run(self.check, text)
+
+    async def store(self, content: str, citations: list[dict[str, Any]], refused: bool) -> int:
+        async with as_caller(self.request, self.caller, self.db) as conn:
+            cursor = await conn.execute(
                 "select private.ai_add_message(%s, 'assistant', %s, %s::jsonb, %s, %s) as id",
                 (
                     self.conversation_id,
@@ -141,17 +171,22 @@ class Turn:
                     refused,
                     self.provider.chat_model,
                 ),
-            ).fetchone()["id"]
+            )
+            return (await cursor.fetchone())["id"]
 
-    def events(self, messages: list[dict[str, str]]) -> Iterator[core.Event]:
-        """The guarded answer as events; the answer (or the refusal notice) is stored."""
+    def guarded(self, messages: list[dict[str, str]]) -> Iterator[core.Event]:
+        """The model's stream through the output guard (blocking: run in the thread pool)."""
         tokens = self.provider.chat_stream(messages, operation="assistant", recorder=self.record)
+        yield from core.guarded_stream(tokens, self.check_blocking)
+
+    async def events(self, messages: list[dict[str, str]]) -> AsyncIterator[core.Event]:
+        """The guarded answer as events; the answer (or the refusal notice) is stored."""
         try:
-            for event in core.guarded_stream(tokens, self.check):
+            async for event in iterate_in_threadpool(self.guarded(messages)):
                 if event.kind == "token":
                     yield event
                 elif event.kind == "refused":
-                    message_id = self.store(core.REFUSAL, [], True)
+                    message_id = await self.store(core.REFUSAL, [], True)
                     log.warning(
                         "assistant answer refused",
                         reasons=event.data["reasons"],
@@ -167,7 +202,7 @@ class Turn:
                     )
                 else:
                     citations = core.citations_for(event.data["text"], self.sources)
-                    message_id = self.store(event.data["text"], citations, False)
+                    message_id = await self.store(event.data["text"], citations, False)
                     yield core.Event(
                         "done",
                         {
@@ -201,24 +236,24 @@ class Turn:
         503: {"model": ErrorBody},
     },
 )
-def assistant(body: AssistantRequest, request: Request, caller: CurrentCaller, db: Db):
+async def assistant(body: AssistantRequest, request: Request, caller: CurrentCaller, db: Db):
     """Ask the assistant (retrieval-augmented, cited) or, with mode=ctf_hint, get a Socratic
     nudge for a challenge. Quotas per plan apply (api.ai_get_my_quota)."""
     if not request.app.state.ai.can_chat:
         raise unavailable()
     turn = Turn(request, caller, db, body)
-    messages = turn.prepare()
+    messages = await turn.prepare()
     meta = {
         "conversation_id": str(turn.conversation_id),
         "citations": [s.citation() for s in turn.sources],
     }
     if not body.stream:
-        return whole_answer(turn, messages)
+        return await whole_answer(turn, messages)
 
-    def stream() -> Iterator[str]:
+    async def stream() -> AsyncIterator[str]:
         yield sse("meta", meta)
         try:
-            for event in turn.events(messages):
+            async for event in turn.events(messages):
                 data = (
                     event.data
                     if event.kind != "done"
@@ -236,9 +271,9 @@ def assistant(body: AssistantRequest, request: Request, caller: CurrentCaller, d
     )
 
 
-def whole_answer(turn: Turn, messages: list[dict[str, str]]) -> AssistantAnswer:
+async def whole_answer(turn: Turn, messages: list[dict[str, str]]) -> AssistantAnswer:
     text, refused, message_id, citations = "", False, 0, []
-    for event in turn.events(messages):
+    async for event in turn.events(messages):
         if event.kind == "token":
             text += event.data["text"]
         elif event.kind == "refused":

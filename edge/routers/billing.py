@@ -16,6 +16,7 @@ import psycopg
 import stripe
 from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from edge import dberrors
 from edge.auth.deps import CurrentCaller
@@ -78,7 +79,7 @@ class PortalSession(BaseModel):
     url: str
 
 
-def signed_in_user(caller: CurrentCaller) -> dict[str, Any]:
+async def signed_in_user(caller: CurrentCaller) -> dict[str, Any]:
     """Billing acts for a person: a user's own access token, never an integration's API key."""
     if caller.api_key_id is not None:
         raise ApiError(403, "forbidden", "Checkout and the billing portal need a user's session.")
@@ -96,7 +97,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     summary="Open a Stripe Checkout Session for the signed-in user",
     responses=ERRORS,
 )
-def checkout(
+async def checkout(
     body: CheckoutRequest,
     claims: Claims,
     db: Db,
@@ -112,20 +113,22 @@ def checkout(
     if not settings.payments_enabled:
         raise unavailable()
     try:
-        with db.caller(claims, path="/functions/v1/checkout") as conn:
-            ctx = conn.execute(
+        async with db.caller(claims, path="/functions/v1/checkout") as conn:
+            cursor = await conn.execute(
                 "select billing.checkout_context(%s, %s, %s, %s) as c",
                 (body.price_id, body.quantity, body.expected_unit_amount, body.currency),
-            ).fetchone()["c"]
+            )
+            ctx = (await cursor.fetchone())["c"]
     except psycopg.Error as exc:
         error = sql_error(exc)
         log.info("checkout refused", user_id=user_id, code=error.code)
         raise error from exc
     price = ctx["price"]
     client = settings.client()
+    # The Stripe SDK blocks: its calls go to the thread pool.
     try:
         # The catalog must agree with Stripe's own price before anyone is charged.
-        live = client.v1.prices.retrieve(price["id"])
+        live = await run_in_threadpool(client.v1.prices.retrieve, price["id"])
         if (
             live.unit_amount != price["unit_amount"]
             or live.currency != price["currency"]
@@ -138,7 +141,7 @@ def checkout(
                 "This price changed; reload the pricing page.",
                 {"price_id": price["id"]},
             )
-        customer_id = ctx["customer_id"] or create_customer(db, client, user_id, ctx["email"])
+        customer_id = ctx["customer_id"] or await create_customer(db, client, user_id, ctx["email"])
         if idempotency_key is None:
             salt = str(int(time.time()) // IDEMPOTENCY_WINDOW)
         else:
@@ -146,7 +149,8 @@ def checkout(
         digest = hashlib.sha256(
             f"{user_id}|{price['id']}|{ctx['quantity']}|{customer_id}|{salt}".encode()
         ).hexdigest()[:40]
-        session = client.v1.checkout.sessions.create(
+        session = await run_in_threadpool(
+            client.v1.checkout.sessions.create,
             params={
                 "mode": "subscription",
                 "customer": customer_id,
@@ -165,19 +169,24 @@ def checkout(
     return CheckoutSession(id=session.id, url=session.url)
 
 
-def create_customer(db: Database, client: stripe.StripeClient, user_id: str, email: str | None):
+async def create_customer(
+    db: Database, client: stripe.StripeClient, user_id: str, email: str | None
+) -> str:
     """Create the user's Stripe customer (idempotent per user) and link it."""
     params: dict[str, Any] = {"metadata": {"user_id": user_id}}
     if email:
         params["email"] = email
-    customer = client.v1.customers.create(
-        params=params, options={"idempotency_key": f"flagship-customer-{user_id}"}
+    customer = await run_in_threadpool(
+        client.v1.customers.create,
+        params=params,
+        options={"idempotency_key": f"flagship-customer-{user_id}"},
     )
     # Service role, the named exception: clients cannot write billing.customers.
-    with db.caller(SERVICE_ROLE, path="/functions/v1/checkout") as conn:
-        return conn.execute(
+    async with db.caller(SERVICE_ROLE, path="/functions/v1/checkout") as conn:
+        cursor = await conn.execute(
             "select billing.link_customer(%s, %s, %s) as c", (user_id, customer.id, email)
-        ).fetchone()["c"]
+        )
+        return (await cursor.fetchone())["c"]
 
 
 @router.post(
@@ -185,17 +194,19 @@ def create_customer(db: Database, client: stripe.StripeClient, user_id: str, ema
     summary="Open the Stripe customer portal for the signed-in user",
     responses=ERRORS,
 )
-def billing_portal(claims: Claims, db: Db, settings: Billing) -> PortalSession:
+async def billing_portal(claims: Claims, db: Db, settings: Billing) -> PortalSession:
     if not settings.payments_enabled:
         raise unavailable()
     try:
-        with db.caller(claims, path="/functions/v1/billing-portal") as conn:
-            customer_id = conn.execute("select billing.portal_customer() as c").fetchone()["c"]
+        async with db.caller(claims, path="/functions/v1/billing-portal") as conn:
+            cursor = await conn.execute("select billing.portal_customer() as c")
+            customer_id = (await cursor.fetchone())["c"]
     except psycopg.Error as exc:
         raise sql_error(exc) from exc
     try:
-        session = settings.client().v1.billing_portal.sessions.create(
-            params={"customer": customer_id, "return_url": settings.portal_return_url}
+        session = await run_in_threadpool(
+            settings.client().v1.billing_portal.sessions.create,
+            params={"customer": customer_id, "return_url": settings.portal_return_url},
         )
     except stripe.StripeError as exc:
         raise stripe_failed(exc, "billing portal") from exc

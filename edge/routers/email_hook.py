@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from edge.auth import webhooks
 from edge.auth.deps import as_service
@@ -205,13 +204,10 @@ async def send_email_hook(request: Request, db: Db, settings: Settings, limiter:
     except ApiError as error:
         return hook_error(request, error.status, error.code, error.message)
 
-    def deliver() -> None:
-        with as_service(request, db) as conn:
-            for n, message in enumerate(outgoing):
-                mailer.send(conn, message, f"auth-hook-{delivery.id}-{n}", settings)
-
     try:
-        await run_in_threadpool(deliver)
+        async with as_service(request, db) as conn:
+            for n, message in enumerate(outgoing):
+                await mailer.send_async(conn, message, f"auth-hook-{delivery.id}-{n}", settings)
     except Exception as exc:
         log.error(
             "auth email hook send failed",

@@ -91,13 +91,14 @@ def store_of(request: Request) -> ObjectStore:
     return store
 
 
-def _bucket(db, bucket_id: str) -> Bucket:
-    with db.connection() as conn:
-        row = conn.execute(
+async def _bucket(db, bucket_id: str) -> Bucket:
+    async with db.connection() as conn:
+        cursor = await conn.execute(
             "select id, public, file_size_limit, allowed_mime_types from storage.buckets"
             " where id = %s",
             (bucket_id,),
-        ).fetchone()
+        )
+        row = await cursor.fetchone()
     if row is None:
         raise ApiError(404, "not_found", f"No bucket {bucket_id!r}.", {"bucket": bucket_id})
     return Bucket.of(row)
@@ -128,17 +129,23 @@ class _DryRun(Exception):
     """Raised inside the dry-run transaction so that it rolls back."""
 
 
-def _authorise(
-    conn: psycopg.Connection, bucket: str, path: str, user: str, inspected: Inspected, upsert: bool
+async def _authorise(
+    conn: psycopg.AsyncConnection,
+    bucket: str,
+    path: str,
+    user: str,
+    inspected: Inspected,
+    upsert: bool,
 ) -> None:
     """Write the row Storage would write, as the caller, and roll it back."""
     metadata = Jsonb({"size": inspected.size, "mimetype": inspected.content_type})
     try:
-        with conn.transaction():
-            exists = conn.execute(
+        async with conn.transaction():
+            cursor = await conn.execute(
                 "select 1 from storage.objects where bucket_id = %s and name = %s",
                 (bucket, path),
-            ).fetchone()
+            )
+            exists = await cursor.fetchone()
             if exists and not upsert:
                 raise ApiError(
                     409,
@@ -149,17 +156,18 @@ def _authorise(
             # `returning` and a fetch: the write's answer (and any error of its triggers)
             # arrives here, inside the savepoint, also on a pipelined connection.
             if exists:
-                done = conn.execute(
+                cursor = await conn.execute(
                     "update storage.objects set metadata = %s, owner_id = %s"
                     " where bucket_id = %s and name = %s returning 1 as written",
                     (metadata, user, bucket, path),
-                ).fetchone()
+                )
             else:
-                done = conn.execute(
+                cursor = await conn.execute(
                     "insert into storage.objects (bucket_id, name, owner_id, owner, metadata)"
                     " values (%s, %s, %s, %s, %s) returning 1 as written",
                     (bucket, path, user, user, metadata),
-                ).fetchone()
+                )
+            done = await cursor.fetchone()
             if done is None:
                 raise ApiError(403, "forbidden", "You may not replace this object.")
             raise _DryRun
@@ -195,15 +203,14 @@ async def upload(
 ) -> Uploaded:
     try:
         check_object_path(path)
-        rules = await run_in_threadpool(_bucket, db, bucket)
+        rules = await _bucket(db, bucket)
         limit = min(rules.file_size_limit or settings.max_upload_bytes, settings.max_upload_bytes)
         with tempfile.TemporaryDirectory(prefix="edge-files-") as workdir:
             body = await _spool(request, limit, workdir)
             inspected = await run_in_threadpool(
                 inspect_upload, body, content_type, rules, workdir=workdir
             )
-            return await run_in_threadpool(
-                _store_inspected,
+            return await _store_inspected(
                 request,
                 db,
                 caller,
@@ -218,7 +225,7 @@ async def upload(
         raise refused(exc) from None
 
 
-def _store_inspected(
+async def _store_inspected(
     request: Request,
     db,
     caller: Caller,
@@ -229,11 +236,13 @@ def _store_inspected(
     cache_control: str | None,
 ) -> Uploaded:
     user = caller.user_id
-    with as_caller(request, caller, db) as conn:
-        _authorise(conn, rules.id, path, user, inspected, upsert)
+    async with as_caller(request, caller, db) as conn:
+        await _authorise(conn, rules.id, path, user, inspected, upsert)
     store = store_of(request)
     try:
-        key = store.upload(
+        # storage3's sync client blocks: the thread pool.
+        key = await run_in_threadpool(
+            store.upload,
             rules.id,
             path,
             inspected.path,
@@ -246,8 +255,8 @@ def _store_inspected(
             raise ApiError(exc.status, "storage_refused", exc.message) from None
         raise ApiError(503, "storage_unavailable", exc.message) from None
     try:
-        with as_service(request, db) as conn:
-            conn.execute(
+        async with as_service(request, db) as conn:
+            await conn.execute(
                 "select private.files_record_upload(%s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     rules.id,
@@ -261,7 +270,8 @@ def _store_inspected(
                 ),
             )
     except psycopg.Error as exc:
-        store.remove(rules.id, [path])  # the quota ran out meanwhile: take it back
+        # the quota ran out meanwhile: take it back
+        await run_in_threadpool(store.remove, rules.id, [path])
         dberrors.raise_mapped(exc)
     log.info("files.uploaded", bucket=rules.id, size=inspected.size, user=user)
     return Uploaded(
@@ -291,12 +301,16 @@ def _store_inspected(
     response_class=RedirectResponse,
     status_code=302,
 )
-def certificate_pdf(request: Request, code: str, caller: AnyCaller, db: Db) -> RedirectResponse:
-    with as_caller(request, caller, db) as conn:
-        where = conn.execute("select api.files_get_certificate_pdf(%s) as w", (code,)).fetchone()
-    target = where["w"]
+async def certificate_pdf(
+    request: Request, code: str, caller: AnyCaller, db: Db
+) -> RedirectResponse:
+    async with as_caller(request, caller, db) as conn:
+        cursor = await conn.execute("select api.files_get_certificate_pdf(%s) as w", (code,))
+        target = (await cursor.fetchone())["w"]
     try:
-        url = store_of(request).signed_url(target["bucket"], target["path"], SIGNED_URL_SECONDS)
+        url = await run_in_threadpool(
+            store_of(request).signed_url, target["bucket"], target["path"], SIGNED_URL_SECONDS
+        )
     except StoreError as exc:
         raise ApiError(503, "storage_unavailable", exc.message) from None
     if url.startswith("/"):

@@ -7,7 +7,7 @@ cached for EDGE_READY_CACHE_SECONDS (1 s), so a flood of probes costs one query 
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from typing import Literal
 
@@ -51,28 +51,28 @@ class ReadyCache:
     """The last readiness answer (a Ready or an ApiError) and when it was computed."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = asyncio.Lock()
         self.at = float("-inf")
         self.answer: Ready | ApiError | None = None
 
 
-def applied(db) -> set[str]:
+async def applied(db) -> set[str]:
     """The applied versions; a second try when the first pooled connection turns out dead
     (idle across a database restart: the pool discards it and hands out another)."""
     for attempt in (1, 2):
         try:
-            with db.connection(timeout=READY_TIMEOUT) as conn:
-                conn.execute("set local statement_timeout = 2000")
-                return schema_version.applied_versions(conn)
+            async with db.connection(timeout=READY_TIMEOUT) as conn:
+                await conn.execute("set local statement_timeout = 2000")
+                return await schema_version.applied_versions_async(conn)
         except psycopg.OperationalError as exc:
             if attempt == 2 or not connection_lost(exc) or isinstance(exc, PoolTimeout):
                 raise
     raise AssertionError("unreachable")
 
 
-def check(db) -> Ready | ApiError:
+async def check(db) -> Ready | ApiError:
     try:
-        done = applied(db)
+        done = await applied(db)
     except (psycopg.Error, PoolTimeout) as exc:
         # The reason stays in the log: connection errors name hosts and users.
         log.warning("not ready", reason=str(exc).strip() or type(exc).__name__)
@@ -97,10 +97,10 @@ def check(db) -> Ready | ApiError:
     summary="Readiness: the database answers and no migration is pending",
     responses={503: {"model": ErrorBody, "description": "Not ready (code `not_ready`)"}},
 )
-def ready(db: Db, settings: Settings, cache: ReadyState) -> Ready:
-    with cache.lock:  # one probe queries; the others wait for its answer
+async def ready(db: Db, settings: Settings, cache: ReadyState) -> Ready:
+    async with cache.lock:  # one probe queries; the others wait for its answer
         if cache.answer is None or time.monotonic() - cache.at >= settings.ready_cache_seconds:
-            cache.answer = check(db)
+            cache.answer = await check(db)
             cache.at = time.monotonic()
         answer = cache.answer
     if isinstance(answer, ApiError):

@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
-from starlette.concurrency import run_in_threadpool
 
 from edge.auth import webhooks
 from edge.auth.deps import as_service
@@ -110,17 +109,17 @@ async def resend_webhook(
         raise ApiError(400, "invalid_argument", "The event is not valid JSON.") from exc
     reason, addresses = suppressions_for(event)
 
-    def record() -> bool:
-        with as_service(request, db) as conn:
-            fresh = conn.execute(
+    async def record() -> bool:
+        async with as_service(request, db) as conn:
+            cursor = await conn.execute(
                 "insert into ops.webhook_receipts (source, webhook_id, event_type)"
                 " values ('resend', %s, %s) on conflict do nothing returning 1",
                 (delivery.id, str(event.get("type"))[:100]),
-            ).fetchone()
-            if fresh is None:
+            )
+            if await cursor.fetchone() is None:
                 return False
             for address in addresses:
-                conn.execute(
+                await conn.execute(
                     "insert into ops.email_suppressions (email, category, reason, details)"
                     " values (%s, '*', %s, %s::jsonb)"
                     " on conflict (email, category) do update set reason = excluded.reason,"
@@ -133,7 +132,7 @@ async def resend_webhook(
                 )
             return True
 
-    if not await run_in_threadpool(record):
+    if not await record():
         log.info("resend webhook replayed; ignored", webhook_id=delivery.id)
         return WebhookAck(status="duplicate")
     log.info("resend webhook", event_type=event.get("type"), suppressed=len(addresses))

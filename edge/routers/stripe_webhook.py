@@ -101,13 +101,15 @@ def reread(settings: BillingSettings, event: dict[str, Any]) -> dict[str, Any]:
     return fresh
 
 
-def handle(db: Database, settings: BillingSettings, event: dict[str, Any], rid: str | None):
+async def handle(
+    db: Database, settings: BillingSettings, event: dict[str, Any], rid: str | None
+) -> WebhookAnswer:
+    """Store the event, re-read its object from Stripe (the SDK blocks: thread pool), apply."""
     event_id, event_type = event.get("id"), event.get("type")
     try:
-        with db.caller(SERVICE_ROLE, path="/functions/v1/stripe-webhook") as conn:
-            stored = conn.execute(
-                "select billing.record_event(%s) as s", (Jsonb(event),)
-            ).fetchone()["s"]
+        async with db.caller(SERVICE_ROLE, path="/functions/v1/stripe-webhook") as conn:
+            cursor = await conn.execute("select billing.record_event(%s) as s", (Jsonb(event),))
+            stored = (await cursor.fetchone())["s"]
     except psycopg.Error as exc:
         if exc.diag.message_hint == "billing_event_invalid":
             log.warning("malformed Stripe event refused", request_id=rid)
@@ -121,11 +123,12 @@ def handle(db: Database, settings: BillingSettings, event: dict[str, Any], rid: 
         )
         return WebhookAnswer(status="duplicate")
     try:
-        fresh = reread(settings, event)
-        with db.caller(SERVICE_ROLE, path="/functions/v1/stripe-webhook") as conn:
-            outcome = conn.execute(
+        fresh = await run_in_threadpool(reread, settings, event)
+        async with db.caller(SERVICE_ROLE, path="/functions/v1/stripe-webhook") as conn:
+            cursor = await conn.execute(
                 "select billing.process_event(%s, %s) as o", (event_id, Jsonb(fresh))
-            ).fetchone()["o"]
+            )
+            outcome = (await cursor.fetchone())["o"]
     except (stripe.StripeError, psycopg.Error) as exc:
         reason = f"{type(exc).__name__}: {str(exc).strip()[:500]}"
         log.error(
@@ -135,8 +138,8 @@ def handle(db: Database, settings: BillingSettings, event: dict[str, Any], rid: 
             reason=reason,
             request_id=rid,
         )
-        with db.caller(SERVICE_ROLE) as conn:
-            conn.execute("select billing.fail_event(%s, %s)", (event_id, reason))
+        async with db.caller(SERVICE_ROLE) as conn:
+            await conn.execute("select billing.fail_event(%s, %s)", (event_id, reason))
         # Non-2xx: Stripe redelivers later, and the stored event is processed then.
         raise ApiError(
             502 if isinstance(exc, stripe.StripeError) else 500,
@@ -203,4 +206,4 @@ async def stripe_webhook(
             f"This deployment takes {mode}-mode Stripe events only.",
             {"livemode": bool(event.get("livemode")), "configured_mode": mode},
         )
-    return await run_in_threadpool(handle, db, settings, event, rid)
+    return await handle(db, settings, event, rid)

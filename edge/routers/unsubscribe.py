@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
-from starlette.concurrency import run_in_threadpool
 
 from edge.auth.deps import as_service
 from edge.deps import Db, Settings
@@ -48,7 +47,7 @@ ERRORS = {400: {"model": ErrorBody, "description": "Invalid token (edge_unsubscr
 
 
 @router.get("/unsubscribe", summary="What this unsubscribe link would do", responses=ERRORS)
-def preview(settings: Settings, token: Token) -> Unsubscription:
+async def preview(settings: Settings, token: Token) -> Unsubscription:
     email, category = _read(settings, token)
     return Unsubscription(email=masked(email), category=category, unsubscribed=False)
 
@@ -59,13 +58,10 @@ def preview(settings: Settings, token: Token) -> Unsubscription:
 async def unsubscribe(request: Request, db: Db, settings: Settings, token: Token) -> Unsubscription:
     email, category = _read(settings, token)
 
-    def record() -> None:
-        with as_service(request, db) as conn:
-            conn.execute(
-                "insert into ops.email_suppressions (email, category, reason)"
-                " values (%s, %s, 'unsubscribed') on conflict (email, category) do nothing",
-                (email, category),
-            )
-
-    await run_in_threadpool(record)
+    async with as_service(request, db) as conn:
+        await conn.execute(
+            "insert into ops.email_suppressions (email, category, reason)"
+            " values (%s, %s, 'unsubscribed') on conflict (email, category) do nothing",
+            (email, category),
+        )
     return Unsubscription(email=masked(email), category=category, unsubscribed=True)

@@ -105,11 +105,12 @@ def test_request_id_reaches_the_database(app_url, user):
     app = create_app(database_url=app_url, edge=edge_settings())
 
     @app.get(f"{PREFIX}/_test/headers")
-    def headers(request: Request, caller: Annotated[Caller, Depends(resolve_caller)]) -> dict:
-        with as_caller(request, caller, request.app.state.db) as conn:
-            return conn.execute(
+    async def headers(request: Request, caller: Annotated[Caller, Depends(resolve_caller)]) -> dict:
+        async with as_caller(request, caller, request.app.state.db) as conn:
+            cursor = await conn.execute(
                 "select current_setting('request.headers')::jsonb as h, auth.uid()::text as uid"
-            ).fetchone()
+            )
+            return await cursor.fetchone()
 
     from fastapi.testclient import TestClient
 

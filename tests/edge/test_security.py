@@ -200,11 +200,10 @@ def headers_app(app_url, **overrides):
     app = create_app(database_url=app_url, edge=edge_settings(**overrides))
 
     @app.get(f"{PREFIX}/_test/headers")
-    def headers(request: Request, caller: Annotated[Caller, Depends(resolve_caller)]) -> dict:
-        with as_caller(request, caller, request.app.state.db) as conn:
-            return conn.execute("select current_setting('request.headers')::jsonb as h").fetchone()[
-                "h"
-            ]
+    async def headers(request: Request, caller: Annotated[Caller, Depends(resolve_caller)]) -> dict:
+        async with as_caller(request, caller, request.app.state.db) as conn:
+            cursor = await conn.execute("select current_setting('request.headers')::jsonb as h")
+            return (await cursor.fetchone())["h"]
 
     return app
 
