@@ -150,13 +150,13 @@ class _CallerStatements:
         self,
         claims: Mapping[str, Any] | None,
         *,
-        method: str,
-        path: str,
-        headers: Mapping[str, str] | None,
-        cookies: Mapping[str, str] | None,
-        search_path: str,
-        role_settings: Mapping[str, str] | None,
-        client_ip: str | None,
+        method: str = "POST",
+        path: str = "",
+        headers: Mapping[str, str] | None = None,
+        cookies: Mapping[str, str] | None = None,
+        search_path: str = API_SEARCH_PATH,
+        role_settings: Mapping[str, str] | None = None,
+        client_ip: str | None = None,
     ) -> None:
         claims = dict(claims or {"role": "anon"})
         role = claims.setdefault("role", "anon")
@@ -209,17 +209,14 @@ def as_caller(
     conn: psycopg.Connection,
     claims: Mapping[str, Any] | None,
     *,
-    method: str = "POST",
-    path: str = "",
-    headers: Mapping[str, str] | None = None,
-    cookies: Mapping[str, str] | None = None,
-    search_path: str = API_SEARCH_PATH,
-    role_settings: Mapping[str, str] | None = None,
     pre_request: str | None = DISCOVER,
     reset: bool = True,
-    client_ip: str | None = None,
+    **request: Any,
 ) -> Iterator[psycopg.Connection]:
     """Run the block as the API caller described by `claims` (None means anonymous).
+
+    `request` is the request's description, all optional: `method` (POST), `path` (empty),
+    `headers`, `cookies`, `search_path` (the API's), `role_settings`, `client_ip`.
 
     Must be used inside a transaction; the settings are transaction-local. As PostgREST
     does, one statement sets the search path, the role, `request.jwt.claims`,
@@ -235,16 +232,7 @@ def as_caller(
     address the service resolved (trusted proxies only); it reaches SQL as the
     `x-flagship-client-ip` request header, which callers cannot set themselves.
     """
-    statements = _CallerStatements(
-        claims,
-        method=method,
-        path=path,
-        headers=headers,
-        cookies=cookies,
-        search_path=search_path,
-        role_settings=role_settings,
-        client_ip=client_ip,
-    )
+    statements = _CallerStatements(claims, **request)
     statements.check_transaction(conn)
     if pre_request == DISCOVER:
         pre_request = pre_request_function(conn)
@@ -269,28 +257,14 @@ async def as_caller_async(
     conn: psycopg.AsyncConnection,
     claims: Mapping[str, Any] | None,
     *,
-    method: str = "POST",
-    path: str = "",
-    headers: Mapping[str, str] | None = None,
-    cookies: Mapping[str, str] | None = None,
-    search_path: str = API_SEARCH_PATH,
-    role_settings: Mapping[str, str] | None = None,
     pre_request: str | None = DISCOVER,
     reset: bool = True,
-    client_ip: str | None = None,
+    **request: Any,
 ) -> AsyncIterator[psycopg.AsyncConnection]:
-    """`as_caller` on an async connection (the edge's pool): the same statements, the same
-    pre-request discovery (once per connection) and the same reset."""
-    statements = _CallerStatements(
-        claims,
-        method=method,
-        path=path,
-        headers=headers,
-        cookies=cookies,
-        search_path=search_path,
-        role_settings=role_settings,
-        client_ip=client_ip,
-    )
+    """`as_caller` on an async connection (the edge's pool): the same statements (`request`
+    takes as_caller's method, path, headers, cookies, search_path, role_settings and
+    client_ip), the same pre-request discovery (once per connection) and the same reset."""
+    statements = _CallerStatements(claims, **request)
     statements.check_transaction(conn)
     if pre_request == DISCOVER:
         if conn not in _PRE_REQUEST:
