@@ -93,6 +93,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A pool per startup: a closed pool cannot be reopened, and tests restart the app.
+        # The readiness cache too: its asyncio lock belongs to the loop that serves.
+        app.state.ready_cache = ReadyCache()
         app.state.db = Database(
             database_url, statement_timeout_ms=edge.statement_timeout_ms, max_size=edge.db_pool_max
         )
@@ -130,7 +132,6 @@ def create_app(
     app.state.edge = edge
     app.state.billing = edge.billing
     app.state.ai = make_provider(edge.ai)  # OpenAI when configured, else local (no LLM)
-    app.state.ready_cache = ReadyCache()
     app.state.verifier = TokenVerifier(edge)
     app.state.limiter = make_limiter(edge.redis_url)
     app.state.metrics = observability.Metrics()
