@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import httpx
@@ -100,8 +100,65 @@ class WrkResult(Result):
         return self.p50 if p == 50 else self.p95 if p == 95 else float("nan")
 
 
-def _wrk(bench: Bench, name: str, url: str, headers: dict, seconds: float, conns: int) -> int:
-    """wrk with `conns` keep-alive connections for `seconds` (after a 1 s warm-up)."""
+class CpuMeter:
+    """CPU seconds of the edge (its process and its worker processes) and of the database
+    backends serving it (application_name flagship-edge), read from /proc around a run."""
+
+    def __init__(self, admin_url: str, edge_pid: int) -> None:
+        self.admin_url, self.edge_pid = admin_url, edge_pid
+        self.edge_s = self.db_s = 0.0
+
+    @staticmethod
+    def _cpu(pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _edge_pids(self) -> list[int]:
+        pids = [self.edge_pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.edge_pid:
+                    pids.append(int(stat.parent.name))
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                continue
+        return pids
+
+    def _sample(self) -> tuple[float, float]:
+        with connect(self.admin_url, autocommit=True) as conn:
+            backends = [
+                r["pid"]
+                for r in conn.execute(
+                    "select pid from pg_stat_activity where application_name = 'flagship-edge'"
+                )
+            ]
+        return (
+            sum(self._cpu(p) for p in self._edge_pids()),
+            sum(self._cpu(p) for p in backends),
+        )
+
+    @contextmanager
+    def measure(self) -> Iterator[None]:
+        """The backends are the pool's, opened by the warm-up; they outlive the run."""
+        edge0, db0 = self._sample()
+        yield
+        edge1, db1 = self._sample()
+        self.edge_s, self.db_s = edge1 - edge0, db1 - db0
+
+
+def _wrk(
+    bench: Bench,
+    name: str,
+    url: str,
+    headers: dict,
+    seconds: float,
+    conns: int,
+    meter: CpuMeter | None = None,
+) -> int:
+    """wrk with `conns` keep-alive connections for `seconds` (after a 1 s warm-up); with a
+    meter, the note adds the CPU the edge and the database spent per answer."""
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "report.lua"
         script.write_text(WRK_REPORT)
@@ -109,38 +166,39 @@ def _wrk(bench: Bench, name: str, url: str, headers: dict, seconds: float, conns
         for key, value in headers.items():
             args += ["-H", f"{key}: {value}"]
         subprocess.run([*args, "-d1s", url], capture_output=True, check=True, timeout=60)
-        out = subprocess.run(
-            [*args, f"-d{seconds:.0f}s", url],
-            capture_output=True,
-            check=True,
-            text=True,
-            timeout=seconds + 60,
-        ).stdout
+        with meter.measure() if meter else nullcontext():
+            out = subprocess.run(
+                [*args, f"-d{seconds:.0f}s", url],
+                capture_output=True,
+                check=True,
+                text=True,
+                timeout=seconds + 60,
+            ).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
     requests, failed, bad_status, duration, p50, p95 = line.split()[1:]
     if int(failed) or int(bad_status):
         raise RuntimeError(f"{name}: {failed} failed requests, {bad_status} non-2xx answers")
     rate = int(requests) / float(duration)
-    bench.results.append(
-        WrkResult(
-            name,
-            float(p50),
-            float(p95),
-            int(requests),
-            f"wrk, {conns} connections, {int(requests)} requests, {rate:.0f} req/s",
+    note = f"wrk, {conns} connections, {int(requests)} requests, {rate:.0f} req/s"
+    if meter:
+        answers = max(1, int(requests))
+        note += (
+            f", CPU per answer: edge {meter.edge_s / answers * 1000:.2f} ms,"
+            f" database {meter.db_s / answers * 1000:.2f} ms"
         )
-    )
+    bench.results.append(WrkResult(name, float(p50), float(p95), int(requests), note))
     return int(requests)
 
 
 @contextmanager
-def _edge(env: dict[str, str]) -> Iterator[str]:
-    """`python -m edge` on a free loopback port with `env`; yields its /functions/v1 URL."""
+def _edge(env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """`python -m edge` on a free loopback port with `env`; yields its /functions/v1 URL
+    and its process id."""
     port = free_port()
     base = f"http://127.0.0.1:{port}{PREFIX}"
     process = start_service("edge", {**env, "EDGE_PORT": str(port)}, f"{base}/ready")
     try:
-        yield base
+        yield base, process.pid
     finally:
         stop_process(process)
 
@@ -162,20 +220,22 @@ def run(bench: Bench, scale: float) -> None:
     }
     auth = {"Authorization": f"Bearer {token}"}
     started = time.perf_counter()
-    with _edge(env) as base:
+    meter = None
+    with _edge(env) as (base, pid):
         me = f"{base}/me"
         if shutil.which("wrk"):
             seconds = max(3.0, 10 * scale)
+            meter = CpuMeter(admin_url, pid)
             _wrk(bench, "GET /health", f"{base}/health", {}, seconds, THREADS)
-            _wrk(bench, "GET /me (JWT + DB as user)", me, auth, seconds, THREADS)
-            _wrk(bench, "GET /me, 50 concurrent", me, auth, seconds, 50)
+            _wrk(bench, "GET /me (JWT + DB as user)", me, auth, seconds, THREADS, meter)
+            _wrk(bench, "GET /me, 50 concurrent", me, auth, seconds, 50, meter)
         else:
             _drive(bench, "GET /health", f"{base}/health", {}, total)
             _drive(bench, "GET /me (JWT + DB as user)", me, auth, total)
             _drive(bench, "GET /me, 50 concurrent", me, auth, total, threads_n=50)
     if shutil.which("wrk"):
         # The same 50 connections spread by the kernel over EDGE_WORKERS=2 processes.
-        with _edge({**env, "EDGE_WORKERS": "2"}) as base:
+        with _edge({**env, "EDGE_WORKERS": "2"}) as (base, pid):
             _wrk(bench, "GET /me, 50 concurrent, 2 processes", f"{base}/me", auth, seconds, 50)
     wall = time.perf_counter() - started
     count = sum(
@@ -183,3 +243,14 @@ def run(bench: Bench, scale: float) -> None:
     )
     bench.rps = count / wall
     bench.add_line(f"edge: {count} requests over loopback in {wall:.1f}s")
+    if meter:
+        # Closed loop: each connection waits for its answer, so a p95 of 20 ms at 50
+        # connections needs 2,500 answers a second; at the CPU measured per answer, that is:
+        per_answer = meter.edge_s + meter.db_s
+        answers = next(r.requests for r in bench.results if r.name == "GET /me, 50 concurrent")
+        need = 2500 * per_answer / max(1, answers)
+        bench.add_line(
+            f"edge: 50 connections at p95 <= 20 ms need >= 2,500 answers/s ="
+            f" {need:.1f} CPU-seconds a second at this cost (edge + database;"
+            f" this machine has {os.cpu_count()} cores, shared with wrk)"
+        )
