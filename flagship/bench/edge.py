@@ -1,10 +1,11 @@
 """Edge benchmark: the HTTP service under concurrent load, over loopback only.
 
 Starts `python -m edge` as a subprocess on a free 127.0.0.1 port against a fresh migrated
-database, then drives it from several threads with httpx for a bounded number of requests:
-`GET /functions/v1/health` (no database) and `GET /functions/v1/me` (a user JWT verified,
-then `api.accounts_get_my_account()` run as that user in one transaction). Reports p50/p95 per
-endpoint and overall requests/second.
+database, then drives it for a bounded time: `GET /functions/v1/health` (no database) and
+`GET /functions/v1/me` (a user JWT verified, then `api.accounts_get_my_account()` run as that
+user in one transaction) at 8 and 50 connections, and at 50 over two processes. Reports
+p50/p95 per line, overall requests/second, and the CPU each `/me` answer cost the edge and
+its database backends (`CpuMeter`), with what 50 connections at a p95 of 20 ms would need.
 
 The load comes from `wrk` (Debian's package: C, one thread, epoll) when it is installed, so
 that on a small machine the client takes little of the CPU the server needs; without it, from
